@@ -1,0 +1,76 @@
+import { Packr } from 'msgpackr';
+import { OiafedError } from './errors.js';
+import { frameProblem, type Envelope } from './envelope.js';
+
+export interface CodecOptions {
+  /** Frames larger than this are refused before decoding (msgpackr has no limits of its own). */
+  maxFrameBytes?: number;
+}
+
+export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The wire codec: msgpackr with `moreTypes`, so every typed array, ArrayBuffer, DataView, Map,
+ * Set, Date and BigInt crosses as itself. It only builds data: nothing on the wire can name code.
+ */
+export class Codec {
+  readonly maxFrameBytes: number;
+  // Without moreTypes a Float32Array comes back as a Buffer of the wrong bytes.
+  readonly #packr = new Packr({ moreTypes: true });
+
+  constructor(options: CodecOptions = {}) {
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  }
+
+  /**
+   * The bytes stay valid after later calls (msgpackr moves on to fresh memory), but they may share
+   * an ArrayBuffer with other frames: never transfer `.buffer` of the result.
+   */
+  encode(frame: Envelope): Uint8Array {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#packr.pack(frame);
+    } catch (cause) {
+      throw new OiafedError('NOT_SERIALIZABLE', `cannot encode ${frame.kind} frame: ${(cause as Error).message}`, { cause });
+    }
+    if (bytes.byteLength > this.maxFrameBytes) {
+      throw tooLarge(bytes.byteLength, this.maxFrameBytes);
+    }
+    return bytes;
+  }
+
+  /** Encodes any value (not only frames): what interceptors use to pack payloads. */
+  encodeValue(value: unknown): Uint8Array {
+    try {
+      return this.#packr.pack(value);
+    } catch (cause) {
+      throw new OiafedError('NOT_SERIALIZABLE', `cannot encode value: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  decodeValue(bytes: Uint8Array): unknown {
+    if (bytes.byteLength > this.maxFrameBytes) throw tooLarge(bytes.byteLength, this.maxFrameBytes);
+    try {
+      return this.#packr.unpack(bytes);
+    } catch (cause) {
+      throw new OiafedError('BAD_FRAME', `undecodable value of ${bytes.byteLength} bytes: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  decode(bytes: Uint8Array): Envelope {
+    if (bytes.byteLength > this.maxFrameBytes) throw tooLarge(bytes.byteLength, this.maxFrameBytes);
+    let value: unknown;
+    try {
+      value = this.#packr.unpack(bytes);
+    } catch (cause) {
+      throw new OiafedError('BAD_FRAME', `undecodable frame of ${bytes.byteLength} bytes: ${(cause as Error).message}`, { cause });
+    }
+    const problem = frameProblem(value);
+    if (problem) throw new OiafedError('BAD_FRAME', problem);
+    return value as Envelope;
+  }
+}
+
+function tooLarge(size: number, max: number): OiafedError {
+  return new OiafedError('PAYLOAD_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${max} bytes`);
+}

@@ -1,0 +1,149 @@
+import type { WireError } from './errors.js';
+
+/** Bumped whenever a frame's meaning changes; checked once, in the hello handshake. */
+export const PROTOCOL_VERSION = 1;
+
+export type NodeId = string;
+
+/** The `dst` of an event sent to every node the sender can reach. */
+export const BROADCAST = '*';
+
+/** Free-form headers that interceptors read and write (auth token, compression flag...). */
+export type Meta = Record<string, unknown>;
+
+interface Routed {
+  src: NodeId;
+  dst: NodeId;
+}
+
+export interface CallFrame extends Routed {
+  kind: 'call';
+  id: number;
+  method: string;
+  args: unknown[];
+  meta?: Meta;
+}
+
+export interface ResultFrame extends Routed {
+  kind: 'result';
+  id: number;
+  value: unknown;
+  meta?: Meta;
+}
+
+/** Answers a call, an acknowledged event (`id` > 0), or an unacknowledged event (`id` 0, `event` set). */
+export interface ErrorFrame extends Routed {
+  kind: 'error';
+  id: number;
+  error: WireError;
+  event?: string;
+}
+
+export interface CancelFrame extends Routed {
+  kind: 'cancel';
+  id: number;
+  reason?: string;
+}
+
+/** One-way push. `id` 0 asks for no acknowledgement; otherwise the receiver answers ack or error. */
+export interface EventFrame extends Routed {
+  kind: 'event';
+  id: number;
+  name: string;
+  payload: unknown;
+  meta?: Meta;
+}
+
+export interface AckFrame extends Routed {
+  kind: 'ack';
+  id: number;
+}
+
+/** First frame a joining node sends on a new link: who it is and what it can do. */
+export interface HelloFrame {
+  kind: 'hello';
+  version: number;
+  src: NodeId;
+  role: string;
+  token?: string;
+  capabilities: string[];
+  metadata: Record<string, unknown>;
+}
+
+/** The accepting node's answer to a valid hello. A refused hello is answered by an error frame. */
+export interface WelcomeFrame {
+  kind: 'welcome';
+  version: number;
+  src: NodeId;
+  dst: NodeId;
+  role: string;
+}
+
+export interface ByeFrame {
+  kind: 'bye';
+  src: NodeId;
+  reason?: string;
+}
+
+export interface PingFrame {
+  kind: 'ping';
+  t: number;
+}
+
+export interface PongFrame {
+  kind: 'pong';
+  t: number;
+}
+
+/** A slice of one encoded frame too large for the channel; reassembled by the framed link. */
+export interface ChunkFrame {
+  kind: 'chunk';
+  id: number;
+  index: number;
+  count: number;
+  data: Uint8Array;
+}
+
+export type Envelope =
+  | CallFrame
+  | ResultFrame
+  | ErrorFrame
+  | CancelFrame
+  | EventFrame
+  | AckFrame
+  | HelloFrame
+  | WelcomeFrame
+  | ByeFrame
+  | PingFrame
+  | PongFrame
+  | ChunkFrame;
+
+export type FrameKind = Envelope['kind'];
+
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isRouted = (f: Record<string, unknown>) => isStr(f.src) && isStr(f.dst);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+const validators: Record<FrameKind, (f: Record<string, unknown>) => boolean> = {
+  call: (f) => isRouted(f) && isNum(f.id) && isStr(f.method) && Array.isArray(f.args),
+  result: (f) => isRouted(f) && isNum(f.id),
+  error: (f) => isRouted(f) && isNum(f.id) && isObj(f.error) && isStr(f.error.message),
+  cancel: (f) => isRouted(f) && isNum(f.id),
+  event: (f) => isRouted(f) && isNum(f.id) && isStr(f.name),
+  ack: (f) => isRouted(f) && isNum(f.id),
+  hello: (f) => isNum(f.version) && isStr(f.src) && isStr(f.role) && Array.isArray(f.capabilities) && isObj(f.metadata),
+  welcome: (f) => isNum(f.version) && isStr(f.src) && isStr(f.dst) && isStr(f.role),
+  bye: (f) => isStr(f.src),
+  ping: (f) => isNum(f.t),
+  pong: (f) => isNum(f.t),
+  chunk: (f) => isNum(f.id) && isNum(f.index) && isNum(f.count) && f.data instanceof Uint8Array,
+};
+
+/** Why a decoded value is not a frame, or undefined when it is one. */
+export function frameProblem(value: unknown): string | undefined {
+  if (!isObj(value)) return 'frame is not an object';
+  const kind = value.kind;
+  if (!isStr(kind) || !Object.hasOwn(validators, kind)) return `unknown frame kind ${JSON.stringify(kind)}`;
+  return validators[kind as FrameKind](value) ? undefined : `malformed ${kind} frame`;
+}

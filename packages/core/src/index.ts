@@ -1,0 +1,49 @@
+export { PROTOCOL_VERSION, BROADCAST } from './envelope.js';
+export type {
+  NodeId,
+  Meta,
+  Envelope,
+  FrameKind,
+  CallFrame,
+  ResultFrame,
+  ErrorFrame,
+  CancelFrame,
+  EventFrame,
+  AckFrame,
+  HelloFrame,
+  WelcomeFrame,
+  ByeFrame,
+  PingFrame,
+  PongFrame,
+  ChunkFrame,
+} from './envelope.js';
+export { OiafedError, RemoteError, isOiafedError, toWireError, fromWireError } from './errors.js';
+export type { ErrorCode, WireError } from './errors.js';
+export { Codec, DEFAULT_MAX_FRAME_BYTES } from './codec.js';
+export type { CodecOptions } from './codec.js';
+export type { Link, LinkHandlers, ByteChannel, Transferable } from './link.js';
+export { FramedLink } from './framed-link.js';
+export type { FramedLinkOptions } from './framed-link.js';
+export { MemoryLink, memoryLinkPair, joinInMemory } from './memory-link.js';
+export type { MemoryLinkOptions } from './memory-link.js';
+export { MemoryPort } from './memory-channel.js';
+export { assertWireSafe } from './wire-safe.js';
+export { Node, exposedMethods } from './node.js';
+export type { NodeOptions, JoinOptions, PeerInfo, NodeEvents, EventHandler } from './node.js';
+export { createProxy } from './proxy.js';
+export type { RemoteProxy, RemoteMethod, ProxyBuiltins, CallOptions, EventMap, MethodName, ArgsOf, ResultOf } from './proxy.js';
+export { ProxyCollection } from './proxy-collection.js';
+export type { Settled, CollectOptions } from './proxy-collection.js';
+export { currentCall } from './call-context.js';
+export type { CallContext } from './call-context.js';
+export { Router } from './router.js';
+export { Registry, refuseHello } from './registry.js';
+export type { ClientInfo, ClientState, Authenticate } from './registry.js';
+export { Heartbeat, DEFAULT_HEARTBEAT } from './heartbeat.js';
+export type { HeartbeatOptions } from './heartbeat.js';
+export { intercept, loggingInterceptor, authInterceptor, compressionInterceptor } from './interceptors.js';
+export type { Interceptor, DataFrame, CompressionOptions } from './interceptors.js';
+export { DEFAULT_RETRY, retryDelay, isRetriable, withRetry, delay } from './retry.js';
+export type { RetryPolicy, RetryStrategy } from './retry.js';
+export { transfer } from './transfer.js';
+export { isNodeId, assertNodeId, randomNodeId } from './node-id.js';
