@@ -1,4 +1,6 @@
 import type { EventEmitter } from 'eventemitter3';
+import { PROTOCOL_VERSION, type Envelope, type HelloFrame } from './envelope.js';
+import type { Link } from './link.js';
 import { joinInMemory } from './memory-link.js';
 import { Node, type NodeOptions } from './node.js';
 
@@ -10,7 +12,7 @@ export function nextEvent<E extends EventEmitter.ValidEventTypes, K extends Even
 ): Promise<EventEmitter.ArgumentMap<Exclude<E, string | symbol>>[Extract<K, keyof E>]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      emitter.off(event, listener);
+      emitter.off(event, listener as never);
       reject(new Error(`no ${String(event)} within ${ms} ms`));
     }, ms);
     const listener = (...args: unknown[]) => {
@@ -40,4 +42,61 @@ export async function star(count: number, options: { hub?: NodeOptions; leaf?: N
       hub.close();
     },
   };
+}
+
+/**
+ * A peer that speaks frames by hand, for feeding a node what a well-behaved node never would.
+ * It keeps everything it receives and can wait for a frame or for the close.
+ */
+export class RawPeer {
+  readonly received: Envelope[] = [];
+  closeReason: string | undefined;
+  readonly #waiters: { test: (f: Envelope) => boolean; resolve: (f: Envelope) => void }[] = [];
+  readonly #closed: Promise<string>;
+
+  constructor(readonly link: Link) {
+    this.#closed = new Promise((resolve) =>
+      link.listen({
+        frame: (frame) => {
+          this.received.push(frame);
+          const i = this.#waiters.findIndex((w) => w.test(frame));
+          if (i >= 0) this.#waiters.splice(i, 1)[0]!.resolve(frame);
+        },
+        close: (reason) => {
+          this.closeReason = reason;
+          resolve(reason);
+        },
+      }),
+    );
+  }
+
+  send(frame: Envelope): void {
+    this.link.send(frame);
+  }
+
+  /** The first frame (already received or still to come) that passes `test`. */
+  next<K extends Envelope['kind']>(kind: K, test: (f: Extract<Envelope, { kind: K }>) => boolean = () => true, ms = 3_000): Promise<Extract<Envelope, { kind: K }>> {
+    const match = (f: Envelope) => f.kind === kind && test(f as Extract<Envelope, { kind: K }>);
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen as Extract<Envelope, { kind: K }>);
+    return withTimeout(new Promise((resolve) => this.#waiters.push({ test: match, resolve: resolve as (f: Envelope) => void })), ms, `no ${kind} frame`);
+  }
+
+  closed(ms = 3_000): Promise<string> {
+    return withTimeout(this.#closed, ms, 'link not closed');
+  }
+
+  hello(src: string, extra: Partial<HelloFrame> = {}): void {
+    this.send({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', capabilities: [], metadata: {}, ...extra });
+  }
+}
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e)),
+    );
+  });
 }

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HelloFrame } from './envelope.js';
+import { joinInMemory, memoryLinkPair } from './memory-link.js';
+import { Node } from './node.js';
+import { nextEvent, RawPeer } from './test-support.js';
+
+const nodes: Node[] = [];
+const make = (id: string, options: ConstructorParameters<typeof Node>[0] = {}) => {
+  const node = new Node({ id, heartbeat: false, ...options });
+  nodes.push(node);
+  return node;
+};
+afterEach(() => nodes.splice(0).forEach((n) => n.close()));
+
+describe('registration', () => {
+  it('registers a learner with its role, capabilities and metadata, and announces CLIENT_REGISTERED', async () => {
+    const hub = make('trainer', { role: 'trainer' });
+    const learner = make('l1', { role: 'learner' });
+    const registered = nextEvent(hub.events, 'CLIENT_REGISTERED');
+    const peer = await joinInMemory(hub, learner, { capabilities: ['train', 'evaluate'], metadata: { examples: 600 }, strict: true });
+    expect(peer).toEqual({ id: 'trainer', role: 'trainer' });
+    const [client] = await registered;
+    expect(client).toMatchObject({ id: 'l1', role: 'learner', capabilities: ['train', 'evaluate'], metadata: { examples: 600 }, state: 'connected' });
+    expect(hub.registry.connected()).toEqual(['l1']);
+    expect(hub.registry.connected('trainer')).toEqual([]);
+  });
+
+  it('refuses a wrong or missing token with UNAUTHORIZED and keeps serving the others', async () => {
+    const hub = make('trainer', { authenticate: 'sesame' });
+    hub.handle('ping', () => 'pong');
+    const good = make('good');
+    await joinInMemory(hub, good, { token: 'sesame', strict: true });
+    await expect(joinInMemory(hub, make('bad'), { token: 'guess', strict: true })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(joinInMemory(hub, make('none'), { strict: true })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(hub.registry.connected()).toEqual(['good']);
+    expect(await good.call('trainer', 'ping', [])).toBe('pong');
+  });
+
+  it('checks per-client tokens with an authenticate function that sees the whole hello', async () => {
+    const tokens: Record<string, string> = { a: 'ta', b: 'tb' };
+    const seen: HelloFrame[] = [];
+    const hub = make('trainer', { authenticate: async (hello) => (seen.push(hello), tokens[hello.src] === hello.token) });
+    await joinInMemory(hub, make('a'), { token: 'ta' });
+    await expect(joinInMemory(hub, make('b'), { token: 'ta' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(seen.map((h) => h.src)).toEqual(['a', 'b']);
+  });
+
+  it('refuses a hello of another protocol version with VERSION_MISMATCH and closes that link', async () => {
+    const hub = make('trainer');
+    const [a, b] = memoryLinkPair({ strict: true });
+    hub.accept(a);
+    const raw = new RawPeer(b);
+    raw.hello('old', { version: 99 });
+    const error = await raw.next('error');
+    expect(error.error).toMatchObject({ code: 'VERSION_MISMATCH', message: expect.stringMatching(/version 99/) });
+    expect(await raw.closed()).toMatch(/VERSION_MISMATCH/);
+    expect(hub.registry.size).toBe(0);
+  });
+
+  it('refuses an id that is invalid or the hub own', async () => {
+    const hub = make('trainer');
+    for (const id of ['trainer', 'has space', '']) {
+      const [a, b] = memoryLinkPair();
+      hub.accept(a);
+      const raw = new RawPeer(b);
+      raw.hello(id);
+      expect((await raw.next('error')).error.code).toBe('BAD_FRAME');
+      await raw.closed();
+    }
+  });
+
+  it('replaces the old link when a learner registers again under the same id', async () => {
+    const hub = make('trainer');
+    const first = make('l1');
+    first.handle('who', () => 'first');
+    await joinInMemory(hub, first);
+    const lost = nextEvent(first.events, 'PEER_DISCONNECTED');
+    const second = make('l1');
+    second.handle('who', () => 'second');
+    const again = nextEvent(hub.events, 'CLIENT_REGISTERED');
+    await joinInMemory(hub, second);
+    await again;
+    expect((await lost)[1]).toMatch(/replaced/);
+    expect(await hub.call('l1', 'who', [])).toBe('second');
+    expect(hub.registry.list()).toHaveLength(1);
+    expect(hub.registry.get('l1')?.state).toBe('connected');
+  });
+
+  it('announces CLIENT_UNREGISTERED when a learner says goodbye, and CLIENT_DISCONNECTED when its link drops', async () => {
+    const hub = make('trainer');
+    const polite = make('polite');
+    const rude = make('rude');
+    await joinInMemory(hub, polite);
+    const [a, b] = memoryLinkPair();
+    hub.accept(a);
+    await rude.connect(b);
+    const unregistered = nextEvent(hub.events, 'CLIENT_UNREGISTERED');
+    polite.close('done');
+    expect((await unregistered)[0]).toMatchObject({ id: 'polite', state: 'unregistered' });
+    const disconnected = nextEvent(hub.events, 'CLIENT_DISCONNECTED');
+    b.close('cable pulled');
+    expect((await disconnected)[0]).toMatchObject({ id: 'rude', state: 'disconnected', reason: 'cable pulled' });
+    expect(hub.registry.connected()).toEqual([]);
+  });
+
+  it('refuses frames sent before the handshake, and a second hello', async () => {
+    const hub = make('trainer');
+    const [a, b] = memoryLinkPair();
+    hub.accept(a);
+    const early = new RawPeer(b);
+    early.send({ kind: 'call', id: 1, src: 'x', dst: 'trainer', method: 'm', args: [] });
+    expect((await early.next('error')).error).toMatchObject({ code: 'BAD_FRAME', message: expect.stringMatching(/before the handshake/) });
+    await early.closed();
+
+    const [c, d] = memoryLinkPair();
+    hub.accept(c);
+    const twice = new RawPeer(d);
+    twice.hello('t');
+    await twice.next('welcome');
+    twice.hello('t');
+    expect((await twice.next('error')).error.message).toMatch(/unexpected hello/);
+    await twice.closed();
+  });
+
+  it('closes a link whose peer claims to be another node, and keeps serving the others', async () => {
+    const hub = make('trainer');
+    hub.handle('x', () => 1);
+    const honest = make('honest');
+    await joinInMemory(hub, honest);
+    const [a, b] = memoryLinkPair();
+    hub.accept(a);
+    const liar = new RawPeer(b);
+    liar.hello('liar');
+    await liar.next('welcome');
+    liar.send({ kind: 'call', id: 1, src: 'honest', dst: 'trainer', method: 'x', args: [] });
+    expect((await liar.next('error')).error.message).toMatch(/claiming to be from "honest"/);
+    await liar.closed();
+    expect(await honest.call('trainer', 'x', [])).toBe(1);
+  });
+
+  it('closes a link that never says hello within the connect timeout', async () => {
+    const hub = make('trainer', { connectTimeout: 30 });
+    const [a, b] = memoryLinkPair();
+    hub.accept(a);
+    expect(await new RawPeer(b).closed()).toMatch(/no hello within 30 ms/);
+  });
+
+  it('fails a join with TIMEOUT when no welcome comes', async () => {
+    const learner = make('l1', { connectTimeout: 30 });
+    const [, b] = memoryLinkPair();
+    await expect(learner.connect(b)).rejects.toMatchObject({ code: 'TIMEOUT' });
+  });
+});
