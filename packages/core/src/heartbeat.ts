@@ -7,9 +7,13 @@ export interface HeartbeatOptions {
 
 export const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 30_000, timeout: 90_000 };
 
-/** Something whose liveness is watched: any inbound frame refreshes `lastSeen`. */
+/**
+ * Something whose liveness is watched. Receiving sets `heard` (cheaper than reading the clock on
+ * every frame); each tick turns a `heard` into a fresh `lastSeen`.
+ */
 export interface Watched {
   lastSeen: number;
+  heard?: boolean;
 }
 
 export interface HeartbeatHooks<W extends Watched> {
@@ -65,6 +69,10 @@ export class Heartbeat<W extends Watched> {
     const asleep = now - this.#lastTick - this.options.interval;
     this.#lastTick = now;
     for (const w of this.#watched) {
+      if (w.heard) {
+        w.heard = false;
+        w.lastSeen = now;
+      }
       // Credit the peer with the time we overslept: it may have spoken and we could not listen.
       if (asleep > this.options.interval) w.lastSeen = Math.min(now, w.lastSeen + asleep);
       const silent = now - w.lastSeen;

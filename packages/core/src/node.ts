@@ -89,6 +89,7 @@ interface Handshake {
 /** Everything a node knows about one of its links. */
 class LinkState {
   lastSeen = 0;
+  heard = false;
   rtt: number | undefined;
   peer: NodeId | undefined;
   phase: Phase;
@@ -97,8 +98,8 @@ class LinkState {
   timedOut = false;
   handshake: Handshake | undefined;
   helloTimer: TimerHandle | undefined;
-  /** Calls this link's peer made to us, by caller and id, so they can be cancelled. */
-  readonly running = new Map<string, RunningCall>();
+  /** Calls made to us over this link, so they can be cancelled: by id when the peer made them, else by caller and id. */
+  readonly running = new Map<number | string, RunningCall>();
   /** Calls relayed out over this link, by caller and id, with the link to answer on if it drops. */
   readonly relayed = new Map<string, LinkState>();
   /** Keeps frames in order while an interceptor is busy. */
@@ -114,6 +115,8 @@ class LinkState {
 }
 
 const key = (src: NodeId, id: number) => `${src}\u0000${id}`;
+/** The running-call key: the bare id for the link's own peer (the common case), else caller and id. */
+const runningKey = (state: LinkState, src: NodeId, id: number) => (src === state.peer ? id : key(src, id));
 const ensureError = (e: unknown): OiafedError =>
   e instanceof OiafedError ? e : new OiafedError('NOT_SERIALIZABLE', e instanceof Error ? e.message : String(e), { cause: e });
 
@@ -219,9 +222,9 @@ export class Node {
   }
 
   call(dst: NodeId, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
-    const policy = resolveRetry(options.retry);
-    if (policy) return withRetry(policy, () => this.#request(dst, options, (id) => ({ kind: 'call', id, src: this.id, dst, method, args }), args), options.signal);
-    return this.#request(dst, options, (id) => ({ kind: 'call', id, src: this.id, dst, method, args }), args);
+    const policy = options.retry ? resolveRetry(options.retry) : undefined;
+    if (policy) return withRetry(policy, () => this.#request(dst, options, { kind: 'call', id: 0, src: this.id, dst, method, args }, args), options.signal);
+    return this.#request(dst, options, { kind: 'call', id: 0, src: this.id, dst, method, args }, args);
   }
 
   /** One-way event to a node, or to every reachable node with BROADCAST ('*'). */
@@ -238,10 +241,11 @@ export class Node {
   /** An event that resolves when the receiver's handlers have run; rejects if none exist or one threw. */
   emitWithAck(dst: NodeId, name: string, payload: unknown, options: CallOptions = {}): Promise<void> {
     if (dst === BROADCAST) return Promise.reject(new OiafedError('UNKNOWN_TARGET', 'acknowledged events go to one node; use proxies(ids).emitWithAck'));
-    return this.#request(dst, options, (id) => ({ kind: 'event', id, src: this.id, dst, name, payload }), [payload]) as Promise<void>;
+    return this.#request(dst, options, { kind: 'event', id: 0, src: this.id, dst, name, payload }, [payload]) as Promise<void>;
   }
 
-  #request(dst: NodeId, options: CallOptions, build: (id: number) => CallFrame | EventFrame, values: unknown[]): Promise<unknown> {
+  /** Sends `template` under a fresh id (a copy each time, so a retry never reuses a sent frame). */
+  #request(dst: NodeId, options: CallOptions, template: CallFrame | EventFrame, values: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(new OiafedError('CLOSED', `node ${this.id} is closed`));
       const signal = options.signal;
@@ -253,14 +257,14 @@ export class Node {
         return reject(error);
       }
       const id = this.#pending.nextId();
-      const frame = build(id);
-      const entry: Pending = { dst, link: state.link, resolve, reject };
+      const frame = { ...template, id };
       const timeout = options.timeout ?? this.#timeout;
+      const entry: Pending = { dst, link: state.link, resolve, reject, deadline: timeout > 0 ? Date.now() + timeout : 0 };
       if (timeout > 0) {
-        entry.timer = setTimeout(() => {
+        entry.expire = () => {
           const what = frame.kind === 'call' ? `call ${frame.method}` : `event ${frame.name}`;
           this.#giveUp(state, dst, id, new OiafedError('TIMEOUT', `${what} to ${dst} timed out after ${timeout} ms`));
-        }, timeout);
+        };
       }
       if (signal) {
         entry.signal = signal;
@@ -436,7 +440,7 @@ export class Node {
 
   #onFrame(state: LinkState, frame: Envelope): void {
     if (state.phase === 'closed') return;
-    if (this.#heartbeat) state.lastSeen = Date.now();
+    state.heard = true;
     switch (frame.kind) {
       case 'ping':
         return this.#sendQuietly(state, { kind: 'pong', t: frame.t });
@@ -464,7 +468,7 @@ export class Node {
       if (frame.dst !== BROADCAST || frame.kind !== 'event') return this.#relayFrame(state, frame);
       this.#fanOut(state, frame);
     }
-    if (frame.kind === 'cancel') return state.running.get(key(frame.src, frame.id))?.cancel(frame.reason ?? 'cancelled by caller');
+    if (frame.kind === 'cancel') return state.running.get(runningKey(state, frame.src, frame.id))?.cancel(frame.reason ?? 'cancelled by caller');
     if (frame.kind === 'ack') return this.#settle(frame.src, frame.id, undefined);
     if (this.#interceptors.length === 0 && state.inTail === undefined) return this.#dispatch(state, frame);
     this.#interceptInbound(state, frame);
@@ -528,7 +532,7 @@ export class Node {
       return this.#answerError(state, frame.id, frame.src, protocolError('METHOD_NOT_FOUND', `node ${this.id} has no method ${JSON.stringify(frame.method)}${hint}`));
     }
     const call = new RunningCall(frame.src, frame.meta);
-    const k = key(frame.src, frame.id);
+    const k = runningKey(state, frame.src, frame.id);
     state.running.set(k, call);
     let out: unknown;
     const previous = enterCall(call);
@@ -553,12 +557,12 @@ export class Node {
     }
   }
 
-  #finishCall(state: LinkState, frame: CallFrame, k: string, call: RunningCall, value: unknown): void {
+  #finishCall(state: LinkState, frame: CallFrame, k: number | string, call: RunningCall, value: unknown): void {
     state.running.delete(k);
     if (call.cancelled || state.phase === 'closed') return;
     const answer = { kind: 'result', id: frame.id, src: this.id, dst: frame.src, value } as const;
     try {
-      this.#transmit(state, answer, transfersOf([value]))?.catch((e: unknown) => this.#answerError(state, frame.id, frame.src, toWireError(e, false)));
+      this.#transmit(state, answer, typeof value === 'object' && value !== null ? transfersOf([value]) : undefined)?.catch((e: unknown) => this.#answerError(state, frame.id, frame.src, toWireError(e, false)));
     } catch (error) {
       // The result could not be sent (too large, not serializable): the caller must still hear.
       this.#answerError(state, frame.id, frame.src, toWireError(error, false));

@@ -70,13 +70,12 @@ export function createProxy<T, E extends EventMap>(host: ProxyHost, id: NodeId, 
   };
   return new Proxy(Object.create(null) as object, {
     get(_target, prop) {
+      const cached = callers.get(prop as string);
+      if (cached) return cached;
       if (typeof prop === 'symbol' || NOT_REMOTE.has(prop)) return undefined;
       if (prop.startsWith('$')) return builtins[prop];
-      let caller = callers.get(prop);
-      if (!caller) {
-        caller = (...args: unknown[]) => host.call(id, prop, args, options);
-        callers.set(prop, caller);
-      }
+      const caller = (...args: unknown[]) => host.call(id, prop, args, options);
+      callers.set(prop, caller);
       return caller;
     },
     has: (_target, prop) => typeof prop === 'string' && !NOT_REMOTE.has(prop),

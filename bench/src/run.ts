@@ -1,0 +1,14 @@
+import { memorySuite } from './memory.js';
+
+const suites: Record<string, (quick: boolean) => Promise<void>> = {
+  memory: memorySuite,
+};
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const wanted = args.filter((a) => !a.startsWith('--'));
+for (const name of wanted.length ? wanted : Object.keys(suites)) {
+  const suite = suites[name];
+  if (!suite) throw new Error(`unknown suite ${name}; known: ${Object.keys(suites).join(', ')}`);
+  await suite(quick);
+}

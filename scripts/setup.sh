@@ -1,0 +1,38 @@
+# Sourced by the other scripts: makes sure pnpm, the workspace's packages and (when asked)
+# Debian's chromium are there, on a machine that starts with only Node and npm.
+set -eu
+PNPM_VERSION=12.21.0
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+ensure_pnpm() {
+  if command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version 2>/dev/null)" = "$PNPM_VERSION" ]; then
+    PNPM=pnpm
+  elif npm install -g "pnpm@$PNPM_VERSION" >/dev/null 2>&1 && command -v pnpm >/dev/null 2>&1; then
+    PNPM=pnpm
+  else
+    # No rights to install globally: run it through npx instead (cached after the first time).
+    PNPM="npx --yes pnpm@$PNPM_VERSION"
+  fi
+}
+
+ensure_packages() {
+  $PNPM install --frozen-lockfile --reporter=silent
+}
+
+ensure_chromium() {
+  CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  if [ ! -x "$CHROMIUM_PATH" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      echo "installing Debian's chromium (browser tests never download a browser of their own)..."
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "browser tests need Chromium: run 'sudo apt-get install -y chromium' or set CHROMIUM_PATH" >&2
+      exit 1
+    fi
+  fi
+  export CHROMIUM_PATH
+}
+
+cd "$(dirname "$0")/.."
+ensure_pnpm

@@ -1,0 +1,12 @@
+#!/bin/sh
+# The README's second command: install what is needed, build, and run every test
+# (unit and integration in Node, the core suite in Chromium, type tests, end-to-end).
+. "$(dirname "$0")/setup.sh"
+ensure_chromium
+ensure_packages
+echo "== build (tsc -b: strict types, declarations)"
+$PNPM run build
+echo "== vitest: Node, Chromium, type tests"
+$PNPM exec vitest run
+echo "== playwright: end to end in Chromium"
+$PNPM --filter @oiafed/e2e run test
