@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'REMOTE_ERROR'
   | 'INVALID_CONFIG'
   | 'ROUND_FAILED'
+  | 'INVALID_RESULT'
   | 'CLOSED';
 
 /** An error as it travels on the wire: plain data, never code. */
@@ -95,7 +96,7 @@ export function protocolError(code: ErrorCode, message: string): WireError {
 const CODES = new Set<string>([
   'TIMEOUT', 'ABORTED', 'DISCONNECTED', 'METHOD_NOT_FOUND', 'NO_HANDLER', 'UNKNOWN_TARGET',
   'UNAUTHORIZED', 'PAYLOAD_TOO_LARGE', 'BAD_FRAME', 'VERSION_MISMATCH', 'NOT_SERIALIZABLE',
-  'NOT_CONNECTED', 'REMOTE_ERROR', 'INVALID_CONFIG', 'ROUND_FAILED', 'CLOSED',
+  'NOT_CONNECTED', 'REMOTE_ERROR', 'INVALID_CONFIG', 'ROUND_FAILED', 'INVALID_RESULT', 'CLOSED',
 ] satisfies ErrorCode[]);
 
 function isErrorCode(code: string): code is ErrorCode {

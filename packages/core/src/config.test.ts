@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RUN_CONFIG, resolveConfig } from './config.js';
+
+describe('run config', () => {
+  it('fills every default from an empty object', () => {
+    expect(resolveConfig({})).toEqual(DEFAULT_RUN_CONFIG);
+  });
+
+  it('keeps what the user set and defaults the rest', () => {
+    const config = resolveConfig({
+      transport: { mode: 'websocket', port: 8080, token: 't' },
+      heartbeat: { interval: 100, timeout: 300 },
+      federation: { rounds: 3, fraction: 0.5, trainer: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } },
+    });
+    expect(config.transport).toMatchObject({ mode: 'websocket', port: 8080, token: 't', interceptors: [] });
+    expect(config.heartbeat).toEqual({ interval: 100, timeout: 300 });
+    expect(config.federation).toMatchObject({ rounds: 3, fraction: 0.5, minClients: 1, trainer: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } });
+    expect(resolveConfig({ heartbeat: false }).heartbeat).toBe(false);
+  });
+
+  it.each([
+    [{ federation: { rounds: 0 } }, /federation\.rounds must be an integer from 1 \(got 0\)/],
+    [{ federation: { fraction: 2 } }, /federation\.fraction must be in \(0, 1\] \(got 2\)/],
+    [{ federation: { trainer: { name: 'fedsgd' } } }, /federation\.trainer\.name must be one of fedavg, fedprox \(got "fedsgd"\)/],
+    [{ transport: { mode: 'carrier-pigeon' } }, /transport\.mode must be one of memory, worker, websocket, webrtc/],
+    [{ transport: { port: 70000 } }, /transport\.port must be an integer from 0 to 65535/],
+    [{ heartbeat: { interval: 100, timeout: 50 } }, /heartbeat\.timeout must be greater than heartbeat\.interval/],
+    [{ timeouts: { request: -1 } }, /timeouts\.request must be a number >= 0/],
+    [{ retry: { strategy: 'random' } }, /retry\.strategy must be one of constant, linear, exponential/],
+    [{ node: { id: 'has space' } }, /node\.id must be an id/],
+    [{ federation: { roundz: 3 } }, /federation\.roundz is not a known setting/],
+    [{ colour: 'blue' }, /config\.colour is not a known setting/],
+    ['rounds: 3', /config must be an object/],
+  ])('refuses %j with a message naming the field', (input, message) => {
+    expect(() => resolveConfig(input)).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
+  });
+});

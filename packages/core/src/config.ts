@@ -1,0 +1,183 @@
+import { OiafedError } from './errors.js';
+import type { TrainerName } from './fl/fedavg.js';
+import type { HeartbeatOptions } from './heartbeat.js';
+import { isNodeId } from './node-id.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+
+export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
+export type InterceptorName = 'logging' | 'compression';
+
+/** One typed object for a whole run. In Node the same shape loads from YAML (`oiafed serve run.yaml`). */
+export interface RunConfig {
+  node: { id: string; role: string };
+  transport: {
+    mode: TransportMode;
+    /** Where learners connect (websocket, webrtc signalling). */
+    url?: string;
+    host?: string;
+    port?: number;
+    /** Shared token a learner must present to join. */
+    token?: string;
+    /** Largest frame accepted, bytes. */
+    maxPayload: number;
+    interceptors: InterceptorName[];
+  };
+  timeouts: { connect: number; request: number };
+  retry: RetryPolicy;
+  heartbeat: HeartbeatOptions | false;
+  federation: {
+    rounds: number;
+    minClients: number;
+    /** Fraction of connected learners selected per round, in (0, 1]. */
+    fraction: number;
+    /** ms a round may take (0: none). */
+    deadline: number;
+    seed: number;
+    federatedEvaluation: boolean;
+    trainer: { name: TrainerName; options: Record<string, unknown> };
+    /** Hyper-parameters the learners receive (epochs, batchSize, lr...). */
+    train: Record<string, unknown>;
+    /** Where checkpoints go (Node: a file path). */
+    checkpoint?: string;
+  };
+}
+
+/** Every field optional, nested: what a user writes. */
+export type RunConfigInput = { [K in keyof RunConfig]?: RunConfig[K] extends object ? Partial<RunConfig[K]> : RunConfig[K] };
+
+export const DEFAULT_RUN_CONFIG: RunConfig = {
+  node: { id: 'trainer', role: 'trainer' },
+  transport: { mode: 'memory', maxPayload: 256 * 1024 * 1024, interceptors: [] },
+  timeouts: { connect: 10_000, request: 120_000 },
+  retry: DEFAULT_RETRY,
+  heartbeat: { interval: 30_000, timeout: 90_000 },
+  federation: {
+    rounds: 10,
+    minClients: 1,
+    fraction: 1,
+    deadline: 0,
+    seed: 0,
+    federatedEvaluation: false,
+    trainer: { name: 'fedavg', options: {} },
+    train: {},
+  },
+};
+
+const SECTIONS = Object.keys(DEFAULT_RUN_CONFIG) as (keyof RunConfig)[];
+
+/** Fills defaults and checks every field; an invalid one fails with INVALID_CONFIG naming it. */
+export function resolveConfig(input: unknown): RunConfig {
+  const raw = record(input, 'config');
+  unknownKeys(raw, SECTIONS, 'config');
+  const d = DEFAULT_RUN_CONFIG;
+  const section = <K extends keyof RunConfig>(key: K): Record<string, unknown> => (raw[key] === undefined ? {} : record(raw[key], key));
+
+  const node = section('node');
+  unknownKeys(node, ['id', 'role'], 'node');
+  const transport = section('transport');
+  unknownKeys(transport, ['mode', 'url', 'host', 'port', 'token', 'maxPayload', 'interceptors'], 'transport');
+  const timeouts = section('timeouts');
+  unknownKeys(timeouts, ['connect', 'request'], 'timeouts');
+  const retry = section('retry');
+  unknownKeys(retry, Object.keys(DEFAULT_RETRY), 'retry');
+  const fed = section('federation');
+  unknownKeys(fed, Object.keys(d.federation), 'federation');
+
+  const id = str(node.id ?? d.node.id, 'node.id');
+  if (!isNodeId(id)) fail('node.id', 'an id of 1-128 of A-Z a-z 0-9 . _ : @ -', id);
+
+  let heartbeat: RunConfig['heartbeat'] = d.heartbeat;
+  if (raw.heartbeat === false) heartbeat = false;
+  else if (raw.heartbeat !== undefined) {
+    const hb = record(raw.heartbeat, 'heartbeat');
+    unknownKeys(hb, ['interval', 'timeout'], 'heartbeat');
+    heartbeat = { interval: positive(hb.interval ?? 30_000, 'heartbeat.interval'), timeout: positive(hb.timeout ?? 90_000, 'heartbeat.timeout') };
+    if (heartbeat.timeout <= heartbeat.interval) fail('heartbeat.timeout', `greater than heartbeat.interval (${heartbeat.interval})`, heartbeat.timeout);
+  }
+
+  const trainer = fed.trainer === undefined ? d.federation.trainer : record(fed.trainer, 'federation.trainer');
+  unknownKeys(trainer, ['name', 'options'], 'federation.trainer');
+  const trainerName = oneOf(trainer.name ?? 'fedavg', ['fedavg', 'fedprox'] as const, 'federation.trainer.name');
+  const port = transport.port === undefined ? undefined : integer(transport.port, 'transport.port', 0, 65_535);
+  const fraction = num(fed.fraction ?? 1, 'federation.fraction');
+  if (!(fraction > 0 && fraction <= 1)) fail('federation.fraction', 'in (0, 1]', fraction);
+
+  const config: RunConfig = {
+    node: { id, role: str(node.role ?? d.node.role, 'node.role') },
+    transport: {
+      mode: oneOf(transport.mode ?? 'memory', ['memory', 'worker', 'websocket', 'webrtc'] as const, 'transport.mode'),
+      ...(transport.url === undefined ? {} : { url: str(transport.url, 'transport.url') }),
+      ...(transport.host === undefined ? {} : { host: str(transport.host, 'transport.host') }),
+      ...(port === undefined ? {} : { port }),
+      ...(transport.token === undefined ? {} : { token: str(transport.token, 'transport.token') }),
+      maxPayload: positive(transport.maxPayload ?? d.transport.maxPayload, 'transport.maxPayload'),
+      interceptors: list(transport.interceptors ?? [], 'transport.interceptors').map((v, i) => oneOf(v, ['logging', 'compression'] as const, `transport.interceptors[${i}]`)),
+    },
+    timeouts: { connect: positive(timeouts.connect ?? d.timeouts.connect, 'timeouts.connect'), request: nonNegative(timeouts.request ?? d.timeouts.request, 'timeouts.request') },
+    retry: {
+      maxAttempts: integer(retry.maxAttempts ?? d.retry.maxAttempts, 'retry.maxAttempts', 1),
+      initialDelay: nonNegative(retry.initialDelay ?? d.retry.initialDelay, 'retry.initialDelay'),
+      maxDelay: nonNegative(retry.maxDelay ?? d.retry.maxDelay, 'retry.maxDelay'),
+      strategy: oneOf(retry.strategy ?? d.retry.strategy, ['constant', 'linear', 'exponential'] as const, 'retry.strategy'),
+      jitter: num(retry.jitter ?? d.retry.jitter, 'retry.jitter'),
+    },
+    heartbeat,
+    federation: {
+      rounds: integer(fed.rounds ?? d.federation.rounds, 'federation.rounds', 1),
+      minClients: integer(fed.minClients ?? d.federation.minClients, 'federation.minClients', 1),
+      fraction,
+      deadline: nonNegative(fed.deadline ?? 0, 'federation.deadline'),
+      seed: integer(fed.seed ?? 0, 'federation.seed', 0),
+      federatedEvaluation: bool(fed.federatedEvaluation ?? false, 'federation.federatedEvaluation'),
+      trainer: { name: trainerName, options: trainer.options === undefined ? {} : record(trainer.options, 'federation.trainer.options') },
+      train: fed.train === undefined ? {} : record(fed.train, 'federation.train'),
+      ...(fed.checkpoint === undefined ? {} : { checkpoint: str(fed.checkpoint, 'federation.checkpoint') }),
+    },
+  };
+  if (config.retry.jitter < 0 || config.retry.jitter > 1) fail('retry.jitter', 'in [0, 1]', config.retry.jitter);
+  return config;
+}
+
+function fail(field: string, expected: string, got: unknown): never {
+  throw new OiafedError('INVALID_CONFIG', `${field} must be ${expected} (got ${JSON.stringify(got)})`);
+}
+function record(v: unknown, field: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'an object', v);
+  return v as Record<string, unknown>;
+}
+function unknownKeys(obj: Record<string, unknown>, known: readonly string[], where: string): void {
+  const extra = Object.keys(obj).filter((k) => !known.includes(k));
+  if (extra.length) throw new OiafedError('INVALID_CONFIG', `${where}.${extra[0]} is not a known setting (known: ${known.join(', ')})`);
+}
+function str(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '') fail(field, 'a non-empty string', v);
+  return v as string;
+}
+function num(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, 'a number', v);
+  return v as number;
+}
+function positive(v: unknown, field: string): number {
+  if (!(num(v, field) > 0)) fail(field, 'a number > 0', v);
+  return v as number;
+}
+function nonNegative(v: unknown, field: string): number {
+  if (!(num(v, field) >= 0)) fail(field, 'a number >= 0', v);
+  return v as number;
+}
+function integer(v: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) fail(field, `an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, v);
+  return v as number;
+}
+function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') fail(field, 'true or false', v);
+  return v as boolean;
+}
+function list(v: unknown, field: string): unknown[] {
+  if (!Array.isArray(v)) fail(field, 'a list', v);
+  return v as unknown[];
+}
+function oneOf<T extends string>(v: unknown, options: readonly T[], field: string): T {
+  if (!options.includes(v as T)) fail(field, `one of ${options.join(', ')}`, v);
+  return v as T;
+}

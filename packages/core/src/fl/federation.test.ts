@@ -1,0 +1,260 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { currentCall } from '../call-context.js';
+import { joinInMemory } from '../memory-link.js';
+import { Node } from '../node.js';
+import { nextEvent } from '../test-support.js';
+import { MemoryCheckpointStore } from './checkpoint.js';
+import { FedAvg, FedProx } from './fedavg.js';
+import { Federation, type FederationOptions } from './federation.js';
+import type { Learner, TrainParams, TrainResult } from './learner.js';
+import { LinearLearner, linearData, zeroLinearWeights } from './linear-learner.test-support.js';
+import { maxAbsDiff, tensor, type Weights } from './weights.js';
+
+const nodes: Node[] = [];
+afterEach(() => nodes.splice(0).forEach((n) => n.close()));
+
+/** A trainer node and one learner node per learner object, joined over strict memory links. */
+async function federate(learners: Learner[], options: Omit<FederationOptions, 'node'>) {
+  const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+  nodes.push(trainer);
+  const learnerNodes = await Promise.all(
+    learners.map(async (learner, i) => {
+      const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false });
+      nodes.push(node);
+      node.serve(learner);
+      await joinInMemory(trainer, node, { strict: true });
+      return node;
+    }),
+  );
+  return { trainer, learnerNodes, federation: new Federation({ node: trainer, ...options }) };
+}
+
+/** Returns a fixed update: makes the expected aggregate computable by hand. */
+class FixedLearner implements Learner {
+  constructor(
+    readonly update: Weights,
+    readonly numExamples: number,
+  ) {}
+  train(): TrainResult {
+    return { weights: this.update, numExamples: this.numExamples, metrics: { loss: this.numExamples } };
+  }
+  evaluate() {
+    return { numExamples: this.numExamples, metrics: { accuracy: this.numExamples / 100 } };
+  }
+  getWeights() {
+    return this.update;
+  }
+  setWeights() {}
+}
+
+const fixed = (w: number[], b: number, n: number) => new FixedLearner({ w: tensor(w, [w.length]), b: tensor([b], [1]) }, n);
+
+describe('Federation with FedAvg', () => {
+  it('aggregates to the example-weighted mean of the updates, as computed directly', async () => {
+    const updates = [
+      { w: [1, 2, 3], b: 4, n: 10 },
+      { w: [-1, 0, 5], b: 0, n: 30 },
+      { w: [0.5, 0.25, -2], b: -8, n: 60 },
+    ];
+    const { federation } = await federate(updates.map((u) => fixed(u.w, u.b, u.n)), { rounds: 1, initialWeights: zeroLinearWeights() });
+    const result = await federation.start();
+    const total = updates.reduce((s, u) => s + u.n, 0);
+    const expectW = [0, 1, 2].map((d) => updates.reduce((s, u) => s + u.w[d]! * u.n, 0) / total);
+    const expectB = updates.reduce((s, u) => s + u.b * u.n, 0) / total;
+    expect(maxAbsDiff(result.weights, { w: tensor(expectW, [3]), b: tensor([expectB], [1]) })).toBeLessThan(1e-6);
+    expect(result.history[0]).toMatchObject({ round: 1, results: 3, numExamples: 100, failures: [] });
+    expect(result.history[0]!.trainMetrics.loss).toBeCloseTo((10 * 10 + 30 * 30 + 60 * 60) / 100);
+  });
+
+  it('trains real learners to a good global model over rounds, with the loss falling', async () => {
+    const learners = [1, 2, 3, 4].map((seed) => new LinearLearner(linearData(seed, 50)));
+    const { federation } = await federate(learners, { rounds: 5, config: { lr: 0.05, epochs: 1 }, federatedEvaluation: true });
+    const rounds: number[] = [];
+    federation.events.on('ROUND_FINISHED', (s) => rounds.push(s.evalMetrics.federated_loss!));
+    const result = await federation.start();
+    expect(result).toMatchObject({ reason: 'completed', rounds: 5 });
+    expect(rounds).toHaveLength(5);
+    expect(rounds[4]!).toBeLessThan(rounds[0]!);
+    expect(rounds[4]!).toBeLessThan(0.05);
+    expect(result.weights.w!.data[0]).toBeCloseTo(2, 0);
+    // Every learner started each round from the global model of the round before.
+    expect(learners[0]!.seen.map((p) => p.round)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('takes the initial model from the first learner when none is given', async () => {
+    const { federation } = await federate([fixed([1, 1, 1], 1, 5)], { rounds: 1 });
+    const started = nextEvent(federation.events, 'ROUND_STARTED');
+    await federation.start();
+    expect((await started)[0].clients).toEqual(['learner-0']);
+  });
+
+  it('completes a round without a learner that throws, and reports it', async () => {
+    const broken: Learner = { ...fixed([0, 0, 0], 0, 1), train: () => Promise.reject(new Error('out of memory')) } as unknown as Learner;
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, fixed([3, 3, 3], 3, 10)], { rounds: 1, initialWeights: zeroLinearWeights() });
+    const failed = nextEvent(federation.events, 'CLIENT_FAILED');
+    const result = await federation.start();
+    expect((await failed)[0]).toMatchObject({ round: 1, client: 'learner-1', code: 'REMOTE_ERROR', message: 'out of memory' });
+    expect(result.history[0]).toMatchObject({ results: 2, failures: [{ client: 'learner-1', code: 'REMOTE_ERROR' }] });
+    expect(Array.from(result.weights.w!.data)).toEqual([2, 2, 2]);
+  });
+
+  it('completes a round at its deadline without a learner that never answers', async () => {
+    const silent = { ...fixed([0, 0, 0], 0, 1), train: () => new Promise(() => undefined) } as unknown as Learner;
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), silent], { rounds: 1, deadline: 100, initialWeights: zeroLinearWeights() });
+    const result = await federation.start();
+    expect(result.history[0]!.failures).toEqual([{ client: 'learner-1', code: 'TIMEOUT', message: expect.stringMatching(/timed out/) }]);
+    expect(Array.from(result.weights.w!.data)).toEqual([1, 1, 1]);
+  });
+
+  it('completes a round without a learner that disconnects mid-round, reported as DISCONNECTED at once', async () => {
+    let vanish: () => void = () => undefined;
+    const vanishing = {
+      ...fixed([0, 0, 0], 0, 1),
+      train: () => {
+        queueMicrotask(vanish);
+        return new Promise(() => undefined);
+      },
+    } as unknown as Learner;
+    const { federation, learnerNodes } = await federate([fixed([4, 4, 4], 4, 10), vanishing], { rounds: 1, deadline: 60_000, initialWeights: zeroLinearWeights() });
+    vanish = () => learnerNodes[1]!.close();
+    const started = Date.now();
+    const result = await federation.start();
+    expect(result.history[0]!.failures).toMatchObject([{ client: 'learner-1', code: 'DISCONNECTED' }]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(federation.status().clients.find((c) => c.id === 'learner-1')?.state).toBe('unregistered');
+  });
+
+  it('fails the round with ROUND_FAILED when fewer than minClients results arrive', async () => {
+    const broken = { ...fixed([0, 0, 0], 0, 1), train: () => Promise.reject(new Error('nope')) } as unknown as Learner;
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, broken], { rounds: 3, minClients: 2, initialWeights: zeroLinearWeights() });
+    await expect(federation.start()).rejects.toMatchObject({
+      code: 'ROUND_FAILED',
+      message: expect.stringMatching(/round 1: 1 of 3 learners returned train results, fewer than minClients 2 \(learner-1: REMOTE_ERROR nope; learner-2: REMOTE_ERROR nope\)/),
+    });
+    expect(federation.state).toBe('failed');
+  });
+
+  it('refuses a result whose weights do not fit the model, as that learner failure', async () => {
+    const odd = fixed([1, 2], 0, 10); // two values where the model has three
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), odd], { rounds: 1, initialWeights: zeroLinearWeights() });
+    const result = await federation.start();
+    expect(result.history[0]!.failures).toMatchObject([{ client: 'learner-1', code: 'INVALID_RESULT', message: expect.stringMatching(/tensor w has 2 values, expected 3/) }]);
+  });
+
+  it('pauses between rounds and resumes on demand', async () => {
+    const { federation } = await federate([new LinearLearner(linearData(1, 20))], { rounds: 3 });
+    const started: number[] = [];
+    federation.events.on('ROUND_STARTED', ({ round }) => started.push(round));
+    federation.events.once('ROUND_FINISHED', () => federation.pause());
+    const paused = nextEvent(federation.events, 'STATE_CHANGED');
+    const run = federation.start();
+    // running, then paused once round 1 finished
+    expect((await paused)[0]).toBe('running');
+    await new Promise<void>((resolve) => federation.events.on('STATE_CHANGED', (s) => s === 'paused' && resolve()));
+    // pause() ran inside ROUND_FINISHED, before the loop could reach round 2: it now waits at the gate.
+    expect(started).toEqual([1]);
+    expect(federation.status()).toMatchObject({ state: 'paused', round: 1 });
+    federation.resume();
+    expect((await run).rounds).toBe(3);
+    expect(started).toEqual([1, 2, 3]);
+  });
+
+  it('resumes from a checkpoint: the saved round and the saved weights', async () => {
+    const store = new MemoryCheckpointStore();
+    const data = linearData(7, 40);
+    const first = await federate([new LinearLearner(data)], { rounds: 5, store, config: { lr: 0.05 }, stopWhen: (s) => s.round === 2 });
+    const stopped = await first.federation.start();
+    expect(stopped).toMatchObject({ reason: 'condition', rounds: 2 });
+    nodes.splice(0).forEach((n) => n.close());
+
+    const learner = new LinearLearner(data);
+    const second = await federate([learner], { rounds: 4, store, config: { lr: 0.05 } });
+    const resumed = await second.federation.start();
+    expect(resumed.rounds).toBe(4);
+    expect(resumed.history.map((r) => r.round)).toEqual([1, 2, 3, 4]);
+    expect(learner.seen.map((p) => p.round)).toEqual([3, 4]);
+    expect(maxAbsDiff(learner.seen[0]!.weights, stopped.weights)).toBe(0);
+  });
+
+  it('stops mid-round: the calls are cancelled and start() resolves as stopped', async () => {
+    let cancelled: Promise<void> = Promise.resolve();
+    const slow = {
+      ...fixed([0, 0, 0], 0, 1),
+      train: () => {
+        const { signal } = currentCall();
+        cancelled = new Promise((resolve) => signal.addEventListener('abort', () => resolve()));
+        return new Promise(() => undefined);
+      },
+    } as unknown as Learner;
+    const { federation } = await federate([slow], { rounds: 2, initialWeights: zeroLinearWeights() });
+    federation.events.once('ROUND_STARTED', () => queueMicrotask(() => federation.stop()));
+    const result = await federation.start();
+    expect(result).toMatchObject({ reason: 'stopped', rounds: 1, history: [] });
+    await cancelled;
+    expect(federation.state).toBe('stopped');
+  });
+
+  it('selects a seeded random fraction of learners, the same for the same seed', async () => {
+    const learners = Array.from({ length: 10 }, (_, i) => fixed([i, i, i], i, 1));
+    const run = async (seed: number) => {
+      const { federation } = await federate(learners, { rounds: 3, selection: { fraction: 0.3 }, seed, initialWeights: zeroLinearWeights() });
+      const picked: string[][] = [];
+      federation.events.on('ROUND_STARTED', ({ clients }) => picked.push(clients));
+      await federation.start();
+      nodes.splice(0).forEach((n) => n.close());
+      return picked;
+    };
+    const a = await run(42);
+    const b = await run(42);
+    expect(a).toEqual(b);
+    expect(a.every((round) => round.length === 3)).toBe(true);
+    expect(new Set(a.map((r) => r.join())).size).toBeGreaterThan(1);
+  });
+
+  it('gives FedProx learners mu and the global weights', async () => {
+    const learner = new LinearLearner(linearData(3, 10));
+    const { federation } = await federate([learner], { rounds: 1, trainer: new FedProx({ mu: 0.5 }), config: { lr: 0.1 } });
+    await federation.start();
+    expect(learner.seen[0]!.config).toEqual({ lr: 0.1, mu: 0.5 });
+    expect(Object.keys(learner.seen[0]!.weights)).toEqual(['w', 'b']);
+  });
+
+  it('reports status: round, clients with their states and activity', async () => {
+    let release: () => void = () => undefined;
+    const gated = {
+      ...fixed([1, 1, 1], 1, 1),
+      train: (p: TrainParams) => new Promise<TrainResult>((resolve) => (release = () => resolve({ weights: p.weights, numExamples: 1 }))),
+    } as unknown as Learner;
+    const { federation } = await federate([gated, fixed([1, 1, 1], 1, 1)], { rounds: 1, initialWeights: zeroLinearWeights() });
+    const oneDone = nextEvent(federation.events, 'CLIENT_RESULT');
+    const run = federation.start();
+    await oneDone;
+    expect(federation.status()).toMatchObject({
+      state: 'running',
+      round: 1,
+      rounds: 1,
+      clients: [
+        { id: 'learner-0', state: 'connected', activity: 'training' },
+        { id: 'learner-1', state: 'connected', activity: 'idle' },
+      ],
+    });
+    release();
+    await run;
+    expect(federation.status().state).toBe('finished');
+  });
+
+  it('fails to wait for learners that never come with TIMEOUT', async () => {
+    const { federation } = await federate([], { rounds: 1 });
+    await expect(federation.waitForClients(1, 30)).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/0 of 1 learners/) });
+  });
+
+  it('refuses invalid options with INVALID_CONFIG naming the field', () => {
+    const node = new Node({ id: 't', heartbeat: false });
+    nodes.push(node);
+    expect(() => new Federation({ node, rounds: 0 })).toThrowError(/federation\.rounds must be a positive integer \(got 0\)/);
+    expect(() => new Federation({ node, rounds: 1, minClients: 0 })).toThrowError(/federation\.minClients/);
+    expect(() => new Federation({ node, rounds: 1, selection: { fraction: 1.5 } })).toThrowError(/federation\.fraction must be in \(0, 1\]/);
+    expect(() => new FedProx({ mu: -1 })).toThrowError(/mu must be a number >= 0/);
+    expect(new FedAvg().name).toBe('fedavg');
+  });
+});

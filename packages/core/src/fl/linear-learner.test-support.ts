@@ -1,0 +1,85 @@
+import { seededRandom } from '../random.js';
+import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
+import { cloneWeights, tensor, type Weights } from './weights.js';
+
+/** Synthetic regression data y = x·w* + b* + noise, drawn from a seed. */
+export function linearData(seed: number, count: number, truth = { w: [2, -3, 0.5], b: 1 }) {
+  const random = seededRandom(seed);
+  const dims = truth.w.length;
+  const x = new Float32Array(count * dims);
+  const y = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    let target = truth.b;
+    for (let d = 0; d < dims; d++) {
+      const v = random() * 2 - 1;
+      x[i * dims + d] = v;
+      target += v * truth.w[d]!;
+    }
+    y[i] = target + (random() - 0.5) * 0.01;
+  }
+  return { x, y, dims, count };
+}
+
+export function zeroLinearWeights(dims = 3): Weights {
+  return { w: tensor(new Float32Array(dims), [dims]), b: tensor(new Float32Array(1), [1]) };
+}
+
+/**
+ * A real (small) learner: linear regression by SGD on its own data; with `mu` in the config it
+ * adds FedProx's proximal term. Deterministic for a given seed and call sequence.
+ */
+export class LinearLearner implements Learner {
+  weights: Weights;
+  readonly seen: TrainParams[] = [];
+
+  constructor(readonly data: ReturnType<typeof linearData>) {
+    this.weights = zeroLinearWeights(data.dims);
+  }
+
+  train(params: TrainParams): TrainResult {
+    this.seen.push(params);
+    const lr = (params.config.lr as number | undefined) ?? 0.1;
+    const epochs = (params.config.epochs as number | undefined) ?? 1;
+    const mu = (params.config.mu as number | undefined) ?? 0;
+    const global = params.weights;
+    const w = cloneWeights(global);
+    const { x, y, dims, count } = this.data;
+    let loss = 0;
+    for (let e = 0; e < epochs; e++) {
+      loss = 0;
+      for (let i = 0; i < count; i++) {
+        let pred = w.b!.data[0]!;
+        for (let d = 0; d < dims; d++) pred += w.w!.data[d]! * x[i * dims + d]!;
+        const err = pred - y[i]!;
+        loss += err * err;
+        for (let d = 0; d < dims; d++) {
+          const prox = mu * (w.w!.data[d]! - global.w!.data[d]!);
+          w.w!.data[d]! -= lr * (err * x[i * dims + d]! + prox);
+        }
+        w.b!.data[0]! -= lr * (err + mu * (w.b!.data[0]! - global.b!.data[0]!));
+      }
+    }
+    this.weights = w;
+    return { weights: w, numExamples: count, metrics: { loss: loss / count } };
+  }
+
+  evaluate(params: EvaluateParams): EvaluateResult {
+    const { x, y, dims, count } = this.data;
+    const w = params.weights;
+    let loss = 0;
+    for (let i = 0; i < count; i++) {
+      let pred = w.b!.data[0]!;
+      for (let d = 0; d < dims; d++) pred += w.w!.data[d]! * x[i * dims + d]!;
+      loss += (pred - y[i]!) ** 2;
+    }
+    return { numExamples: count, metrics: { loss: loss / count } };
+  }
+
+  getWeights(): Weights {
+    return this.weights;
+  }
+
+  setWeights(weights: Weights): void {
+    this.weights = cloneWeights(weights);
+  }
+}

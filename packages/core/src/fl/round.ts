@@ -1,0 +1,26 @@
+import type { NodeId } from '../envelope.js';
+import type { ErrorCode } from '../errors.js';
+import type { Metrics } from './weights.js';
+
+/** A learner that did not contribute to a round, and why. */
+export interface ClientFailure {
+  client: NodeId;
+  code: ErrorCode | string;
+  message: string;
+}
+
+/** What one round did: who was asked, who answered, what it measured and how long it took. */
+export interface RoundSummary {
+  round: number;
+  /** The learners selected for the round. */
+  clients: NodeId[];
+  /** How many returned a usable result. */
+  results: number;
+  numExamples: number;
+  failures: ClientFailure[];
+  /** Example-weighted means of the learners' training metrics. */
+  trainMetrics: Metrics;
+  /** The global model's evaluation (central, or federated over the learners). */
+  evalMetrics: Metrics;
+  timings: { trainMs: number; evaluateMs: number; totalMs: number };
+}
