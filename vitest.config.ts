@@ -15,7 +15,7 @@ export const chromiumArgs = [
   '--disable-quic',
 ];
 
-const alias = { '@oiafed/core': src('core') };
+const alias = { '@oiafed/core': src('core'), '@oiafed/node': src('node') };
 
 export default defineConfig({
   resolve: { alias },

@@ -4,8 +4,8 @@
 . "$(dirname "$0")/setup.sh"
 ensure_chromium
 ensure_packages
-echo "== build (tsc -b: strict types, declarations)"
-$PNPM run build
+echo "== build and type-check (tsc: strict, declarations for every package)"
+$PNPM run typecheck
 echo "== vitest: Node, Chromium, type tests"
 $PNPM exec vitest run
 echo "== playwright: end to end in Chromium"

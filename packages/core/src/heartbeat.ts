@@ -32,7 +32,7 @@ export class Heartbeat<W extends Watched> {
   readonly #watched = new Set<W>();
   readonly #hooks: HeartbeatHooks<W>;
   readonly #now: () => number;
-  #timer: TimerHandle | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #lastTick = 0;
 
   constructor(options: HeartbeatOptions, hooks: HeartbeatHooks<W>, now: () => number = Date.now) {

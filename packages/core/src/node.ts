@@ -97,7 +97,7 @@ class LinkState {
   accepted = false;
   timedOut = false;
   handshake: Handshake | undefined;
-  helloTimer: TimerHandle | undefined;
+  helloTimer: ReturnType<typeof setTimeout> | undefined;
   /** Calls made to us over this link, so they can be cancelled: by id when the peer made them, else by caller and id. */
   readonly running = new Map<number | string, RunningCall>();
   /** Calls relayed out over this link, by caller and id, with the link to answer on if it drops. */

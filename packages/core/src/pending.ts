@@ -24,7 +24,7 @@ export interface Pending {
 export class PendingTable {
   readonly #entries = new Map<number, Pending>();
   #seq = 0;
-  #timer: TimerHandle | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Infinity;
 
   nextId(): number {
@@ -92,7 +92,7 @@ export class PendingTable {
 }
 
 /** In Node an unreferenced timer does not keep the process alive; browsers have no such notion. */
-function refTimer(timer: TimerHandle | undefined, ref: boolean): void {
+function refTimer(timer: ReturnType<typeof setTimeout> | undefined, ref: boolean): void {
   const t = timer as { ref?: () => void; unref?: () => void } | undefined;
   if (ref) t?.ref?.();
   else t?.unref?.();

@@ -1,0 +1,127 @@
+import { writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
+import { DEFAULT_DEMO, runDemo, type DemoOptions } from './simulate.js';
+
+const usage = `oiafed demo: federated training on MNIST digits, every node in this process.
+
+  npm run demo -- [options]
+
+  --clients N          learners (default ${DEFAULT_DEMO.clients})
+  --fraction F         share of learners selected per round, (0, 1] (default ${DEFAULT_DEMO.fraction})
+  --epochs E           local epochs per round (default ${DEFAULT_DEMO.epochs})
+  --batch-size B|full  local batch size; 'full' with --epochs 1 is FedSGD (default ${DEFAULT_DEMO.batchSize})
+  --rounds R           rounds (default ${DEFAULT_DEMO.rounds})
+  --lr X               learning rate of local SGD (default ${DEFAULT_DEMO.lr})
+  --iid | --noniid     how the digits are split over learners (default iid)
+  --seed S             seeds the data split, models and selection (default ${DEFAULT_DEMO.seed})
+  --trainer NAME       fedavg | fedprox (default fedavg); --mu X for FedProx (default ${DEFAULT_DEMO.mu})
+  --mode MODE          memory (default; all nodes in this process)
+  --fedsgd             FedSGD: one full-batch step per round (sets --epochs 1 --batch-size full --lr 0.5)
+  --target ACC         stop at the first round whose test accuracy reaches ACC, and report it
+  --json FILE          write per-round metrics to FILE
+  --config FILE        YAML with the same keys (clients, fraction, epochs, batchSize, rounds, lr,
+                       split, seed, trainer, mu, mode, target, trainSize, testSize, backend)
+  --train-size N, --test-size N, --backend wasm|cpu
+`;
+
+const { values } = parseArgs({
+  options: {
+    clients: { type: 'string' },
+    fraction: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    rounds: { type: 'string' },
+    lr: { type: 'string' },
+    iid: { type: 'boolean' },
+    noniid: { type: 'boolean' },
+    seed: { type: 'string' },
+    trainer: { type: 'string' },
+    mu: { type: 'string' },
+    mode: { type: 'string' },
+    fedsgd: { type: 'boolean' },
+    target: { type: 'string' },
+    json: { type: 'string' },
+    config: { type: 'string' },
+    'train-size': { type: 'string' },
+    'test-size': { type: 'string' },
+    backend: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
+
+function fail(message: string): never {
+  console.error(`demo: ${message}\n\n${usage}`);
+  process.exit(2);
+}
+
+const fromFile: Record<string, unknown> = values.config ? ((parse(readFileSync(values.config, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
+const known = new Set([...Object.keys(DEFAULT_DEMO), 'target', 'json']);
+for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
+
+const pick = (flag: string | undefined, key: keyof DemoOptions | 'json'): unknown => flag ?? fromFile[key];
+const number = (value: unknown, name: string, check: (n: number) => boolean, expected: string): number | undefined => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || !check(n)) fail(`${name} must be ${expected} (got ${JSON.stringify(value)})`);
+  return n;
+};
+const int = (n: number) => Number.isInteger(n) && n >= 1;
+
+const options: DemoOptions = { ...DEFAULT_DEMO };
+const set = <K extends keyof DemoOptions>(key: K, value: DemoOptions[K] | undefined) => value !== undefined && (options[key] = value);
+set('clients', number(pick(values.clients, 'clients'), 'clients', int, 'a positive integer'));
+set('fraction', number(pick(values.fraction, 'fraction'), 'fraction', (n) => n > 0 && n <= 1, 'in (0, 1]'));
+set('epochs', number(pick(values.epochs, 'epochs'), 'epochs', int, 'a positive integer'));
+set('rounds', number(pick(values.rounds, 'rounds'), 'rounds', int, 'a positive integer'));
+set('lr', number(pick(values.lr, 'lr'), 'lr', (n) => n > 0, 'a positive number'));
+set('seed', number(pick(values.seed, 'seed'), 'seed', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'));
+set('mu', number(pick(values.mu, 'mu'), 'mu', (n) => n >= 0, 'a number >= 0'));
+set('target', number(pick(values.target, 'target'), 'target', (n) => n > 0 && n <= 1, 'an accuracy in (0, 1]'));
+set('trainSize', number(pick(values['train-size'], 'trainSize'), 'train-size', int, 'a positive integer'));
+set('testSize', number(pick(values['test-size'], 'testSize'), 'test-size', int, 'a positive integer'));
+const batch = pick(values['batch-size'], 'batchSize');
+if (batch !== undefined) options.batchSize = batch === 'full' ? 'full' : number(batch, 'batch-size', int, "a positive integer or 'full'")!;
+const split = values.noniid ? 'noniid' : values.iid ? 'iid' : fromFile.split;
+if (split !== undefined) options.split = split === 'noniid' ? 'noniid' : split === 'iid' ? 'iid' : fail(`split must be iid or noniid (got ${JSON.stringify(split)})`);
+const trainer = pick(values.trainer, 'trainer');
+if (trainer !== undefined) options.trainer = trainer === 'fedavg' || trainer === 'fedprox' ? trainer : fail(`trainer must be fedavg or fedprox (got ${JSON.stringify(trainer)})`);
+const mode = pick(values.mode, 'mode');
+if (mode !== undefined && mode !== 'memory') fail(`mode must be memory (got ${JSON.stringify(mode)})`);
+const backend = pick(values.backend, 'backend');
+if (backend !== undefined) options.backend = backend === 'cpu' ? 'cpu' : backend === 'wasm' ? 'wasm' : fail(`backend must be wasm or cpu (got ${JSON.stringify(backend)})`);
+if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
+const jsonPath = pick(values.json, 'json') as string | undefined;
+
+const live = process.stdout.isTTY;
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+console.log(
+  `oiafed demo: ${options.trainer} on MNIST, ${options.clients} learners (${options.split}), ${options.rounds} rounds, ` +
+    `E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits`,
+);
+const result = await runDemo(options, {
+  onClientResult: (round, done, of) => live && process.stdout.write(`\rround ${round}/${options.rounds}  ${done}/${of} clients done`),
+  onRound: (s, elapsed) => {
+    if (live) process.stdout.write('\r\x1b[2K');
+    const failed = s.failures.length ? `  ${s.failures.length} failed` : '';
+    console.log(
+      `round ${String(s.round).padStart(2)}/${options.rounds}  ${s.results}/${s.clients.length} clients${failed}  ` +
+        `train loss ${(s.trainMetrics.loss ?? NaN).toFixed(4)}  test acc ${(s.evalMetrics.accuracy ?? NaN).toFixed(4)}  ` +
+        `test loss ${(s.evalMetrics.loss ?? NaN).toFixed(4)}  round ${seconds(s.timings.totalMs)}  elapsed ${seconds(elapsed)}`,
+    );
+  },
+});
+console.log(
+  `done: ${result.rounds} rounds in ${seconds(result.elapsedMs)} (${result.reason}); final test accuracy ${result.finalAccuracy.toFixed(4)}, best ${result.bestAccuracy.toFixed(4)}` +
+    (options.target === undefined ? '' : result.targetRound ? `; reached ${options.target} at round ${result.targetRound}` : `; never reached ${options.target}`),
+);
+if (jsonPath) {
+  await writeFile(jsonPath, JSON.stringify({ options, reason: result.reason, targetRound: result.targetRound, elapsedMs: result.elapsedMs, rounds: result.history }, null, 2) + '\n');
+  console.log(`per-round metrics written to ${jsonPath}`);
+}

@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs';
+import { seededRandom, shuffle, type EvaluateParams, type EvaluateResult, type Learner, type TrainParams, type TrainResult, type Weights } from '@oiafed/core';
+import type { Dataset } from './mnist.js';
+import { batchTensors, createModel, evaluateModel, modelWeights, setModelWeights } from './model.js';
+
+/**
+ * A learner that trains the 2NN on its own share of MNIST with plain SGD. `config.batchSize`
+ * 'full' (or 0) makes one full-batch step per epoch: FedSGD. With `config.mu` it minimises
+ * FedProx's local objective, loss + (mu/2)·||w − w_global||².
+ */
+export class MnistLearner implements Learner {
+  readonly #data: Dataset;
+  readonly #model: tf.Sequential;
+  readonly #seed: number;
+
+  constructor(data: Dataset, seed: number) {
+    this.#data = data;
+    this.#seed = seed;
+    this.#model = createModel(seed);
+  }
+
+  train({ round, weights, config }: TrainParams): TrainResult {
+    setModelWeights(this.#model, weights);
+    const epochs = Number(config.epochs ?? 1);
+    const lr = Number(config.lr ?? 0.05);
+    const mu = Number(config.mu ?? 0);
+    const full = config.batchSize === 'full' || config.batchSize === 0;
+    const batchSize = full ? this.#data.count : Number(config.batchSize ?? 10);
+    const optimizer = tf.train.sgd(lr);
+    const variables = this.#model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const anchors = mu > 0 ? variables.map((v) => tf.keep(v.clone())) : [];
+    const random = seededRandom(this.#seed * 1_000 + round);
+    // Summed on the backend and read once: a read back per batch would stall every step.
+    let lossSum = tf.keep(tf.scalar(0));
+    let batches = 0;
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const order = shuffle(Array.from({ length: this.#data.count }, (_, i) => i), random);
+      const shuffled = reorder(this.#data, order);
+      for (let from = 0; from < shuffled.count; from += batchSize) {
+        const to = Math.min(shuffled.count, from + batchSize);
+        const loss = tf.tidy((): tf.Scalar => {
+          const { xs, ys } = batchTensors(shuffled, from, to);
+          return optimizer.minimize(() => {
+            const logits = this.#model.apply(xs, { training: true }) as tf.Tensor2D;
+            const base = tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
+            if (mu === 0) return base;
+            const proximal = tf.addN(variables.map((v, i) => v.sub(anchors[i]!).square().sum()));
+            return base.add(proximal.mul(mu / 2)) as tf.Scalar;
+          }, true)!;
+        });
+        const next = tf.keep(lossSum.add(loss) as tf.Scalar);
+        lossSum.dispose();
+        loss.dispose();
+        lossSum = next;
+        batches += 1;
+      }
+    }
+    const meanLoss = lossSum.dataSync()[0]! / Math.max(1, batches);
+    tf.dispose([lossSum, ...anchors]);
+    optimizer.dispose();
+    return { weights: modelWeights(this.#model), numExamples: this.#data.count, metrics: { loss: meanLoss } };
+  }
+
+  evaluate({ weights }: EvaluateParams): EvaluateResult {
+    setModelWeights(this.#model, weights);
+    return { numExamples: this.#data.count, metrics: evaluateModel(this.#model, this.#data) };
+  }
+
+  getWeights(): Weights {
+    return modelWeights(this.#model);
+  }
+
+  setWeights(weights: Weights): void {
+    setModelWeights(this.#model, weights);
+  }
+}
+
+function reorder(data: Dataset, order: readonly number[]): Dataset {
+  const x = new Float32Array(data.x.length);
+  const y = new Uint8Array(data.count);
+  const px = data.x.length / data.count;
+  order.forEach((source, i) => {
+    x.set(data.x.subarray(source * px, (source + 1) * px), i * px);
+    y[i] = data.y[source]!;
+  });
+  return { x, y, count: data.count };
+}

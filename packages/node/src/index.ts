@@ -1,0 +1,2 @@
+export { FileCheckpointStore } from './file-checkpoint-store.js';
+export { loadConfig, parseConfig } from './config-file.js';
