@@ -1,7 +1,9 @@
+import { federationSuite } from './federation.js';
 import { memorySuite } from './memory.js';
 
 const suites: Record<string, (quick: boolean) => Promise<void>> = {
   memory: memorySuite,
+  federation: federationSuite,
 };
 
 const args = process.argv.slice(2);

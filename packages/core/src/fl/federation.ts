@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { NodeId } from '../envelope.js';
 import { OiafedError } from '../errors.js';
+import { CancelScope } from '../cancel-scope.js';
 import type { Node } from '../node.js';
 import type { ClientState } from '../registry.js';
 import type { CheckpointStore } from './checkpoint.js';
@@ -89,7 +90,10 @@ export class Federation {
   #weights: Weights | undefined;
   #history: RoundSummary[] = [];
   #startedAt: number | undefined;
+  /** For the user's code (RoundContext.signal): a real AbortSignal. */
   #abort = new AbortController();
+  /** For the federation's own calls: thousands share it, and an EventTarget would pay O(n) per call. */
+  readonly #calls = new CancelScope();
   #resume: (() => void) | undefined;
   #paused: Promise<void> | undefined;
 
@@ -202,7 +206,9 @@ export class Federation {
   stop(reason = 'stopped by the user'): void {
     if (this.#state === 'finished' || this.#state === 'stopped' || this.#state === 'failed') return;
     if (this.#state !== 'idle') this.#setState('stopping');
-    this.#abort.abort(new OiafedError('ABORTED', reason));
+    const error = new OiafedError('ABORTED', reason);
+    this.#abort.abort(error);
+    this.#calls.abort(error);
     this.#resume?.();
   }
 
@@ -306,6 +312,7 @@ export class Federation {
     const signal = this.#abort.signal;
     const node = this.#node;
     const activity = this.#activity;
+    const calls = this.#calls.signal;
     const events = this.events;
     const timeoutNow = () => (o.deadline > 0 ? Math.max(1, started + o.deadline - Date.now()) : undefined);
     return {
@@ -325,7 +332,8 @@ export class Federation {
             activity.set(client, method === 'train' ? 'training' : 'evaluating');
             try {
               const timeout = timeoutNow();
-              const result = await node.call(client, method, [paramsFor(client)], timeout === undefined ? { signal } : { signal, timeout });
+              const options = timeout === undefined ? { signal: calls } : { signal: calls, timeout };
+              const result = await node.call(client, method, [paramsFor(client)], options);
               onResult(client, result as never);
               succeeded.push(client);
               if (method === 'train') {
