@@ -5,7 +5,7 @@ import { chromiumArgs, chromiumPath } from './e2e/chromium.js';
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
 
-const alias = { '@oiafed/core': src('core'), '@oiafed/node': src('node') };
+const alias = { '@oiafed/core': src('core'), '@oiafed/node': src('node'), '@oiafed/browser': src('browser') };
 
 export default defineConfig({
   resolve: { alias },
@@ -16,6 +16,7 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['packages/*/src/**/*.test.ts', 'demo/src/**/*.test.ts'],
+          exclude: ['packages/browser/**'],
           environment: 'node',
           testTimeout: 20_000,
           typecheck: {
@@ -29,7 +30,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'chromium',
-          include: ['packages/core/src/**/*.test.ts'],
+          include: ['packages/core/src/**/*.test.ts', 'packages/browser/src/**/*.test.ts'],
           testTimeout: 20_000,
           browser: {
             enabled: true,

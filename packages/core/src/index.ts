@@ -65,3 +65,7 @@ export type { Checkpoint, CheckpointStore } from './fl/checkpoint.js';
 export type { RoundSummary, ClientFailure } from './fl/round.js';
 export { resolveConfig, DEFAULT_RUN_CONFIG } from './config.js';
 export type { RunConfig, RunConfigInput, TransportMode, InterceptorName } from './config.js';
+export { PortLink, eventTargetEndpoint } from './port-link.js';
+export type { PortEndpoint, PortEncoding, PortLinkOptions, MessageTargetLike } from './port-link.js';
+export { hostLearners, answerHostRequest, awaitHosting, isHostRequest, factoryOf } from './fl/learner-host.js';
+export type { LearnerContext, LearnerFactory, HostRequest, HostReply } from './fl/learner-host.js';

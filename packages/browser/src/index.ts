@@ -1,0 +1,3 @@
+export { spawnLearners } from './spawn-learners.js';
+export type { SpawnLearnersOptions, WorkerLearners } from './spawn-learners.js';
+export { hostLearnersInWorker } from './host-learners.js';

@@ -1,0 +1,88 @@
+import { awaitHosting, eventTargetEndpoint, OiafedError, PortLink, type HostRequest, type Node, type NodeId, type PortEncoding } from '@oiafed/core';
+
+export interface SpawnLearnersOptions {
+  /** The trainer's node: every learner joins it. */
+  trainer: Node;
+  /**
+   * Makes worker number `index`. Write it so your bundler sees the worker, e.g. with Vite:
+   * `() => new Worker(new URL('./learner.worker.ts', import.meta.url), { type: 'module' })`,
+   * where the worker module calls `hostLearnersInWorker(factory)`.
+   */
+  createWorker: (index: number) => Worker;
+  count: number;
+  /** Worker count; default one per learner up to `navigator.hardwareConcurrency`, then shared round-robin. */
+  workers?: number;
+  idPrefix?: string;
+  /** Handed to the factory as `ctx.data` (structured-clonable). */
+  data?: unknown;
+  node?: HostRequest['node'];
+  encoding?: PortEncoding;
+  /** ms for every worker to register its learners. Default 60 s. */
+  timeout?: number;
+  /** Names the worker module in errors (the bundler hides its URL from us). */
+  name?: string;
+}
+
+export interface WorkerLearners {
+  ids: NodeId[];
+  workers: Worker[];
+  /** Stops worker `index`, or every worker; their learners disconnect at once. */
+  terminate(index?: number): void;
+}
+
+/** Starts learners in Web Workers and joins each to `trainer` over a MessageChannel of its own. */
+export async function spawnLearners(options: SpawnLearnersOptions): Promise<WorkerLearners> {
+  const { trainer, count } = options;
+  if (!Number.isInteger(count) || count < 1) throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
+  const workerCount = Math.min(count, options.workers ?? (globalThis.navigator?.hardwareConcurrency || 2));
+  const prefix = options.idPrefix ?? 'learner';
+  const encoding = options.encoding ?? 'clone';
+  const ids = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+  const workers: Worker[] = [];
+  const linksOf: PortLink[][] = [];
+  const ready: Promise<NodeId[]>[] = [];
+
+  for (let w = 0; w < workerCount; w++) {
+    const worker = options.createWorker(w);
+    workers.push(worker);
+    const learners: { id: NodeId; index: number }[] = [];
+    const links: PortLink[] = [];
+    const ports: MessagePort[] = [];
+    for (let index = w; index < count; index += workerCount) {
+      const channel = new MessageChannel();
+      const link = new PortLink(eventTargetEndpoint(channel.port1), { encoding });
+      trainer.accept(link);
+      links.push(link);
+      learners.push({ id: ids[index]!, index });
+      ports.push(channel.port2);
+    }
+    linksOf.push(links);
+    // Browsers tell of a dying worker only through 'error'; a terminated one says nothing, so terminate() closes the links itself.
+    worker.addEventListener('error', (event) => {
+      event.preventDefault(); // handled here: the learners are reported disconnected
+      links.forEach((link) => link.close(`worker crashed: ${event.message}`));
+    });
+    const request: HostRequest & { ports: MessagePort[] } = { type: 'oiafed:host', learners, encoding, node: options.node ?? {}, data: options.data, ports };
+    worker.postMessage(request, ports);
+    ready.push(
+      awaitHosting(eventTargetEndpoint(worker, { closable: false }), `worker ${w}${options.name ? ` (${options.name})` : ''}`, options.timeout ?? 60_000, (fail) =>
+        worker.addEventListener('error', (event) => fail(`worker failed to start: ${event.message || 'script error (does the module load?)'}`), { once: true }),
+      ),
+    );
+  }
+
+  const terminate = (only?: number) => {
+    workers.forEach((worker, w) => {
+      if (only !== undefined && w !== only) return;
+      worker.terminate();
+      linksOf[w]!.forEach((link) => link.close('worker terminated'));
+    });
+  };
+  try {
+    await Promise.all(ready);
+  } catch (error) {
+    terminate();
+    throw error;
+  }
+  return { ids, workers, terminate };
+}

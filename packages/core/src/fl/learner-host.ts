@@ -1,0 +1,102 @@
+import type { NodeId } from '../envelope.js';
+import { OiafedError } from '../errors.js';
+import type { HeartbeatOptions } from '../heartbeat.js';
+import { Node } from '../node.js';
+import { PortLink, type PortEncoding, type PortEndpoint } from '../port-link.js';
+import type { Learner } from './learner.js';
+
+/** What a learner factory learns about the learner it makes. */
+export interface LearnerContext {
+  id: NodeId;
+  /** 0-based position among all the learners spawned together. */
+  index: number;
+  /** Whatever the spawner was given as `data` (e.g. where the learner's share of the data is). */
+  data: unknown;
+}
+
+export type LearnerFactory = (ctx: LearnerContext) => Learner | object | Promise<Learner | object>;
+
+/** Sent by a spawner to a worker: the learners it is to host, each with a port of its own in `ports`. */
+export interface HostRequest {
+  type: 'oiafed:host';
+  learners: { id: NodeId; index: number }[];
+  encoding: PortEncoding;
+  node: { timeout?: number; heartbeat?: Partial<HeartbeatOptions> | false; exposeStack?: boolean };
+  data: unknown;
+}
+
+export type HostReply = { type: 'oiafed:ready'; ids: NodeId[] } | { type: 'oiafed:error'; message: string };
+
+export function isHostRequest(value: unknown): value is HostRequest & { ports: unknown[] } {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'oiafed:host';
+}
+
+/**
+ * Worker side: makes each requested learner, serves it on a node of its own, and joins that node
+ * to the trainer over its port. Resolves once every learner is registered.
+ */
+export async function hostLearners(request: HostRequest, ports: readonly PortEndpoint[], factory: LearnerFactory): Promise<Node[]> {
+  return Promise.all(
+    request.learners.map(async ({ id, index }, i) => {
+      const learner = await factory({ id, index, data: request.data });
+      const node = new Node({ id, role: 'learner', ...request.node });
+      node.serve(learner);
+      await node.connect(new PortLink(ports[i]!, { encoding: request.encoding }), { capabilities: ['train', 'evaluate'], metadata: { index } });
+      return node;
+    }),
+  );
+}
+
+/** Runs `hostLearners` for a request that arrived on a worker's control port, and answers it. */
+export async function answerHostRequest(
+  reply: (message: HostReply) => void,
+  request: HostRequest,
+  ports: readonly PortEndpoint[],
+  loadFactory: () => Promise<LearnerFactory>,
+): Promise<Node[]> {
+  try {
+    const nodes = await hostLearners(request, ports, await loadFactory());
+    reply({ type: 'oiafed:ready', ids: nodes.map((n) => n.id) });
+    return nodes;
+  } catch (error) {
+    reply({ type: 'oiafed:error', message: error instanceof Error ? error.message : String(error) });
+    return [];
+  }
+}
+
+/** Spawner side: waits for a worker's answer to its host request; `what` names the worker in errors. */
+export function awaitHosting(control: PortEndpoint, what: string, timeout: number, exited: (fail: (reason: string) => void) => void): Promise<NodeId[]> {
+  return new Promise((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      unsubscribe();
+    };
+    const fail = (reason: string) => {
+      done();
+      reject(new OiafedError('INVALID_CONFIG', `${what}: ${reason}`));
+    };
+    const timer = setTimeout(() => fail(`learners not ready within ${timeout} ms`), timeout);
+    const unsubscribe = control.subscribe((message) => {
+      const m = message as HostReply;
+      if (m?.type === 'oiafed:ready') {
+        done();
+        resolve(m.ids);
+      } else if (m?.type === 'oiafed:error') fail(m.message);
+    });
+    exited(fail);
+  });
+}
+
+/** The factory a learner module exports: `default` or `createLearner`, a function or a class. */
+export function factoryOf(module: Record<string, unknown>, name: string): LearnerFactory {
+  const candidate = module.default ?? module.createLearner;
+  if (typeof candidate !== 'function') {
+    throw new OiafedError('INVALID_CONFIG', `learner module ${name} exports no default (or createLearner) function or class`);
+  }
+  const fn = candidate as (ctx: LearnerContext) => object;
+  if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) {
+    const Class = fn as unknown as new (ctx: LearnerContext) => object;
+    return (ctx) => new Class(ctx);
+  }
+  return fn;
+}

@@ -1,0 +1,100 @@
+import { Federation, joinInMemory, maxAbsDiff, Node, transfer, type Learner } from '@oiafed/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
+import { spawnLearners, type WorkerLearners } from './spawn-learners.js';
+
+const fixture = new URL('./fixtures/linear-learner.fixture.ts', import.meta.url);
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0)) await fn();
+});
+
+function trainerNode() {
+  const node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+  cleanup.push(() => node.close());
+  return node;
+}
+
+async function spawn(trainer: Node, options: Partial<Parameters<typeof spawnLearners>[0]> = {}): Promise<WorkerLearners> {
+  const learners = await spawnLearners({ trainer, module: fixture, count: 3, ...options });
+  cleanup.push(() => learners.terminate());
+  return learners;
+}
+
+const run = (node: Node, extra: Partial<ConstructorParameters<typeof Federation>[0]> = {}) =>
+  new Federation({ node, rounds: 3, seed: 5, minClients: 1, config: { lr: 0.05 }, ...extra }).start();
+
+describe('learners in worker_threads', () => {
+  it('run the same trainer and learner code as memory mode and reach the same global weights', async () => {
+    const memoryTrainer = trainerNode();
+    for (let index = 0; index < 3; index++) {
+      const node = new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false });
+      cleanup.push(() => node.close());
+      node.serve(new LinearLearner(linearData(index + 1, 40)) as Learner);
+      await joinInMemory(memoryTrainer, node);
+    }
+    const inMemory = await run(memoryTrainer);
+
+    const workerTrainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+    cleanup.push(() => workerTrainer.close());
+    const learners = await spawn(workerTrainer);
+    expect(learners.ids).toEqual(['learner-0', 'learner-1', 'learner-2']);
+    expect(workerTrainer.registry.connected().sort()).toEqual(learners.ids);
+    const inWorkers = await run(workerTrainer);
+
+    expect(inWorkers.history.map((r) => r.results)).toEqual([3, 3, 3]);
+    expect(maxAbsDiff(inWorkers.weights, inMemory.weights)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('shares workers among learners when there are more learners than workers', async () => {
+    const trainer = trainerNode();
+    const learners = await spawn(trainer, { count: 5, workers: 2 });
+    expect(learners.workers).toHaveLength(2);
+    expect(trainer.registry.connected().sort()).toEqual(['learner-0', 'learner-1', 'learner-2', 'learner-3', 'learner-4']);
+    expect(await trainer.proxy<{ caller(): string }>('learner-3').caller()).toBe('trainer');
+  });
+
+  it('marks the learners of a killed worker DISCONNECTED at once, and the round completes with the others', async () => {
+    const trainer = trainerNode();
+    const learners = await spawn(trainer, { data: { hangIndex: 1 } });
+    const federation = new Federation({ node: trainer, rounds: 1, config: { lr: 0.05 } });
+    const disconnected = new Promise<string>((resolve) => trainer.events.once('CLIENT_DISCONNECTED', (c) => resolve(c.id)));
+    let killedAt = 0;
+    federation.events.on('CLIENT_RESULT', ({ client }) => {
+      // learner-1 hangs; once another has answered, learner-1 is mid-round: kill its worker.
+      if (killedAt === 0 && client !== 'learner-1') {
+        killedAt = Date.now();
+        void learners.workers[1]!.terminate();
+      }
+    });
+    const result = await federation.start();
+    expect(await disconnected).toBe('learner-1');
+    expect(result.history[0]).toMatchObject({ results: 2, failures: [{ client: 'learner-1', code: 'DISCONNECTED' }] });
+    expect(Date.now() - killedAt).toBeLessThan(5_000);
+    expect(trainer.registry.get('learner-1')?.state).toBe('disconnected');
+  });
+
+  it('fails with an error naming the module when the learner module is missing or throws', async () => {
+    const trainer = trainerNode();
+    await expect(spawnLearners({ trainer, module: new URL('./fixtures/no-such-learner.ts', import.meta.url), count: 1 })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(/learner module .*no-such-learner\.ts failed to load/),
+    });
+    await expect(spawnLearners({ trainer, module: new URL('./fixtures/broken-learner.fixture.ts', import.meta.url), count: 1 })).rejects.toMatchObject({
+      message: expect.stringMatching(/broken-learner\.fixture\.ts failed to load: this learner module is broken on purpose/),
+    });
+  });
+
+  it('moves a transferred buffer instead of copying it: the sender loses it', async () => {
+    const trainer = trainerNode();
+    await spawn(trainer, { count: 1 });
+    const values = new Float32Array([1, 2, 3, 4]);
+    const back = await trainer.proxy<{ echo(v: Float32Array): Float32Array }>('learner-0').echo(transfer(values, [values.buffer]));
+    expect(values.buffer.byteLength).toBe(0); // detached: it now belongs to the worker
+    expect(Array.from(back)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses a count that is not a positive integer', async () => {
+    await expect(spawnLearners({ trainer: trainerNode(), module: fixture, count: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+  });
+});

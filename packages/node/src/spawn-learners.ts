@@ -1,0 +1,97 @@
+import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { awaitHosting, OiafedError, PortLink, type HostRequest, type Node, type NodeId, type PortEncoding } from '@oiafed/core';
+import { nodePortEndpoint } from './node-port.js';
+
+export interface SpawnLearnersOptions {
+  /** The trainer's node: every learner joins it. */
+  trainer: Node;
+  /** A module (path or URL) whose default export (or `createLearner`) makes a learner: `(ctx) => learner`, or a class. */
+  module: string | URL;
+  /** How many learners. */
+  count: number;
+  /**
+   * How many worker threads host them. Default: one per learner up to the machine's cores; past
+   * that, learners share workers round-robin (more threads than cores only add switching and a
+   * V8 heap each).
+   */
+  workers?: number;
+  /** Learner ids are `${idPrefix}-${index}`. Default 'learner'. */
+  idPrefix?: string;
+  /** Handed to the factory as `ctx.data` (structured-clonable). */
+  data?: unknown;
+  /** Options of the learner nodes inside the workers. */
+  node?: HostRequest['node'];
+  encoding?: PortEncoding;
+  /** Node flags for the workers. Default: the parent's. */
+  execArgv?: string[];
+  /** ms for every worker to load the module and register its learners. Default 60 s. */
+  timeout?: number;
+}
+
+export interface WorkerLearners {
+  ids: NodeId[];
+  workers: Worker[];
+  /** Stops every worker; their learners disconnect. */
+  terminate(): Promise<void>;
+}
+
+// Running from sources (tests, tsx) the entry is a .ts file: a shim registers tsx's loader first.
+const fromSources = fileURLToPath(import.meta.url).endsWith('.ts');
+const entry = new URL(fromSources ? './learner-worker.ts' : './learner-worker.js', import.meta.url);
+const start = fromSources ? new URL('./ts-worker-entry.mjs', import.meta.url) : entry;
+
+/** Starts learners in worker_threads and joins each to `trainer` over a MessagePort link of its own. */
+export async function spawnLearners(options: SpawnLearnersOptions): Promise<WorkerLearners> {
+  const { trainer, count } = options;
+  if (!Number.isInteger(count) || count < 1) throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
+  const workerCount = Math.min(count, options.workers ?? availableParallelism());
+  const module = options.module instanceof URL ? options.module.href : options.module.startsWith('file:') ? options.module : pathToFileURL(options.module).href;
+  const prefix = options.idPrefix ?? 'learner';
+  const encoding = options.encoding ?? 'clone';
+  const execArgv = options.execArgv ?? (fromSources ? [...process.execArgv, '--conditions=source'] : process.execArgv);
+  const workers: Worker[] = [];
+  const ids: NodeId[] = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+  const ready: Promise<NodeId[]>[] = [];
+
+  for (let w = 0; w < workerCount; w++) {
+    const worker = new Worker(start, { workerData: { module, entry: entry.href }, execArgv });
+    workers.push(worker);
+    const learners: { id: NodeId; index: number }[] = [];
+    const links: PortLink[] = [];
+    const ports = [];
+    for (let index = w; index < count; index += workerCount) {
+      const id = ids[index]!;
+      const channel = new MessageChannel();
+      const link = new PortLink(nodePortEndpoint(channel.port1), { encoding });
+      trainer.accept(link);
+      links.push(link);
+      learners.push({ id, index });
+      ports.push(channel.port2);
+    }
+    // A dead worker takes its learners with it: close their links now rather than at the next heartbeat.
+    const closeLinks = (why: string) => links.forEach((link) => link.close(why));
+    worker.once('exit', (code) => closeLinks(`worker exited with code ${code}`));
+    worker.once('error', (error) => closeLinks(`worker crashed: ${error.message}`));
+    const request: HostRequest & { ports: unknown[] } = { type: 'oiafed:host', learners, encoding, node: options.node ?? {}, data: options.data, ports };
+    worker.postMessage(request, ports);
+    ready.push(
+      awaitHosting(nodePortEndpoint(worker), `worker ${w} (learner module ${module})`, options.timeout ?? 60_000, (fail) => {
+        worker.once('error', (error) => fail(`worker crashed: ${error.message}`));
+        worker.once('exit', (code) => fail(`worker exited with code ${code} before its learners were ready`));
+      }),
+    );
+  }
+
+  const terminate = async () => {
+    await Promise.all(workers.map((w) => w.terminate()));
+  };
+  try {
+    await Promise.all(ready);
+  } catch (error) {
+    await terminate();
+    throw error;
+  }
+  return { ids, workers, terminate };
+}
