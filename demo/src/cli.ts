@@ -17,7 +17,8 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --iid | --noniid     how the digits are split over learners (default iid)
   --seed S             seeds the data split, models and selection (default ${DEFAULT_DEMO.seed})
   --trainer NAME       fedavg | fedprox (default fedavg); --mu X for FedProx (default ${DEFAULT_DEMO.mu})
-  --mode MODE          memory (default; all nodes in this process)
+  --mode MODE          memory (default: every node in this process) | worker (learners in
+                       worker_threads, a pool of one thread per core; --workers N to choose)
   --fedsgd             FedSGD: one full-batch step per round (sets --epochs 1 --batch-size full --lr 0.5)
   --target ACC         stop at the first round whose test accuracy reaches ACC, and report it
   --json FILE          write per-round metrics to FILE
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     trainer: { type: 'string' },
     mu: { type: 'string' },
     mode: { type: 'string' },
+    workers: { type: 'string' },
     fedsgd: { type: 'boolean' },
     target: { type: 'string' },
     json: { type: 'string' },
@@ -93,7 +95,8 @@ if (split !== undefined) options.split = split === 'noniid' ? 'noniid' : split =
 const trainer = pick(values.trainer, 'trainer');
 if (trainer !== undefined) options.trainer = trainer === 'fedavg' || trainer === 'fedprox' ? trainer : fail(`trainer must be fedavg or fedprox (got ${JSON.stringify(trainer)})`);
 const mode = pick(values.mode, 'mode');
-if (mode !== undefined && mode !== 'memory') fail(`mode must be memory (got ${JSON.stringify(mode)})`);
+if (mode !== undefined) options.mode = mode === 'memory' || mode === 'worker' ? mode : fail(`mode must be memory or worker (got ${JSON.stringify(mode)})`);
+set('workers', number(pick(values.workers, 'workers'), 'workers', int, 'a positive integer'));
 const backend = pick(values.backend, 'backend');
 if (backend !== undefined) options.backend = backend === 'cpu' ? 'cpu' : backend === 'wasm' ? 'wasm' : fail(`backend must be wasm or cpu (got ${JSON.stringify(backend)})`);
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });

@@ -3,11 +3,23 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { Weights } from '@oiafed/core';
 import { CLASSES, PIXELS, type Dataset } from './mnist.js';
 
-/** Picks the tfjs backend once per process: wasm (several times faster than cpu here) unless told otherwise. */
-export async function useBackend(name: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
-  if (tf.getBackend() === name) return;
-  await tf.setBackend(name);
-  await tf.ready();
+let backend: Promise<void> | undefined;
+let backendName: string | undefined;
+
+/**
+ * Picks the tfjs backend: wasm (several times faster than cpu here) unless told otherwise. Callers
+ * may race (several learners in one worker): they share one switch.
+ */
+export function useBackend(name: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
+  if (backendName !== name) {
+    backendName = name;
+    const previous = backend ?? Promise.resolve();
+    backend = previous.then(async () => {
+      await tf.setBackend(name);
+      await tf.ready();
+    });
+  }
+  return backend!;
 }
 
 /** The FedAvg paper's "2NN": 784-200-200-10, ReLU. Deterministic initial weights for a seed. */

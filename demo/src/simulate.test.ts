@@ -1,3 +1,4 @@
+import { maxAbsDiff } from '@oiafed/core';
 import { describe, expect, it } from 'vitest';
 import { loadMnist, partition, trainTestSplit } from './mnist.js';
 import { DEFAULT_DEMO, runDemo } from './simulate.js';
@@ -27,6 +28,14 @@ describe('the MNIST demo', () => {
     expect(fedsgd.finalAccuracy).toBeGreaterThan(0.2);
     const fedprox = await runDemo({ ...small, trainer: 'fedprox', mu: 0.1, rounds: 1 });
     expect(fedprox.finalAccuracy).toBeGreaterThan(0.5);
+  });
+
+  it('reaches the same model and accuracy with learners in worker threads as in memory, for the same seed', async () => {
+    const inMemory = await runDemo(small);
+    const inWorkers = await runDemo({ ...small, mode: 'worker', workers: 2 });
+    expect(inWorkers.history.map((r) => r.results)).toEqual([4, 4]);
+    expect(maxAbsDiff(inWorkers.weights, inMemory.weights)).toBeLessThanOrEqual(1e-5);
+    expect(inWorkers.finalAccuracy).toBeCloseTo(inMemory.finalAccuracy, 3);
   });
 
   it('splits the digits IID or non-IID by label shards, reproducibly for a seed', () => {

@@ -1,4 +1,5 @@
 import { createTrainer, Federation, joinInMemory, Node, type FederationResult, type RoundSummary } from '@oiafed/core';
+import { spawnLearners } from '@oiafed/node';
 import { loadMnist, partition, trainTestSplit } from './mnist.js';
 import { MnistLearner } from './mnist-learner.js';
 import { createModel, evaluateModel, modelWeights, setModelWeights, useBackend } from './model.js';
@@ -14,7 +15,10 @@ export interface DemoOptions {
   seed: number;
   trainer: 'fedavg' | 'fedprox';
   mu: number;
-  mode: 'memory';
+  /** memory: every node in this process; worker: learners in worker_threads (a pool of one per core). */
+  mode: 'memory' | 'worker';
+  /** Worker threads for mode worker; default one per core. */
+  workers?: number;
   /** Stop at the first round whose global test accuracy reaches this. */
   target?: number;
   trainSize: number;
@@ -53,25 +57,18 @@ export interface DemoResult extends FederationResult {
 }
 
 /**
- * A whole federation in this process: one trainer node, one node per learner, joined by in-memory
- * links, running FedAvg (or FedProx) on MNIST with the 2NN; the trainer evaluates the global
- * model on the held-out test set after every round.
+ * A whole federation on this machine: one trainer node and one node per learner, running FedAvg
+ * (or FedProx) on MNIST with the 2NN; the trainer evaluates the global model on the held-out test
+ * set after every round. The trainer and learner code are the same in both modes; only how the
+ * learners are started differs.
  */
 export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Promise<DemoResult> {
-  if (options.mode !== 'memory') throw new Error(`mode ${options.mode} is not available in this demo yet; use --mode memory`);
   await useBackend(options.backend);
-  const { train, test } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
-  const shards = partition(train, options.clients, options.split, options.seed);
-
-  // Calls have no timeout of their own: in one process learners train one after another, and the
-  // round deadline (if any) is the federation's to enforce.
+  const { test } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
+  // Calls have no timeout of their own and links no heartbeat: a learner training synchronously
+  // cannot answer pings, and the round deadline (if any) is the federation's to enforce.
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, timeout: 0 });
-  const learners = shards.map((shard, i) => {
-    const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false, timeout: 0 });
-    node.serve(new MnistLearner(shard, options.seed * 100 + i));
-    return node;
-  });
-  await Promise.all(learners.map((node, i) => joinInMemory(trainer, node, { metadata: { examples: shards[i]!.count } })));
+  const stopLearners = options.mode === 'worker' ? await startInWorkers(trainer, options) : await startInMemory(trainer, options);
 
   const evaluator = createModel(options.seed);
   const federation = new Federation({
@@ -109,8 +106,32 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
       bestAccuracy: Math.max(0, ...accuracies),
     };
   } finally {
-    for (const node of learners) node.close();
+    await stopLearners();
     trainer.close();
     evaluator.dispose();
   }
+}
+
+async function startInMemory(trainer: Node, options: DemoOptions): Promise<() => Promise<void>> {
+  const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
+  const shards = partition(train, options.clients, options.split, options.seed);
+  const learners = shards.map((shard, i) => {
+    const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false, timeout: 0 });
+    node.serve(new MnistLearner(shard, options.seed * 100 + i));
+    return node;
+  });
+  await Promise.all(learners.map((node, i) => joinInMemory(trainer, node, { metadata: { examples: shards[i]!.count } })));
+  return async () => learners.forEach((node) => node.close());
+}
+
+async function startInWorkers(trainer: Node, options: DemoOptions): Promise<() => Promise<void>> {
+  const learners = await spawnLearners({
+    trainer,
+    module: new URL('./mnist-worker-learner.ts', import.meta.url),
+    count: options.clients,
+    ...(options.workers === undefined ? {} : { workers: options.workers }),
+    data: options,
+    node: { heartbeat: false, timeout: 0 },
+  });
+  return () => learners.terminate();
 }

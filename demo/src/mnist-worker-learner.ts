@@ -1,0 +1,16 @@
+// The learner module of `--mode worker`: each worker thread loads it, rebuilds the same seeded
+// split as the trainer would, and makes the learners it hosts from their shares.
+import type { LearnerContext } from '@oiafed/core';
+import { loadMnist, partition, trainTestSplit, type Dataset } from './mnist.js';
+import { MnistLearner } from './mnist-learner.js';
+import { useBackend } from './model.js';
+import type { DemoOptions } from './simulate.js';
+
+let shards: Dataset[] | undefined;
+
+export default async function createLearner({ index, data }: LearnerContext): Promise<MnistLearner> {
+  const options = data as DemoOptions;
+  await useBackend(options.backend);
+  shards ??= partition(trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed).train, options.clients, options.split, options.seed);
+  return new MnistLearner(shards[index]!, options.seed * 100 + index);
+}
