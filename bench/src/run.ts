@@ -1,9 +1,11 @@
 import { federationSuite } from './federation.js';
 import { memorySuite } from './memory.js';
+import { workerSuite } from './worker.js';
 
 const suites: Record<string, (quick: boolean) => Promise<void>> = {
   memory: memorySuite,
   federation: federationSuite,
+  worker: workerSuite,
 };
 
 const args = process.argv.slice(2);

@@ -8,7 +8,8 @@ import type { Link, LinkHandlers, Transferable } from './link.js';
  * adapts each to it in a few lines (`eventTargetEndpoint` below covers the browser's).
  */
 export interface PortEndpoint {
-  postMessage(message: unknown, transfer: Transferable[]): void;
+  /** `transfer` is left out when there is nothing to transfer (an empty list still costs a slower path). */
+  postMessage(message: unknown, transfer?: Transferable[]): void;
   /** Delivers each message's data to `listener`; returns the unsubscribe. */
   subscribe(listener: (data: unknown) => void): () => void;
   /** Frees the port (MessagePort.close); a Worker's endpoint leaves this out. */
@@ -17,14 +18,21 @@ export interface PortEndpoint {
   onClose?(listener: (reason: string) => void): void;
 }
 
-/** How frames cross: as structured clones (typed arrays transferable), or as msgpack bytes. */
+/**
+ * How frames cross: as structured clones (typed arrays transferable), or as msgpack bytes. Clone
+ * is the default: measured faster on this link for small and for large frames (bench suite
+ * `worker`; with msgpack a 16 MiB payload is encoded, copied and decoded, where a clone moves it).
+ */
 export type PortEncoding = 'clone' | 'msgpack';
 
 export interface PortLinkOptions {
-  /** Default 'clone': measured faster on this link for small and large frames (bench suite `worker`). */
+  /** Default 'clone'. Both ends read both forms, so they need not agree. */
   encoding?: PortEncoding;
   codec?: Codec;
 }
+
+/** msgpack frames at least this large are handed over by transfer rather than copied. */
+const LARGE_FRAME = 64 * 1024;
 
 /** Sent on close so the other end learns of it: MessagePorts have no close event in browsers. */
 const CLOSE = 'oiafed:close';
@@ -57,15 +65,20 @@ export class PortLink implements Link {
     if (this.#closed) throw new OiafedError('DISCONNECTED', 'port link is closed');
     if (this.#encoding === 'clone') {
       try {
-        this.#endpoint.postMessage(frame, transfer ? [...transfer] : []);
+        if (transfer && transfer.length > 0) this.#endpoint.postMessage(frame, [...transfer]);
+        else this.#endpoint.postMessage(frame);
       } catch (cause) {
         throw new OiafedError('NOT_SERIALIZABLE', `cannot post ${frame.kind} frame: ${(cause as Error).message}`, { cause });
       }
       return;
     }
-    // msgpackr's output may share memory with other frames: copy it into a buffer of its own to transfer.
-    const bytes = this.#codec.encode(frame).slice();
-    this.#endpoint.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+    // msgpackr's output may share an ArrayBuffer with other frames, and a view is cloned with its
+    // whole buffer: copy out just the bytes into a buffer of their own (not with slice(): in Node
+    // the encoder returns a Buffer, whose copies come from a shared 8 KiB pool), and hand over
+    // large ones by transfer.
+    const bytes = new Uint8Array(this.#codec.encode(frame));
+    if (bytes.byteLength >= LARGE_FRAME) this.#endpoint.postMessage(bytes, [bytes.buffer]);
+    else this.#endpoint.postMessage(bytes);
   }
 
   listen(handlers: LinkHandlers): void {
@@ -79,7 +92,7 @@ export class PortLink implements Link {
   close(reason = 'closed'): void {
     if (this.#closed) return;
     try {
-      this.#endpoint.postMessage([CLOSE, reason], []);
+      this.#endpoint.postMessage([CLOSE, reason]);
     } catch {
       // The other side is already gone.
     }
@@ -97,7 +110,7 @@ export class PortLink implements Link {
     const handlers = this.#handlers!;
     let frame: Envelope;
     try {
-      frame = this.#encoding === 'clone' ? checked(data) : this.#codec.decode(data as Uint8Array);
+      frame = data instanceof Uint8Array ? this.#codec.decode(data) : checked(data);
     } catch (error) {
       return handlers.error ? handlers.error(error as OiafedError) : this.close((error as Error).message);
     }
@@ -116,7 +129,6 @@ export class PortLink implements Link {
 }
 
 function checked(data: unknown): Envelope {
-  if (data instanceof Uint8Array) throw new OiafedError('BAD_FRAME', 'received bytes on a structured-clone link (encodings differ?)');
   const problem = frameProblem(data);
   if (problem) throw new OiafedError('BAD_FRAME', problem);
   return data as Envelope;
@@ -125,6 +137,7 @@ function checked(data: unknown): Envelope {
 /** What browsers' MessagePort, Worker and worker scope have in common. */
 export interface MessageTargetLike {
   postMessage(message: unknown, transfer: Transferable[]): void;
+  postMessage(message: unknown): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   removeEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   start?(): void;
@@ -134,7 +147,7 @@ export interface MessageTargetLike {
 /** An endpoint over an EventTarget-style port (browser MessagePort, Worker, DedicatedWorkerGlobalScope). */
 export function eventTargetEndpoint(target: MessageTargetLike, options: { closable?: boolean } = {}): PortEndpoint {
   return {
-    postMessage: (message, transfer) => target.postMessage(message, transfer),
+    postMessage: (message, transfer) => (transfer ? target.postMessage(message, transfer) : target.postMessage(message)),
     subscribe(listener) {
       const onMessage = (event: { data: unknown }) => listener(event.data);
       target.addEventListener('message', onMessage);

@@ -12,13 +12,19 @@ export function transfer<T extends object>(value: T, list: readonly Transferable
   return value;
 }
 
-/** The buffers marked on any of `values`, or undefined when none are. */
+/**
+ * The buffers marked on any of `values`, or undefined when none are. A mark is used once: taking
+ * it out keeps the WeakMap small, which the garbage collector pays for on every cycle.
+ */
 export function transfersOf(values: readonly unknown[]): Transferable[] | undefined {
   let out: Transferable[] | undefined;
   for (const value of values) {
     if (typeof value !== 'object' || value === null) continue;
     const list = marked.get(value);
-    if (list) (out ??= []).push(...list);
+    if (!list) continue;
+    marked.delete(value);
+    if (out) out.push(...list);
+    else out = [...list];
   }
   return out;
 }

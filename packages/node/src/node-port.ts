@@ -5,7 +5,7 @@ import type { PortEndpoint } from '@oiafed/core';
 export function nodePortEndpoint(port: MessagePort | Worker): PortEndpoint {
   const isPort = port instanceof MessagePort;
   return {
-    postMessage: (message, transfer) => port.postMessage(message, transfer as TransferListItem[]),
+    postMessage: (message, transfer) => (transfer ? port.postMessage(message, transfer as TransferListItem[]) : port.postMessage(message)),
     subscribe(listener) {
       port.on('message', listener);
       return () => port.off('message', listener);
