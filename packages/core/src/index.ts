@@ -21,7 +21,7 @@ export { OiafedError, RemoteError, isOiafedError, toWireError, fromWireError } f
 export type { ErrorCode, WireError } from './errors.js';
 export { Codec, DEFAULT_MAX_FRAME_BYTES } from './codec.js';
 export type { CodecOptions } from './codec.js';
-export type { Link, LinkHandlers, ByteChannel, Transferable } from './link.js';
+export type { Link, LinkHandlers, ByteChannel, ByteHandlers, Transferable } from './link.js';
 export { FramedLink } from './framed-link.js';
 export type { FramedLinkOptions } from './framed-link.js';
 export { MemoryLink, memoryLinkPair, joinInMemory } from './memory-link.js';
@@ -69,3 +69,9 @@ export { PortLink, eventTargetEndpoint } from './port-link.js';
 export type { PortEndpoint, PortEncoding, PortLinkOptions, MessageTargetLike } from './port-link.js';
 export { hostLearners, answerHostRequest, awaitHosting, isHostRequest, factoryOf } from './fl/learner-host.js';
 export type { LearnerContext, LearnerFactory, HostRequest, HostReply } from './fl/learner-host.js';
+export { webSocketChannel, connectWebSocket, closeCodeFor } from './web-socket.js';
+export type { WebSocketLike, WebSocketConstructor, WebSocketChannelOptions, ConnectWebSocketOptions } from './web-socket.js';
+export { Uplink, RECONNECT_POLICY } from './uplink.js';
+export type { UplinkOptions, UplinkStatus, UplinkStatusDetail, UplinkEvents } from './uplink.js';
+export { FederationMember, joinOverWebSocket } from './fl/member.js';
+export type { MemberOptions, MemberStatus, MemberState, MemberEvents, JoinFederationOptions } from './fl/member.js';

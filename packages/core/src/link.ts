@@ -10,6 +10,8 @@ export interface LinkHandlers {
   close(reason: string): void;
   /** A frame arrived that could not be read (garbage, too large, unknown kind). */
   error?(error: OiafedError): void;
+  /** Part of a frame arrived (a chunk of a large one): the peer is alive, though nothing is due yet. */
+  heard?(): void;
 }
 
 /**
@@ -25,10 +27,24 @@ export interface Link {
   readonly closed: boolean;
 }
 
+export interface ByteHandlers {
+  data(bytes: Uint8Array): void;
+  close(reason: string): void;
+  /** Something arrived that is not bytes at all (a text message on a binary protocol). */
+  error?(error: OiafedError): void;
+}
+
 /** Raw bytes in, raw bytes out: what WebSocket, WebRTC and strict memory links are made of. */
 export interface ByteChannel {
+  /** The bytes may be kept until written: the caller must not change them afterwards. */
   send(bytes: Uint8Array): void;
-  listen(handlers: { data(bytes: Uint8Array): void; close(reason: string): void }): void;
+  listen(handlers: ByteHandlers): void;
   close(reason?: string): void;
   readonly closed: boolean;
+  /** Bytes accepted but not yet written out, where the platform tells (WebSocket, RTCDataChannel). */
+  readonly bufferedAmount?: number;
+  /** Calls `listener` once `bufferedAmount` has fallen to `threshold` or below; lets senders wait instead of piling up. */
+  whenDrained?(threshold: number, listener: () => void): void;
+  /** The largest message the channel carries, bytes; larger frames are sent in chunks. */
+  readonly maxMessageSize?: number;
 }

@@ -59,11 +59,12 @@ describe('bad input', () => {
     expect(await hub.call('honest', 'train', [3])).toBe(4);
   });
 
-  it('answers a chunk frame on a link that does not reassemble with BAD_FRAME', async () => {
+  it('answers a chunk that belongs to no frame with BAD_FRAME', async () => {
     const { hub } = await hubWithHonestLearner();
     const raw = rawBytesPeer(hub);
-    raw.send(raw.codec.encode({ kind: 'chunk', id: 1, index: 0, count: 2, data: new Uint8Array(3) }));
-    expect(await raw.closed).toMatch(/BAD_FRAME/);
+    raw.send(raw.codec.encode({ kind: 'chunk', id: 1, index: 1, count: 2, data: new Uint8Array(3) }));
+    expect(await raw.closed).toMatch(/BAD_FRAME: chunk 1 of unknown frame 1/);
+    expect(await hub.call('honest', 'train', [4])).toBe(5);
   });
 
   it('does not lose the honest learner in-flight call while another link is thrown out', async () => {

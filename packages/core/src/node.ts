@@ -352,6 +352,14 @@ export class Node {
     });
   }
 
+  /** Says goodbye to a directly linked node and closes the link to it (the node itself stays open). */
+  disconnect(peer: NodeId, reason = 'disconnected'): void {
+    const state = this.#router.direct(peer);
+    if (!state) return;
+    this.#sendQuietly(state, { kind: 'bye', src: this.id, reason });
+    this.#drop(state, reason);
+  }
+
   /** Ids of the nodes linked directly to this one. */
   peers(): NodeId[] {
     return this.#router.peers();
@@ -389,6 +397,7 @@ export class Node {
       frame: (frame) => this.#onFrame(state, frame),
       close: (reason) => this.#onClose(state, reason),
       error: (error) => this.#onLinkError(state, error),
+      heard: () => void (state.heard = true),
     });
     return state;
   }

@@ -1,0 +1,125 @@
+import { EventEmitter } from 'eventemitter3';
+import type { NodeId } from '../envelope.js';
+import type { HeartbeatOptions } from '../heartbeat.js';
+import type { Link } from '../link.js';
+import { Node, exposedMethods } from '../node.js';
+import type { RetryPolicy } from '../retry.js';
+import { Uplink, type UplinkStatusDetail } from '../uplink.js';
+import { connectWebSocket, type ConnectWebSocketOptions, type WebSocketConstructor } from '../web-socket.js';
+import type { EvaluateParams, Learner, TrainParams } from './learner.js';
+
+/** Where a learner stands, as a page would show it. */
+export type MemberState = 'connecting' | 'registered' | 'training' | 'evaluating' | 'disconnected' | 'reconnecting' | 'failed' | 'closed';
+
+export interface MemberStatus extends UplinkStatusDetail {
+  state: MemberState;
+  /** The round being trained or evaluated. */
+  round?: number;
+}
+
+export interface MemberEvents {
+  status: [status: MemberStatus];
+}
+
+export interface MemberOptions {
+  learner: Learner | object;
+  /** Makes a fresh link to the trainer (each reconnection calls it again). */
+  connect: () => Promise<Link>;
+  /** Default: generated. Keep it stable across page loads to be the same client after a reload. */
+  id?: NodeId;
+  token?: string;
+  capabilities?: string[];
+  metadata?: Record<string, unknown>;
+  retry?: Partial<RetryPolicy>;
+  heartbeat?: Partial<HeartbeatOptions> | false;
+  /** Per-call timeout for calls this learner makes; default none. */
+  timeout?: number;
+}
+
+/**
+ * A learner taking part in a federation: its node, the learner served on it, and the uplink that
+ * keeps it registered with the trainer, with status events for a page to show.
+ */
+export class FederationMember {
+  readonly node: Node;
+  readonly events = new EventEmitter<MemberEvents>();
+  readonly uplink: Uplink;
+  #status: MemberStatus = { state: 'connecting' };
+
+  private constructor(options: MemberOptions) {
+    this.node = new Node({ role: 'learner', timeout: options.timeout ?? 0, ...(options.id === undefined ? {} : { id: options.id }), ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }) });
+    this.node.serve(this.#reporting(options.learner));
+    this.uplink = new Uplink({
+      node: this.node,
+      connect: options.connect,
+      join: {
+        capabilities: options.capabilities ?? ['train', 'evaluate'],
+        metadata: options.metadata ?? {},
+        ...(options.token === undefined ? {} : { token: options.token }),
+      },
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+    });
+    this.uplink.events.on('status', (state, detail) => this.#set({ ...detail, state: state === 'idle' ? 'connecting' : state }));
+  }
+
+  /** Joins and resolves once registered; rejects if refused (wrong token...) or out of attempts. */
+  static async join(options: MemberOptions): Promise<FederationMember> {
+    const member = new FederationMember(options);
+    await member.uplink.start();
+    return member;
+  }
+
+  get id(): NodeId {
+    return this.node.id;
+  }
+
+  get status(): MemberStatus {
+    return this.#status;
+  }
+
+  /** Leaves the federation for good: no more reconnection. */
+  close(): void {
+    this.uplink.close();
+    this.node.close();
+  }
+
+  #set(status: MemberStatus): void {
+    this.#status = status;
+    this.events.emit('status', status);
+  }
+
+  /** The learner's methods, with train and evaluate reporting their round as they run. */
+  #reporting(learner: object): object {
+    const target = learner as Record<string, (...args: unknown[]) => unknown>;
+    const served: Record<string, (...args: unknown[]) => unknown> = {};
+    for (const name of exposedMethods(learner)) served[name] = (...args) => target[name]!(...args);
+    const around = (name: 'train' | 'evaluate', state: 'training' | 'evaluating') => {
+      const inner = served[name];
+      if (!inner) return;
+      served[name] = async (params) => {
+        this.#set({ state, round: (params as TrainParams | EvaluateParams).round });
+        try {
+          return await inner(params);
+        } finally {
+          if (this.#status.state === state) this.#set({ state: 'registered' });
+        }
+      };
+    };
+    around('train', 'training');
+    around('evaluate', 'evaluating');
+    return served;
+  }
+}
+
+export interface JoinFederationOptions extends Omit<MemberOptions, 'connect'> {
+  /** The trainer's WebSocket URL, e.g. ws://localhost:8787 */
+  url: string;
+  /** Link options (chunk size, connect timeout). */
+  link?: Omit<ConnectWebSocketOptions, 'WebSocket'>;
+}
+
+/** Joins the trainer at `options.url` over WebSocket with the platform's WebSocket class. */
+export function joinOverWebSocket(WebSocket: WebSocketConstructor, options: JoinFederationOptions): Promise<FederationMember> {
+  const { url, link, ...member } = options;
+  return FederationMember.join({ ...member, connect: () => connectWebSocket(url, { ...link, WebSocket }) });
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { Codec } from './codec.js';
+import type { Envelope, EventFrame } from './envelope.js';
+import { FramedLink } from './framed-link.js';
+import type { ByteChannel } from './link.js';
+import { MemoryPort } from './memory-channel.js';
+
+const event = (id: number, payload: unknown): EventFrame => ({ kind: 'event', id, src: 'a', dst: 'b', name: 'e', payload });
+
+/** A byte channel whose buffer the test fills and drains by hand, to see what the link does. */
+class ManualChannel implements ByteChannel {
+  readonly written: Uint8Array[] = [];
+  bufferedAmount = 0;
+  closed = false;
+  #drained: { threshold: number; listener: () => void } | undefined;
+  send(bytes: Uint8Array): void {
+    this.written.push(bytes);
+    this.bufferedAmount += bytes.byteLength;
+  }
+  listen(): void {}
+  close(): void {
+    this.closed = true;
+  }
+  whenDrained(threshold: number, listener: () => void): void {
+    this.#drained = { threshold, listener };
+  }
+  drain(): void {
+    this.bufferedAmount = 0;
+    const waiting = this.#drained;
+    this.#drained = undefined;
+    waiting?.listener();
+  }
+  get waiting(): boolean {
+    return this.#drained !== undefined;
+  }
+}
+
+function pair(options: ConstructorParameters<typeof FramedLink>[1] = {}) {
+  const [a, b] = MemoryPort.pair<Uint8Array>(true);
+  const sender = new FramedLink(a, options);
+  const receiver = new FramedLink(b, options);
+  const frames: Envelope[] = [];
+  let heard = 0;
+  const errors: string[] = [];
+  const closed = new Promise<string>((resolve) =>
+    receiver.listen({ frame: (f) => frames.push(f), close: resolve, heard: () => void heard++, error: (e) => void errors.push(`${e.code}: ${e.message}`) }),
+  );
+  return { sender, receiver, frames, closed, heardCount: () => heard, errors, wire: a };
+}
+
+describe('FramedLink chunking', () => {
+  it('sends a frame larger than the chunk size as chunks and reassembles it exactly', async () => {
+    const { sender, frames, closed, heardCount, wire } = pair({ chunkSize: 4096 });
+    const weights = new Float32Array(10_000).map((_, i) => i * 0.5);
+    sender.send(event(1, weights));
+    sender.send(event(2, 'small'));
+    sender.close('done');
+    await closed;
+    expect(wire.sent!.length).toBe(Math.ceil((weights.byteLength + 60) / 4096) + 1);
+    expect(heardCount()).toBe(wire.sent!.length - 2); // every chunk but the last tells of a live peer
+    expect(frames).toHaveLength(2);
+    expect((frames[0] as EventFrame).payload).toEqual(weights);
+    expect((frames[1] as EventFrame).payload).toBe('small');
+  });
+
+  it('lets pings and pongs overtake queued chunks while the channel is full, and waits for it to drain', () => {
+    const channel = new ManualChannel();
+    const link = new FramedLink(channel, { chunkSize: 1024, highWater: 2048 });
+    link.send(event(1, new Uint8Array(10 * 1024)));
+    expect(channel.waiting).toBe(true);
+    const before = channel.written.length;
+    link.send({ kind: 'ping', t: 1 });
+    expect(channel.written.length).toBe(before); // the buffer is full: nothing is written now...
+    channel.drain();
+    const codec = new Codec();
+    expect(codec.decode(channel.written[before]!).kind).toBe('ping'); // ...and the ping goes first
+    while (channel.waiting) channel.drain();
+    const kinds = channel.written.map((b) => codec.decode(b).kind);
+    expect(kinds.filter((k) => k === 'chunk')).toHaveLength(11);
+  });
+
+  it('refuses chunks out of order, and a chunked frame over the size limit', async () => {
+    const codec = new Codec({ maxFrameBytes: 10_000 });
+    const a = pair({ codec, chunkSize: 1024 });
+    a.wire.send(codec.encode({ kind: 'chunk', id: 7, index: 0, count: 3, data: new Uint8Array(10) }));
+    a.wire.send(codec.encode({ kind: 'chunk', id: 7, index: 2, count: 3, data: new Uint8Array(10) }));
+    const b = pair({ codec, chunkSize: 1024 });
+    for (let index = 0; index < 12; index++) b.wire.send(codec.encode({ kind: 'chunk', id: 1, index, count: 20, data: new Uint8Array(1000) }));
+    a.sender.close();
+    b.sender.close();
+    await Promise.all([a.closed, b.closed]);
+    expect(a.errors).toEqual(['BAD_FRAME: chunk 2/3 of frame 7 out of order']);
+    expect(b.errors[0]).toMatch(/PAYLOAD_TOO_LARGE: chunked frame 1 exceeds the limit of 10000 bytes/);
+  });
+
+  it('refuses more chunked frames in flight than it will hold', async () => {
+    const codec = new Codec();
+    const { wire, sender, closed, errors } = pair({ codec });
+    for (let id = 1; id <= 17; id++) wire.send(codec.encode({ kind: 'chunk', id, index: 0, count: 2, data: new Uint8Array(4) }));
+    sender.close();
+    await closed;
+    expect(errors).toEqual(['BAD_FRAME: more than 16 chunked frames in flight at once']);
+  });
+});

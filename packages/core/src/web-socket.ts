@@ -1,0 +1,121 @@
+import { FramedLink, type FramedLinkOptions } from './framed-link.js';
+import { OiafedError } from './errors.js';
+import type { ByteChannel, ByteHandlers, Link } from './link.js';
+
+/** What the browser's WebSocket and `ws`'s have in common: all a link needs. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
+  addEventListener(type: 'open' | 'error', listener: (event: unknown) => void): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+const CLOSING = 2;
+
+/**
+ * The close code a refusal or failure travels with, from the reason's leading error code. 4xxx
+ * codes are the application's own (RFC 6455 §7.4.2), shaped after their HTTP namesakes.
+ */
+export function closeCodeFor(reason: string): number {
+  const code = /^([A-Z_]+)[:\s]/.exec(reason)?.[1];
+  switch (code) {
+    case 'BAD_FRAME':
+      return 4400;
+    case 'UNAUTHORIZED':
+      return 4401;
+    case 'VERSION_MISMATCH':
+      return 4426;
+    case 'PAYLOAD_TOO_LARGE':
+      return 1009;
+    default:
+      if (reason.startsWith('heartbeat timeout')) return 4408;
+      if (reason.startsWith('replaced')) return 4409;
+      return 1000;
+  }
+}
+
+export interface WebSocketChannelOptions {
+  /** Platform code that can tell when the socket's buffer drains (Node's `ws`); browsers cannot. */
+  whenDrained?(threshold: number, listener: () => void): void;
+  maxMessageSize?: number;
+}
+
+/** A byte channel over an open WebSocket: binary messages only, close codes from reasons. */
+export function webSocketChannel(socket: WebSocketLike, options: WebSocketChannelOptions = {}): ByteChannel {
+  if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
+  let handlers: ByteHandlers | undefined;
+  const backlog: Uint8Array[] = [];
+  let closedWith: string | undefined;
+  socket.addEventListener('message', ({ data }) => {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+    if (!bytes) return handlers?.error?.(new OiafedError('BAD_FRAME', 'text message on a binary protocol'));
+    if (handlers) handlers.data(bytes);
+    else backlog.push(bytes);
+  });
+  // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
+  socket.addEventListener('error', () => undefined);
+  socket.addEventListener('close', ({ code, reason }) => {
+    closedWith = `${reason || 'connection closed'} (code ${code})`;
+    handlers?.close(closedWith);
+  });
+  return {
+    get closed() {
+      return socket.readyState >= CLOSING;
+    },
+    get bufferedAmount() {
+      return socket.bufferedAmount;
+    },
+    ...(options.whenDrained ? { whenDrained: options.whenDrained } : {}),
+    ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
+    send: (bytes) => socket.send(bytes),
+    listen(next) {
+      handlers = next;
+      for (const bytes of backlog.splice(0)) next.data(bytes);
+      if (closedWith !== undefined) next.close(closedWith);
+    },
+    close(reason = 'closed') {
+      if (socket.readyState >= CLOSING) return;
+      // A close reason may hold 123 bytes of UTF-8.
+      socket.close(closeCodeFor(reason), reason.length > 100 ? `${reason.slice(0, 97)}...` : reason);
+    },
+  };
+}
+
+export interface ConnectWebSocketOptions extends FramedLinkOptions, WebSocketChannelOptions {
+  /** The WebSocket class: the global one in browsers, `isomorphic-ws` (which is `ws`) in Node. */
+  WebSocket: WebSocketConstructor;
+  /** ms to wait for the connection to open. Default 10 s. */
+  timeout?: number;
+}
+
+/** Opens a WebSocket to `url` and resolves with a link over it once it is open. */
+export function connectWebSocket(url: string, options: ConnectWebSocketOptions): Promise<Link> {
+  return new Promise((resolve, reject) => {
+    let socket: WebSocketLike;
+    try {
+      socket = new options.WebSocket(url);
+    } catch (cause) {
+      return reject(new OiafedError('INVALID_CONFIG', `cannot open a WebSocket to ${url}: ${(cause as Error).message}`, { cause }));
+    }
+    socket.binaryType = 'arraybuffer';
+    socket.addEventListener('error', () => undefined); // 'close' follows, and says more
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new OiafedError('TIMEOUT', `no connection to ${url} within ${options.timeout ?? 10_000} ms`));
+    }, options.timeout ?? 10_000);
+    socket.addEventListener('close', ({ code, reason }) => {
+      clearTimeout(timer);
+      reject(new OiafedError('NOT_CONNECTED', `cannot connect to ${url}: ${reason || 'connection refused or closed'} (code ${code})`));
+    });
+    socket.addEventListener('open', () => {
+      clearTimeout(timer);
+      resolve(new FramedLink(webSocketChannel(socket, options), options));
+    });
+  });
+}

@@ -1,0 +1,210 @@
+import { Codec, Federation, joinInMemory, maxAbsDiff, Node, PROTOCOL_VERSION, type Envelope, type FederationMember, type Learner } from '@oiafed/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
+import { nextEvent, withTimeout } from '../../core/src/test-support.js';
+import { joinFederation } from './join-federation.js';
+import { serveWebSocket, type WebSocketTrainerServer } from './web-socket-server.js';
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function trainerServer(options: Partial<Parameters<typeof serveWebSocket>[0]> = {}, node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false })) {
+  const server = await serveWebSocket({ node, ...options });
+  cleanup.push(() => server.close(), () => node.close());
+  return { node, server };
+}
+
+async function learner(server: WebSocketTrainerServer, index: number, extra: Partial<Parameters<typeof joinFederation>[0]> = {}): Promise<FederationMember> {
+  const member = await joinFederation({ url: server.url, id: `learner-${index}`, learner: new LinearLearner(linearData(index + 1, 40)), heartbeat: false, ...extra });
+  cleanup.push(() => member.close());
+  return member;
+}
+
+/** A raw `ws` client that speaks frames by hand. */
+function rawClient(url: string, options: WebSocket.ClientOptions = {}) {
+  const codec = new Codec();
+  const socket = new WebSocket(url, options);
+  const frames: Envelope[] = [];
+  const waiters: ((f: Envelope) => void)[] = [];
+  socket.on('message', (data: Buffer) => {
+    const frame = codec.decode(data);
+    frames.push(frame);
+    waiters.splice(0).forEach((w) => w(frame));
+  });
+  const closed = withTimeout(new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))), 5_000, 'socket not closed');
+  const opened = withTimeout(new Promise<void>((resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject))), 5_000, 'socket not open');
+  return {
+    socket,
+    opened,
+    closed,
+    frames,
+    send: (frame: Envelope | Uint8Array | string) => socket.send(typeof frame === 'string' || frame instanceof Uint8Array ? frame : codec.encode(frame)),
+    hello: (src: string, extra: object = {}) => socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', capabilities: [], metadata: {}, ...extra } as Envelope)),
+    next: (test: (f: Envelope) => boolean) =>
+      withTimeout(
+        new Promise<Envelope>((resolve) => {
+          const seen = frames.find(test);
+          if (seen) return resolve(seen);
+          const wait = (f: Envelope) => (test(f) ? resolve(f) : waiters.push(wait));
+          waiters.push(wait);
+        }),
+        5_000,
+        'no such frame',
+      ),
+  };
+}
+
+const federate = (node: Node, extra: Partial<ConstructorParameters<typeof Federation>[0]> = {}) =>
+  new Federation({ node, rounds: 3, seed: 5, config: { lr: 0.05 }, ...extra }).start();
+
+describe('WebSocket mode', () => {
+  it('runs the same trainer and learner code as memory mode and reaches the same global weights', async () => {
+    const memoryTrainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+    cleanup.push(() => memoryTrainer.close());
+    for (let index = 0; index < 3; index++) {
+      const node = new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false });
+      cleanup.push(() => node.close());
+      node.serve(new LinearLearner(linearData(index + 1, 40)) as Learner);
+      await joinInMemory(memoryTrainer, node);
+    }
+    const inMemory = await federate(memoryTrainer);
+
+    const { node, server } = await trainerServer();
+    for (let index = 0; index < 3; index++) await learner(server, index);
+    const overWebSocket = await federate(node);
+    expect(overWebSocket.history.map((r) => r.results)).toEqual([3, 3, 3]);
+    expect(maxAbsDiff(overWebSocket.weights, inMemory.weights)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('answers bad input with typed errors and close codes, and keeps serving a well-behaved learner through its round', async () => {
+    const { node, server } = await trainerServer({ maxPayload: 64 * 1024 }, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' }));
+    let release: () => void = () => undefined;
+    const honestLearner = new LinearLearner(linearData(1, 40));
+    const train = honestLearner.train.bind(honestLearner);
+    // The honest learner holds its result until every attack has been answered.
+    honestLearner.train = (params) => new Promise((resolve) => (release = () => resolve(train(params)))) as never;
+    await joinFederation({ url: server.url, id: 'honest', learner: honestLearner, token: 'sesame', heartbeat: false }).then((m) => cleanup.push(() => m.close()));
+    const round = new Federation({ node, rounds: 1, config: { lr: 0.05 } }).start();
+
+    const garbage = rawClient(server.url);
+    await garbage.opened;
+    garbage.send(new Uint8Array([0xc1, 0xde, 0xad]));
+
+    const text = rawClient(server.url);
+    await text.opened;
+    text.send('{"kind":"hello"}');
+
+    const oldVersion = rawClient(server.url);
+    await oldVersion.opened;
+    oldVersion.hello('old', { version: PROTOCOL_VERSION + 1, token: 'sesame' });
+
+    const noToken = rawClient(server.url);
+    await noToken.opened;
+    noToken.hello('intruder');
+
+    const wrongToken = rawClient(server.url);
+    await wrongToken.opened;
+    wrongToken.hello('intruder', { token: 'guess' });
+
+    const huge = rawClient(server.url);
+    await huge.opened;
+    huge.send(new Uint8Array(100 * 1024));
+
+    const prober = rawClient(server.url);
+    await prober.opened;
+    prober.hello('prober', { token: 'sesame' });
+    await prober.next((f) => f.kind === 'welcome');
+    for (const [id, method] of [[1, 'launchMissiles'], [2, 'constructor'], [3, '__proto__'], [4, 'toString']] as const) {
+      prober.send({ kind: 'call', id, src: 'prober', dst: 'trainer', method, args: [] });
+    }
+    const flooder = rawClient(server.url);
+    await flooder.opened;
+    for (let i = 0; i < 50; i++) flooder.hello('flooder', { token: 'sesame' });
+
+    const origins = await serveWebSocket({ node, origins: ['http://good.test'] });
+    cleanup.push(() => origins.close());
+    const wrongOrigin = new WebSocket(origins.url, { headers: { Origin: 'http://evil.test' } });
+    const status = await withTimeout(new Promise<number>((resolve) => wrongOrigin.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))), 5_000, 'no response');
+
+    expect(await garbage.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/^BAD_FRAME/) });
+    expect(garbage.frames[0]).toMatchObject({ kind: 'error', error: { code: 'BAD_FRAME' } });
+    expect(await text.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/text message/) });
+    expect(await oldVersion.closed).toMatchObject({ code: 4426 });
+    expect(oldVersion.frames[0]).toMatchObject({ kind: 'error', error: { code: 'VERSION_MISMATCH' } });
+    expect(await noToken.closed).toMatchObject({ code: 4401 });
+    expect(noToken.frames[0]).toMatchObject({ kind: 'error', error: { code: 'UNAUTHORIZED' } });
+    expect(await wrongToken.closed).toMatchObject({ code: 4401 });
+    expect(await huge.closed).toMatchObject({ code: 1009 });
+    for (const id of [1, 2, 3, 4]) {
+      expect(await prober.next((f) => f.kind === 'error' && f.id === id)).toMatchObject({ error: { code: 'METHOD_NOT_FOUND' } });
+    }
+    expect(await flooder.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/unexpected hello/) });
+    expect(status).toBe(403);
+    expect(node.registry.get('intruder')).toBeUndefined();
+
+    release();
+    const result = await round;
+    expect(result.history[0]).toMatchObject({ results: 1, failures: [] });
+    prober.socket.close();
+  });
+
+  it('reconnects with backoff after the trainer restarts, under the same id; pending calls are rejected, not replayed', async () => {
+    const first = await trainerServer();
+    const member = await learner(first.server, 0, { retry: { initialDelay: 20, maxDelay: 200 } });
+    const statuses: string[] = [];
+    member.events.on('status', (s) => statuses.push(s.state));
+    let calls = 0;
+    member.node.handle('slow', () => (calls++, new Promise(() => undefined)));
+    const pending = first.node.call('learner-0', 'slow', []);
+    await first.node.call('learner-0', 'getWeights', []);
+    const port = first.server.port;
+    await first.server.close();
+    await expect(pending).rejects.toMatchObject({ code: 'DISCONNECTED' });
+
+    const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+    const registered = nextEvent(trainer.events, 'CLIENT_REGISTERED', 10_000);
+    const rejoined = new Promise<void>((resolve) => member.events.on('status', (s) => s.state === 'registered' && resolve()));
+    await trainerServer({ port }, trainer);
+    expect((await registered)[0].id).toBe('learner-0');
+    await withTimeout(rejoined, 10_000, 'learner not registered again');
+    expect(statuses).toContain('disconnected');
+    expect(statuses).toContain('reconnecting');
+    expect(statuses[statuses.length - 1]).toBe('registered');
+    expect(calls).toBe(1); // the slow call was not replayed on the new link
+    expect((await federate(trainer, { rounds: 1 })).history[0]!.results).toBe(1);
+  });
+
+  it('stops reconnecting after close()', async () => {
+    const { node, server } = await trainerServer();
+    const member = await learner(server, 0, { retry: { initialDelay: 10, maxDelay: 20 } });
+    const left = nextEvent(node.events, 'CLIENT_UNREGISTERED');
+    member.close();
+    expect((await left)[0].id).toBe('learner-0');
+    expect(member.status.state).toBe('closed');
+    expect(node.registry.connected()).toEqual([]);
+  });
+
+  it('gives up on a refusal instead of retrying it: a wrong token fails the join', async () => {
+    const { server } = await trainerServer({}, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' }));
+    await expect(joinFederation({ url: server.url, learner: new LinearLearner(linearData(1, 4)), token: 'nope', heartbeat: false })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('keeps the heartbeat alive while a 48 MB model crosses in chunks, both ways, intact', async () => {
+    const heartbeat = { interval: 20, timeout: 120 };
+    const { node, server } = await trainerServer({}, new Node({ id: 'trainer', role: 'trainer', heartbeat }));
+    const member = await learner(server, 0, { heartbeat });
+    member.node.handle('echo', (w: Float32Array) => w);
+    let lost = false;
+    node.events.on('CLIENT_DISCONNECTED', () => (lost = true));
+    member.node.events.on('PEER_DISCONNECTED', () => (lost = true));
+    const weights = new Float32Array(12 * 1024 * 1024).map((_, i) => (i % 1000) / 7);
+    const back = (await node.call('learner-0', 'echo', [weights], { timeout: 60_000 })) as Float32Array;
+    expect(back.length).toBe(weights.length);
+    expect(maxAbsDiff({ w: { shape: [back.length], data: back } }, { w: { shape: [weights.length], data: weights } })).toBe(0);
+    expect(lost).toBe(false);
+    expect(node.registry.get('learner-0')?.state).toBe('connected');
+  });
+});
