@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
+import { servePage } from './page-server.js';
 import { DEFAULT_DEMO, runDemo, type DemoOptions } from './simulate.js';
 
 const usage = `oiafed demo: federated training on MNIST digits, every node in this process.
@@ -18,7 +19,15 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --seed S             seeds the data split, models and selection (default ${DEFAULT_DEMO.seed})
   --trainer NAME       fedavg | fedprox (default fedavg); --mu X for FedProx (default ${DEFAULT_DEMO.mu})
   --mode MODE          memory (default: every node in this process) | worker (learners in
-                       worker_threads, a pool of one thread per core; --workers N to choose)
+                       worker_threads, a pool of one thread per core; --workers N to choose) |
+                       websocket (the trainer serves WebSocket on --port and waits for --clients
+                       learners: tabs of the learner page, or --node-learners in this process)
+  --port N, --token T  websocket: where to listen (default 8787) and a token learners must give
+  --page               websocket: also serve the learner page (Vite) and print a link per learner
+  --node-learners      websocket: start the learners in this process, over real sockets
+  --min-clients N      fewer results than this fail a round (default: --clients)
+  --checkpoint FILE    checkpoint every round; restarting with the same file resumes from it
+  --heartbeat MS       ping links every MS ms, declare them dead after 3 x MS
   --fedsgd             FedSGD: one full-batch step per round (sets --epochs 1 --batch-size full --lr 0.5)
   --target ACC         stop at the first round whose test accuracy reaches ACC, and report it
   --json FILE          write per-round metrics to FILE
@@ -42,6 +51,13 @@ const { values } = parseArgs({
     mu: { type: 'string' },
     mode: { type: 'string' },
     workers: { type: 'string' },
+    port: { type: 'string' },
+    token: { type: 'string' },
+    page: { type: 'boolean' },
+    'node-learners': { type: 'boolean' },
+    'min-clients': { type: 'string' },
+    checkpoint: { type: 'string' },
+    heartbeat: { type: 'string' },
     fedsgd: { type: 'boolean' },
     target: { type: 'string' },
     json: { type: 'string' },
@@ -64,7 +80,7 @@ function fail(message: string): never {
 }
 
 const fromFile: Record<string, unknown> = values.config ? ((parse(readFileSync(values.config, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
-const known = new Set([...Object.keys(DEFAULT_DEMO), 'target', 'json']);
+const known = new Set([...Object.keys(DEFAULT_DEMO), 'target', 'json', 'workers', 'port', 'token', 'nodeLearners', 'minClients', 'checkpoint', 'heartbeat', 'page']);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
 const pick = (flag: string | undefined, key: keyof DemoOptions | 'json'): unknown => flag ?? fromFile[key];
@@ -95,7 +111,15 @@ if (split !== undefined) options.split = split === 'noniid' ? 'noniid' : split =
 const trainer = pick(values.trainer, 'trainer');
 if (trainer !== undefined) options.trainer = trainer === 'fedavg' || trainer === 'fedprox' ? trainer : fail(`trainer must be fedavg or fedprox (got ${JSON.stringify(trainer)})`);
 const mode = pick(values.mode, 'mode');
-if (mode !== undefined) options.mode = mode === 'memory' || mode === 'worker' ? mode : fail(`mode must be memory or worker (got ${JSON.stringify(mode)})`);
+if (mode !== undefined) options.mode = mode === 'memory' || mode === 'worker' || mode === 'websocket' ? mode : fail(`mode must be memory, worker or websocket (got ${JSON.stringify(mode)})`);
+set('port', number(pick(values.port, 'port'), 'port', (n) => Number.isInteger(n) && n >= 0 && n < 65_536, 'a port number'));
+set('minClients', number(pick(values['min-clients'], 'minClients'), 'min-clients', int, 'a positive integer'));
+set('heartbeat', number(pick(values.heartbeat, 'heartbeat'), 'heartbeat', int, 'a positive integer (ms)'));
+const token = pick(values.token, 'token');
+if (token !== undefined) options.token = String(token);
+const checkpoint = pick(values.checkpoint, 'checkpoint');
+if (checkpoint !== undefined) options.checkpoint = String(checkpoint);
+if (values['node-learners'] || fromFile.nodeLearners === true) options.nodeLearners = true;
 set('workers', number(pick(values.workers, 'workers'), 'workers', int, 'a positive integer'));
 const backend = pick(values.backend, 'backend');
 if (backend !== undefined) options.backend = backend === 'cpu' ? 'cpu' : backend === 'wasm' ? 'wasm' : fail(`backend must be wasm or cpu (got ${JSON.stringify(backend)})`);
@@ -109,6 +133,18 @@ console.log(
     `E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits`,
 );
 const result = await runDemo(options, {
+  onResume: (round) => console.log(`resuming from the checkpoint of round ${round}`),
+  onLearner: (id, event, reason) => options.mode === 'websocket' && console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
+  onListening: async (url) => {
+    console.log(`trainer listening on ${url}; waiting for ${options.clients} learners`);
+    if (values.page || fromFile.page === true) {
+      const page = await servePage();
+      for (let shard = 0; shard < options.clients; shard++) {
+        const query = new URLSearchParams({ server: url, shard: String(shard), of: String(options.clients), seed: String(options.seed), trainSize: String(options.trainSize), testSize: String(options.testSize), split: options.split, ...(options.token ? { token: options.token } : {}) });
+        console.log(`  learner ${shard}: ${page}/learner.html?${query}`);
+      }
+    }
+  },
   onClientResult: (round, done, of) => live && process.stdout.write(`\rround ${round}/${options.rounds}  ${done}/${of} clients done`),
   onRound: (s, elapsed) => {
     if (live) process.stdout.write('\r\x1b[2K');

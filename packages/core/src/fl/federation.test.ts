@@ -189,7 +189,7 @@ describe('Federation with FedAvg', () => {
     const { federation } = await federate([slow], { rounds: 2, initialWeights: zeroLinearWeights() });
     federation.events.once('ROUND_STARTED', () => queueMicrotask(() => federation.stop()));
     const result = await federation.start();
-    expect(result).toMatchObject({ reason: 'stopped', rounds: 1, history: [] });
+    expect(result).toMatchObject({ reason: 'stopped', rounds: 0, history: [] });
     await cancelled;
     expect(federation.state).toBe('stopped');
   });

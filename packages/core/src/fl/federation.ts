@@ -69,6 +69,7 @@ export interface FederationStatus {
 
 export interface FederationResult {
   reason: 'completed' | 'stopped' | 'condition';
+  /** The last round finished (a round abandoned by stop() is not counted). */
   rounds: number;
   weights: Weights;
   history: RoundSummary[];
@@ -191,11 +192,11 @@ export class Federation {
       }
       if (this.#abort.signal.aborted) reason = 'stopped';
       this.#setState(reason === 'stopped' ? 'stopped' : 'finished');
-      return { reason, rounds: this.#round, weights: this.#weights, history: [...this.#history], elapsedMs: Date.now() - this.#startedAt };
+      return this.#result(reason);
     } catch (error) {
       if (this.#abort.signal.aborted) {
         this.#setState('stopped');
-        return { reason: 'stopped', rounds: this.#round, weights: this.#weights!, history: [...this.#history], elapsedMs: Date.now() - this.#startedAt };
+        return this.#result('stopped');
       }
       this.#setState('failed');
       throw error;
@@ -238,6 +239,12 @@ export class Federation {
       elapsedMs: this.#startedAt === undefined ? 0 : Date.now() - this.#startedAt,
       lastRound: this.#history[this.#history.length - 1],
     };
+  }
+
+  #result(reason: FederationResult['reason']): FederationResult {
+    // A round abandoned by stop() does not count: `rounds` is the last one finished.
+    const rounds = this.#history[this.#history.length - 1]?.round ?? 0;
+    return { reason, rounds, weights: this.#weights!, history: [...this.#history], elapsedMs: Date.now() - this.#startedAt! };
   }
 
   #setState(state: FederationState): void {
