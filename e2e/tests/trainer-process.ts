@@ -1,59 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { LineProcess } from '../../packages/node/src/line-process.test-support.js';
 
 const demo = fileURLToPath(new URL('../../demo', import.meta.url));
 
-/**
- * The demo trainer as a real process (`npm run demo -- --mode websocket ...`), its output read
- * line by line: tests wait for lines, bounded, never for time to pass.
- */
-export class TrainerProcess {
-  readonly lines: string[] = [];
-  readonly #child: ChildProcess;
-  readonly #waiters: { test: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  readonly exited: Promise<number | null>;
-
+/** The demo trainer as a real process (`npm run demo -- --mode websocket ...`). */
+export class TrainerProcess extends LineProcess {
   constructor(args: string[]) {
-    this.#child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', 'src/cli.ts', '--mode', 'websocket', ...args], { cwd: demo, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buffered = '';
-    const take = (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) this.#line(line);
-    };
-    this.#child.stdout!.on('data', take);
-    this.#child.stderr!.on('data', take);
-    this.exited = new Promise((resolve) => this.#child.once('exit', (code) => resolve(code)));
-  }
-
-  /** The first line (seen or to come) matching `test`. */
-  waitFor(test: RegExp, ms = 120_000): Promise<RegExpMatchArray> {
-    for (const line of this.lines) {
-      const m = line.match(test);
-      if (m) return Promise.resolve(m);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line matching ${test} within ${ms} ms; output:\n${this.lines.join('\n')}`)), ms);
-      this.#waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });
-    });
-  }
-
-  /** Like Ctrl-C. */
-  interrupt(): void {
-    this.#child.kill('SIGINT');
-  }
-
-  kill(): void {
-    if (this.#child.exitCode === null) this.#child.kill('SIGKILL');
-  }
-
-  #line(line: string): void {
-    this.lines.push(line);
-    if (process.env.OIAFED_E2E_VERBOSE) console.log(`[trainer] ${line}`);
-    for (let i = this.#waiters.length - 1; i >= 0; i--) {
-      const m = line.match(this.#waiters[i]!.test);
-      if (m) this.#waiters.splice(i, 1)[0]!.resolve(m);
-    }
+    super(['--import', 'tsx', '--conditions=source', 'src/cli.ts', '--mode', 'websocket', ...args], { cwd: demo, verbose: process.env.OIAFED_E2E_VERBOSE && 'trainer' });
   }
 }

@@ -1,0 +1,88 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
+import { joinFederation } from './join-federation.js';
+import { LineProcess } from './line-process.test-support.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const dir = await mkdtemp(join(tmpdir(), 'oiafed-cli-'));
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const oiafed = (...args: string[]) => new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', ...args], { cwd: here });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe('oiafed serve', () => {
+  it('runs a federation from YAML, stops cleanly on Ctrl-C, and resumes from its checkpoint when started again', async () => {
+    const port = await freePort();
+    const config = join(dir, 'federation.yaml');
+    await writeFile(
+      config,
+      [
+        'transport: { mode: websocket, port: ' + port + ', token: sesame }',
+        'heartbeat: { interval: 200, timeout: 1000 }',
+        'federation:',
+        '  rounds: 3',
+        '  minClients: 2',
+        '  trainer: { name: fedprox, options: { mu: 0.01 } }',
+        '  train: { lr: 0.05 }',
+        '  federatedEvaluation: true',
+        '',
+      ].join('\n'),
+    );
+    const first = oiafed('serve', config);
+    await first.waitFor(/serving ws:\/\/127\.0\.0\.1:\d+; fedprox, 3 rounds, minClients 2/);
+    // A learner whose second training hangs, so Ctrl-C lands mid-round 2.
+    const stalling = new LinearLearner(linearData(2, 30));
+    const train = stalling.train.bind(stalling);
+    let trained = 0;
+    stalling.train = (params) => (++trained === 2 ? (new Promise(() => undefined) as never) : train(params));
+    const members = await Promise.all([
+      joinFederation({ url: `ws://127.0.0.1:${port}`, id: 'a', learner: new LinearLearner(linearData(1, 30)), token: 'sesame', retry: { initialDelay: 20, maxDelay: 200 } }),
+      joinFederation({ url: `ws://127.0.0.1:${port}`, id: 'b', learner: stalling, token: 'sesame', retry: { initialDelay: 20, maxDelay: 200 } }),
+    ]);
+    try {
+      await first.waitFor(/^round 1\/3  2\/2 learners  train loss \d\.\d+  eval federated_loss \d\.\d+/m);
+      first.interrupt();
+      await first.waitFor(/^done: 1 of 3 rounds \(stopped\); checkpoint .*federation\.yaml\.checkpoint$/);
+      expect(await first.exited).toBe(0);
+
+      const second = oiafed('serve', config);
+      await second.waitFor(/resuming after round 1 from .*federation\.yaml\.checkpoint/);
+      await second.waitFor(/^round 3\/3  2\/2 learners/, 60_000);
+      await second.waitFor(/^done: 3 of 3 rounds \(completed\)/);
+      expect(second.lines.some((l) => /^round 1\//.test(l))).toBe(false);
+      expect(await second.exited).toBe(0);
+    } finally {
+      members.forEach((m) => m.close());
+      first.kill();
+    }
+  });
+
+  it('refuses an invalid config, naming the file and the field', async () => {
+    const config = join(dir, 'bad.yaml');
+    await writeFile(config, 'federation:\n  rounds: 0\n');
+    const run = oiafed('serve', config);
+    await run.waitFor(/oiafed: .*bad\.yaml: federation\.rounds must be an integer from 1 \(got 0\)/);
+    expect(await run.exited).toBe(2);
+  });
+
+  it('refuses a transport it cannot serve', async () => {
+    const config = join(dir, 'memory.yaml');
+    await writeFile(config, 'transport: { mode: memory }\n');
+    const run = oiafed('serve', config);
+    await run.waitFor(/transport\.mode must be websocket for oiafed serve \(got memory\)/);
+    expect(await run.exited).toBe(1);
+  });
+});

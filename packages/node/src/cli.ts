@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// oiafed serve <config.yaml>: runs a trainer from a YAML run config, for learners that connect to it.
+import { basename, dirname, join } from 'node:path';
+import {
+  compressionInterceptor,
+  createTrainer,
+  Federation,
+  loggingInterceptor,
+  Node,
+  OiafedError,
+  type Interceptor,
+  type InterceptorName,
+  type RoundSummary,
+  type RunConfig,
+} from '@oiafed/core';
+import { loadConfig } from './config-file.js';
+import { FileCheckpointStore } from './file-checkpoint-store.js';
+import { serveWebSocket } from './web-socket-server.js';
+
+const usage = `usage: oiafed serve <config.yaml>
+
+Runs a federation's trainer from a YAML config (see the README's Configuration section): it serves
+transport.mode websocket on transport.port, waits for learners, runs federation.rounds rounds,
+prints a line per round, and checkpoints after each one (federation.checkpoint, by default
+<config>.checkpoint beside the config). Ctrl-C stops it cleanly; the same command again resumes.`;
+
+const interceptors: Record<InterceptorName, () => Interceptor> = {
+  logging: () => loggingInterceptor((line) => console.log(line)),
+  compression: () => compressionInterceptor(),
+};
+
+const fmt = (metrics: Record<string, number>) =>
+  Object.entries(metrics)
+    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+    .join('  ');
+
+function progress(s: RoundSummary, rounds: number): string {
+  const failed = s.failures.length ? `  ${s.failures.length} failed (${s.failures.map((f) => `${f.client}: ${f.code}`).join(', ')})` : '';
+  const train = fmt(s.trainMetrics);
+  const evaluation = fmt(s.evalMetrics);
+  return `round ${s.round}/${rounds}  ${s.results}/${s.clients.length} learners${failed}${train ? `  train ${train}` : ''}${evaluation ? `  eval ${evaluation}` : ''}  ${(s.timings.totalMs / 1000).toFixed(1)} s`;
+}
+
+async function serve(file: string, config: RunConfig): Promise<number> {
+  if (config.transport.mode !== 'websocket') {
+    throw new OiafedError('INVALID_CONFIG', `transport.mode must be websocket for oiafed serve (got ${config.transport.mode}): learners connect to the trainer it runs`);
+  }
+  const node = new Node({
+    id: config.node.id,
+    role: 'trainer',
+    heartbeat: config.heartbeat,
+    timeout: config.timeouts.request,
+    connectTimeout: config.timeouts.connect,
+    interceptors: config.transport.interceptors.map((name) => interceptors[name]()),
+    ...(config.transport.token === undefined ? {} : { authenticate: config.transport.token }),
+  });
+  const server = await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload });
+  const fed = config.federation;
+  const store = new FileCheckpointStore(fed.checkpoint ?? join(dirname(file), `${basename(file)}.checkpoint`));
+  console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${fed.trainer.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
+  const saved = await store.load();
+  if (saved) console.log(`resuming after round ${saved.round} from ${store.path}`);
+  node.events.on('CLIENT_REGISTERED', (c) => console.log(`learner ${c.id} joined`));
+  node.events.on('CLIENT_DISCONNECTED', (c) => console.log(`learner ${c.id} ${c.state}: ${c.reason ?? ''}`));
+  node.events.on('CLIENT_UNREGISTERED', (c) => console.log(`learner ${c.id} left`));
+
+  const federation = new Federation({
+    node,
+    trainer: createTrainer(fed.trainer.name, fed.trainer.options),
+    rounds: fed.rounds,
+    minClients: fed.minClients,
+    selection: fed.fraction >= 1 ? 'all' : { fraction: fed.fraction },
+    seed: fed.seed,
+    deadline: fed.deadline,
+    clientWait: 24 * 3_600_000,
+    config: fed.train,
+    federatedEvaluation: fed.federatedEvaluation,
+    store,
+  });
+  federation.events.on('ROUND_FINISHED', (s) => console.log(progress(s, fed.rounds)));
+  const stop = () => federation.stop('interrupted');
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  try {
+    const result = await federation.start();
+    console.log(`done: ${result.rounds} of ${fed.rounds} rounds (${result.reason}); checkpoint ${store.path}`);
+    return 0;
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+    node.events.removeAllListeners();
+    await server.close();
+    node.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, file] = argv;
+  if (command !== 'serve' || !file) {
+    console.error(usage);
+    return 2;
+  }
+  let config: RunConfig;
+  try {
+    config = await loadConfig(file);
+  } catch (error) {
+    console.error(`oiafed: ${(error as Error).message}`);
+    return 2;
+  }
+  try {
+    return await serve(file, config);
+  } catch (error) {
+    console.error(`oiafed: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,5 @@
+#!/bin/sh
+# The oiafed command from this checkout: npm run oiafed -- serve demo/federation.yaml
+. "$(dirname "$0")/setup.sh"
+ensure_packages
+exec node --import tsx --conditions=source packages/node/src/cli.ts "$@"
