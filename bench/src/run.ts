@@ -1,11 +1,13 @@
 import { federationSuite } from './federation.js';
 import { memorySuite } from './memory.js';
+import { websocketSuite } from './websocket.js';
 import { workerSuite } from './worker.js';
 
 const suites: Record<string, (quick: boolean) => Promise<void>> = {
   memory: memorySuite,
   federation: federationSuite,
   worker: workerSuite,
+  websocket: websocketSuite,
 };
 
 const args = process.argv.slice(2);

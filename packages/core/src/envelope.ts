@@ -104,6 +104,17 @@ export interface ChunkFrame {
   data: Uint8Array;
 }
 
+/**
+ * A data frame whose large typed arrays follow it as raw binary messages (in order, `sizes[i]`
+ * bytes of `types[i]` each), so they are never encoded or decoded: `frame` holds refs to them.
+ */
+export interface AttachedFrame {
+  kind: 'attached';
+  frame: CallFrame | ResultFrame | EventFrame;
+  sizes: number[];
+  types: string[];
+}
+
 export type Envelope =
   | CallFrame
   | ResultFrame
@@ -116,7 +127,8 @@ export type Envelope =
   | ByeFrame
   | PingFrame
   | PongFrame
-  | ChunkFrame;
+  | ChunkFrame
+  | AttachedFrame;
 
 export type FrameKind = Envelope['kind'];
 
@@ -138,6 +150,7 @@ const validators: Record<FrameKind, (f: Record<string, unknown>) => boolean> = {
   ping: (f) => isNum(f.t),
   pong: (f) => isNum(f.t),
   chunk: (f) => isNum(f.id) && isNum(f.index) && isNum(f.count) && f.data instanceof Uint8Array,
+  attached: (f) => Array.isArray(f.sizes) && Array.isArray(f.types) && isObj(f.frame) && ['call', 'result', 'event'].includes(f.frame.kind as string) && frameProblem(f.frame) === undefined,
 };
 
 /** Why a decoded value is not a frame, or undefined when it is one. */

@@ -48,6 +48,56 @@ function pair(options: ConstructorParameters<typeof FramedLink>[1] = {}) {
   return { sender, receiver, frames, closed, heardCount: () => heard, errors, wire: a };
 }
 
+describe('FramedLink attachments', () => {
+  it('sends large typed arrays as raw slices beside the frame and restores them where they were', async () => {
+    const { sender, frames, closed, wire } = pair({ chunkSize: 64 * 1024 });
+    const weights = { dense: { kernel: new Float32Array(50_000).map((_, i) => i), bias: new Float32Array(3) }, ids: new BigInt64Array(20_000).fill(7n) };
+    const payload = { round: 4, weights, list: [new Float64Array(9_000).fill(0.5)] };
+    sender.send(event(1, payload));
+    sender.close();
+    await closed;
+    // header, then 200,000 / 65,536 -> 4 slices, 160,000 -> 3, 72,000 -> 2; the small bias stays in the frame
+    expect(wire.sent).toHaveLength(1 + 4 + 3 + 2);
+    const got = (frames[0] as EventFrame).payload as typeof payload;
+    expect(got.round).toBe(4);
+    expect(got.weights.dense.kernel).toBeInstanceOf(Float32Array);
+    expect(got.weights.dense.kernel).toEqual(weights.dense.kernel);
+    expect(got.weights.dense.bias).toEqual(new Float32Array(3));
+    expect(got.weights.ids).toBeInstanceOf(BigInt64Array);
+    expect(got.weights.ids[19_999]).toBe(7n);
+    expect(got.list[0]).toEqual(payload.list[0]);
+    expect(payload.weights.dense.kernel).toBe(weights.dense.kernel); // the sender's objects are left alone
+  });
+
+  it('keeps pings out of the middle of a frame and its attachments', () => {
+    const channel = new ManualChannel();
+    const link = new FramedLink(channel, { chunkSize: 64 * 1024, highWater: 100 * 1024 });
+    link.send(event(1, new Float32Array(100_000)));
+    link.send({ kind: 'ping', t: 1 });
+    while (channel.waiting) channel.drain();
+    const codec = new Codec();
+    expect(codec.decode(channel.written[0]!).kind).toBe('attached');
+    expect(channel.written).toHaveLength(1 + 7 + 1);
+    expect(codec.decode(channel.written[8]!).kind).toBe('ping');
+  });
+
+  it('refuses an attachment that overflows what its frame announced, and types it does not know', async () => {
+    const codec = new Codec();
+    const a = pair({ codec });
+    a.wire.send(codec.encode({ kind: 'attached', frame: event(1, null), sizes: [8], types: ['Float32Array'] }));
+    a.wire.send(new Uint8Array(12));
+    const b = pair({ codec });
+    b.wire.send(codec.encode({ kind: 'attached', frame: event(1, null), sizes: [8], types: ['Function'] }));
+    const c = pair({ codec: new Codec({ maxFrameBytes: 1000 }) });
+    c.wire.send(codec.encode({ kind: 'attached', frame: event(1, null), sizes: [4096], types: ['Uint8Array'] }));
+    for (const p of [a, b, c]) p.sender.close();
+    await Promise.all([a.closed, b.closed, c.closed]);
+    expect(a.errors).toEqual(['BAD_FRAME: attachment 0 overflows its announced 8 bytes']);
+    expect(b.errors).toEqual(['BAD_FRAME: attachment 0 (Function, 8 bytes) is malformed']);
+    expect(c.errors[0]).toMatch(/PAYLOAD_TOO_LARGE/);
+  });
+});
+
 describe('FramedLink chunking', () => {
   it('sends a frame larger than the chunk size as chunks and reassembles it exactly', async () => {
     const { sender, frames, closed, heardCount, wire } = pair({ chunkSize: 4096 });

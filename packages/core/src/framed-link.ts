@@ -1,5 +1,6 @@
+import { allocateAttachments, extractAttachments, restoreAttachments } from './attachments.js';
 import { Codec } from './codec.js';
-import type { ChunkFrame, Envelope } from './envelope.js';
+import type { AttachedFrame, ChunkFrame, Envelope } from './envelope.js';
 import { OiafedError } from './errors.js';
 import type { ByteChannel, Link, LinkHandlers } from './link.js';
 import { assertWireSafe } from './wire-safe.js';
@@ -29,6 +30,20 @@ interface Partial {
   bytes: number;
 }
 
+/** Messages that must go out back to back (a frame and its attachments): nothing may come between. */
+interface Run {
+  parts: Uint8Array[];
+  next: number;
+}
+
+/** An attached frame whose attachment bytes are still arriving. */
+interface Incoming {
+  header: AttachedFrame;
+  buffers: Uint8Array[];
+  which: number;
+  filled: number;
+}
+
 /**
  * Turns a byte channel into a link: every frame through the codec, every size limit checked,
  * large frames chunked, and writes paced by the channel's buffer where it reports one.
@@ -39,10 +54,12 @@ export class FramedLink implements Link {
   readonly #strict: boolean;
   readonly #chunkSize: number;
   readonly #highWater: number;
-  /** Pings and pongs: sent before anything queued. */
+  /** Pings and pongs: sent before anything queued (but never inside a run). */
   #urgent: Uint8Array[] = [];
-  #queue: Uint8Array[] = [];
+  #queue: (Uint8Array | Run)[] = [];
   #head = 0;
+  #run: Run | undefined;
+  #incoming: Incoming | undefined;
   #waiting = false;
   #chunkSeq = 0;
   readonly #partials = new Map<number, Partial>();
@@ -64,6 +81,20 @@ export class FramedLink implements Link {
   send(frame: Envelope): void {
     if (this.#channel.closed) throw new OiafedError('DISCONNECTED', 'link is closed');
     if (this.#strict) assertWireSafe(frame);
+    const extracted = extractAttachments(frame);
+    if (extracted) {
+      // Large typed arrays go as raw slices of their own memory: no encoding, no copy here (so,
+      // as with ws itself, the sender must not change them until the call settles).
+      const header: AttachedFrame = { kind: 'attached', frame: extracted.frame as AttachedFrame['frame'], sizes: extracted.attachments.map((a) => a.byteLength), types: extracted.types };
+      const parts = [this.#codec.encode(header)];
+      for (const array of extracted.attachments) {
+        for (let at = 0; at < array.byteLength; at += this.#chunkSize) {
+          parts.push(new Uint8Array(array.buffer, array.byteOffset + at, Math.min(this.#chunkSize, array.byteLength - at)));
+        }
+      }
+      this.#queue.push({ parts, next: 0 });
+      return this.#pump();
+    }
     const bytes = this.#codec.encode(frame);
     if (frame.kind === 'ping' || frame.kind === 'pong') this.#urgent.push(bytes);
     else if (bytes.byteLength <= this.#chunkSize) this.#queue.push(bytes);
@@ -84,7 +115,19 @@ export class FramedLink implements Link {
       data: (bytes) => {
         let frame: Envelope;
         try {
+          if (this.#incoming) {
+            const whole = this.#fill(bytes);
+            if (!whole) return handlers.heard?.();
+            return handlers.frame(whole);
+          }
           frame = this.#codec.decode(bytes);
+          if (frame.kind === 'attached') {
+            const buffers = allocateAttachments(frame.sizes, frame.types, this.#codec.maxFrameBytes);
+            this.#incoming = { header: frame, buffers, which: 0, filled: 0 };
+            this.#skipFull();
+            if (this.#incoming) return handlers.heard?.();
+            return handlers.frame(restoreAttachments(frame.frame, buffers, frame.types));
+          }
           if (frame.kind === 'chunk') {
             const whole = this.#reassemble(frame);
             if (!whole) return handlers.heard?.();
@@ -99,6 +142,8 @@ export class FramedLink implements Link {
       close: (reason) => {
         this.#urgent = [];
         this.#queue = [];
+        this.#run = undefined;
+        this.#incoming = undefined;
         this.#partials.clear();
         handlers.close(reason);
       },
@@ -114,7 +159,7 @@ export class FramedLink implements Link {
     if (this.#waiting) return;
     const channel = this.#channel;
     while (!channel.closed) {
-      const next = this.#urgent.length > 0 ? this.#urgent.shift()! : this.#takeQueued();
+      const next = this.#run ? this.#fromRun() : this.#urgent.length > 0 ? this.#urgent.shift()! : this.#takeQueued();
       if (!next) return;
       channel.send(next);
       if (channel.whenDrained && (channel.bufferedAmount ?? 0) > this.#highWater) {
@@ -136,7 +181,41 @@ export class FramedLink implements Link {
       this.#queue = [];
       this.#head = 0;
     }
-    return next;
+    if (next instanceof Uint8Array) return next;
+    this.#run = next;
+    return this.#fromRun();
+  }
+
+  #fromRun(): Uint8Array {
+    const run = this.#run!;
+    const part = run.parts[run.next]!;
+    run.parts[run.next++] = undefined as never;
+    if (run.next === run.parts.length) this.#run = undefined;
+    return part;
+  }
+
+  /** Copies an attachment slice into place; returns the whole frame once the last byte is in. */
+  #fill(bytes: Uint8Array): Envelope | undefined {
+    const incoming = this.#incoming!;
+    const target = incoming.buffers[incoming.which]!;
+    if (bytes.byteLength > target.byteLength - incoming.filled) {
+      throw new OiafedError('BAD_FRAME', `attachment ${incoming.which} overflows its announced ${target.byteLength} bytes`);
+    }
+    target.set(bytes, incoming.filled);
+    incoming.filled += bytes.byteLength;
+    this.#skipFull();
+    if (this.#incoming) return undefined;
+    return restoreAttachments(incoming.header.frame, incoming.buffers, incoming.header.types);
+  }
+
+  /** Moves past attachments already complete (or empty); clears #incoming when all are. */
+  #skipFull(): void {
+    const incoming = this.#incoming!;
+    while (incoming.which < incoming.buffers.length && incoming.filled === incoming.buffers[incoming.which]!.byteLength) {
+      incoming.which += 1;
+      incoming.filled = 0;
+    }
+    if (incoming.which === incoming.buffers.length) this.#incoming = undefined;
   }
 
   /** Adds a chunk; returns the whole frame's bytes once its last chunk is in. */

@@ -464,7 +464,8 @@ export class Node {
       case 'bye':
         return this.#onBye(state, frame.reason ?? 'bye');
       case 'chunk':
-        return this.#onLinkError(state, new OiafedError('BAD_FRAME', 'chunk frame reached the node: this link does not reassemble chunks'));
+      case 'attached':
+        return this.#onLinkError(state, new OiafedError('BAD_FRAME', `${frame.kind} frame reached the node: this link does not reassemble them`));
     }
     if (state.phase !== 'open') {
       if (frame.kind === 'error' && state.handshake) return state.handshake.refused(frame.error);

@@ -103,7 +103,8 @@ export function connectWebSocket(url: string, options: ConnectWebSocketOptions):
     } catch (cause) {
       return reject(new OiafedError('INVALID_CONFIG', `cannot open a WebSocket to ${url}: ${(cause as Error).message}`, { cause }));
     }
-    socket.binaryType = 'arraybuffer';
+    // Browsers deliver Blobs unless told otherwise; ws's Buffers are used as they come (no copy).
+    if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
     socket.addEventListener('error', () => undefined); // 'close' follows, and says more
     const timer = setTimeout(() => {
       socket.close();
