@@ -1,6 +1,6 @@
-import { Federation, joinInMemory, maxAbsDiff, Node, type Learner } from '@oiafed/core';
+import { Federation, maxAbsDiff, Node } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
+import { LinearLearner, linearData, memoryReference, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
 import { spawnLearners } from './spawn-learners.js';
 
 const linearWorker = () => new Worker(new URL('./fixtures/linear-learner.worker.ts', import.meta.url), { type: 'module' });
@@ -13,18 +13,11 @@ function trainerNode() {
   return node;
 }
 
-const run = (node: Node) => new Federation({ node, rounds: 3, seed: 5, config: { lr: 0.05 } }).start();
+const run = (node: Node) => new Federation({ node, ...REFERENCE_RUN }).start();
 
 describe('learners in Web Workers', () => {
   it('run the same trainer and learner code as memory mode and reach the same global weights', async () => {
-    const memoryTrainer = trainerNode();
-    for (let index = 0; index < 3; index++) {
-      const node = new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false });
-      cleanup.push(() => node.close());
-      node.serve(new LinearLearner(linearData(index + 1, 40)) as Learner);
-      await joinInMemory(memoryTrainer, node);
-    }
-    const inMemory = await run(memoryTrainer);
+    const inMemory = await memoryReference();
 
     const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
     cleanup.push(() => trainer.close());

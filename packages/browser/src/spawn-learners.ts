@@ -1,24 +1,12 @@
-import { awaitHosting, eventTargetEndpoint, OiafedError, PortLink, type HostRequest, type Node, type NodeId, type PortEncoding } from '@oiafed/core';
+import { awaitHosting, eventTargetEndpoint, OiafedError, PortLink, type HostRequest, type LearnerPoolOptions, type NodeId } from '@oiafed/core';
 
-export interface SpawnLearnersOptions {
-  /** The trainer's node: every learner joins it. */
-  trainer: Node;
+export interface SpawnLearnersOptions extends LearnerPoolOptions {
   /**
    * Makes worker number `index`. Write it so your bundler sees the worker, e.g. with Vite:
    * `() => new Worker(new URL('./learner.worker.ts', import.meta.url), { type: 'module' })`,
    * where the worker module calls `hostLearnersInWorker(factory)`.
    */
   createWorker: (index: number) => Worker;
-  count: number;
-  /** Worker count; default one per learner up to `navigator.hardwareConcurrency`, then shared round-robin. */
-  workers?: number;
-  idPrefix?: string;
-  /** Handed to the factory as `ctx.data` (structured-clonable). */
-  data?: unknown;
-  node?: HostRequest['node'];
-  encoding?: PortEncoding;
-  /** ms for every worker to register its learners. Default 60 s. */
-  timeout?: number;
   /** Names the worker module in errors (the bundler hides its URL from us). */
   name?: string;
 }

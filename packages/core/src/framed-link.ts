@@ -10,17 +10,17 @@ export interface FramedLinkOptions {
   /** Refuse values a real wire would mangle (functions, class instances) instead of dropping them. */
   strict?: boolean;
   /**
-   * Frames larger than this travel as chunks of this size (default 256 KiB, or the channel's
+   * Frames larger than this travel as chunks of this size (default 1 MiB, or the channel's
    * maxMessageSize if smaller). Pings and pongs go between chunks, so a large model in transit
    * never starves the heartbeat, and every chunk that arrives counts as the peer being alive.
    */
   chunkSize?: number;
-  /** Stop writing while the channel holds more than this many bytes unsent (default 1 MiB). */
+  /** Stop writing while the channel holds more than this many bytes unsent (default 4 MiB). */
   highWater?: number;
 }
 
-const DEFAULT_CHUNK = 256 * 1024;
-const DEFAULT_HIGH_WATER = 1024 * 1024;
+const DEFAULT_CHUNK = 1024 * 1024;
+const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 /** Large frames being reassembled at once, per link. */
 const MAX_PARTIALS = 16;
 

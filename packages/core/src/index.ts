@@ -68,7 +68,7 @@ export type { RunConfig, RunConfigInput, TransportMode, InterceptorName } from '
 export { PortLink, eventTargetEndpoint } from './port-link.js';
 export type { PortEndpoint, PortEncoding, PortLinkOptions, MessageTargetLike } from './port-link.js';
 export { hostLearners, answerHostRequest, awaitHosting, isHostRequest, factoryOf } from './fl/learner-host.js';
-export type { LearnerContext, LearnerFactory, HostRequest, HostReply } from './fl/learner-host.js';
+export type { LearnerContext, LearnerFactory, HostRequest, HostReply, LearnerPoolOptions } from './fl/learner-host.js';
 export { webSocketChannel, connectWebSocket, closeCodeFor } from './web-socket.js';
 export type { WebSocketLike, WebSocketConstructor, WebSocketChannelOptions, ConnectWebSocketOptions } from './web-socket.js';
 export { Uplink, RECONNECT_POLICY } from './uplink.js';

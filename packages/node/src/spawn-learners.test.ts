@@ -1,6 +1,6 @@
-import { Federation, joinInMemory, maxAbsDiff, Node, transfer, type Learner } from '@oiafed/core';
+import { Federation, maxAbsDiff, Node, transfer } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
+import { LinearLearner, linearData, memoryReference, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
 import { spawnLearners, type WorkerLearners } from './spawn-learners.js';
 
 const fixture = new URL('./fixtures/linear-learner.fixture.ts', import.meta.url);
@@ -22,18 +22,11 @@ async function spawn(trainer: Node, options: Partial<Parameters<typeof spawnLear
 }
 
 const run = (node: Node, extra: Partial<ConstructorParameters<typeof Federation>[0]> = {}) =>
-  new Federation({ node, rounds: 3, seed: 5, minClients: 1, config: { lr: 0.05 }, ...extra }).start();
+  new Federation({ node, ...REFERENCE_RUN, ...extra }).start();
 
 describe('learners in worker_threads', () => {
   it('run the same trainer and learner code as memory mode and reach the same global weights', async () => {
-    const memoryTrainer = trainerNode();
-    for (let index = 0; index < 3; index++) {
-      const node = new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false });
-      cleanup.push(() => node.close());
-      node.serve(new LinearLearner(linearData(index + 1, 40)) as Learner);
-      await joinInMemory(memoryTrainer, node);
-    }
-    const inMemory = await run(memoryTrainer);
+    const inMemory = await memoryReference();
 
     const workerTrainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
     cleanup.push(() => workerTrainer.close());

@@ -1,33 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { awaitHosting, OiafedError, PortLink, type HostRequest, type Node, type NodeId, type PortEncoding } from '@oiafed/core';
+import { awaitHosting, OiafedError, PortLink, type HostRequest, type LearnerPoolOptions, type NodeId } from '@oiafed/core';
 import { nodePortEndpoint } from './node-port.js';
 
-export interface SpawnLearnersOptions {
-  /** The trainer's node: every learner joins it. */
-  trainer: Node;
+export interface SpawnLearnersOptions extends LearnerPoolOptions {
   /** A module (path or URL) whose default export (or `createLearner`) makes a learner: `(ctx) => learner`, or a class. */
   module: string | URL;
-  /** How many learners. */
-  count: number;
-  /**
-   * How many worker threads host them. Default: one per learner up to the machine's cores; past
-   * that, learners share workers round-robin (more threads than cores only add switching and a
-   * V8 heap each).
-   */
-  workers?: number;
-  /** Learner ids are `${idPrefix}-${index}`. Default 'learner'. */
-  idPrefix?: string;
-  /** Handed to the factory as `ctx.data` (structured-clonable). */
-  data?: unknown;
-  /** Options of the learner nodes inside the workers. */
-  node?: HostRequest['node'];
-  encoding?: PortEncoding;
   /** Node flags for the workers. Default: the parent's. */
   execArgv?: string[];
-  /** ms for every worker to load the module and register its learners. Default 60 s. */
-  timeout?: number;
 }
 
 export interface WorkerLearners {

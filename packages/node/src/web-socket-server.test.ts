@@ -1,7 +1,7 @@
-import { Codec, Federation, joinInMemory, maxAbsDiff, Node, PROTOCOL_VERSION, type Envelope, type FederationMember, type Learner } from '@oiafed/core';
+import { Codec, Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type Envelope, type FederationMember } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
+import { LinearLearner, linearData, linearLearner, memoryReference, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
 import { serveWebSocket, type WebSocketTrainerServer } from './web-socket-server.js';
@@ -18,7 +18,7 @@ async function trainerServer(options: Partial<Parameters<typeof serveWebSocket>[
 }
 
 async function learner(server: WebSocketTrainerServer, index: number, extra: Partial<Parameters<typeof joinFederation>[0]> = {}): Promise<FederationMember> {
-  const member = await joinFederation({ url: server.url, id: `learner-${index}`, learner: new LinearLearner(linearData(index + 1, 40)), heartbeat: false, ...extra });
+  const member = await joinFederation({ url: server.url, id: `learner-${index}`, learner: linearLearner(index), heartbeat: false, ...extra });
   cleanup.push(() => member.close());
   return member;
 }
@@ -58,19 +58,11 @@ function rawClient(url: string, options: WebSocket.ClientOptions = {}) {
 }
 
 const federate = (node: Node, extra: Partial<ConstructorParameters<typeof Federation>[0]> = {}) =>
-  new Federation({ node, rounds: 3, seed: 5, config: { lr: 0.05 }, ...extra }).start();
+  new Federation({ node, ...REFERENCE_RUN, ...extra }).start();
 
 describe('WebSocket mode', () => {
   it('runs the same trainer and learner code as memory mode and reaches the same global weights', async () => {
-    const memoryTrainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
-    cleanup.push(() => memoryTrainer.close());
-    for (let index = 0; index < 3; index++) {
-      const node = new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false });
-      cleanup.push(() => node.close());
-      node.serve(new LinearLearner(linearData(index + 1, 40)) as Learner);
-      await joinInMemory(memoryTrainer, node);
-    }
-    const inMemory = await federate(memoryTrainer);
+    const inMemory = await memoryReference();
 
     const { node, server } = await trainerServer();
     for (let index = 0; index < 3; index++) await learner(server, index);

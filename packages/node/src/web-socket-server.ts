@@ -19,7 +19,7 @@ export interface WebSocketServerOptions {
   maxPayload?: number;
   /** Largest frame once reassembled from chunks, bytes. Default 256 MiB. */
   maxFrameBytes?: number;
-  /** Chunk size for large frames the trainer sends. Default 256 KiB. */
+  /** Chunk size for large frames the trainer sends. Default 1 MiB (learners' default too: keep maxPayload above it). */
   chunkSize?: number;
 }
 
@@ -52,7 +52,7 @@ export async function serveWebSocket(options: WebSocketServerOptions): Promise<W
     // ws reports a refused message (over maxPayload, bad UTF-8) as 'error' before closing with its code: the close is what we act on.
     socket.on('error', () => undefined);
     const channel = webSocketChannel(socket as unknown as WebSocketLike, { whenDrained: drainOf(socket), maxMessageSize: maxPayload });
-    options.node.accept(new FramedLink(channel, { codec, chunkSize: Math.min(options.chunkSize ?? 256 * 1024, maxPayload - 64) }));
+    options.node.accept(new FramedLink(channel, { codec, chunkSize: Math.min(options.chunkSize ?? 1024 * 1024, maxPayload - 64) }));
   });
   if (!options.server) {
     await new Promise<void>((resolve, reject) => {

@@ -25,6 +25,29 @@ export interface HostRequest {
   data: unknown;
 }
 
+/** What every learner spawner (worker_threads, Web Workers) is told. */
+export interface LearnerPoolOptions {
+  /** The trainer's node: every learner joins it. */
+  trainer: Node;
+  /** How many learners. */
+  count: number;
+  /**
+   * How many workers host them. Default: one per learner up to the machine's cores; past that,
+   * learners share workers round-robin (more threads than cores only add switching and a V8
+   * heap each).
+   */
+  workers?: number;
+  /** Learner ids are `${idPrefix}-${index}`. Default 'learner'. */
+  idPrefix?: string;
+  /** Handed to the factory as `ctx.data` (structured-clonable). */
+  data?: unknown;
+  /** Options of the learner nodes inside the workers. */
+  node?: HostRequest['node'];
+  encoding?: PortEncoding;
+  /** ms for every worker to register its learners. Default 60 s. */
+  timeout?: number;
+}
+
 export type HostReply = { type: 'oiafed:ready'; ids: NodeId[] } | { type: 'oiafed:error'; message: string };
 
 export function isHostRequest(value: unknown): value is HostRequest & { ports: unknown[] } {

@@ -1,4 +1,7 @@
+import { joinInMemory } from '../memory-link.js';
+import { Node } from '../node.js';
 import { seededRandom } from '../random.js';
+import { Federation, type FederationResult } from './federation.js';
 import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
 import { cloneWeights, tensor, type Weights } from './weights.js';
 
@@ -81,5 +84,27 @@ export class LinearLearner implements Learner {
 
   setWeights(weights: Weights): void {
     this.weights = cloneWeights(weights);
+  }
+}
+
+/** The learner every mode test starts: learner i trains on linearData(i + 1, 40). */
+export const linearLearner = (index: number) => new LinearLearner(linearData(index + 1, 40));
+
+/** The run every mode is compared with: three rounds, seed 5, in memory. */
+export const REFERENCE_RUN = { rounds: 3, seed: 5, config: { lr: 0.05 } } as const;
+
+/** That run with `count` linear learners in memory: the weights other modes must reach. */
+export async function memoryReference(count = 3): Promise<FederationResult> {
+  const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+  const learners = Array.from({ length: count }, (_, index) => new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false }));
+  try {
+    for (const [index, node] of learners.entries()) {
+      node.serve(linearLearner(index));
+      await joinInMemory(trainer, node);
+    }
+    return await new Federation({ node: trainer, ...REFERENCE_RUN }).start();
+  } finally {
+    learners.forEach((n) => n.close());
+    trainer.close();
   }
 }
