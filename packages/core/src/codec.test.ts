@@ -75,6 +75,15 @@ describe('Codec', () => {
     expect(catchError(() => codec.decode(encode([1, 2, 3]))).code).toBe('BAD_FRAME');
   });
 
+  it('sends the common frames by layout id (no field names), readable by any other codec', () => {
+    const frame = call([1, 2]);
+    const bytes = codec.encode(frame);
+    expect(bytes.byteLength).toBeLessThan(24);
+    expect(new Codec().decode(bytes)).toEqual(frame);
+    const unusual = { ...frame, meta: { token: 't' } };
+    expect(new Codec().decode(codec.encode(unusual))).toEqual(unusual);
+  });
+
   it('never lets a __proto__ key reach an object prototype', () => {
     const frame = call([JSON.parse('{"__proto__": {"polluted": true}}')]);
     const back = (roundTrip(codec, frame) as CallFrame).args[0] as Record<string, unknown>;

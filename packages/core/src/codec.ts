@@ -10,13 +10,29 @@ export interface CodecOptions {
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
 /**
+ * The record layouts of the frames sent most, known to both ends (part of the protocol version):
+ * such a frame carries a one-byte layout id instead of its field names, which halves small frames
+ * and makes decoding them about four times faster (msgpackr's shared structures). Other shapes
+ * still travel with their layout inline, as before.
+ */
+const FRAME_LAYOUTS = (): string[][] => [
+  ['kind', 'id', 'src', 'dst', 'method', 'args'],
+  ['kind', 'id', 'src', 'dst', 'value'],
+  ['kind', 'id', 'src', 'dst', 'name', 'payload'],
+  ['kind', 'id', 'src', 'dst', 'error'],
+  ['kind', 'id', 'src', 'dst'],
+  ['kind', 't'],
+];
+
+/**
  * The wire codec: msgpackr with `moreTypes`, so every typed array, ArrayBuffer, DataView, Map,
  * Set, Date and BigInt crosses as itself. It only builds data: nothing on the wire can name code.
  */
 export class Codec {
   readonly maxFrameBytes: number;
-  // Without moreTypes a Float32Array comes back as a Buffer of the wrong bytes.
-  readonly #packr = new Packr({ moreTypes: true });
+  // Without moreTypes a Float32Array comes back as a Buffer of the wrong bytes. The layouts are
+  // fixed: saveStructures refuses additions, so no state builds up between frames or links.
+  readonly #packr = new Packr({ moreTypes: true, structures: FRAME_LAYOUTS(), maxSharedStructures: FRAME_LAYOUTS().length, saveStructures: () => false });
 
   constructor(options: CodecOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
