@@ -16,6 +16,11 @@ export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
  * still travel with their layout inline, as before.
  */
 const FRAME_LAYOUTS = (): string[][] => [
+  ['kind', 'id', 'method', 'args'],
+  ['kind', 'id', 'value'],
+  ['kind', 'id', 'name', 'payload'],
+  ['kind', 'id', 'error'],
+  ['kind', 'id'],
   ['kind', 'id', 'src', 'dst', 'method', 'args'],
   ['kind', 'id', 'src', 'dst', 'value'],
   ['kind', 'id', 'src', 'dst', 'name', 'payload'],

@@ -11,6 +11,11 @@ export const BROADCAST = '*';
 /** Free-form headers that interceptors read and write (auth token, compression flag...). */
 export type Meta = Record<string, unknown>;
 
+/**
+ * Who sent a frame and for whom. On the wire both are left out when they are the link's own two
+ * ends (most frames): the receiving node fills them in from the link, so a peer cannot claim to be
+ * anyone else, and frames are smaller (a structured clone of two strings fewer is measurably faster).
+ */
 interface Routed {
   src: NodeId;
   dst: NodeId;
@@ -134,7 +139,7 @@ export type FrameKind = Envelope['kind'];
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isRouted = (f: Record<string, unknown>) => isStr(f.src) && isStr(f.dst);
+const isRouted = (f: Record<string, unknown>) => (f.src === undefined && f.dst === undefined) || (isStr(f.src) && isStr(f.dst));
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 
 const validators: Record<FrameKind, (f: Record<string, unknown>) => boolean> = {

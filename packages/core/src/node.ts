@@ -467,6 +467,11 @@ export class Node {
       case 'attached':
         return this.#onLinkError(state, new OiafedError('BAD_FRAME', `${frame.kind} frame reached the node: this link does not reassemble them`));
     }
+    if (frame.src === undefined) {
+      // Left out on the wire: the link's own two ends (see Routed).
+      frame.src = state.peer!;
+      frame.dst = this.id;
+    }
     if (state.phase !== 'open') {
       if (frame.kind === 'error' && state.handshake) return state.handshake.refused(frame.error);
       return this.#onLinkError(state, new OiafedError('BAD_FRAME', `${frame.kind} frame before the handshake completed`));
@@ -706,14 +711,14 @@ export class Node {
   #transmit(state: LinkState, frame: Envelope, transfer?: readonly Transferable[]): Promise<void> | undefined {
     const intercepted = this.#interceptors.length > 0 && isDataFrame(frame);
     if (!intercepted && state.outTail === undefined) {
-      state.link.send(frame, transfer);
+      state.link.send(this.#local(state, frame), transfer);
       return undefined;
     }
     const run = (): void | Promise<void> => {
-      if (!intercepted) return state.link.send(frame, transfer);
+      if (!intercepted) return state.link.send(this.#local(state, frame), transfer);
       const out = intercept(this.#interceptors, 'outbound', frame);
-      if (out instanceof Promise) return out.then((f) => state.link.send(f, transfer));
-      state.link.send(out, transfer);
+      if (out instanceof Promise) return out.then((f) => state.link.send(this.#local(state, f), transfer));
+      state.link.send(this.#local(state, out), transfer);
     };
     const clear = (t: Promise<void>) => state.outTail === t && (state.outTail = undefined);
     if (state.outTail) {
@@ -725,6 +730,13 @@ export class Node {
     if (!out) return undefined;
     state.outTail = chain(out, () => undefined, clear);
     return out;
+  }
+
+  /** The frame as it goes on this link: without src and dst when they are the link's two ends. */
+  #local(state: LinkState, frame: Envelope): Envelope {
+    if (!('dst' in frame) || frame.kind === 'welcome' || frame.dst !== state.peer || frame.src !== this.id) return frame;
+    const { src: _src, dst: _dst, ...local } = frame;
+    return local as Envelope;
   }
 
   /** For frames nobody awaits (pings, acks, error answers): a closed link is not an error here. */
