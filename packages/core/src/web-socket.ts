@@ -52,12 +52,17 @@ export function webSocketChannel(socket: WebSocketLike, options: WebSocketChanne
   let handlers: ByteHandlers | undefined;
   const backlog: Uint8Array[] = [];
   let closedWith: string | undefined;
-  socket.addEventListener('message', ({ data }) => {
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
+  const receive = (data: unknown) => {
+    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) && typeof data !== 'string' ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
     if (!bytes) return handlers?.error?.(new OiafedError('BAD_FRAME', 'text message on a binary protocol'));
     if (handlers) handlers.data(bytes);
     else backlog.push(bytes);
-  });
+  };
+  // `ws` also has an EventEmitter face whose 'message' skips building a MessageEvent per message;
+  // a text message arrives there as a Buffer with isBinary false.
+  const emitter = socket as unknown as { on?: (event: 'message', listener: (data: unknown, isBinary: boolean) => void) => void };
+  if (typeof emitter.on === 'function') emitter.on('message', (data, isBinary) => (isBinary ? receive(data) : receive('text')));
+  else socket.addEventListener('message', ({ data }) => receive(data));
   // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
   socket.addEventListener('error', () => undefined);
   socket.addEventListener('close', ({ code, reason }) => {
