@@ -108,7 +108,7 @@ export async function websocketSuite(quick: boolean): Promise<void> {
   const r = await raw();
   const o = await ours();
   const s = await socketIo();
-  const small = await interleaved({ raw: r.small, ours: o.small, socketio: s.small }, { batch: quick ? 300 : 2_000, samples: quick ? 5 : 15, warmup: 2 });
+  const small = await interleaved({ raw: r.small, ours: o.small, socketio: s.small }, { batch: quick ? 300 : 2_000, samples: quick ? 5 : 41, warmup: 3 });
   const upload = await interleaved({ raw: r.upload, ours: o.upload }, { batch: quick ? 3 : 10, samples: quick ? 3 : 15, warmup: 2 });
   await Promise.all([r.close(), o.close(), s.close()]);
   const us = (ns: number) => ns / 1000;

@@ -70,12 +70,12 @@ export async function workerSuite(quick: boolean): Promise<void> {
   const contenders = { raw: await raw(), clone: await ours('clone'), msgpack: await ours('msgpack'), comlink: await comlink() };
   const small = await interleaved(
     { raw: contenders.raw.small, clone: contenders.clone.small, msgpack: contenders.msgpack.small, comlink: contenders.comlink.small },
-    { batch: quick ? 500 : 2_000, samples: quick ? 7 : 21 },
+    { batch: quick ? 500 : 2_000, samples: quick ? 7 : 41, warmup: 3 },
   );
   // Transfers take tens of microseconds: many per sample, past the JIT's warm-up.
   const big = await interleaved(
     { raw: contenders.raw.big, clone: contenders.clone.big, comlink: contenders.comlink.big },
-    { batch: quick ? 50 : 200, samples: quick ? 5 : 21, warmup: 5 },
+    { batch: quick ? 50 : 200, samples: quick ? 5 : 41, warmup: 5 },
   );
   // msgpack copies 16 MiB each way (tens of milliseconds): a few samples tell the story.
   Object.assign(big, await interleaved({ msgpack: contenders.msgpack.big }, { batch: 3, samples: quick ? 3 : 5, warmup: 1 }));
