@@ -75,3 +75,5 @@ export { Uplink, RECONNECT_POLICY } from './uplink.js';
 export type { UplinkOptions, UplinkStatus, UplinkStatusDetail, UplinkEvents } from './uplink.js';
 export { FederationMember, joinOverWebSocket } from './fl/member.js';
 export type { MemberOptions, MemberStatus, MemberState, MemberEvents, JoinFederationOptions } from './fl/member.js';
+export { dataConnectionChannel, connectPeer, acceptPeerConnections } from './data-channel.js';
+export type { DataConnectionLike, PeerLike } from './data-channel.js';
