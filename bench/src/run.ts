@@ -1,6 +1,7 @@
 import { federationSuite } from './federation.js';
 import { memorySuite } from './memory.js';
 import { websocketSuite } from './websocket.js';
+import { webrtcSuite } from './webrtc.js';
 import { workerSuite } from './worker.js';
 
 const suites: Record<string, (quick: boolean) => Promise<void>> = {
@@ -8,6 +9,7 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   federation: federationSuite,
   worker: workerSuite,
   websocket: websocketSuite,
+  webrtc: webrtcSuite,
 };
 
 const args = process.argv.slice(2);
