@@ -1,6 +1,7 @@
 import { FramedLink, type FramedLinkOptions } from './framed-link.js';
 import { OiafedError } from './errors.js';
-import type { ByteChannel, ByteHandlers, Link } from './link.js';
+import { ByteInbox } from './byte-inbox.js';
+import type { ByteChannel, Link } from './link.js';
 
 /** What a PeerJS DataConnection (serialization 'raw') offers that a link needs. */
 export interface DataConnectionLike {
@@ -35,27 +36,15 @@ const DEFAULT_MAX_MESSAGE = 256 * 1024;
  * `bufferedAmount` and the 'bufferedamountlow' event, messages kept under the SCTP limit.
  */
 export function dataConnectionChannel(connection: DataConnectionLike): ByteChannel {
-  let handlers: ByteHandlers | undefined;
-  const backlog: Uint8Array[] = [];
-  let closedWith: string | undefined;
-  connection.on('data', (data) => {
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
-    if (!bytes) return handlers?.error?.(new OiafedError('BAD_FRAME', 'non-binary message on a binary protocol'));
-    if (handlers) handlers.data(bytes);
-    else backlog.push(bytes);
-  });
-  const closed = (reason: string) => {
-    if (closedWith !== undefined) return;
-    closedWith = reason;
-    handlers?.close(reason);
-  };
-  connection.on('close', () => closed('data channel closed'));
-  connection.on('error', (error) => closed(`data channel failed: ${error.message ?? 'error'}`));
+  const inbox = new ByteInbox();
+  connection.on('data', (data) => inbox.receive(data));
+  connection.on('close', () => inbox.close('data channel closed'));
+  connection.on('error', (error) => inbox.close(`data channel failed: ${error.message ?? 'error'}`));
   const channel = connection.dataChannel;
   const maxMessageSize = Math.min(connection.peerConnection?.sctp?.maxMessageSize || DEFAULT_MAX_MESSAGE, DEFAULT_MAX_MESSAGE);
   return {
     get closed() {
-      return closedWith !== undefined || !connection.open;
+      return inbox.closedWith !== undefined || !connection.open;
     },
     get bufferedAmount() {
       return channel?.bufferedAmount ?? 0;
@@ -71,16 +60,11 @@ export function dataConnectionChannel(connection: DataConnectionLike): ByteChann
         }
       : {}),
     send: (bytes) => connection.send(bytes),
-    listen(next) {
-      handlers = next;
-      for (const bytes of backlog.splice(0)) next.data(bytes);
-      if (closedWith !== undefined) next.close(closedWith);
-    },
+    listen: (handlers) => inbox.listen(handlers),
     close(reason = 'closed') {
-      if (closedWith === undefined) {
-        connection.close();
-        closed(reason);
-      }
+      if (inbox.closedWith !== undefined) return;
+      connection.close();
+      inbox.close(reason);
     },
   };
 }

@@ -1,6 +1,7 @@
 import { FramedLink, type FramedLinkOptions } from './framed-link.js';
 import { OiafedError } from './errors.js';
-import type { ByteChannel, ByteHandlers, Link } from './link.js';
+import { ByteInbox } from './byte-inbox.js';
+import type { ByteChannel, Link } from './link.js';
 
 /** What the browser's WebSocket and `ws`'s have in common: all a link needs. */
 export interface WebSocketLike {
@@ -49,15 +50,8 @@ export interface WebSocketChannelOptions {
 /** A byte channel over an open WebSocket: binary messages only, close codes from reasons. */
 export function webSocketChannel(socket: WebSocketLike, options: WebSocketChannelOptions = {}): ByteChannel {
   if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
-  let handlers: ByteHandlers | undefined;
-  const backlog: Uint8Array[] = [];
-  let closedWith: string | undefined;
-  const receive = (data: unknown) => {
-    const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) && typeof data !== 'string' ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
-    if (!bytes) return handlers?.error?.(new OiafedError('BAD_FRAME', 'text message on a binary protocol'));
-    if (handlers) handlers.data(bytes);
-    else backlog.push(bytes);
-  };
+  const inbox = new ByteInbox();
+  const receive = (data: unknown) => inbox.receive(data);
   // `ws` also has an EventEmitter face whose 'message' skips building a MessageEvent per message;
   // a text message arrives there as a Buffer with isBinary false.
   const emitter = socket as unknown as { on?: (event: 'message', listener: (data: unknown, isBinary: boolean) => void) => void };
@@ -65,10 +59,7 @@ export function webSocketChannel(socket: WebSocketLike, options: WebSocketChanne
   else socket.addEventListener('message', ({ data }) => receive(data));
   // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
   socket.addEventListener('error', () => undefined);
-  socket.addEventListener('close', ({ code, reason }) => {
-    closedWith = `${reason || 'connection closed'} (code ${code})`;
-    handlers?.close(closedWith);
-  });
+  socket.addEventListener('close', ({ code, reason }) => inbox.close(`${reason || 'connection closed'} (code ${code})`));
   return {
     get closed() {
       return socket.readyState >= CLOSING;
@@ -79,11 +70,7 @@ export function webSocketChannel(socket: WebSocketLike, options: WebSocketChanne
     ...(options.whenDrained ? { whenDrained: options.whenDrained } : {}),
     ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
     send: (bytes) => socket.send(bytes),
-    listen(next) {
-      handlers = next;
-      for (const bytes of backlog.splice(0)) next.data(bytes);
-      if (closedWith !== undefined) next.close(closedWith);
-    },
+    listen: (handlers) => inbox.listen(handlers),
     close(reason = 'closed') {
       if (socket.readyState >= CLOSING) return;
       // A close reason may hold 123 bytes of UTF-8.
