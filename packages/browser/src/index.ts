@@ -2,4 +2,5 @@ export { spawnLearners } from './spawn-learners.js';
 export type { SpawnLearnersOptions, WorkerLearners } from './spawn-learners.js';
 export { hostLearnersInWorker } from './host-learners.js';
 export { joinFederation } from './join-federation.js';
-export type { JoinFederationOptions } from '@oiafed/core';
+export { createPeer, serveWebRtc } from './webrtc.js';
+export type { JoinFederationOptions, JoinOverWebRtcOptions, PeerOptions, OpenPeer } from '@oiafed/core';

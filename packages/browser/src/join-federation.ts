@@ -1,10 +1,13 @@
-import { joinOverWebSocket, type FederationMember, type JoinFederationOptions, type WebSocketConstructor } from '@oiafed/core';
+import { joinOverWebRtc, joinOverWebSocket, type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions, type WebSocketConstructor } from '@oiafed/core';
 import WebSocket from 'isomorphic-ws';
+import { Peer } from './webrtc.js';
 
 /**
- * Embeds a learner in a page: joins the trainer at `url` over WebSocket, reconnects with backoff
- * when the link drops, and reports its state (`member.events.on("status", ...)`).
+ * Embeds a learner in a page: joins the trainer over WebSocket (given `url`) or over a WebRTC
+ * data channel (given `signalling` and the `trainer`'s peer id), reconnects with backoff when the
+ * link drops, and reports its state (`member.events.on("status", ...)`).
  */
-export function joinFederation(options: JoinFederationOptions): Promise<FederationMember> {
-  return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, options);
+export function joinFederation(options: JoinFederationOptions | JoinOverWebRtcOptions): Promise<FederationMember> {
+  if ('url' in options) return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, options);
+  return joinOverWebRtc(Peer, options);
 }

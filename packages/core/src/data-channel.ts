@@ -26,6 +26,16 @@ export interface PeerLike {
   readonly id: string;
   connect(id: string, options: { serialization: 'raw'; reliable: boolean }): DataConnectionLike;
   on(event: 'connection', listener: (connection: DataConnectionLike) => void): void;
+  on(event: 'error', listener: (error: PeerError) => void): void;
+  on(event: 'disconnected', listener: () => void): void;
+  off(event: 'error', listener: (error: PeerError) => void): void;
+  off(event: 'disconnected', listener: () => void): void;
+}
+
+/** PeerJS reports a peer the signalling server does not know on the Peer, not on the connection. */
+export interface PeerError {
+  type?: string;
+  message?: string;
 }
 
 /** Chrome's limit when the remote does not say (the SCTP default). */
@@ -71,18 +81,33 @@ export function dataConnectionChannel(connection: DataConnectionLike): ByteChann
 
 /** Opens a data channel to peer `id` and resolves with a link over it once it is open. */
 export function connectPeer(peer: PeerLike, id: string, options: FramedLinkOptions & { timeout?: number } = {}): Promise<Link> {
+  const timeout = options.timeout ?? 15_000;
   return new Promise((resolve, reject) => {
     const connection = peer.connect(id, { serialization: 'raw', reliable: true });
-    const timer = setTimeout(() => {
+    let settled = false;
+    const fail = (error: OiafedError) => {
+      if (settled) return; // once open, failures are the channel's to report
+      settle();
       connection.close();
-      reject(new OiafedError('TIMEOUT', `no data channel to ${id} within ${options.timeout ?? 15_000} ms`));
-    }, options.timeout ?? 15_000);
-    connection.on('error', (error) => {
+      reject(error);
+    };
+    const unavailable = (error: PeerError) => {
+      if (error.type === 'peer-unavailable' && error.message?.includes(id)) fail(new OiafedError('NOT_CONNECTED', `no peer ${id} at the signalling server`));
+    };
+    // The offer goes through the signalling server: without it the channel will never open.
+    const lost = () => fail(new OiafedError('NOT_CONNECTED', `lost the signalling server while opening a data channel to ${id}`));
+    const timer = setTimeout(() => fail(new OiafedError('TIMEOUT', `no data channel to ${id} within ${timeout} ms`)), timeout);
+    const settle = () => {
+      settled = true;
       clearTimeout(timer);
-      reject(new OiafedError('NOT_CONNECTED', `cannot open a data channel to ${id}: ${error.message ?? 'error'}`));
-    });
+      peer.off('error', unavailable);
+      peer.off('disconnected', lost);
+    };
+    peer.on('error', unavailable);
+    peer.on('disconnected', lost);
+    connection.on('error', (error) => fail(new OiafedError('NOT_CONNECTED', `cannot open a data channel to ${id}: ${error.message ?? 'error'}`)));
     connection.on('open', () => {
-      clearTimeout(timer);
+      settle();
       resolve(new FramedLink(dataConnectionChannel(connection), options));
     });
   });

@@ -71,3 +71,11 @@ interface ReadableStreamDefaultReader<R> {
 interface ReadableStream<R> {
   getReader(): ReadableStreamDefaultReader<R>;
 }
+
+interface URL {
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port: string;
+  readonly pathname: string;
+}
+declare var URL: { new (url: string): URL };

@@ -73,7 +73,9 @@ export { webSocketChannel, connectWebSocket, closeCodeFor } from './web-socket.j
 export type { WebSocketLike, WebSocketConstructor, WebSocketChannelOptions, ConnectWebSocketOptions } from './web-socket.js';
 export { Uplink, RECONNECT_POLICY } from './uplink.js';
 export type { UplinkOptions, UplinkStatus, UplinkStatusDetail, UplinkEvents } from './uplink.js';
-export { FederationMember, joinOverWebSocket } from './fl/member.js';
-export type { MemberOptions, MemberStatus, MemberState, MemberEvents, JoinFederationOptions } from './fl/member.js';
+export { FederationMember, joinOverWebSocket, joinOverWebRtc } from './fl/member.js';
+export type { MemberOptions, MemberStatus, MemberState, MemberEvents, JoinFederationOptions, JoinOverWebRtcOptions } from './fl/member.js';
 export { dataConnectionChannel, connectPeer, acceptPeerConnections } from './data-channel.js';
-export type { DataConnectionLike, PeerLike } from './data-channel.js';
+export type { DataConnectionLike, PeerLike, PeerError } from './data-channel.js';
+export { openPeer, reachSignalling, serveOverWebRtc, signallingAddress } from './peer.js';
+export type { OpenPeer, PeerConstructor, PeerOptions, SignallingAddress, IceServer } from './peer.js';

@@ -1,7 +1,12 @@
-import { joinOverWebSocket, type FederationMember, type JoinFederationOptions, type WebSocketConstructor } from '@oiafed/core';
+import { joinOverWebRtc, joinOverWebSocket, type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions, type WebSocketConstructor } from '@oiafed/core';
 import WebSocket from 'isomorphic-ws';
+import { peerClass } from './webrtc.js';
 
-/** Joins a trainer over WebSocket as a learner, reconnecting with backoff until `close()`. */
-export function joinFederation(options: JoinFederationOptions): Promise<FederationMember> {
-  return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, options);
+/**
+ * Joins a trainer as a learner, reconnecting with backoff until `close()`: over WebSocket given
+ * `url`, over a WebRTC data channel given `signalling` and the `trainer`'s peer id.
+ */
+export function joinFederation(options: JoinFederationOptions | JoinOverWebRtcOptions): Promise<FederationMember> {
+  if ('url' in options) return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, options);
+  return joinOverWebRtc(peerClass(), options);
 }

@@ -1,7 +1,8 @@
-import { connectPeer, Federation, maxAbsDiff, Node, type PeerLike } from '@oiafed/core';
+import { connectPeer, Federation, maxAbsDiff, Node, type FederationMember, type PeerLike } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { linearLearner, memoryReference, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
-import { nextEvent } from '../../core/src/test-support.js';
+import { LinearLearner, linearData, linearLearner, memoryReference, REFERENCE_RUN, zeroLinearWeights } from '../../core/src/fl/linear-learner.test-support.js';
+import { nextEvent, withTimeout } from '../../core/src/test-support.js';
+import { joinFederation } from './join-federation.js';
 import { createPeer, servePeerSignalling, serveWebRtc, type SignallingServer } from './webrtc.js';
 
 const cleanup: (() => unknown)[] = [];
@@ -9,8 +10,8 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function signalling(): Promise<SignallingServer> {
-  const server = await servePeerSignalling();
+async function signalling(port = 0): Promise<SignallingServer> {
+  const server = await servePeerSignalling({ port });
   cleanup.push(() => server.close());
   return server;
 }
@@ -76,6 +77,58 @@ describe('WebRTC mode (Node peers, PeerJS over node-datachannel)', () => {
     learnerPeer.destroy();
     expect((await gone)[0].id).toBe('learner-0');
     await expect(pending).rejects.toMatchObject({ code: 'DISCONNECTED' });
+  });
+});
+
+describe('joinFederation over WebRTC (Node learners)', () => {
+  const heartbeat = { interval: 50, timeout: 400 };
+
+  async function member(server: SignallingServer, options: Partial<Parameters<typeof joinFederation>[0]> = {}): Promise<FederationMember> {
+    const m = await joinFederation({ signalling: `http://${server.host}:${server.port}/`, trainer: 'trainer', id: 'learner-0', learner: new LinearLearner(linearData(1, 20)), heartbeat, ...options });
+    cleanup.push(() => m.close());
+    return m;
+  }
+
+  it('joins a trainer peer, and after the trainer and its signalling server restart joins again under the same id', async () => {
+    const firstServer = await servePeerSignalling();
+    const first = new Node({ id: 'trainer', role: 'trainer', heartbeat });
+    const firstPeer = await serveWebRtc(first, { signalling: firstServer });
+    const m = await member(firstServer, { retry: { initialDelay: 20, maxDelay: 200 } });
+    expect(first.registry.get('learner-0')?.state).toBe('connected');
+    const statuses: string[] = [];
+    m.events.on('status', (s) => statuses.push(s.state));
+    const dropped = new Promise<void>((resolve) => m.events.on('status', (s) => s.state === 'disconnected' && resolve()));
+    firstPeer.destroy();
+    first.close();
+    await firstServer.close();
+    await withTimeout(dropped, 5_000, 'the learner did not notice the trainer leave');
+
+    const server = await signalling(firstServer.port);
+    const trainer = await trainerOver(server, { heartbeat });
+    const rejoined = new Promise<void>((resolve) => m.events.on('status', (s) => s.state === 'registered' && resolve()));
+    await withTimeout(rejoined, 15_000, 'the learner did not join the restarted trainer');
+    expect(statuses).toContain('reconnecting');
+    expect(trainer.registry.get('learner-0')?.state).toBe('connected');
+    const result = await new Federation({ node: trainer, rounds: 1, minClients: 1, initialWeights: zeroLinearWeights() }).start();
+    expect(result.history[0]!.results).toBe(1);
+  }, 30_000);
+
+  it('fails fast with NOT_CONNECTED when no peer has the trainer id (not after the open timeout)', async () => {
+    const server = await signalling();
+    const started = Date.now();
+    await expect(member(server, { trainer: 'nobody', retry: { maxAttempts: 1 } })).rejects.toMatchObject({ code: 'NOT_CONNECTED', message: expect.stringContaining('nobody') });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('rejects (does not crash) when the signalling port is taken', async () => {
+    const server = await signalling();
+    await expect(servePeerSignalling({ port: server.port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+
+  it('refuses an id another peer holds with INVALID_CONFIG', async () => {
+    const server = await signalling();
+    await trainerOver(server);
+    await expect(createPeer('trainer', { signalling: server })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
   });
 });
 

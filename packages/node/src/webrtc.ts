@@ -1,6 +1,15 @@
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { acceptPeerConnections, OiafedError, type Node, type PeerLike } from '@oiafed/core';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import {
+  openPeer,
+  serveOverWebRtc,
+  type FramedLinkOptions,
+  type Node,
+  type OpenPeer,
+  type PeerConstructor,
+  type PeerOptions,
+} from '@oiafed/core';
 import WebSocket from 'ws';
 
 const require = createRequire(import.meta.url);
@@ -30,56 +39,59 @@ export interface SignallingServer {
   close(): Promise<void>;
 }
 
-/** Starts a PeerJS signalling server (the `peer` package): peers meet there, then talk directly. */
+type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+type ExpressApp = RequestHandler & { use(handler: RequestHandler): void };
+
+/**
+ * Starts a PeerJS signalling server (the `peer` package's, on our own http server so that a taken
+ * port is an error to catch, not a crash): peers meet there, then talk directly.
+ */
 export async function servePeerSignalling(options: SignallingOptions = {}): Promise<SignallingServer> {
-  const { PeerServer } = require('peer') as { PeerServer: (o: object, ready: (server: { address(): AddressInfo; close(cb: () => void): void }) => void) => unknown };
+  const express = require('express') as () => ExpressApp;
+  const { ExpressPeerServer } = require('peer') as { ExpressPeerServer: (server: Server, options: object) => RequestHandler };
   const host = options.host ?? '127.0.0.1';
   const path = options.path ?? '/';
-  const server = await new Promise<{ address(): AddressInfo; close(cb: () => void): void }>((resolve) => {
-    PeerServer({ host, port: options.port ?? 0, path, allow_discovery: false }, resolve);
+  const app = express();
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
-  return { host, port: server.address().port, path, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  // Mounted once listening: its WebSocket server rethrows the server's errors, a taken port too.
+  app.use(ExpressPeerServer(server, { path, allow_discovery: false }));
+  // Peers hold their WebSocket open: close() ends them, or it would wait for every peer to leave.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    host,
+    port: (server.address() as AddressInfo).port,
+    path,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
 }
 
-export interface PeerOptions {
-  signalling: { host: string; port: number; path?: string };
-  /** STUN/TURN servers; default none (no public servers). */
-  iceServers?: { urls: string | string[]; username?: string; credential?: string }[];
-  /** ms to reach the signalling server. Default 10 s. */
-  timeout?: number;
-}
-
-/** A PeerJS peer with this id, registered with the signalling server (Node: after installWebRtcGlobals). */
-export function createPeer(id: string, options: PeerOptions): Promise<PeerLike & { destroy(): void }> {
+/** PeerJS's Peer class, on the WebRTC globals (CommonJS default export: see TOOLCHAIN). */
+export function peerClass(): PeerConstructor {
   installWebRtcGlobals();
-  const { Peer } = require('peerjs') as { Peer: new (id: string, o: object) => PeerLike & { destroy(): void; on(e: 'open' | 'error', l: (x: unknown) => void): void } };
-  return new Promise((resolve, reject) => {
-    const peer = new Peer(id, {
-      host: options.signalling.host,
-      port: options.signalling.port,
-      path: options.signalling.path ?? '/',
-      secure: false,
-      debug: 0,
-      config: { iceServers: options.iceServers ?? [] },
-    });
-    const timer = setTimeout(() => {
-      peer.destroy();
-      reject(new OiafedError('TIMEOUT', `peer ${id}: no answer from the signalling server within ${options.timeout ?? 10_000} ms`));
-    }, options.timeout ?? 10_000);
-    peer.on('open', () => {
-      clearTimeout(timer);
-      resolve(peer);
-    });
-    peer.on('error', (error) => {
-      clearTimeout(timer);
-      reject(new OiafedError('NOT_CONNECTED', `peer ${id}: ${(error as Error).message}`));
-    });
-  });
+  return (require('peerjs') as { Peer: PeerConstructor }).Peer;
+}
+
+/** A PeerJS peer with this id, registered with the signalling server. */
+export function createPeer(id: string, options: PeerOptions): Promise<OpenPeer> {
+  return openPeer(peerClass(), id, options);
 }
 
 /** Lets learners reach `node` over data channels: a peer under the node's id that accepts them. */
-export async function serveWebRtc(node: Node, options: PeerOptions): Promise<PeerLike & { destroy(): void }> {
-  const peer = await createPeer(node.id, options);
-  acceptPeerConnections(peer, (link) => node.accept(link));
-  return peer;
+export function serveWebRtc(node: Node, options: PeerOptions & { link?: FramedLinkOptions }): Promise<OpenPeer> {
+  return serveOverWebRtc(peerClass(), node, options);
 }

@@ -5,6 +5,10 @@ import type { Link } from '../link.js';
 import { Node, exposedMethods } from '../node.js';
 import type { RetryPolicy } from '../retry.js';
 import { Uplink, type UplinkStatusDetail } from '../uplink.js';
+import { connectPeer } from '../data-channel.js';
+import type { FramedLinkOptions } from '../framed-link.js';
+import { randomNodeId } from '../node-id.js';
+import { openPeer, reachSignalling, type PeerConstructor, type PeerOptions } from '../peer.js';
 import { connectWebSocket, type ConnectWebSocketOptions, type WebSocketConstructor } from '../web-socket.js';
 import type { EvaluateParams, Learner, TrainParams } from './learner.js';
 
@@ -34,6 +38,8 @@ export interface MemberOptions {
   heartbeat?: Partial<HeartbeatOptions> | false;
   /** Per-call timeout for calls this learner makes; default none. */
   timeout?: number;
+  /** Frees what `connect` holds (a PeerJS peer), once the member closes. */
+  release?: () => void;
 }
 
 /**
@@ -44,10 +50,12 @@ export class FederationMember {
   readonly node: Node;
   readonly events = new EventEmitter<MemberEvents>();
   readonly uplink: Uplink;
+  readonly #release: (() => void) | undefined;
   #status: MemberStatus = { state: 'connecting' };
 
   private constructor(options: MemberOptions) {
     this.node = new Node({ role: 'learner', timeout: options.timeout ?? 0, ...(options.id === undefined ? {} : { id: options.id }), ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }) });
+    this.#release = options.release;
     this.node.serve(this.#reporting(options.learner));
     this.uplink = new Uplink({
       node: this.node,
@@ -65,7 +73,12 @@ export class FederationMember {
   /** Joins and resolves once registered; rejects if refused (wrong token...) or out of attempts. */
   static async join(options: MemberOptions): Promise<FederationMember> {
     const member = new FederationMember(options);
-    await member.uplink.start();
+    try {
+      await member.uplink.start();
+    } catch (error) {
+      member.close();
+      throw error;
+    }
     return member;
   }
 
@@ -81,6 +94,7 @@ export class FederationMember {
   close(): void {
     this.uplink.close();
     this.node.close();
+    this.#release?.();
   }
 
   #set(status: MemberStatus): void {
@@ -122,4 +136,31 @@ export interface JoinFederationOptions extends Omit<MemberOptions, 'connect'> {
 export function joinOverWebSocket(WebSocket: WebSocketConstructor, options: JoinFederationOptions): Promise<FederationMember> {
   const { url, link, ...member } = options;
   return FederationMember.join({ ...member, connect: () => connectWebSocket(url, { ...link, WebSocket }) });
+}
+
+export interface JoinOverWebRtcOptions extends Omit<MemberOptions, 'connect' | 'release'>, PeerOptions {
+  /** The trainer's peer id (its node id) at the signalling server. */
+  trainer: NodeId;
+  /** Link options (chunk size) and how long to wait for a data channel to open (ms, default 15 s). */
+  link?: FramedLinkOptions & { timeout?: number };
+}
+
+/**
+ * Joins the trainer peer `options.trainer` over a WebRTC data channel, introduced by the PeerJS
+ * signalling server; the learner's peer id is its node id. Reconnection opens a new data channel.
+ */
+export async function joinOverWebRtc(Peer: PeerConstructor, options: JoinOverWebRtcOptions): Promise<FederationMember> {
+  const { trainer, link, signalling, iceServers, signallingTimeout, ...member } = options;
+  const id = member.id ?? randomNodeId('learner');
+  const peerOptions: PeerOptions = { signalling, ...(iceServers ? { iceServers } : {}), ...(signallingTimeout === undefined ? {} : { signallingTimeout }) };
+  const peer = await openPeer(Peer, id, peerOptions);
+  return FederationMember.join({
+    ...member,
+    id,
+    connect: async () => {
+      await reachSignalling(peer, signallingTimeout);
+      return connectPeer(peer, trainer, link);
+    },
+    release: () => peer.destroy(),
+  });
 }
