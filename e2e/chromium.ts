@@ -10,4 +10,6 @@ export const chromiumArgs = [
   '--disable-sync',
   '--no-first-run',
   '--disable-quic',
+  // WebRTC: plain host candidates (not mDNS names, which nothing here resolves).
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];

@@ -34,5 +34,23 @@ ensure_chromium() {
   export CHROMIUM_PATH
 }
 
+# Sets NETNS to the command that runs another inside a private network namespace (lo + a veth
+# with no route out), where Chromium finds an interface to gather WebRTC candidates on; empty
+# where that cannot be done (not root, or no unshare): the tests then use the machine's network.
+ensure_netns() {
+  NETNS=""
+  if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+    if ! command -v ip >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+      echo "installing iproute2 (the network namespace of the WebRTC tests)..."
+      apt-get update -qq >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+    fi
+    command -v ip >/dev/null 2>&1 && NETNS="sh $(pwd)/scripts/netns-run.sh"
+  fi
+  if [ -z "$NETNS" ]; then
+    echo "note: no private network namespace here (needs root, unshare and ip); WebRTC tests use this machine's network" >&2
+  fi
+}
+
 cd "$(dirname "$0")/.."
 ensure_pnpm

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { servePage } from './page-server.js';
+import { serveTrainerTab } from './trainer-tab.js';
 import { DEFAULT_DEMO, runDemo, type DemoOptions } from './simulate.js';
 
 const usage = `oiafed demo: federated training on MNIST digits, every node in this process.
@@ -21,10 +22,16 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --mode MODE          memory (default: every node in this process) | worker (learners in
                        worker_threads, a pool of one thread per core; --workers N to choose) |
                        websocket (the trainer serves WebSocket on --port and waits for --clients
-                       learners: tabs of the learner page, or --node-learners in this process)
-  --port N, --token T  websocket: where to listen (default 8787) and a token learners must give
-  --page               websocket: also serve the learner page (Vite) and print a link per learner
-  --node-learners      websocket: start the learners in this process, over real sockets
+                       learners: tabs of the learner page, or --node-learners in this process) |
+                       webrtc (the same over WebRTC data channels: starts a PeerJS signalling
+                       server on --port, or uses --signalling URL; the trainer is peer 'trainer')
+  --port N, --token T  websocket: where to listen (default 8787); webrtc: the signalling server's
+                       port (default 9000); a token learners must give
+  --signalling URL     webrtc: a running PeerJS signalling server, e.g. http://10.0.0.2:9000/
+  --page               websocket, webrtc: also serve the learner page (Vite), print a link per learner
+  --trainer-tab        webrtc: the trainer runs in a browser tab too: start the signalling server
+                       and the pages, print a link for the trainer tab and each learner tab
+  --node-learners      websocket, webrtc: start the learners in this process, over the network
   --min-clients N      fewer results than this fail a round (default: --clients)
   --checkpoint FILE    checkpoint every round; restarting with the same file resumes from it
   --heartbeat MS       ping links every MS ms, declare them dead after 3 x MS
@@ -52,8 +59,10 @@ const { values } = parseArgs({
     mode: { type: 'string' },
     workers: { type: 'string' },
     port: { type: 'string' },
+    signalling: { type: 'string' },
     token: { type: 'string' },
     page: { type: 'boolean' },
+    'trainer-tab': { type: 'boolean' },
     'node-learners': { type: 'boolean' },
     'min-clients': { type: 'string' },
     checkpoint: { type: 'string' },
@@ -80,7 +89,7 @@ function fail(message: string): never {
 }
 
 const fromFile: Record<string, unknown> = values.config ? ((parse(readFileSync(values.config, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
-const known = new Set([...Object.keys(DEFAULT_DEMO), 'target', 'json', 'workers', 'port', 'token', 'nodeLearners', 'minClients', 'checkpoint', 'heartbeat', 'page']);
+const known = new Set([...Object.keys(DEFAULT_DEMO), 'target', 'json', 'workers', 'port', 'signalling', 'token', 'nodeLearners', 'minClients', 'checkpoint', 'heartbeat', 'page']);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
 const pick = (flag: string | undefined, key: keyof DemoOptions | 'json'): unknown => flag ?? fromFile[key];
@@ -111,10 +120,13 @@ if (split !== undefined) options.split = split === 'noniid' ? 'noniid' : split =
 const trainer = pick(values.trainer, 'trainer');
 if (trainer !== undefined) options.trainer = trainer === 'fedavg' || trainer === 'fedprox' ? trainer : fail(`trainer must be fedavg or fedprox (got ${JSON.stringify(trainer)})`);
 const mode = pick(values.mode, 'mode');
-if (mode !== undefined) options.mode = mode === 'memory' || mode === 'worker' || mode === 'websocket' ? mode : fail(`mode must be memory, worker or websocket (got ${JSON.stringify(mode)})`);
+const modes = ['memory', 'worker', 'websocket', 'webrtc'] as const;
+if (mode !== undefined) options.mode = modes.find((m) => m === mode) ?? fail(`mode must be ${modes.join(', ')} (got ${JSON.stringify(mode)})`);
 set('port', number(pick(values.port, 'port'), 'port', (n) => Number.isInteger(n) && n >= 0 && n < 65_536, 'a port number'));
 set('minClients', number(pick(values['min-clients'], 'minClients'), 'min-clients', int, 'a positive integer'));
 set('heartbeat', number(pick(values.heartbeat, 'heartbeat'), 'heartbeat', int, 'a positive integer (ms)'));
+const signalling = pick(values.signalling, 'signalling');
+if (signalling !== undefined) options.signalling = String(signalling);
 const token = pick(values.token, 'token');
 if (token !== undefined) options.token = String(token);
 const checkpoint = pick(values.checkpoint, 'checkpoint');
@@ -125,6 +137,11 @@ const backend = pick(values.backend, 'backend');
 if (backend !== undefined) options.backend = backend === 'cpu' ? 'cpu' : backend === 'wasm' ? 'wasm' : fail(`backend must be wasm or cpu (got ${JSON.stringify(backend)})`);
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
 const jsonPath = pick(values.json, 'json') as string | undefined;
+if (values['trainer-tab']) {
+  if (options.mode !== 'webrtc') fail('--trainer-tab needs --mode webrtc');
+  await serveTrainerTab(options);
+  process.exit(0);
+}
 
 const live = process.stdout.isTTY;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -134,13 +151,14 @@ console.log(
 );
 const result = await runDemo(options, {
   onResume: (round) => console.log(`resuming from the checkpoint of round ${round}`),
-  onLearner: (id, event, reason) => options.mode === 'websocket' && console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
-  onListening: async (url) => {
-    console.log(`trainer listening on ${url}; waiting for ${options.clients} learners`);
+  onLearner: (id, event, reason) => (options.mode === 'websocket' || options.mode === 'webrtc') && console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
+  onListening: async (address, join) => {
+    const how = options.mode === 'webrtc' ? ` (WebRTC signalling; trainer peer ${join.trainer})` : '';
+    console.log(`trainer listening on ${address}${how}; waiting for ${options.clients} learners`);
     if (values.page || fromFile.page === true) {
       const page = await servePage();
       for (let shard = 0; shard < options.clients; shard++) {
-        const query = new URLSearchParams({ server: url, shard: String(shard), of: String(options.clients), seed: String(options.seed), trainSize: String(options.trainSize), testSize: String(options.testSize), split: options.split, ...(options.token ? { token: options.token } : {}) });
+        const query = new URLSearchParams({ ...join, shard: String(shard), of: String(options.clients), seed: String(options.seed), trainSize: String(options.trainSize), testSize: String(options.testSize), split: options.split, ...(options.token ? { token: options.token } : {}) });
         console.log(`  learner ${shard}: ${page}/learner.html?${query}`);
       }
     }
@@ -164,3 +182,6 @@ if (jsonPath) {
   await writeFile(jsonPath, JSON.stringify({ options, reason: result.reason, targetRound: result.targetRound, elapsedMs: result.elapsedMs, rounds: result.history }, null, 2) + '\n');
   console.log(`per-round metrics written to ${jsonPath}`);
 }
+// node-datachannel's native threads outlive closed connections whose far end (a tab) is still
+// open, and would keep the process alive: the run is over and reported, so leave.
+if (options.mode === 'webrtc') process.exit(0);

@@ -39,6 +39,15 @@ describe('the MNIST demo', () => {
     expect(inWorkers.finalAccuracy).toBeCloseTo(inMemory.finalAccuracy, 3);
   });
 
+  it('reaches the same model over WebSocket and over WebRTC data channels (learners in this process) as in memory', async () => {
+    const inMemory = await runDemo(small);
+    for (const mode of ['websocket', 'webrtc'] as const) {
+      const overNetwork = await runDemo({ ...small, mode, port: 0, nodeLearners: true });
+      expect(overNetwork.history.map((r) => r.results)).toEqual([4, 4]);
+      expect(maxAbsDiff(overNetwork.weights, inMemory.weights)).toBeLessThanOrEqual(1e-5);
+    }
+  }, 60_000);
+
   it('splits the digits IID or non-IID by label shards, reproducibly for a seed', () => {
     const { train } = trainTestSplit(loadMnist(), 2_000, 100, 3);
     const labels = (d: { y: Uint8Array }) => new Set(d.y);

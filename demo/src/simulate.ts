@@ -1,43 +1,34 @@
-import { createTrainer, Federation, joinInMemory, Node, type CheckpointStore, type FederationMember, type FederationResult, type RoundSummary } from '@oiafed/core';
-import { FileCheckpointStore, joinFederation, serveWebSocket, spawnLearners } from '@oiafed/node';
+import { joinInMemory, Node, type CheckpointStore, type FederationMember, type FederationResult, type RoundSummary } from '@oiafed/core';
+import { FileCheckpointStore, joinFederation, servePeerSignalling, serveWebRtc, serveWebSocket, spawnLearners } from '@oiafed/node';
 import { partition, trainTestSplit } from './mnist.js';
 import { loadMnist } from './mnist-node.js';
 import { MnistLearner } from './mnist-learner.js';
-import { createModel, evaluateModel, modelWeights, setModelWeights, useBackend } from './model.js';
+import { createDemoFederation, type DemoRunOptions } from './demo-federation.js';
+import { useBackend } from './model.js';
 
-export interface DemoOptions {
-  clients: number;
-  fraction: number;
-  epochs: number;
-  batchSize: number | 'full';
-  rounds: number;
-  lr: number;
+export interface DemoOptions extends DemoRunOptions {
   split: 'iid' | 'noniid';
-  seed: number;
-  trainer: 'fedavg' | 'fedprox';
-  mu: number;
   /**
    * memory: every node in this process; worker: learners in worker_threads (a pool of one per
    * core); websocket: the trainer serves WebSocket and waits for `clients` learners (browser tabs
-   * of the learner page, or with `nodeLearners` learners in this process over real sockets).
+   * of the learner page, or with `nodeLearners` learners in this process over real sockets);
+   * webrtc: the same, learners reaching the trainer's peer over data channels (PeerJS).
    */
-  mode: 'memory' | 'worker' | 'websocket';
+  mode: 'memory' | 'worker' | 'websocket' | 'webrtc';
   /** Worker threads for mode worker; default one per core. */
   workers?: number;
-  /** websocket: the port to serve on (0: any free one). */
+  /** websocket: the port to serve on; webrtc: the signalling server's (0: any free one). */
   port?: number;
-  /** websocket: a token learners must present. */
+  /** webrtc: a PeerJS signalling server to use (e.g. http://10.0.0.2:9000/) instead of starting one on `port`. */
+  signalling?: string;
+  /** websocket, webrtc: a token learners must present. */
   token?: string;
-  /** websocket: start this many learners in this process, joining over WebSocket. */
+  /** websocket, webrtc: start the `clients` learners in this process, joining over the network. */
   nodeLearners?: boolean;
-  /** Fewer results than this fail a round; default all `clients`. */
-  minClients?: number;
   /** A file to checkpoint every round to; a restart with the same file resumes from it. */
   checkpoint?: string;
   /** Liveness of the trainer's links: ping interval (timeout three times it). Default off in memory and worker modes. */
   heartbeat?: number;
-  /** Stop at the first round whose global test accuracy reaches this. */
-  target?: number;
   trainSize: number;
   testSize: number;
   backend: 'wasm' | 'cpu';
@@ -61,8 +52,11 @@ export const DEFAULT_DEMO: DemoOptions = {
 };
 
 export interface DemoHooks {
-  /** websocket mode: the trainer is serving at `url`. */
-  onListening?(url: string): void;
+  /**
+   * websocket and webrtc modes: learners can join at `address` (a ws:// URL, or the signalling
+   * server's); `page` is the learner page's query for that (server=..., or transport=webrtc&...).
+   */
+  onListening?(address: string, page: Record<string, string>): void;
   /** A checkpoint was found: the run continues after `round`. */
   onResume?(round: number): void;
   /** A learner joined (again), or its link closed. */
@@ -94,29 +88,13 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat, timeout: 0, ...(options.token ? { authenticate: options.token } : {}) });
   trainer.events.on('CLIENT_REGISTERED', (c) => hooks.onLearner?.(c.id, 'joined'));
   trainer.events.on('CLIENT_DISCONNECTED', (c) => hooks.onLearner?.(c.id, 'disconnected', c.reason));
-  const start = { memory: startInMemory, worker: startInWorkers, websocket: startOverWebSocket }[options.mode];
+  const start = { memory: startInMemory, worker: startInWorkers, websocket: startOverWebSocket, webrtc: startOverWebRtc }[options.mode];
   const stopLearners = await start(trainer, options, hooks);
 
   const store: CheckpointStore | undefined = options.checkpoint ? new FileCheckpointStore(options.checkpoint) : undefined;
   const saved = await store?.load();
   if (saved) hooks.onResume?.(saved.round);
-  const evaluator = createModel(options.seed);
-  const federation = new Federation({
-    node: trainer,
-    trainer: createTrainer(options.trainer, { mu: options.mu }),
-    rounds: options.rounds,
-    minClients: options.minClients ?? options.clients,
-    ...(store ? { store } : {}),
-    selection: options.fraction >= 1 ? 'all' : { fraction: options.fraction },
-    seed: options.seed,
-    initialWeights: modelWeights(evaluator),
-    config: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
-    evaluate: (weights) => {
-      setModelWeights(evaluator, weights);
-      return evaluateModel(evaluator, test);
-    },
-    stopWhen: (summary) => options.target !== undefined && (summary.evalMetrics.accuracy ?? 0) >= options.target,
-  });
+  const { federation, dispose } = createDemoFederation(trainer, options, test, store);
   const started = Date.now();
   let selected = 0;
   let done = 0;
@@ -131,7 +109,7 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     // The first round waits for every learner; later rounds need only minClients.
-    await federation.waitForClients(options.clients, options.mode === 'websocket' ? 3_600_000 : 60_000);
+    await federation.waitForClients(options.clients, options.mode === 'websocket' || options.mode === 'webrtc' ? 3_600_000 : 60_000);
     const result = await federation.start();
     const accuracies = result.history.map((r) => r.evalMetrics.accuracy ?? 0);
     const reached = options.target === undefined ? -1 : accuracies.findIndex((a) => a >= options.target!);
@@ -147,7 +125,7 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
     trainer.events.removeAllListeners('CLIENT_REGISTERED').removeAllListeners('CLIENT_DISCONNECTED');
     await stopLearners();
     trainer.close();
-    evaluator.dispose();
+    dispose();
   }
 }
 
@@ -179,18 +157,36 @@ const startInWorkers: StartLearners = async (trainer, options) => {
 
 const startOverWebSocket: StartLearners = async (trainer, options, hooks) => {
   const server = await serveWebSocket({ node: trainer, port: options.port ?? 8787, host: '127.0.0.1' });
-  hooks.onListening?.(server.url);
-  const members: FederationMember[] = [];
-  if (options.nodeLearners) {
-    const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
-    const shards = partition(train, options.clients, options.split, options.seed);
-    for (const [i, shard] of shards.entries()) {
-      const learner = new MnistLearner(shard, options.seed * 100 + i);
-      members.push(await joinFederation({ url: server.url, id: `learner-${i}`, learner, heartbeat: false, ...(options.token ? { token: options.token } : {}) }));
-    }
-  }
+  hooks.onListening?.(server.url, { server: server.url });
+  const members = await joinNodeLearners(options, { url: server.url });
   return async () => {
     members.forEach((m) => m.close());
     await server.close();
   };
 };
+
+const startOverWebRtc: StartLearners = async (trainer, options, hooks) => {
+  const own = options.signalling ? undefined : await servePeerSignalling({ port: options.port ?? 9000 });
+  const signalling = options.signalling ?? `http://${own!.host}:${own!.port}${own!.path}`;
+  const peer = await serveWebRtc(trainer, { signalling });
+  hooks.onListening?.(signalling, { transport: 'webrtc', signalling, trainer: trainer.id });
+  const members = await joinNodeLearners(options, { signalling, trainer: trainer.id });
+  return async () => {
+    members.forEach((m) => m.close());
+    peer.destroy();
+    await own?.close();
+  };
+};
+
+/** With `nodeLearners`, the demo's learners in this process, joining the trainer over the network. */
+async function joinNodeLearners(options: DemoOptions, where: { url: string } | { signalling: string; trainer: string }): Promise<FederationMember[]> {
+  if (!options.nodeLearners) return [];
+  const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
+  const shards = partition(train, options.clients, options.split, options.seed);
+  const members: FederationMember[] = [];
+  for (const [i, shard] of shards.entries()) {
+    const learner = new MnistLearner(shard, options.seed * 100 + i);
+    members.push(await joinFederation({ ...where, id: `learner-${i}`, learner, heartbeat: false, ...(options.token ? { token: options.token } : {}) }));
+  }
+  return members;
+}

@@ -1,19 +1,19 @@
 // The learner page: trains the 2NN on its share of MNIST with tfjs in this tab, for a trainer it
-// joins over WebSocket. Everything comes from the query string:
+// joins over WebSocket, or over a WebRTC data channel. Everything comes from the query string:
 //   ?server=ws://127.0.0.1:8787&shard=0&of=3&seed=1&trainSize=8000&testSize=2000&split=iid[&id=...][&token=...]
+//   ?transport=webrtc&signalling=http://127.0.0.1:9000/&trainer=trainer&shard=0&...
 import { joinFederation } from '@oiafed/browser';
 import type { MemberStatus, TrainParams } from '@oiafed/core';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { decodeDataset, partition, trainTestSplit } from '../src/mnist.js';
+import { partition, trainTestSplit } from '../src/mnist.js';
 import { MnistLearner } from '../src/mnist-learner.js';
-import { useBackend } from '../src/model.js';
+import { log, queryNumber, startPage } from './page-setup.js';
 
 const q = new URLSearchParams(location.search);
-const num = (key: string, fallback: number) => (q.has(key) ? Number(q.get(key)) : fallback);
+const num = (key: string, fallback: number) => queryNumber(q, key, fallback);
+const webrtc = q.get('transport') === 'webrtc';
 const server = q.get('server') ?? `ws://${location.hostname}:8787`;
+const signalling = q.get('signalling') ?? `http://${location.hostname}:9000/`;
+const trainer = q.get('trainer') ?? 'trainer';
 const shard = num('shard', 0);
 const of = num('of', 3);
 const seed = num('seed', 1);
@@ -21,13 +21,8 @@ const id = q.get('id') ?? `tab-${shard}`;
 const heartbeat = num('heartbeat', 0);
 
 const $ = (name: string) => document.getElementById(name)!;
-const log = (line: string) => {
-  const row = document.createElement('div');
-  row.textContent = `${new Date().toLocaleTimeString()} ${line}`;
-  $('log').prepend(row);
-};
 $('id').textContent = id;
-$('server').textContent = server;
+$('server').textContent = webrtc ? `peer ${trainer} via ${signalling} (WebRTC)` : server;
 
 function show(status: MemberStatus): void {
   const el = $('state');
@@ -37,9 +32,7 @@ function show(status: MemberStatus): void {
   log(status.state + (status.reason ? `: ${status.reason}` : '') + (status.delay ? ` (next try in ${Math.round(status.delay)} ms)` : ''));
 }
 
-setWasmPaths({ 'tfjs-backend-wasm.wasm': wasm, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
-await useBackend('wasm');
-const all = decodeDataset(new Uint8Array(await (await fetch('/mnist.bin')).arrayBuffer()));
+const all = await startPage();
 const { train } = trainTestSplit(all, num('trainSize', 8_000), num('testSize', 2_000), seed);
 const mine = partition(train, of, q.get('split') === 'noniid' ? 'noniid' : 'iid', seed)[shard]!;
 $('data').textContent = `shard ${shard + 1} of ${of}: ${mine.count} digits`;
@@ -53,7 +46,7 @@ learner.train = async (params: TrainParams) => {
 };
 
 const member = await joinFederation({
-  url: server,
+  ...(webrtc ? { signalling, trainer } : { url: server }),
   id,
   learner,
   metadata: { shard, examples: mine.count },

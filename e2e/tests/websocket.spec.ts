@@ -1,37 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { openLearnerTabs, statusOf } from './learner-page.js';
 import { TrainerProcess } from './trainer-process.js';
 
-const PAGE = 'http://127.0.0.1:5174/learner.html';
 const data = { seed: '1', trainSize: '3000', testSize: '500', split: 'iid' };
 const trainerArgs = ['--rounds', '4', '--train-size', data.trainSize, '--test-size', data.testSize, '--seed', data.seed, '--min-clients', '2', '--heartbeat', '1000'];
-
-interface MemberLike {
-  status: { state: string; round?: number };
-  events: { on(event: 'status', listener: (s: { state: string; round?: number }) => void): void };
-}
-
-/**
- * Resolves once the tab's learner reports a status matching `states` (and `round`, if given):
- * the page's own status events, not a poll.
- */
-function statusOf(page: Page, states: string[], round?: number): Promise<string> {
-  return page.evaluate(
-    ([states, round]) =>
-      new Promise<string>((resolve) => {
-        const member = (globalThis as unknown as { oiafed: MemberLike }).oiafed;
-        const fits = (s: { state: string; round?: number }) => states.includes(s.state) && (round === undefined || s.round === round);
-        if (fits(member.status)) return resolve(member.status.state);
-        member.events.on('status', (s) => fits(s) && resolve(s.state));
-      }),
-    [states, round] as const,
-  );
-}
-
-/** The page has joined (its member exists once registered). */
-const joined = (page: Page) => page.waitForFunction(() => 'oiafed' in globalThis, undefined, { timeout: 120_000, polling: 'raf' });
 
 test('a Node trainer and three learner tabs run FedAvg on MNIST; a tab closes mid-round; the trainer restarts and the tabs finish the run', async ({ browser }) => {
   const dir = mkdtempSync(join(tmpdir(), 'oiafed-e2e-'));
@@ -41,14 +16,7 @@ test('a Node trainer and three learner tabs run FedAvg on MNIST; a tab closes mi
   try {
     const [, url] = await first.waitFor(/trainer listening on (ws:\/\/\S+);/);
     const context = await browser.newContext();
-    const tabs: Page[] = [];
-    for (let shard = 0; shard < 3; shard++) {
-      const page = await context.newPage();
-      page.on('pageerror', (e) => console.log(`tab ${shard}: ${e.message}`));
-      await page.goto(`${PAGE}?${new URLSearchParams({ ...data, server: url!, shard: String(shard), of: '3', id: `tab-${shard}`, heartbeat: '1000' })}`);
-      tabs.push(page);
-    }
-    await Promise.all(tabs.map(joined));
+    const tabs = await openLearnerTabs(context, 3, () => ({ ...data, server: url!, heartbeat: '1000' }));
 
     // Round 1 with all three tabs; the global test accuracy is well above chance (0.1).
     const [, acc1] = await first.waitFor(/round +1\/4 +3\/3 clients .* test acc (\d\.\d+)/);

@@ -16,6 +16,8 @@ describe('run config', () => {
     expect(config.heartbeat).toEqual({ interval: 100, timeout: 300 });
     expect(config.federation).toMatchObject({ rounds: 3, fraction: 0.5, minClients: 1, trainer: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } });
     expect(resolveConfig({ heartbeat: false }).heartbeat).toBe(false);
+    const turn = { urls: ['turn:10.0.0.2:3478'], username: 'u', credential: 'c' };
+    expect(resolveConfig({ transport: { mode: 'webrtc', iceServers: [{ urls: 'stun:10.0.0.2' }, turn] } }).transport.iceServers).toEqual([{ urls: 'stun:10.0.0.2' }, turn]);
   });
 
   it.each([
@@ -24,6 +26,8 @@ describe('run config', () => {
     [{ federation: { trainer: { name: 'fedsgd' } } }, /federation\.trainer\.name must be one of fedavg, fedprox \(got "fedsgd"\)/],
     [{ transport: { mode: 'carrier-pigeon' } }, /transport\.mode must be one of memory, worker, websocket, webrtc/],
     [{ transport: { port: 70000 } }, /transport\.port must be an integer from 0 to 65535/],
+    [{ transport: { iceServers: [{ url: 'stun:x' }] } }, /transport\.iceServers\[0\]\.url is not a known setting/],
+    [{ transport: { iceServers: [{ urls: 3 }] } }, /transport\.iceServers\[0\]\.urls must be a non-empty string/],
     [{ heartbeat: { interval: 100, timeout: 50 } }, /heartbeat\.timeout must be greater than heartbeat\.interval/],
     [{ timeouts: { request: -1 } }, /timeouts\.request must be a number >= 0/],
     [{ retry: { strategy: 'random' } }, /retry\.strategy must be one of constant, linear, exponential/],

@@ -2,6 +2,7 @@ import { OiafedError } from './errors.js';
 import type { TrainerName } from './fl/fedavg.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 import { isNodeId } from './node-id.js';
+import type { IceServer } from './peer.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
@@ -12,7 +13,7 @@ export interface RunConfig {
   node: { id: string; role: string };
   transport: {
     mode: TransportMode;
-    /** Where learners connect (websocket, webrtc signalling). */
+    /** Where learners connect (websocket); webrtc: a PeerJS signalling server to use instead of serving one. */
     url?: string;
     host?: string;
     port?: number;
@@ -21,6 +22,8 @@ export interface RunConfig {
     /** Largest frame accepted, bytes. */
     maxPayload: number;
     interceptors: InterceptorName[];
+    /** webrtc: STUN/TURN servers every peer gets (default none: no public servers). */
+    iceServers: IceServer[];
   };
   timeouts: { connect: number; request: number };
   retry: RetryPolicy;
@@ -47,7 +50,7 @@ export type RunConfigInput = { [K in keyof RunConfig]?: RunConfig[K] extends obj
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   node: { id: 'trainer', role: 'trainer' },
-  transport: { mode: 'memory', maxPayload: 256 * 1024 * 1024, interceptors: [] },
+  transport: { mode: 'memory', maxPayload: 256 * 1024 * 1024, interceptors: [], iceServers: [] },
   timeouts: { connect: 10_000, request: 120_000 },
   retry: DEFAULT_RETRY,
   heartbeat: { interval: 30_000, timeout: 90_000 },
@@ -75,7 +78,7 @@ export function resolveConfig(input: unknown): RunConfig {
   const node = section('node');
   unknownKeys(node, ['id', 'role'], 'node');
   const transport = section('transport');
-  unknownKeys(transport, ['mode', 'url', 'host', 'port', 'token', 'maxPayload', 'interceptors'], 'transport');
+  unknownKeys(transport, ['mode', 'url', 'host', 'port', 'token', 'maxPayload', 'interceptors', 'iceServers'], 'transport');
   const timeouts = section('timeouts');
   unknownKeys(timeouts, ['connect', 'request'], 'timeouts');
   const retry = section('retry');
@@ -112,6 +115,7 @@ export function resolveConfig(input: unknown): RunConfig {
       ...(transport.token === undefined ? {} : { token: str(transport.token, 'transport.token') }),
       maxPayload: positive(transport.maxPayload ?? d.transport.maxPayload, 'transport.maxPayload'),
       interceptors: list(transport.interceptors ?? [], 'transport.interceptors').map((v, i) => oneOf(v, ['logging', 'compression'] as const, `transport.interceptors[${i}]`)),
+      iceServers: list(transport.iceServers ?? [], 'transport.iceServers').map((v, i) => iceServer(v, `transport.iceServers[${i}]`)),
     },
     timeouts: { connect: positive(timeouts.connect ?? d.timeouts.connect, 'timeouts.connect'), request: nonNegative(timeouts.request ?? d.timeouts.request, 'timeouts.request') },
     retry: {
@@ -138,6 +142,16 @@ export function resolveConfig(input: unknown): RunConfig {
   return config;
 }
 
+function iceServer(v: unknown, field: string): IceServer {
+  const server = record(v, field);
+  unknownKeys(server, ['urls', 'username', 'credential'], field);
+  const urls = Array.isArray(server.urls) ? server.urls.map((u, i) => str(u, `${field}.urls[${i}]`)) : str(server.urls, `${field}.urls`);
+  return {
+    urls,
+    ...(server.username === undefined ? {} : { username: str(server.username, `${field}.username`) }),
+    ...(server.credential === undefined ? {} : { credential: str(server.credential, `${field}.credential`) }),
+  };
+}
 function fail(field: string, expected: string, got: unknown): never {
   throw new OiafedError('INVALID_CONFIG', `${field} must be ${expected} (got ${JSON.stringify(got)})`);
 }

@@ -70,6 +70,26 @@ describe('oiafed serve', () => {
     }
   });
 
+  it('serves a federation over WebRTC: its own signalling server, learners joining over data channels', async () => {
+    const port = await freePort();
+    const config = join(dir, 'webrtc.yaml');
+    await writeFile(config, ['node: { id: fl-trainer }', `transport: { mode: webrtc, port: ${port} }`, 'heartbeat: { interval: 200, timeout: 1000 }', 'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }', ''].join('\n'));
+    const run = oiafed('serve', config);
+    const members = [];
+    try {
+      await run.waitFor(new RegExp(`serving http://127\\.0\\.0\\.1:${port}/ \\(WebRTC signalling; trainer peer fl-trainer\\); fedavg, 2 rounds`));
+      for (const id of ['a', 'b']) {
+        members.push(await joinFederation({ signalling: `http://127.0.0.1:${port}/`, trainer: 'fl-trainer', id, learner: new LinearLearner(linearData(id === 'a' ? 1 : 2, 30)), heartbeat: { interval: 200, timeout: 1000 } }));
+      }
+      await run.waitFor(/^round 2\/2  2\/2 learners  train loss \d\.\d+/m, 30_000);
+      await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
+      expect(await run.exited).toBe(0);
+    } finally {
+      members.forEach((m) => m.close());
+      run.kill();
+    }
+  });
+
   it('refuses an invalid config, naming the file and the field', async () => {
     const config = join(dir, 'bad.yaml');
     await writeFile(config, 'federation:\n  rounds: 0\n');
@@ -82,7 +102,7 @@ describe('oiafed serve', () => {
     const config = join(dir, 'memory.yaml');
     await writeFile(config, 'transport: { mode: memory }\n');
     const run = oiafed('serve', config);
-    await run.waitFor(/transport\.mode must be websocket for oiafed serve \(got memory\)/);
+    await run.waitFor(/transport\.mode must be websocket or webrtc for oiafed serve \(got memory\)/);
     expect(await run.exited).toBe(1);
   });
 });

@@ -16,11 +16,13 @@ import {
 import { loadConfig } from './config-file.js';
 import { FileCheckpointStore } from './file-checkpoint-store.js';
 import { serveWebSocket } from './web-socket-server.js';
+import { servePeerSignalling, serveWebRtc } from './webrtc.js';
 
 const usage = `usage: oiafed serve <config.yaml>
 
 Runs a federation's trainer from a YAML config (see the README's Configuration section): it serves
-transport.mode websocket on transport.port, waits for learners, runs federation.rounds rounds,
+transport.mode websocket on transport.port, or webrtc (a PeerJS signalling server on
+transport.port, or the one at transport.url; the trainer is peer node.id), waits for learners, runs federation.rounds rounds,
 prints a line per round, and checkpoints after each one (federation.checkpoint, by default
 <config>.checkpoint beside the config). Ctrl-C stops it cleanly; the same command again resumes.`;
 
@@ -42,8 +44,8 @@ function progress(s: RoundSummary, rounds: number): string {
 }
 
 async function serve(file: string, config: RunConfig): Promise<number> {
-  if (config.transport.mode !== 'websocket') {
-    throw new OiafedError('INVALID_CONFIG', `transport.mode must be websocket for oiafed serve (got ${config.transport.mode}): learners connect to the trainer it runs`);
+  if (config.transport.mode !== 'websocket' && config.transport.mode !== 'webrtc') {
+    throw new OiafedError('INVALID_CONFIG', `transport.mode must be websocket or webrtc for oiafed serve (got ${config.transport.mode}): learners connect to the trainer it runs`);
   }
   const node = new Node({
     id: config.node.id,
@@ -54,7 +56,7 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     interceptors: config.transport.interceptors.map((name) => interceptors[name]()),
     ...(config.transport.token === undefined ? {} : { authenticate: config.transport.token }),
   });
-  const server = await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload });
+  const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload });
   const fed = config.federation;
   const store = new FileCheckpointStore(fed.checkpoint ?? join(dirname(file), `${basename(file)}.checkpoint`));
   console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${fed.trainer.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
@@ -92,6 +94,21 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   }
 }
 
+/** The trainer's peer, at the signalling server the config names or one started here. */
+async function serveDataChannels(node: Node, config: RunConfig): Promise<{ url: string; close(): Promise<void> }> {
+  const { url, port, host, iceServers } = config.transport;
+  const own = url === undefined ? await servePeerSignalling({ port: port ?? 9000, host: host ?? '127.0.0.1' }) : undefined;
+  const signalling = url ?? `http://${own!.host}:${own!.port}${own!.path}`;
+  const peer = await serveWebRtc(node, { signalling, iceServers });
+  return {
+    url: `${signalling} (WebRTC signalling; trainer peer ${node.id})`,
+    close: async () => {
+      peer.destroy();
+      await own?.close();
+    },
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, file] = argv;
   if (command !== 'serve' || !file) {
@@ -114,3 +131,6 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
+// node-datachannel's native threads outlive closed connections whose far end (a tab) is still
+// open and would keep the process alive: the run is over and reported, so leave.
+process.exit();
