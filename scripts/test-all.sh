@@ -7,7 +7,9 @@ ensure_netns
 ensure_packages
 echo "== build and type-check (tsc: strict, declarations for every package)"
 $PNPM run typecheck
+# The tests below run in a private network namespace where possible (see ensure_netns): WebRTC
+# peers then have one known interface to meet on, and nothing can leave the machine.
 echo "== vitest: Node, Chromium, type tests"
-$PNPM exec vitest run
-echo "== playwright: end to end in Chromium (in a private network namespace, for WebRTC)"
+$NETNS $PNPM exec vitest run
+echo "== playwright: end to end in Chromium"
 $NETNS $PNPM --filter @oiafed/e2e run test

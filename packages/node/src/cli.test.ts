@@ -79,7 +79,7 @@ describe('oiafed serve', () => {
     try {
       await run.waitFor(new RegExp(`serving http://127\\.0\\.0\\.1:${port}/ \\(WebRTC signalling; trainer peer fl-trainer\\); fedavg, 2 rounds`));
       for (const id of ['a', 'b']) {
-        members.push(await joinFederation({ signalling: `http://127.0.0.1:${port}/`, trainer: 'fl-trainer', id, learner: new LinearLearner(linearData(id === 'a' ? 1 : 2, 30)), heartbeat: { interval: 200, timeout: 1000 } }));
+        members.push(await joinFederation({ signalling: `http://127.0.0.1:${port}/`, trainer: 'fl-trainer', id, learner: new LinearLearner(linearData(id === 'a' ? 1 : 2, 30)), heartbeat: { interval: 200, timeout: 1000 }, link: { timeout: 5_000 } }));
       }
       await run.waitFor(/^round 2\/2  2\/2 learners  train loss \d\.\d+/m, 30_000);
       await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);

@@ -1,0 +1,10 @@
+import { Node } from '@oiafed/core';
+import { joinFederation, serveWebSocket } from '@oiafed/node';
+const trainer = new Node({ id: 'trainer', role: 'trainer', timeout: 0, heartbeat: false });
+const server = await serveWebSocket({ node: trainer, port: 0, host: '127.0.0.1' });
+const m = await joinFederation({ url: server.url, id: 'learner-0', learner: { add: (a: number, b: number) => a + b }, heartbeat: false });
+for (let i = 0; i < 5000; i++) await trainer.call('learner-0', 'add', [1, 2]);
+const t = performance.now();
+for (let i = 0; i < 60000; i++) await trainer.call('learner-0', 'add', [1, 2]);
+console.log('us/call', ((performance.now() - t) * 1000) / 60000);
+m.close(); await server.close(); trainer.close();
