@@ -25,7 +25,10 @@ export interface OpenPeer extends PeerLike {
   /** Lost the signalling server (the peer's data channels may still be open). */
   readonly disconnected: boolean;
   readonly destroyed: boolean;
+  /** Registered with the signalling server right now. */
+  readonly open: boolean;
   reconnect(): void;
+  disconnect(): void;
   destroy(): void;
 }
 
@@ -79,7 +82,7 @@ export function openPeer(Peer: PeerConstructor, id: string, options: PeerOptions
  */
 export function reachSignalling(peer: OpenPeer, timeout = 10_000): Promise<void> {
   if (peer.destroyed) return Promise.reject(new OiafedError('CLOSED', `peer ${peer.id} is destroyed`));
-  if (!peer.disconnected) return Promise.resolve();
+  if (peer.open) return Promise.resolve();
   const events = peer as OpenPeer & OpenEvents;
   return new Promise((resolve, reject) => {
     const settle = () => {
@@ -93,12 +96,15 @@ export function reachSignalling(peer: OpenPeer, timeout = 10_000): Promise<void>
     };
     const failed = (error: PeerError) => {
       settle();
+      // Whatever state the attempt left behind, the next one starts from a clean disconnect.
+      if (!peer.disconnected && !peer.open) peer.disconnect();
       reject(new OiafedError('NOT_CONNECTED', `peer ${peer.id}: signalling server unreachable (${error.message ?? error.type})`));
     };
     const timer = setTimeout(() => failed({ type: 'timeout' }), timeout);
     events.on('open', opened);
     peer.on('error', failed);
-    peer.reconnect();
+    // Still connecting (an earlier attempt): wait for it; lost: register again.
+    if (peer.disconnected) peer.reconnect();
   });
 }
 

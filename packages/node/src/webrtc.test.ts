@@ -108,10 +108,11 @@ describe('joinFederation over WebRTC (Node learners)', () => {
     const first = new Node({ id: 'trainer', role: 'trainer', heartbeat });
     const firstPeer = await serveWebRtc(first, { signalling: firstServer });
     // Short attempts: one that fails to open on a loaded machine is retried well within the wait.
-    const m = await member(firstServer, { retry: { initialDelay: 20, maxDelay: 200 }, link: { timeout: 5_000 } });
+    const m = await member(firstServer, { retry: { initialDelay: 20, maxDelay: 200 }, link: { timeout: 5_000 }, signallingTimeout: 3_000 });
     expect(first.registry.get('learner-0')?.state).toBe('connected');
     const statuses: string[] = [];
-    m.events.on('status', (s) => statuses.push(s.state));
+    const history: string[] = [];
+    m.events.on('status', (s) => (statuses.push(s.state), history.push(`${s.state}${s.error ? ` (${s.error.message})` : ''}`)));
     const dropped = new Promise<void>((resolve) => m.events.on('status', (s) => s.state === 'disconnected' && resolve()));
     firstPeer.destroy();
     first.close();
@@ -121,7 +122,9 @@ describe('joinFederation over WebRTC (Node learners)', () => {
     const server = await signalling(firstServer.port);
     const trainer = await trainerOver(server, { heartbeat });
     const rejoined = new Promise<void>((resolve) => m.events.on('status', (s) => s.state === 'registered' && resolve()));
-    await withTimeout(rejoined, 25_000, 'the learner did not join the restarted trainer');
+    await withTimeout(rejoined, 25_000, 'the learner did not join the restarted trainer').catch((error: Error) => {
+      throw new Error(`${error.message}; its statuses: ${history.join(', ')}`);
+    });
     expect(statuses).toContain('reconnecting');
     expect(trainer.registry.get('learner-0')?.state).toBe('connected');
     const result = await new Federation({ node: trainer, rounds: 1, minClients: 1, initialWeights: zeroLinearWeights() }).start();
