@@ -15,13 +15,25 @@ import WebSocket from 'ws';
 const require = createRequire(import.meta.url);
 
 /**
+ * `ws` as a browser WebSocket for PeerJS, which sets no error handler: in Node an 'error' event
+ * nobody listens to is an uncaught exception (a signalling server that is down), where a browser
+ * only reports it. The close that follows tells PeerJS, and through it us, as in a browser.
+ */
+class SignallingWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on('error', () => undefined);
+  }
+}
+
+/**
  * PeerJS needs a browser's WebSocket and WebRTC classes. In Node they come from `ws` and
  * node-datachannel's polyfill, set on globalThis only where the platform has none.
  */
 export function installWebRtcGlobals(): void {
   const g = globalThis as Record<string, unknown>;
   const polyfill = require('node-datachannel/polyfill') as Record<string, unknown>;
-  g.WebSocket ??= WebSocket;
+  g.WebSocket ??= SignallingWebSocket;
   for (const name of ['RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate']) g[name] ??= polyfill[name];
 }
 
