@@ -59,20 +59,24 @@ export function openPeer(Peer: PeerConstructor, id: string, options: PeerOptions
   const timeout = options.signallingTimeout ?? 10_000;
   return new Promise((resolve, reject) => {
     const peer = new Peer(id, { ...signallingAddress(options.signalling), debug: 0, config: { iceServers: options.iceServers ?? [] } });
-    const timer = setTimeout(() => {
-      peer.destroy();
-      reject(new OiafedError('TIMEOUT', `peer ${id}: no answer from the signalling server within ${timeout} ms`));
-    }, timeout);
-    peer.on('open', () => {
+    const timer = setTimeout(() => failed({ type: 'timeout', message: `no answer from the signalling server within ${timeout} ms` }), timeout);
+    const opened = () => {
       clearTimeout(timer);
+      peer.off('error', failed);
       resolve(peer);
-    });
-    peer.on('error', (error) => {
+    };
+    // Before it opens, any error ends the peer: nothing is left registered or holding a socket.
+    const failed = (error: PeerError) => {
       clearTimeout(timer);
+      peer.off('open', opened);
+      peer.off('error', failed);
+      peer.destroy();
       // A taken id is a refusal, like a wrong token: another attempt would get the same answer.
-      const code = error.type === 'unavailable-id' || error.type === 'invalid-id' ? 'INVALID_CONFIG' : 'NOT_CONNECTED';
+      const code = error.type === 'timeout' ? 'TIMEOUT' : error.type === 'unavailable-id' || error.type === 'invalid-id' ? 'INVALID_CONFIG' : 'NOT_CONNECTED';
       reject(new OiafedError(code, `peer ${id}: ${error.message ?? error.type ?? 'error'}`));
-    });
+    };
+    peer.on('open', opened);
+    peer.on('error', failed);
   });
 }
 
