@@ -54,6 +54,8 @@ export interface Extracted {
 export function extractAttachments(frame: Envelope): Extracted | undefined {
   const key = frame.kind === 'call' ? 'args' : frame.kind === 'result' ? 'value' : frame.kind === 'event' ? 'payload' : undefined;
   if (!key) return undefined;
+  const payload = (frame as unknown as Record<string, unknown>)[key];
+  if (!holdsAttachment(payload, 0)) return undefined;
   const attachments: TypedArray[] = [];
   const types: string[] = [];
   const walk = (value: unknown, depth: number): unknown => {
@@ -83,10 +85,24 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
     }
     return copy ?? value;
   };
-  const payload = (frame as unknown as Record<string, unknown>)[key];
   const replaced = walk(payload, 0);
   if (attachments.length === 0) return undefined;
   return { frame: { ...frame, [key]: replaced } as Envelope, attachments, types };
+}
+
+/** Whether `value` holds a typed array that would travel as an attachment: a look that allocates nothing, for the many frames without one. */
+function holdsAttachment(value: unknown, depth: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (ArrayBuffer.isView(value)) return value.byteLength >= MIN_ATTACHMENT_BYTES && value.constructor.name in KINDS;
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (holdsAttachment(value[i], depth + 1)) return true;
+    return false;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in value) if (holdsAttachment((value as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
 }
 
 /** Allocates the buffers an announced set of attachments will fill; refuses what is not plausible. */

@@ -72,16 +72,37 @@ describe('Codec', () => {
     const encode = (value: unknown) => codec.encode(value as Envelope);
     expect(catchError(() => codec.decode(encode({ kind: 'launch', id: 1 }))).message).toMatch(/unknown frame kind "launch"/);
     expect(catchError(() => codec.decode(encode({ kind: 'call', id: 'x', src: 'a', dst: 'b', method: 'm', args: [] }))).message).toMatch(/malformed call/);
-    expect(catchError(() => codec.decode(encode([1, 2, 3]))).code).toBe('BAD_FRAME');
+    expect(catchError(() => codec.decode(encode([9, 2, 3]))).message).toMatch(/unknown frame code 9/);
+    expect(catchError(() => codec.decode(encode([0, 1, 'm', 'not a list']))).message).toMatch(/malformed call/);
+    expect(catchError(() => codec.decode(encode(5))).message).toMatch(/not an object/);
   });
 
-  it('sends the common frames by layout id (no field names), readable by any other codec', () => {
+  it('sends the frames of direct calls as tuples: smaller still, and the same frame back', () => {
+    const direct = { kind: 'call', id: 7, method: 'add', args: [1, 2] } as unknown as Envelope;
+    const bytes = codec.encode(direct);
+    expect(bytes[0]).toBe(0x94); // a MessagePack array of four
+    expect(bytes.byteLength).toBeLessThanOrEqual(11);
+    expect(new Codec().decode(bytes)).toEqual(direct);
+  });
+
+  it('sends relayed frames by layout id (no field names), readable by any other codec', () => {
     const frame = call([1, 2]);
     const bytes = codec.encode(frame);
     expect(bytes.byteLength).toBeLessThan(24);
     expect(new Codec().decode(bytes)).toEqual(frame);
     const unusual = { ...frame, meta: { token: 't' } };
     expect(new Codec().decode(codec.encode(unusual))).toEqual(unusual);
+  });
+
+  it('gives each decoded byte array its own memory: the next frame decoded does not change it', () => {
+    // What msgpackr writes as plain bin (read back as a view unless told to copy): a Buffer in Node, a Uint8Array in browsers.
+    const bin = (values: number[]) => (globalThis as { Buffer?: { from(v: number[]): Uint8Array } }).Buffer?.from(values) ?? new Uint8Array(values);
+    const first = roundTrip(codec, call([bin([1, 2, 3])])) as CallFrame;
+    roundTrip(codec, call([bin([9, 9, 9])]));
+    expect(Array.from(first.args[0] as Uint8Array)).toEqual([1, 2, 3]);
+    const value = codec.decodeValue(codec.encodeValue(bin([4, 5]))) as Uint8Array;
+    codec.decodeValue(codec.encodeValue(bin([7, 7])));
+    expect(Array.from(value)).toEqual([4, 5]);
   });
 
   it('never lets a __proto__ key reach an object prototype', () => {

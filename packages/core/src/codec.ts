@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { OiafedError } from './errors.js';
 import { frameProblem, type Envelope } from './envelope.js';
+import { fromTuple, toTuple } from './frame-tuples.js';
 
 export interface CodecOptions {
   /** Frames larger than this are refused before decoding (msgpackr has no limits of its own). */
@@ -9,11 +10,14 @@ export interface CodecOptions {
 
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
+/** Frames up to this size are decoded from one reused buffer (see Codec.#unpack). */
+const SCRATCH_BYTES = 4096;
+
 /**
- * The record layouts of the frames sent most, known to both ends (part of the protocol version):
- * such a frame carries a one-byte layout id instead of its field names, which halves small frames
- * and makes decoding them about four times faster (msgpackr's shared structures). Other shapes
- * still travel with their layout inline, as before.
+ * Record layouts known to both ends (part of the protocol version), for frames sent as maps:
+ * relayed ones, pings, and those inside an attached frame. Such a frame carries a one-byte layout
+ * id instead of its field names, which halves it and makes decoding it about four times faster
+ * (msgpackr's shared structures). The frames of direct calls travel as tuples (frame-tuples.ts).
  */
 const FRAME_LAYOUTS = (): string[][] => [
   ['kind', 'id', 'method', 'args'],
@@ -37,7 +41,16 @@ export class Codec {
   readonly maxFrameBytes: number;
   // Without moreTypes a Float32Array comes back as a Buffer of the wrong bytes. The layouts are
   // fixed: saveStructures refuses additions, so no state builds up between frames or links.
-  readonly #packr = new Packr({ moreTypes: true, structures: FRAME_LAYOUTS(), maxSharedStructures: FRAME_LAYOUTS().length, saveStructures: () => false });
+  // copyBuffers: a decoded Uint8Array is its own memory, never a view of the bytes it came in
+  // (which may be the scratch buffer below, or a socket's read buffer it would keep alive).
+  readonly #packr = new Packr({
+    moreTypes: true,
+    copyBuffers: true,
+    structures: FRAME_LAYOUTS(),
+    maxSharedStructures: FRAME_LAYOUTS().length,
+    saveStructures: () => false,
+  });
+  readonly #scratch = new Uint8Array(SCRATCH_BYTES);
 
   constructor(options: CodecOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
@@ -50,7 +63,7 @@ export class Codec {
   encode(frame: Envelope): Uint8Array {
     let bytes: Uint8Array;
     try {
-      bytes = this.#packr.pack(frame);
+      bytes = this.#packr.pack(toTuple(frame) ?? frame);
     } catch (cause) {
       throw new OiafedError('NOT_SERIALIZABLE', `cannot encode ${frame.kind} frame: ${(cause as Error).message}`, { cause });
     }
@@ -72,7 +85,7 @@ export class Codec {
   decodeValue(bytes: Uint8Array): unknown {
     if (bytes.byteLength > this.maxFrameBytes) throw tooLarge(bytes.byteLength, this.maxFrameBytes);
     try {
-      return this.#packr.unpack(bytes);
+      return this.#unpack(bytes);
     } catch (cause) {
       throw new OiafedError('BAD_FRAME', `undecodable value of ${bytes.byteLength} bytes: ${(cause as Error).message}`, { cause });
     }
@@ -82,13 +95,29 @@ export class Codec {
     if (bytes.byteLength > this.maxFrameBytes) throw tooLarge(bytes.byteLength, this.maxFrameBytes);
     let value: unknown;
     try {
-      value = this.#packr.unpack(bytes);
+      value = this.#unpack(bytes);
     } catch (cause) {
       throw new OiafedError('BAD_FRAME', `undecodable frame of ${bytes.byteLength} bytes: ${(cause as Error).message}`, { cause });
+    }
+    if (Array.isArray(value)) {
+      const frame = fromTuple(value);
+      if (typeof frame === 'string') throw new OiafedError('BAD_FRAME', frame);
+      return frame;
     }
     const problem = frameProblem(value);
     if (problem) throw new OiafedError('BAD_FRAME', problem);
     return value as Envelope;
+  }
+
+  /**
+   * msgpackr caches a DataView on the object it reads from; on a fresh view per message (what
+   * sockets deliver) that costs more than the rest of decoding a small frame. Small frames are
+   * therefore copied into one buffer that keeps its DataView, and read up to their length.
+   */
+  #unpack(bytes: Uint8Array): unknown {
+    if (bytes.byteLength > SCRATCH_BYTES) return this.#packr.unpack(bytes);
+    this.#scratch.set(bytes);
+    return this.#packr.unpack(this.#scratch, bytes.byteLength);
   }
 }
 

@@ -97,7 +97,11 @@ export class FramedLink implements Link {
     }
     const bytes = this.#codec.encode(frame);
     if (frame.kind === 'ping' || frame.kind === 'pong') this.#urgent.push(bytes);
-    else if (bytes.byteLength <= this.#chunkSize) this.#queue.push(bytes);
+    else if (bytes.byteLength <= this.#chunkSize) {
+      // Most frames: small, and nothing ahead of them.
+      if (!this.#waiting && !this.#run && this.#urgent.length === 0 && this.#head === this.#queue.length) return void this.#write(bytes);
+      this.#queue.push(bytes);
+    }
     else {
       const id = ++this.#chunkSeq;
       const count = Math.ceil(bytes.byteLength / this.#chunkSize);
@@ -157,20 +161,23 @@ export class FramedLink implements Link {
   /** Writes queued frames until the channel's buffer is full, then waits for it to drain. */
   #pump(): void {
     if (this.#waiting) return;
-    const channel = this.#channel;
-    while (!channel.closed) {
+    while (!this.#channel.closed) {
       const next = this.#run ? this.#fromRun() : this.#urgent.length > 0 ? this.#urgent.shift()! : this.#takeQueued();
-      if (!next) return;
-      channel.send(next);
-      if (channel.whenDrained && (channel.bufferedAmount ?? 0) > this.#highWater) {
-        this.#waiting = true;
-        channel.whenDrained(this.#highWater / 2, () => {
-          this.#waiting = false;
-          this.#pump();
-        });
-        return;
-      }
+      if (!next || !this.#write(next)) return;
     }
+  }
+
+  /** Writes one message; false when the channel's buffer is now full and the pump must wait for it. */
+  #write(bytes: Uint8Array): boolean {
+    const channel = this.#channel;
+    channel.send(bytes);
+    if (!channel.whenDrained || (channel.bufferedAmount ?? 0) <= this.#highWater) return true;
+    this.#waiting = true;
+    channel.whenDrained(this.#highWater / 2, () => {
+      this.#waiting = false;
+      this.#pump();
+    });
+    return false;
   }
 
   #takeQueued(): Uint8Array | undefined {

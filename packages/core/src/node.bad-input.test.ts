@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Codec } from './codec.js';
-import type { Envelope } from './envelope.js';
+import { PROTOCOL_VERSION, type Envelope } from './envelope.js';
 import { FramedLink } from './framed-link.js';
 import { MemoryPort } from './memory-channel.js';
 import { joinInMemory } from './memory-link.js';
@@ -44,7 +44,7 @@ describe('bad input', () => {
   it('answers a frame over the size limit with PAYLOAD_TOO_LARGE before decoding it', async () => {
     const { hub } = await hubWithHonestLearner();
     const raw = rawBytesPeer(hub, 1024);
-    raw.send(raw.codec.encode({ kind: 'hello', version: 1, src: 'big', role: 'learner', capabilities: [], metadata: { pad: 'x'.repeat(5000) } }));
+    raw.send(raw.codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src: 'big', role: 'learner', capabilities: [], metadata: { pad: 'x'.repeat(5000) } }));
     expect(await raw.closed).toMatch(/PAYLOAD_TOO_LARGE/);
     expect(raw.frames[0]).toMatchObject({ kind: 'error', error: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(hub.registry.get('big')).toBeUndefined();

@@ -12,6 +12,7 @@ import {
   type HelloFrame,
   type NodeId,
   type WelcomeFrame,
+  unrouted,
 } from './envelope.js';
 import { fromWireError, OiafedError, protocolError, toWireError, type WireError } from './errors.js';
 import { DEFAULT_HEARTBEAT, Heartbeat, type HeartbeatOptions } from './heartbeat.js';
@@ -223,8 +224,9 @@ export class Node {
 
   call(dst: NodeId, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
     const policy = options.retry ? resolveRetry(options.retry) : undefined;
-    if (policy) return withRetry(policy, () => this.#request(dst, options, { kind: 'call', id: 0, src: this.id, dst, method, args }, args), options.signal);
-    return this.#request(dst, options, { kind: 'call', id: 0, src: this.id, dst, method, args }, args);
+    const frame = (id: number): CallFrame => ({ kind: 'call', id, src: this.id, dst, method, args });
+    if (policy) return withRetry(policy, () => this.#request(dst, options, frame, args), options.signal);
+    return this.#request(dst, options, frame, args);
   }
 
   /** One-way event to a node, or to every reachable node with BROADCAST ('*'). */
@@ -241,11 +243,11 @@ export class Node {
   /** An event that resolves when the receiver's handlers have run; rejects if none exist or one threw. */
   emitWithAck(dst: NodeId, name: string, payload: unknown, options: CallOptions = {}): Promise<void> {
     if (dst === BROADCAST) return Promise.reject(new OiafedError('UNKNOWN_TARGET', 'acknowledged events go to one node; use proxies(ids).emitWithAck'));
-    return this.#request(dst, options, { kind: 'event', id: 0, src: this.id, dst, name, payload }, [payload]) as Promise<void>;
+    return this.#request(dst, options, (id): EventFrame => ({ kind: 'event', id, src: this.id, dst, name, payload }), [payload]) as Promise<void>;
   }
 
-  /** Sends `template` under a fresh id (a copy each time, so a retry never reuses a sent frame). */
-  #request(dst: NodeId, options: CallOptions, template: CallFrame | EventFrame, values: unknown[]): Promise<unknown> {
+  /** Sends the frame `build` makes under a fresh id (a new one each time, so a retry never reuses a sent frame). */
+  #request(dst: NodeId, options: CallOptions, build: (id: number) => CallFrame | EventFrame, values: unknown[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(new OiafedError('CLOSED', `node ${this.id} is closed`));
       const signal = options.signal;
@@ -257,7 +259,7 @@ export class Node {
         return reject(error);
       }
       const id = this.#pending.nextId();
-      const frame = { ...template, id };
+      const frame = build(id);
       const timeout = options.timeout ?? this.#timeout;
       const entry: Pending = { dst, link: state.link, resolve, reject, deadline: timeout > 0 ? Date.now() + timeout : 0 };
       if (timeout > 0) {
@@ -734,9 +736,8 @@ export class Node {
 
   /** The frame as it goes on this link: without src and dst when they are the link's two ends. */
   #local(state: LinkState, frame: Envelope): Envelope {
-    if (!('dst' in frame) || frame.kind === 'welcome' || frame.dst !== state.peer || frame.src !== this.id) return frame;
-    const { src: _src, dst: _dst, ...local } = frame;
-    return local as Envelope;
+    if (!isRouted(frame) || frame.dst !== state.peer || frame.src !== this.id) return frame;
+    return unrouted(frame);
   }
 
   /** For frames nobody awaits (pings, acks, error answers): a closed link is not an error here. */
@@ -752,6 +753,10 @@ export class Node {
 
 function isDataFrame(frame: Envelope): frame is DataFrame {
   return frame.kind === 'call' || frame.kind === 'result' || frame.kind === 'error' || frame.kind === 'event';
+}
+
+function isRouted(frame: Envelope): frame is DataFrame | CancelFrame | AckFrame {
+  return isDataFrame(frame) || frame.kind === 'cancel' || frame.kind === 'ack';
 }
 
 /** Appends `next` to a tail promise; `settled` sees the new tail once it has run, to clear it. */
