@@ -27,7 +27,12 @@ type TypedArray =
   | BigInt64Array
   | BigUint64Array;
 
-const KINDS: Record<string, new (buffer: ArrayBuffer) => TypedArray> = {
+interface TypedArrayKind {
+  new (buffer: ArrayBuffer, byteOffset?: number, length?: number): TypedArray;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+const KINDS: Record<string, TypedArrayKind> = {
   Int8Array,
   Uint8Array,
   Uint8ClampedArray,
@@ -105,20 +110,20 @@ function holdsAttachment(value: unknown, depth: number): boolean {
   return false;
 }
 
-/** Allocates the buffers an announced set of attachments will fill; refuses what is not plausible. */
-export function allocateAttachments(sizes: readonly number[], types: readonly string[], maxBytes: number): Uint8Array[] {
+/** Refuses an announced set of attachments that is not plausible, before any of it is allocated. */
+export function checkAttachments(sizes: readonly number[], types: readonly string[], maxBytes: number): void {
   if (sizes.length !== types.length || sizes.length === 0 || sizes.length > MAX_ATTACHMENTS) throw new OiafedError('BAD_FRAME', 'attachment list is malformed');
   let total = 0;
   sizes.forEach((size, i) => {
     const Kind = KINDS[types[i]!];
-    if (!Kind || !Number.isInteger(size) || size < 0 || size % (Kind as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT !== 0) {
+    if (!Kind || !Number.isInteger(size) || size < 0 || size % Kind.BYTES_PER_ELEMENT !== 0) {
       throw new OiafedError('BAD_FRAME', `attachment ${i} (${String(types[i])}, ${size} bytes) is malformed`);
     }
     total += size;
   });
   if (total > maxBytes) throw new OiafedError('PAYLOAD_TOO_LARGE', `attachments of ${total} bytes exceed the limit of ${maxBytes} bytes`);
-  return sizes.map((size) => new Uint8Array(size));
 }
+
 
 /** Puts the received attachments back where their refs stand. */
 export function restoreAttachments(frame: Envelope, buffers: readonly Uint8Array[], types: readonly string[]): Envelope {
@@ -126,7 +131,8 @@ export function restoreAttachments(frame: Envelope, buffers: readonly Uint8Array
     if (value instanceof AttachmentRef) {
       const buffer = buffers[value.index];
       if (!buffer) throw new OiafedError('BAD_FRAME', `reference to missing attachment ${value.index}`);
-      return new KINDS[types[value.index]!]!(buffer.buffer as ArrayBuffer);
+      const Kind = KINDS[types[value.index]!]!;
+      return new Kind(buffer.buffer as ArrayBuffer, buffer.byteOffset, buffer.byteLength / Kind.BYTES_PER_ELEMENT);
     }
     if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || depth >= MAX_DEPTH) return value;
     if (Array.isArray(value)) {

@@ -23,6 +23,11 @@ export class ByteInbox {
     else this.#backlog.push(bytes);
   }
 
+  /** Part of a message arrived (from platforms that can tell). */
+  progress(): void {
+    this.#handlers?.progress?.();
+  }
+
   close(reason: string): void {
     if (this.#closedWith !== undefined) return;
     this.#closedWith = reason;

@@ -60,6 +60,7 @@ export function dataConnectionChannel(connection: DataConnectionLike): ByteChann
       return channel?.bufferedAmount ?? 0;
     },
     maxMessageSize,
+    ownsReceived: true,
     ...(channel
       ? {
           whenDrained(threshold: number, listener: () => void) {

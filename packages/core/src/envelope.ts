@@ -110,6 +110,16 @@ export interface ChunkFrame {
 }
 
 /**
+ * Sent first by a link whose channel hears a message's bytes as they arrive (Node's `ws`): its
+ * peer may send messages of up to `maxMessage` bytes whole, as liveness no longer needs chunks.
+ * Consumed by the framed link; a node never sees it.
+ */
+export interface LimitsFrame {
+  kind: 'limits';
+  maxMessage: number;
+}
+
+/**
  * A data frame whose large typed arrays follow it as raw binary messages (in order, `sizes[i]`
  * bytes of `types[i]` each), so they are never encoded or decoded: `frame` holds refs to them.
  */
@@ -133,7 +143,8 @@ export type Envelope =
   | PingFrame
   | PongFrame
   | ChunkFrame
-  | AttachedFrame;
+  | AttachedFrame
+  | LimitsFrame;
 
 export type FrameKind = Envelope['kind'];
 
@@ -191,6 +202,7 @@ const validators: Record<FrameKind, (f: Record<string, unknown>) => boolean> = {
   bye: (f) => isStr(f.src),
   ping: (f) => isNum(f.t),
   pong: (f) => isNum(f.t),
+  limits: (f) => isNum(f.maxMessage) && (f.maxMessage as number) > 0,
   chunk: (f) => isNum(f.id) && isNum(f.index) && isNum(f.count) && f.data instanceof Uint8Array,
   attached: (f) => Array.isArray(f.sizes) && Array.isArray(f.types) && isObj(f.frame) && ['call', 'result', 'event'].includes(f.frame.kind as string) && frameProblem(f.frame) === undefined,
 };

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Codec } from './codec.js';
 import type { Envelope, EventFrame } from './envelope.js';
 import { FramedLink } from './framed-link.js';
-import type { ByteChannel } from './link.js';
+import type { ByteChannel, ByteHandlers } from './link.js';
 import { MemoryPort } from './memory-channel.js';
 
 const event = (id: number, payload: unknown): EventFrame => ({ kind: 'event', id, src: 'a', dst: 'b', name: 'e', payload });
@@ -69,6 +69,28 @@ describe('FramedLink attachments', () => {
     expect(payload.weights.dense.kernel).toBe(weights.dense.kernel); // the sender's objects are left alone
   });
 
+  it('receives attachments into the memory options.allocate gives, whatever that memory held before', async () => {
+    const sizes: number[] = [];
+    // Stands in for Buffer.allocUnsafeSlow: memory that is not zeroed, at an offset inside a larger buffer.
+    const allocate = (bytes: number) => {
+      sizes.push(bytes);
+      return new Uint8Array(new ArrayBuffer(bytes + 16), 8, bytes).fill(0xaa);
+    };
+    const { sender, frames, closed } = pair({ chunkSize: 64 * 1024, allocate });
+    const kernel = new Float32Array(50_000).map((_, i) => i / 7);
+    const ids = new BigInt64Array(10_000).fill(-3n);
+    sender.send(event(1, { kernel, ids }));
+    sender.close();
+    await closed;
+    expect(sizes).toEqual([200_000, 80_000]);
+    const got = (frames[0] as EventFrame).payload as { kernel: Float32Array; ids: BigInt64Array };
+    expect(got.kernel).toBeInstanceOf(Float32Array);
+    expect(got.kernel).toHaveLength(50_000);
+    expect(got.kernel).toEqual(kernel);
+    expect(got.ids).toHaveLength(10_000);
+    expect(got.ids).toEqual(ids);
+  });
+
   it('keeps pings out of the middle of a frame and its attachments', () => {
     const channel = new ManualChannel();
     const link = new FramedLink(channel, { chunkSize: 64 * 1024, highWater: 100 * 1024 });
@@ -95,6 +117,76 @@ describe('FramedLink attachments', () => {
     expect(a.errors).toEqual(['BAD_FRAME: attachment 0 overflows its announced 8 bytes']);
     expect(b.errors).toEqual(['BAD_FRAME: attachment 0 (Function, 8 bytes) is malformed']);
     expect(c.errors[0]).toMatch(/PAYLOAD_TOO_LARGE/);
+  });
+});
+
+describe('FramedLink limits, progress and whole messages', () => {
+  /** A memory byte channel that claims what a socket's has: its own memory per message, progress while one arrives. */
+  function socketLike(port: MemoryPort<Uint8Array>, extra: Partial<ByteChannel>): ByteChannel {
+    return {
+      get closed() {
+        return port.closed;
+      },
+      send: (bytes) => port.send(bytes),
+      listen: (handlers) => port.listen(handlers),
+      close: (reason) => port.close(reason),
+      ...extra,
+    };
+  }
+
+  it('sends its limits first when its channel hears messages arrive, and its peer then sends messages up to that size whole', async () => {
+    const [a, b] = MemoryPort.pair<Uint8Array>(true);
+    const server = new FramedLink(socketLike(b, { reportsProgress: true, maxMessageSize: 1024 * 1024 }));
+    const learner = new FramedLink(a, { chunkSize: 64 * 1024 });
+    const frames: Envelope[] = [];
+    const arrived = new Promise<void>((resolve) => server.listen({ frame: (f) => (frames.push(f), resolve()), close: () => undefined }));
+    const told = new Promise<void>((resolve) => learner.listen({ frame: () => undefined, close: () => undefined, heard: resolve }));
+    expect(new Codec().decode(b.sent![0]!)).toEqual({ kind: 'limits', maxMessage: 1024 * 1024 });
+    await told;
+    const kernel = new Float32Array(200_000).map((_, i) => i);
+    learner.send(event(1, { kernel }));
+    await arrived;
+    expect(a.sent).toHaveLength(2); // the frame, then 800,000 bytes in one message instead of 13 chunks
+    expect(((frames[0] as EventFrame).payload as { kernel: Float32Array }).kernel).toEqual(kernel);
+  });
+
+  it('cuts messages below a smaller limit its peer announces', async () => {
+    const [a, b] = MemoryPort.pair<Uint8Array>(true);
+    const learner = new FramedLink(a);
+    const told = new Promise<void>((resolve) => learner.listen({ frame: () => undefined, close: () => undefined, heard: resolve }));
+    b.send(new Codec().encode({ kind: 'limits', maxMessage: 100_000 }));
+    await told;
+    learner.send(event(1, new Float32Array(100_000)));
+    expect(a.sent!.slice(1).map((m) => m.byteLength)).toEqual([99_936, 99_936, 99_936, 99_936, 400_000 - 4 * 99_936]);
+  });
+
+  it('counts bytes of a message still arriving as the peer being heard', () => {
+    let progress: (() => void) | undefined;
+    const [a] = MemoryPort.pair<Uint8Array>();
+    const channel = socketLike(a, { reportsProgress: true, listen: (h: ByteHandlers) => void (progress = h.progress) });
+    let heard = 0;
+    new FramedLink(channel).listen({ frame: () => undefined, close: () => undefined, heard: () => void heard++ });
+    progress!();
+    progress!();
+    expect(heard).toBe(2);
+  });
+
+  it("hands on an attachment that came whole in a message owning its memory, without a copy; copies any other", async () => {
+    for (const ownsReceived of [true, false]) {
+      const [a, b] = MemoryPort.pair<Uint8Array>();
+      const sender = new FramedLink(a);
+      const receiver = new FramedLink(socketLike(b, { ownsReceived }));
+      const got = new Promise<Envelope>((resolve) => receiver.listen({ frame: resolve, close: () => undefined }));
+      const whole = new Float32Array(100_000).fill(2);
+      const view = new Float32Array(new ArrayBuffer(400_008), 8, 100_000).fill(3);
+      sender.send(event(1, { whole, view }));
+      const payload = ((await got) as EventFrame).payload as { whole: Float32Array; view: Float32Array };
+      // Over this memory channel the message is the sender's own memory: taking it shows no copy was made.
+      expect(payload.whole.buffer === whole.buffer).toBe(ownsReceived);
+      expect(payload.view.buffer).not.toBe(view.buffer); // a slice of a larger buffer is always copied
+      expect(payload.whole).toEqual(whole);
+      expect(payload.view).toEqual(view);
+    }
   });
 });
 

@@ -29,6 +29,8 @@ export interface Link {
 
 export interface ByteHandlers {
   data(bytes: Uint8Array): void;
+  /** Bytes of a message still arriving came in (channels with `reportsProgress`). */
+  progress?(): void;
   close(reason: string): void;
   /** Something arrived that is not bytes at all (a text message on a binary protocol). */
   error?(error: OiafedError): void;
@@ -47,4 +49,11 @@ export interface ByteChannel {
   whenDrained?(threshold: number, listener: () => void): void;
   /** The largest message the channel carries, bytes; larger frames are sent in chunks. */
   readonly maxMessageSize?: number;
+  /** Calls `progress` while a message is arriving: a large one then shows the peer alive before it is whole. */
+  readonly reportsProgress?: boolean;
+  /**
+   * Every message arrives in memory of its own (a socket's), never the sender's: a large typed
+   * array that came whole in one message is handed on as it is, without a copy.
+   */
+  readonly ownsReceived?: boolean;
 }

@@ -467,6 +467,7 @@ export class Node {
         return this.#onBye(state, frame.reason ?? 'bye');
       case 'chunk':
       case 'attached':
+      case 'limits':
         return this.#onLinkError(state, new OiafedError('BAD_FRAME', `${frame.kind} frame reached the node: this link does not reassemble them`));
     }
     if (frame.src === undefined) {

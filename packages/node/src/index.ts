@@ -6,6 +6,7 @@ export { nodePortEndpoint } from './node-port.js';
 export { serveWebSocket } from './web-socket-server.js';
 export type { WebSocketServerOptions, WebSocketTrainerServer } from './web-socket-server.js';
 export { joinFederation } from './join-federation.js';
+export { allocateUnzeroed } from './allocate-unzeroed.js';
 export type { JoinFederationOptions, JoinOverWebRtcOptions, PeerOptions, OpenPeer } from '@oiafed/core';
 export { installWebRtcGlobals, servePeerSignalling, createPeer, serveWebRtc } from './webrtc.js';
 export type { SignallingOptions, SignallingServer } from './webrtc.js';

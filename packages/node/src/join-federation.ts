@@ -1,5 +1,6 @@
 import { joinOverWebRtc, joinOverWebSocket, type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions, type WebSocketConstructor } from '@oiafed/core';
 import WebSocket from 'isomorphic-ws';
+import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { peerClass } from './webrtc.js';
 
 /**
@@ -7,6 +8,7 @@ import { peerClass } from './webrtc.js';
  * `url`, over a WebRTC data channel given `signalling` and the `trainer`'s peer id.
  */
 export function joinFederation(options: JoinFederationOptions | JoinOverWebRtcOptions): Promise<FederationMember> {
-  if ('url' in options) return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, options);
-  return joinOverWebRtc(peerClass(), options);
+  const link = { allocate: allocateUnzeroed, ...options.link };
+  if ('url' in options) return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, { ...options, link });
+  return joinOverWebRtc(peerClass(), { ...options, link });
 }

@@ -28,9 +28,12 @@ function rawClient(url: string, options: WebSocket.ClientOptions = {}) {
   const codec = new Codec();
   const socket = new WebSocket(url, options);
   const frames: Envelope[] = [];
+  /** What the server's link said first: the largest message it takes (link level; frames holds the node's). */
+  let limits: Envelope | undefined;
   const waiters: ((f: Envelope) => void)[] = [];
   socket.on('message', (data: Buffer) => {
     const frame = codec.decode(data);
+    if (frame.kind === 'limits') return void (limits = frame);
     frames.push(frame);
     waiters.splice(0).forEach((w) => w(frame));
   });
@@ -41,6 +44,7 @@ function rawClient(url: string, options: WebSocket.ClientOptions = {}) {
     opened,
     closed,
     frames,
+    limits: () => limits,
     send: (frame: Envelope | Uint8Array | string) => socket.send(typeof frame === 'string' || frame instanceof Uint8Array ? frame : codec.encode(frame)),
     hello: (src: string, extra: object = {}) => socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', capabilities: [], metadata: {}, ...extra } as Envelope)),
     next: (test: (f: Envelope) => boolean) =>
@@ -122,6 +126,7 @@ describe('WebSocket mode', () => {
     const status = await withTimeout(new Promise<number>((resolve) => wrongOrigin.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))), 5_000, 'no response');
 
     expect(await garbage.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/^BAD_FRAME/) });
+    expect(garbage.limits()).toEqual({ kind: 'limits', maxMessage: 64 * 1024 });
     expect(garbage.frames[0]).toMatchObject({ kind: 'error', error: { code: 'BAD_FRAME' } });
     expect(await text.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/text message/) });
     expect(await oldVersion.closed).toMatchObject({ code: 4426 });
@@ -182,6 +187,54 @@ describe('WebSocket mode', () => {
   it('gives up on a refusal instead of retrying it: a wrong token fails the join', async () => {
     const { server } = await trainerServer({}, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' }));
     await expect(joinFederation({ url: server.url, learner: new LinearLearner(linearData(1, 4)), token: 'nope', heartbeat: false })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('takes a 16 MiB model from a learner in one message and hands it on without a copy; under a small maxPayload, in slices below it', async () => {
+    for (const maxPayload of [undefined, 256 * 1024]) {
+      const { node, server } = await trainerServer(maxPayload ? { maxPayload } : {}, new Node({ id: 'trainer', role: 'trainer', heartbeat: false }));
+      let messages = 0;
+      server.wss.on('connection', (socket) => socket.on('message', () => messages++));
+      let received: Float32Array | undefined;
+      node.handle('upload', (w: Float32Array) => ((received = w), w.length));
+      const member = await learner(server, 0);
+      const weights = new Float32Array(4 * 1024 * 1024).map((_, i) => i % 977);
+      messages = 0;
+      expect(await member.node.call('trainer', 'upload', [weights])).toBe(weights.length);
+      expect(received).toBeInstanceOf(Float32Array);
+      expect(maxAbsDiff({ w: { shape: [weights.length], data: received! } }, { w: { shape: [weights.length], data: weights } })).toBe(0);
+      if (maxPayload) expect(messages).toBe(1 + Math.ceil(weights.byteLength / (maxPayload - 64)));
+      else {
+        expect(messages).toBe(2); // the call frame, then the array whole
+        expect(received!.buffer.byteLength).toBe(weights.byteLength); // the message's own memory
+      }
+      await server.close();
+    }
+  });
+
+  it("counts a message's bytes arriving as the learner being alive, before the message is whole", async () => {
+    const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: { interval: 50, timeout: 200 } });
+    const { server } = await trainerServer({}, trainer);
+    const dropped = new Promise<never>((_, reject) => trainer.events.on('CLIENT_DISCONNECTED', (c) => reject(new Error(`${c.id} dropped: ${c.reason}`))));
+    const got = new Promise<number>((resolve) => trainer.on('big', (text: string) => resolve(text.length)));
+    const slow = rawClient(server.url);
+    await slow.opened;
+    slow.hello('slow');
+    await slow.next((f) => f.kind === 'welcome');
+    // One message, sent in fragments: the next one each time the trainer pings, so it takes 12
+    // intervals (three timeouts) to arrive, and no pong can be sent before it is whole.
+    const bytes = new Codec().encode({ kind: 'event', id: 0, name: 'big', payload: 'x'.repeat(120_000) } as unknown as Envelope);
+    const parts = 12;
+    let sent = 0;
+    const sendNext = () => {
+      const part = bytes.subarray(Math.floor((sent * bytes.length) / parts), Math.floor(((sent + 1) * bytes.length) / parts));
+      sent += 1;
+      slow.socket.send(part, { binary: true, fin: sent === parts });
+    };
+    slow.socket.on('message', () => sent < parts && sendNext());
+    sendNext();
+    expect(await withTimeout(Promise.race([got, dropped]), 10_000, 'event not delivered')).toBe(120_000);
+    expect(trainer.registry.get('slow')?.state).toBe('connected');
+    slow.socket.close();
   });
 
   it('keeps the heartbeat alive while a 48 MB model crosses in chunks, both ways, intact', async () => {

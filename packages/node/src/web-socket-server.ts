@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Codec, FramedLink, OiafedError, webSocketChannel, type Node, type WebSocketLike } from '@oiafed/core';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { allocateUnzeroed } from './allocate-unzeroed.js';
 
 export interface WebSocketServerOptions {
   /** The trainer's node: every connection is a link it accepts (and a learner must say hello on). */
@@ -15,7 +16,11 @@ export interface WebSocketServerOptions {
   path?: string;
   /** Origins allowed to connect (browsers send one); others are refused with HTTP 403. Default: any. */
   origins?: readonly string[];
-  /** Largest WebSocket message, bytes; a larger one closes the connection with 1009. Default 4 MiB. */
+  /**
+   * Largest WebSocket message, bytes; a larger one closes the connection with 1009. Default 32 MiB.
+   * Learners are told it and send typed arrays up to that size whole (no chunks, no copies): the
+   * server hears each message's bytes as they arrive, so a large one keeps its sender alive.
+   */
   maxPayload?: number;
   /** Largest frame once reassembled from chunks, bytes. Default 256 MiB. */
   maxFrameBytes?: number;
@@ -32,7 +37,7 @@ export interface WebSocketTrainerServer {
   close(): Promise<void>;
 }
 
-const DEFAULT_MAX_PAYLOAD = 4 * 1024 * 1024;
+const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024;
 
 /** Serves a trainer node over WebSocket (`ws`): each connection becomes a link, chunked and paced. */
 export async function serveWebSocket(options: WebSocketServerOptions): Promise<WebSocketTrainerServer> {
@@ -51,8 +56,8 @@ export async function serveWebSocket(options: WebSocketServerOptions): Promise<W
   wss.on('connection', (socket: WebSocket) => {
     // ws reports a refused message (over maxPayload, bad UTF-8) as 'error' before closing with its code: the close is what we act on.
     socket.on('error', () => undefined);
-    const channel = webSocketChannel(socket as unknown as WebSocketLike, { whenDrained: drainOf(socket), maxMessageSize: maxPayload });
-    options.node.accept(new FramedLink(channel, { codec, chunkSize: Math.min(options.chunkSize ?? 1024 * 1024, maxPayload - 64) }));
+    const channel = webSocketChannel(socket as unknown as WebSocketLike, { whenDrained: drainOf(socket), watchProgress: progressOf(socket), maxMessageSize: maxPayload });
+    options.node.accept(new FramedLink(channel, { codec, chunkSize: Math.min(options.chunkSize ?? 1024 * 1024, maxPayload - 64), allocate: allocateUnzeroed }));
   });
   if (!options.server) {
     await new Promise<void>((resolve, reject) => {
@@ -72,6 +77,11 @@ export async function serveWebSocket(options: WebSocketServerOptions): Promise<W
         wss.close(() => resolve());
       }),
   };
+}
+
+/** `ws` says nothing until a message is whole; its TCP socket tells of every read. */
+function progressOf(socket: WebSocket): (listener: () => void) => void {
+  return (listener) => (socket as unknown as { _socket?: { on(e: 'data', l: () => void): void } })._socket?.on('data', listener);
 }
 
 /** `ws` reports writes through the TCP socket's 'drain': wait on it rather than on a timer. */

@@ -11,6 +11,7 @@ import {
   type PeerOptions,
 } from '@oiafed/core';
 import WebSocket from 'ws';
+import { allocateUnzeroed } from './allocate-unzeroed.js';
 
 const require = createRequire(import.meta.url);
 
@@ -105,5 +106,5 @@ export function createPeer(id: string, options: PeerOptions): Promise<OpenPeer> 
 
 /** Lets learners reach `node` over data channels: a peer under the node's id that accepts them. */
 export function serveWebRtc(node: Node, options: PeerOptions & { link?: FramedLinkOptions }): Promise<OpenPeer> {
-  return serveOverWebRtc(peerClass(), node, options);
+  return serveOverWebRtc(peerClass(), node, { ...options, link: { allocate: allocateUnzeroed, ...options.link } });
 }
