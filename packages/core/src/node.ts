@@ -274,11 +274,10 @@ export class Node {
         signal.addEventListener('abort', entry.onAbort, { once: true });
       }
       this.#pending.add(id, entry);
-      const fail = (error: unknown) => this.#pending.take(id)?.reject(ensureError(error));
       try {
-        this.#transmit(state, frame, options.transfer ?? transfersOf(values))?.catch(fail);
+        this.#transmit(state, frame, options.transfer ?? transfersOf(values))?.catch((error: unknown) => this.#pending.take(id)?.reject(ensureError(error)));
       } catch (error) {
-        fail(error);
+        this.#pending.take(id)?.reject(ensureError(error));
       }
     });
   }
@@ -550,33 +549,35 @@ export class Node {
       return this.#answerError(state, frame.id, frame.src, protocolError('METHOD_NOT_FOUND', `node ${this.id} has no method ${JSON.stringify(frame.method)}${hint}`));
     }
     const call = new RunningCall(frame.src, frame.meta);
-    const k = runningKey(state, frame.src, frame.id);
-    state.running.set(k, call);
     let out: unknown;
     const previous = enterCall(call);
     try {
       out = fn(...frame.args);
     } catch (error) {
-      state.running.delete(k);
       return this.#answerError(state, frame.id, frame.src, toWireError(error, this.#exposeStack));
     } finally {
       leaveCall(previous);
     }
     if (out instanceof Promise || (typeof out === 'object' && out !== null && typeof (out as PromiseLike<unknown>).then === 'function')) {
+      // Only a call still running can be cancelled: a synchronous one is answered before any cancel is read.
+      const k = runningKey(state, frame.src, frame.id);
+      state.running.set(k, call);
       (out as PromiseLike<unknown>).then(
-        (value) => this.#finishCall(state, frame, k, call, value),
+        (value) => {
+          state.running.delete(k);
+          this.#finishCall(state, frame, call, value);
+        },
         (error: unknown) => {
           state.running.delete(k);
           if (!call.cancelled) this.#answerError(state, frame.id, frame.src, toWireError(error, this.#exposeStack));
         },
       );
     } else {
-      this.#finishCall(state, frame, k, call, out);
+      this.#finishCall(state, frame, call, out);
     }
   }
 
-  #finishCall(state: LinkState, frame: CallFrame, k: number | string, call: RunningCall, value: unknown): void {
-    state.running.delete(k);
+  #finishCall(state: LinkState, frame: CallFrame, call: RunningCall, value: unknown): void {
     if (call.cancelled || state.phase === 'closed') return;
     const answer = { kind: 'result', id: frame.id, src: this.id, dst: frame.src, value } as const;
     try {
