@@ -124,7 +124,6 @@ export function checkAttachments(sizes: readonly number[], types: readonly strin
   if (total > maxBytes) throw new OiafedError('PAYLOAD_TOO_LARGE', `attachments of ${total} bytes exceed the limit of ${maxBytes} bytes`);
 }
 
-
 /** Puts the received attachments back where their refs stand. */
 export function restoreAttachments(frame: Envelope, buffers: readonly Uint8Array[], types: readonly string[]): Envelope {
   const walk = (value: unknown, depth: number): unknown => {

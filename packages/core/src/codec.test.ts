@@ -105,6 +105,19 @@ describe('Codec', () => {
     expect(Array.from(value)).toEqual([4, 5]);
   });
 
+  it('decodes byte strings to plain Uint8Arrays even from a Buffer, small frame or large', () => {
+    // In Node a Buffer is what msgpackr writes as a plain byte string, and what sockets deliver.
+    const Buffer = (globalThis as { Buffer?: { from(v: Uint8Array): Uint8Array } }).Buffer;
+    for (const size of [16, 10_000]) {
+      const value = new Uint8Array(size).fill(7);
+      const bytes = codec.encode(call([Buffer ? Buffer.from(value) : value]));
+      const back = (codec.decode(Buffer ? Buffer.from(bytes) : bytes) as CallFrame).args[0] as Uint8Array;
+      expect(Object.getPrototypeOf(back)).toBe(Uint8Array.prototype);
+      expect(back.byteLength).toBe(size);
+      expect(back[size - 1]).toBe(7);
+    }
+  });
+
   it('never lets a __proto__ key reach an object prototype', () => {
     const frame = call([JSON.parse('{"__proto__": {"polluted": true}}')]);
     const back = (roundTrip(codec, frame) as CallFrame).args[0] as Record<string, unknown>;

@@ -115,7 +115,10 @@ export class Codec {
    * therefore copied into one buffer that keeps its DataView, and read up to their length.
    */
   #unpack(bytes: Uint8Array): unknown {
-    if (bytes.byteLength > SCRATCH_BYTES) return this.#packr.unpack(bytes);
+    if (bytes.byteLength > SCRATCH_BYTES) {
+      // From a subclass (Node's Buffer) msgpackr's copies of byte strings would be Buffers too.
+      return this.#packr.unpack(bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }
     this.#scratch.set(bytes);
     return this.#packr.unpack(this.#scratch, bytes.byteLength);
   }
