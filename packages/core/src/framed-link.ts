@@ -13,6 +13,8 @@ export interface FramedLinkOptions {
    * Frames larger than this travel as chunks of this size (default 1 MiB, or the channel's
    * maxMessageSize if smaller). Pings and pongs go between chunks, so a large model in transit
    * never starves the heartbeat, and every chunk that arrives counts as the peer being alive.
+   * A peer that hears messages as they arrive (a Node server) announces the largest message it
+   * takes, and that size replaces this one for what is sent to it.
    */
   chunkSize?: number;
   /** Stop writing while the channel holds more than this many bytes unsent (default 4 MiB). */
