@@ -44,8 +44,8 @@ export function closeCodeFor(reason: string): number {
 export interface WebSocketChannelOptions {
   /** Platform code that can tell when the socket's buffer drains (Node's `ws`); browsers cannot. */
   whenDrained?(threshold: number, listener: () => void): void;
-  /** Platform code that can tell when bytes arrive, before a message is whole (Node's `ws`); browsers cannot. */
-  watchProgress?(listener: () => void): void;
+  /** Platform code that can tell when bytes arrive on `socket`, before a message is whole (Node's `ws`); browsers cannot. */
+  watchProgress?(socket: WebSocketLike, listener: () => void): void;
   maxMessageSize?: number;
 }
 
@@ -62,7 +62,7 @@ export function webSocketChannel(socket: WebSocketLike, options: WebSocketChanne
   // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
   socket.addEventListener('error', () => undefined);
   socket.addEventListener('close', ({ code, reason }) => inbox.close(`${reason || 'connection closed'} (code ${code})`));
-  options.watchProgress?.(() => inbox.progress());
+  options.watchProgress?.(socket, () => inbox.progress());
   return {
     get closed() {
       return socket.readyState >= CLOSING;

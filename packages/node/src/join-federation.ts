@@ -2,13 +2,17 @@ import { joinOverWebRtc, joinOverWebSocket, type FederationMember, type JoinFede
 import WebSocket from 'isomorphic-ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { peerClass } from './webrtc.js';
+import { watchWsProgress, WS_CLIENT_MAX_PAYLOAD } from './ws-progress.js';
 
 /**
  * Joins a trainer as a learner, reconnecting with backoff until `close()`: over WebSocket given
  * `url`, over a WebRTC data channel given `signalling` and the `trainer`'s peer id.
  */
 export function joinFederation(options: JoinFederationOptions | JoinOverWebRtcOptions): Promise<FederationMember> {
-  const link = { allocate: allocateUnzeroed, ...options.link };
-  if ('url' in options) return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, { ...options, link });
-  return joinOverWebRtc(peerClass(), { ...options, link });
+  if ('url' in options) {
+    // Like the server, a Node learner hears its messages arrive, and says so: the trainer then sends it models whole.
+    const link = { allocate: allocateUnzeroed, watchProgress: watchWsProgress, maxMessageSize: WS_CLIENT_MAX_PAYLOAD, ...options.link };
+    return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, { ...options, link });
+  }
+  return joinOverWebRtc(peerClass(), { ...options, link: { allocate: allocateUnzeroed, ...options.link } });
 }

@@ -1,6 +1,6 @@
 import { Codec, Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type Envelope, type FederationMember } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { LinearLearner, linearData, linearLearner, memoryReference, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
@@ -193,7 +193,8 @@ describe('WebSocket mode', () => {
     for (const maxPayload of [undefined, 256 * 1024]) {
       const { node, server } = await trainerServer(maxPayload ? { maxPayload } : {}, new Node({ id: 'trainer', role: 'trainer', heartbeat: false }));
       let messages = 0;
-      server.wss.on('connection', (socket) => socket.on('message', () => messages++));
+      let last: Buffer | undefined;
+      server.wss.on('connection', (socket) => socket.on('message', (data: Buffer) => (messages++, (last = data))));
       let received: Float32Array | undefined;
       node.handle('upload', (w: Float32Array) => ((received = w), w.length));
       const member = await learner(server, 0);
@@ -205,10 +206,36 @@ describe('WebSocket mode', () => {
       if (maxPayload) expect(messages).toBe(1 + Math.ceil(weights.byteLength / (maxPayload - 64)));
       else {
         expect(messages).toBe(2); // the call frame, then the array whole
-        expect(received!.buffer.byteLength).toBe(weights.byteLength); // the message's own memory
+        expect(received!.buffer).toBe(last!.buffer); // in the memory the message arrived in
+        // And back: a Node learner says what it takes too, so the trainer sends the model whole.
+        member.node.handle('take', (w: Float32Array) => w.length);
+        expect(await node.call('learner-0', 'take', [weights])).toBe(weights.length);
       }
       await server.close();
     }
+  });
+
+  it('a Node learner tells the trainer the largest message it takes, before its hello', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const codec = new Codec();
+    const first = new Promise<Envelope[]>((resolve) =>
+      wss.once('connection', (socket) => {
+        const frames: Envelope[] = [];
+        socket.on('message', (data: Buffer) => {
+          const frame = codec.decode(data);
+          frames.push(frame);
+          if (frame.kind !== 'hello') return;
+          socket.send(codec.encode({ kind: 'welcome', version: PROTOCOL_VERSION, src: 'trainer', dst: frame.src, role: 'trainer' }));
+          resolve(frames);
+        });
+      }),
+    );
+    const member = await joinFederation({ url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, id: 'node-learner', learner: linearLearner(0), heartbeat: false });
+    cleanup.push(() => member.close());
+    expect((await first).map((f) => f.kind)).toEqual(['limits', 'hello']);
+    expect((await first)[0]).toEqual({ kind: 'limits', maxMessage: 100 * 1024 * 1024 });
   });
 
   it("counts a message's bytes arriving as the learner being alive, before the message is whole", async () => {
@@ -237,7 +264,7 @@ describe('WebSocket mode', () => {
     slow.socket.close();
   });
 
-  it('keeps the heartbeat alive while a 48 MB model crosses in chunks, both ways, intact', async () => {
+  it('keeps the heartbeat alive while a 48 MB model crosses both ways, intact', async () => {
     const heartbeat = { interval: 20, timeout: 120 };
     const { node, server } = await trainerServer({}, new Node({ id: 'trainer', role: 'trainer', heartbeat }));
     const member = await learner(server, 0, { heartbeat });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Codec, FramedLink, OiafedError, webSocketChannel, type Node, type WebSocketLike } from '@oiafed/core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
+import { watchWsProgress } from './ws-progress.js';
 
 export interface WebSocketServerOptions {
   /** The trainer's node: every connection is a link it accepts (and a learner must say hello on). */
@@ -56,7 +57,7 @@ export async function serveWebSocket(options: WebSocketServerOptions): Promise<W
   wss.on('connection', (socket: WebSocket) => {
     // ws reports a refused message (over maxPayload, bad UTF-8) as 'error' before closing with its code: the close is what we act on.
     socket.on('error', () => undefined);
-    const channel = webSocketChannel(socket as unknown as WebSocketLike, { whenDrained: drainOf(socket), watchProgress: progressOf(socket), maxMessageSize: maxPayload });
+    const channel = webSocketChannel(socket as unknown as WebSocketLike, { whenDrained: drainOf(socket), watchProgress: watchWsProgress, maxMessageSize: maxPayload });
     options.node.accept(new FramedLink(channel, { codec, chunkSize: Math.min(options.chunkSize ?? 1024 * 1024, maxPayload - 64), allocate: allocateUnzeroed }));
   });
   if (!options.server) {
@@ -77,11 +78,6 @@ export async function serveWebSocket(options: WebSocketServerOptions): Promise<W
         wss.close(() => resolve());
       }),
   };
-}
-
-/** `ws` says nothing until a message is whole; its TCP socket tells of every read. */
-function progressOf(socket: WebSocket): (listener: () => void) => void {
-  return (listener) => (socket as unknown as { _socket?: { on(e: 'data', l: () => void): void } })._socket?.on('data', listener);
 }
 
 /** `ws` reports writes through the TCP socket's 'drain': wait on it rather than on a timer. */
