@@ -43,13 +43,7 @@ export class Codec {
   // fixed: saveStructures refuses additions, so no state builds up between frames or links.
   // copyBuffers: a decoded Uint8Array is its own memory, never a view of the bytes it came in
   // (which may be the scratch buffer below, or a socket's read buffer it would keep alive).
-  readonly #packr = new Packr({
-    moreTypes: true,
-    copyBuffers: true,
-    structures: FRAME_LAYOUTS(),
-    maxSharedStructures: FRAME_LAYOUTS().length,
-    saveStructures: () => false,
-  });
+  readonly #packr = new Packr({ moreTypes: true, copyBuffers: true, structures: FRAME_LAYOUTS(), maxSharedStructures: FRAME_LAYOUTS().length, saveStructures: () => false });
   readonly #scratch = new Uint8Array(SCRATCH_BYTES);
 
   constructor(options: CodecOptions = {}) {

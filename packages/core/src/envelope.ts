@@ -160,15 +160,12 @@ export function unrouted(frame: RoutedFrame): Envelope {
   switch (frame.kind) {
     case 'call':
       local = { kind: 'call', id: frame.id, method: frame.method, args: frame.args };
-      if (frame.meta !== undefined) local.meta = frame.meta;
       break;
     case 'result':
       local = { kind: 'result', id: frame.id, value: frame.value };
-      if (frame.meta !== undefined) local.meta = frame.meta;
       break;
     case 'event':
       local = { kind: 'event', id: frame.id, name: frame.name, payload: frame.payload };
-      if (frame.meta !== undefined) local.meta = frame.meta;
       break;
     case 'error':
       local = { kind: 'error', id: frame.id, error: frame.error };
@@ -182,6 +179,8 @@ export function unrouted(frame: RoutedFrame): Envelope {
       local = { kind: 'ack', id: frame.id };
       break;
   }
+  // Calls, results and events may carry interceptors' headers.
+  if ('meta' in frame && frame.meta !== undefined) local.meta = frame.meta;
   return local as unknown as Envelope;
 }
 
