@@ -6,6 +6,18 @@ describe('run config', () => {
     expect(resolveConfig({})).toEqual(DEFAULT_RUN_CONFIG);
   });
 
+  it('takes federation.checkpoint, the key the README documents', () => {
+    expect(resolveConfig({ federation: { checkpoint: 'run.checkpoint' } }).federation.checkpoint).toBe('run.checkpoint');
+  });
+
+  it('takes the security budgets and per-learner credentials, and names a bad one', () => {
+    const config = resolveConfig({ security: { maxConnections: 10, relay: 'same-role', credentials: { 'learner-1': 's3cret' } } });
+    expect(config.security).toMatchObject({ maxConnections: 10, relay: 'same-role', credentials: { 'learner-1': 's3cret' }, helloBytes: 64 * 1024 });
+    expect(() => resolveConfig({ security: { outboundBytes: -1 } })).toThrow(/security\.outboundBytes/);
+    expect(() => resolveConfig({ security: { credentials: { 'bad id!': 'x' } } })).toThrow(/security\.credentials/);
+    expect(() => resolveConfig({ security: { relay: 'all' } })).toThrow(/security\.relay/);
+  });
+
   it('keeps what the user set and defaults the rest', () => {
     const config = resolveConfig({
       transport: { mode: 'websocket', port: 8080, token: 't' },

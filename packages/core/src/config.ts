@@ -5,6 +5,9 @@ import { isNodeId } from './node-id.js';
 import type { IceServer } from './peer.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 
+/** Largest WebSocket message a server takes, bytes (the CLI's, serveWebSocket's and the README's default). */
+export const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024;
+
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
 export type InterceptorName = 'logging' | 'compression';
 
@@ -42,7 +45,42 @@ export interface RunConfig {
     train: Record<string, unknown>;
     /** Where checkpoints go (Node: a file path). */
     checkpoint?: string;
+    /**
+     * A round that fails (too few results): 'retry' runs it again (waiting for learners as needed),
+     * so a server keeps going until completion or Ctrl-C; 'stop' ends the run with the error.
+     */
+    onRoundFailure: 'retry' | 'stop';
   };
+  /** What a server grants peers it does not trust (learners are whoever opened the page). */
+  security: SecurityConfig;
+}
+
+/** Budgets in bytes, counts and ms, each with a default that keeps 1,000 learners' trainer under 1 GiB. */
+export interface SecurityConfig {
+  /** Per-learner credentials, id to secret: a learner must present its own as its token, and may then take over its id. */
+  credentials?: Record<string, string>;
+  /** Which learners may reach other learners through the trainer: none (a star), or those of their own role. */
+  relay: 'none' | 'same-role';
+  /** Connections held at once; more are refused. */
+  maxConnections: number;
+  /** ms a TCP connection may take to complete its WebSocket upgrade. */
+  upgradeTimeout: number;
+  /** Bytes a link may hold before its hello is accepted (the hello and nothing else). */
+  helloBytes: number;
+  /** Bytes of frames still arriving (chunks, attachments, a message in flight), per link. */
+  linkPartialBytes: number;
+  /** Chunks held per link, whatever their size (empty ones too). */
+  linkPartialChunks: number;
+  /** Bytes of frames still arriving, all links together. */
+  totalPartialBytes: number;
+  /** Bytes waiting to be sent to one peer; a peer that stops reading beyond it is dropped (OVERLOADED). */
+  outboundBytes: number;
+  /** Largest `numExamples` a learner's result may claim. */
+  maxExamples: number;
+  /** A learner whose results fail this many rounds in a row is left out of selection ... */
+  excludeAfter: number;
+  /** ... for this many rounds. */
+  excludeRounds: number;
 }
 
 /** Every field optional, nested: what a user writes. */
@@ -50,7 +88,7 @@ export type RunConfigInput = { [K in keyof RunConfig]?: RunConfig[K] extends obj
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   node: { id: 'trainer', role: 'trainer' },
-  transport: { mode: 'memory', maxPayload: 256 * 1024 * 1024, interceptors: [], iceServers: [] },
+  transport: { mode: 'memory', maxPayload: DEFAULT_MAX_PAYLOAD, interceptors: [], iceServers: [] },
   timeouts: { connect: 10_000, request: 120_000 },
   retry: DEFAULT_RETRY,
   heartbeat: { interval: 30_000, timeout: 90_000 },
@@ -63,6 +101,20 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     federatedEvaluation: false,
     trainer: { name: 'fedavg', options: {} },
     train: {},
+    onRoundFailure: 'retry',
+  },
+  security: {
+    relay: 'none',
+    maxConnections: 2_000,
+    upgradeTimeout: 5_000,
+    helloBytes: 64 * 1024,
+    linkPartialBytes: 64 * 1024 * 1024,
+    linkPartialChunks: 1_024,
+    totalPartialBytes: 512 * 1024 * 1024,
+    outboundBytes: 64 * 1024 * 1024,
+    maxExamples: 1_000_000_000,
+    excludeAfter: 3,
+    excludeRounds: 5,
   },
 };
 
@@ -84,7 +136,11 @@ export function resolveConfig(input: unknown): RunConfig {
   const retry = section('retry');
   unknownKeys(retry, Object.keys(DEFAULT_RETRY), 'retry');
   const fed = section('federation');
-  unknownKeys(fed, Object.keys(d.federation), 'federation');
+  unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint'], 'federation');
+  const security = section('security');
+  unknownKeys(security, [...Object.keys(d.security), 'credentials'], 'security');
+  const ds = d.security;
+  const bytes = (key: keyof SecurityConfig & string) => integer(security[key] ?? ds[key], `security.${key}`, 1);
 
   const id = str(node.id ?? d.node.id, 'node.id');
   if (!isNodeId(id)) fail('node.id', 'an id of 1-128 of A-Z a-z 0-9 . _ : @ -', id);
@@ -136,10 +192,35 @@ export function resolveConfig(input: unknown): RunConfig {
       trainer: { name: trainerName, options: trainer.options === undefined ? {} : record(trainer.options, 'federation.trainer.options') },
       train: fed.train === undefined ? {} : record(fed.train, 'federation.train'),
       ...(fed.checkpoint === undefined ? {} : { checkpoint: str(fed.checkpoint, 'federation.checkpoint') }),
+      onRoundFailure: oneOf(fed.onRoundFailure ?? d.federation.onRoundFailure, ['retry', 'stop'] as const, 'federation.onRoundFailure'),
+    },
+    security: {
+      ...(security.credentials === undefined ? {} : { credentials: credentials(security.credentials, 'security.credentials') }),
+      relay: oneOf(security.relay ?? ds.relay, ['none', 'same-role'] as const, 'security.relay'),
+      maxConnections: bytes('maxConnections'),
+      upgradeTimeout: bytes('upgradeTimeout'),
+      helloBytes: bytes('helloBytes'),
+      linkPartialBytes: bytes('linkPartialBytes'),
+      linkPartialChunks: bytes('linkPartialChunks'),
+      totalPartialBytes: bytes('totalPartialBytes'),
+      outboundBytes: bytes('outboundBytes'),
+      maxExamples: bytes('maxExamples'),
+      excludeAfter: bytes('excludeAfter'),
+      excludeRounds: integer(security.excludeRounds ?? ds.excludeRounds, 'security.excludeRounds', 0),
     },
   };
   if (config.retry.jitter < 0 || config.retry.jitter > 1) fail('retry.jitter', 'in [0, 1]', config.retry.jitter);
   return config;
+}
+
+function credentials(v: unknown, field: string): Record<string, string> {
+  const map = record(v, field);
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [id, secret] of Object.entries(map)) {
+    if (!isNodeId(id)) fail(`${field} key`, 'a node id', id);
+    out[id] = str(secret, `${field}.${id}`);
+  }
+  return out;
 }
 
 function iceServer(v: unknown, field: string): IceServer {

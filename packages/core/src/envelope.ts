@@ -71,6 +71,8 @@ export interface HelloFrame {
   src: NodeId;
   role: string;
   token?: string;
+  /** The resume secret a previous welcome gave this id: lets this link take over a link still registered under it. */
+  resume?: string;
   capabilities: string[];
   metadata: Record<string, unknown>;
 }
@@ -82,6 +84,8 @@ export interface WelcomeFrame {
   src: NodeId;
   dst: NodeId;
   role: string;
+  /** A secret for this id: a later hello that presents it may replace this registration (a reconnect). */
+  resume?: string;
 }
 
 export interface ByeFrame {

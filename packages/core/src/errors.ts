@@ -19,7 +19,13 @@ export type ErrorCode =
   | 'INVALID_CONFIG'
   | 'ROUND_FAILED'
   | 'INVALID_RESULT'
-  | 'CLOSED';
+  | 'CLOSED'
+  /** A budget in bytes or count was hit (connections, buffered or partial bytes, a slow reader). */
+  | 'OVERLOADED'
+  /** Another link claims an id that is connected, without its resume secret or own credential. */
+  | 'ID_TAKEN'
+  /** Handling a frame failed inside this node (a bug, not the peer's input): the link is closed. */
+  | 'INTERNAL';
 
 /** An error as it travels on the wire: plain data, never code. */
 export interface WireError {
@@ -97,6 +103,7 @@ const CODES = new Set<string>([
   'TIMEOUT', 'ABORTED', 'DISCONNECTED', 'METHOD_NOT_FOUND', 'NO_HANDLER', 'UNKNOWN_TARGET',
   'UNAUTHORIZED', 'PAYLOAD_TOO_LARGE', 'BAD_FRAME', 'VERSION_MISMATCH', 'NOT_SERIALIZABLE',
   'NOT_CONNECTED', 'REMOTE_ERROR', 'INVALID_CONFIG', 'ROUND_FAILED', 'INVALID_RESULT', 'CLOSED',
+  'OVERLOADED', 'ID_TAKEN', 'INTERNAL',
 ] satisfies ErrorCode[]);
 
 function isErrorCode(code: string): code is ErrorCode {

@@ -25,6 +25,12 @@ export interface Link {
   listen(handlers: LinkHandlers): void;
   close(reason?: string): void;
   readonly closed: boolean;
+  /**
+   * The node on this link has finished the handshake (sent or accepted the welcome). Until then a
+   * link holds only what a hello needs: an unauthenticated peer gets no room for chunks or
+   * attachments. Links without such limits need not implement it.
+   */
+  established?(): void;
 }
 
 export interface ByteHandlers {

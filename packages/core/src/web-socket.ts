@@ -34,6 +34,12 @@ export function closeCodeFor(reason: string): number {
       return 4426;
     case 'PAYLOAD_TOO_LARGE':
       return 1009;
+    case 'ID_TAKEN':
+      return 4409;
+    case 'OVERLOADED':
+      return 1013;
+    case 'INTERNAL':
+      return 1011;
     default:
       if (reason.startsWith('heartbeat timeout')) return 4408;
       if (reason.startsWith('replaced')) return 4409;

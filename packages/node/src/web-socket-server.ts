@@ -1,6 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Codec, FramedLink, OiafedError, webSocketChannel, type Node, type WebSocketLike } from '@oiafed/core';
+import { Codec, DEFAULT_MAX_PAYLOAD, FramedLink, OiafedError, webSocketChannel, type Node, type WebSocketLike } from '@oiafed/core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { watchWsProgress } from './ws-progress.js';
@@ -37,8 +37,6 @@ export interface WebSocketTrainerServer {
   /** Stops accepting, closes every connection, and (standalone) the listening socket. */
   close(): Promise<void>;
 }
-
-const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024;
 
 /** Serves a trainer node over WebSocket (`ws`): each connection becomes a link, chunked and paced. */
 export async function serveWebSocket(options: WebSocketServerOptions): Promise<WebSocketTrainerServer> {
