@@ -64,6 +64,7 @@ export { MemoryCheckpointStore } from './fl/checkpoint.js';
 export type { Checkpoint, CheckpointStore } from './fl/checkpoint.js';
 export type { RoundSummary, ClientFailure } from './fl/round.js';
 export { resolveConfig, DEFAULT_RUN_CONFIG, DEFAULT_MAX_PAYLOAD } from './config.js';
+export { boundedText, MAX_REPORTED_TEXT } from './bounded-text.js';
 export type { RunConfig, RunConfigInput, SecurityConfig, TransportMode, InterceptorName } from './config.js';
 export { PortLink, eventTargetEndpoint } from './port-link.js';
 export type { PortEndpoint, PortEncoding, PortLinkOptions, MessageTargetLike } from './port-link.js';
