@@ -8,7 +8,7 @@ export class LineProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<number | null>;
   readonly #child: ChildProcess;
-  readonly #waiters: { test: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
+  readonly #waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
 
   constructor(args: string[], options: { cwd: string; verbose?: string }) {
     this.#child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -25,15 +25,22 @@ export class LineProcess {
   }
 
   /** The first line (seen or to come) matching `test`. */
-  waitFor(test: RegExp, ms = 120_000): Promise<RegExpMatchArray> {
-    for (const line of this.lines) {
-      const m = line.match(test);
-      if (m) return Promise.resolve(m);
-    }
+  async waitFor(test: RegExp, ms = 120_000): Promise<RegExpMatchArray> {
+    return (await this.waitForLine((line) => test.test(line), ms, String(test))).match(test)!;
+  }
+
+  /** The first line (seen or to come) that passes `test`. */
+  waitForLine(test: (line: string) => boolean, ms = 120_000, what = 'the test'): Promise<string> {
+    const seen = this.lines.find(test);
+    if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line matching ${test} within ${ms} ms; output:\n${this.lines.join('\n')}`)), ms);
-      this.#waiters.push({ test, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+      const timer = setTimeout(() => reject(new Error(`no line matching ${what} within ${ms} ms; last lines:\n${this.lines.slice(-40).join('\n')}`)), ms);
+      this.#waiters.push({ test, resolve: (line) => (clearTimeout(timer), resolve(line)) });
     });
+  }
+
+  get pid(): number {
+    return this.#child.pid!;
   }
 
   /** Like Ctrl-C. */
@@ -49,8 +56,7 @@ export class LineProcess {
     this.lines.push(line);
     if (verbose) console.log(`[${verbose}] ${line}`);
     for (let i = this.#waiters.length - 1; i >= 0; i--) {
-      const m = line.match(this.#waiters[i]!.test);
-      if (m) this.#waiters.splice(i, 1)[0]!.resolve(m);
+      if (this.#waiters[i]!.test(line)) this.#waiters.splice(i, 1)[0]!.resolve(line);
     }
   }
 }
