@@ -55,6 +55,8 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     connectTimeout: config.timeouts.connect,
     interceptors: config.transport.interceptors.map((name) => interceptors[name]()),
     ...(config.transport.token === undefined ? {} : { authenticate: config.transport.token }),
+    ...(config.security.credentials === undefined ? {} : { credentials: config.security.credentials }),
+    relay: config.security.relay,
   });
   const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload });
   const fed = config.federation;
