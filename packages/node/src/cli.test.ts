@@ -105,7 +105,7 @@ describe('oiafed serve', () => {
       expect(failed.length).toBeLessThan(1_500);
       members.push(await member('c', new LinearLearner(linearData(2, 30))));
       await run.waitFor(/^round 2\/2  2\/3 learners  1 failed \(b: REMOTE_ERROR\)/);
-      await run.waitFor(/^learner b left out of selection for 5 rounds: it failed 3 rounds in a row$/);
+      await run.waitFor(/^left out of selection: learner b for 5 rounds \(failed 3 in a row\)$/);
       await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
       expect(await run.exited).toBe(0);
       expect(run.lines.every((line) => line.length < 1_500 && !line.includes('\u001b') && !line.startsWith('forged'))).toBe(true);

@@ -11,6 +11,8 @@ import {
   OiafedError,
   type Interceptor,
   type InterceptorName,
+  type ClientFailure,
+  type FederationEvents,
   type RoundFailure,
   type RoundSummary,
   type RunConfig,
@@ -39,12 +41,18 @@ const fmt = (metrics: Record<string, number>) =>
     .map(([k, v]) => `${boundedText(k, 64)} ${v.toFixed(4)}`)
     .join('  ');
 
-/** Learners' failures are already bounded texts; a line names a few of them, not a thousand. */
-function failedList(failures: RoundFailure['failures']): string {
-  const named = failures.slice(0, 5).map((f) => `${f.client}: ${f.code}`);
-  if (failures.length > named.length) named.push(`${failures.length - named.length} more`);
+/** A line names a few of many (learners' texts are bounded already), not a thousand. */
+function fewOf<T>(items: readonly T[], name: (item: T) => string): string {
+  const named = items.slice(0, 5).map(name);
+  if (items.length > named.length) named.push(`${items.length - named.length} more`);
   return named.join(', ');
 }
+
+const failedList = (failures: readonly ClientFailure[]) => fewOf(failures, (f) => `${f.client}: ${f.code}`);
+
+type Excluded = FederationEvents['CLIENT_EXCLUDED'][0];
+const leftOut = (excluded: readonly Excluded[]) =>
+  `left out of selection: ${fewOf(excluded, (e) => `learner ${e.client} for ${e.rounds} rounds (failed ${e.failures} in a row)`)}`;
 
 function progress(s: RoundSummary, rounds: number): string {
   const failed = s.failures.length ? `  ${s.failures.length} failed (${failedList(s.failures)})` : '';
@@ -97,9 +105,16 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     maxExamples: config.security.maxExamples,
     exclude: { after: config.security.excludeAfter, rounds: config.security.excludeRounds },
   });
-  federation.events.on('ROUND_FINISHED', (s) => console.log(progress(s, fed.rounds)));
-  federation.events.on('ROUND_FAILED', (f) => console.log(roundFailed(f, fed.rounds)));
-  federation.events.on('CLIENT_EXCLUDED', (e) => console.log(`learner ${e.client} left out of selection for ${e.rounds} rounds: it failed ${e.failures} rounds in a row`));
+  // Exclusions come just before their round's end: one line for all of them, after the round's.
+  let excluded: Excluded[] = [];
+  const report = (line: string) => {
+    console.log(line);
+    if (excluded.length) console.log(leftOut(excluded));
+    excluded = [];
+  };
+  federation.events.on('CLIENT_EXCLUDED', (e) => excluded.push(e));
+  federation.events.on('ROUND_FINISHED', (s) => report(progress(s, fed.rounds)));
+  federation.events.on('ROUND_FAILED', (f) => report(roundFailed(f, fed.rounds)));
   const stop = () => federation.stop('interrupted');
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {

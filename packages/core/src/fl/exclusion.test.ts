@@ -7,12 +7,13 @@ describe('Exclusions', () => {
   it('leaves a learner out for `rounds` attempts after `after` failures in a row, then gives it one more chance', () => {
     const exclusions = new Exclusions({ after: 2, rounds: 3 });
     expect(exclusions.record(1, outcomes({ s: false, h: true }))).toEqual([]);
-    expect(exclusions.record(2, outcomes({ s: false, h: true }))).toEqual([{ client: 's', failures: 2, until: 6 }]);
+    expect(exclusions.record(2, outcomes({ s: false, h: true }))).toEqual([{ client: 's', failures: 2, rounds: 3, until: 6 }]);
     expect([3, 4, 5, 6].map((attempt) => exclusions.isExcluded('s', attempt))).toEqual([true, true, true, false]);
     expect(exclusions.roundsLeft('s', 3)).toBe(3);
     expect(exclusions.isExcluded('h', 3)).toBe(false);
-    // Its other chance is one round: failing it excludes again at once.
-    expect(exclusions.record(6, outcomes({ s: false }))).toEqual([{ client: 's', failures: 3, until: 10 }]);
+    // Its other chance is one round: failing it excludes again at once, for twice as long.
+    expect(exclusions.record(6, outcomes({ s: false }))).toEqual([{ client: 's', failures: 3, rounds: 6, until: 13 }]);
+    expect(exclusions.record(13, outcomes({ s: false }))).toEqual([{ client: 's', failures: 4, rounds: 12, until: 26 }]);
   });
 
   it('forgets a learner\u2019s failures once it contributes', () => {

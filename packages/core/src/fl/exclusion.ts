@@ -5,7 +5,10 @@ import { OiafedError } from '../errors.js';
 export interface ExcludeOptions {
   /** Rounds in a row a learner must fail (throw, time out, return an invalid result) to be left out. */
   after: number;
-  /** Rounds it is then left out of selection; after them it gets another chance. 0: never left out. */
+  /**
+   * Rounds it is then left out of selection; after them it gets another chance, and failing that
+   * one too doubles the time (up to 1024 times `rounds`). 0: never left out.
+   */
   rounds: number;
 }
 
@@ -14,6 +17,8 @@ export interface Exclusion {
   client: NodeId;
   /** Rounds it failed in a row. */
   failures: number;
+  /** Round attempts it is left out of. */
+  rounds: number;
   /** It is selectable again from this round attempt on (see `Exclusions`). */
   until: number;
 }
@@ -62,7 +67,8 @@ export class Exclusions {
   /**
    * Takes the outcomes of round attempt `attempt` (true: the learner contributed; false: it
    * failed) and returns the learners left out from the next attempt on. One more failure after an
-   * exclusion ends excludes again: the other chance is one round.
+   * exclusion ends excludes again, for twice as long: the other chance is one round, and a learner
+   * that never trains costs a run fewer and fewer rounds.
    */
   record(attempt: number, outcomes: ReadonlyMap<NodeId, boolean>): Exclusion[] {
     const excluded: Exclusion[] = [];
@@ -75,8 +81,9 @@ export class Exclusions {
       record.failures += 1;
       this.#records.set(client, record);
       if (record.failures >= this.#after && this.#rounds > 0) {
-        record.until = attempt + 1 + this.#rounds;
-        excluded.push({ client, failures: record.failures, until: record.until });
+        const rounds = this.#rounds * 2 ** Math.min(record.failures - this.#after, 10);
+        record.until = attempt + 1 + rounds;
+        excluded.push({ client, failures: record.failures, rounds, until: record.until });
       }
     }
     return excluded;

@@ -389,7 +389,7 @@ describe('Federation with hostile learners', () => {
     expect(result).toMatchObject({ reason: 'stopped', rounds: 0 });
   });
 
-  it('leaves sleepers out of selection after `after` failed rounds, for `rounds` rounds, then tries them again', async () => {
+  it('leaves sleepers out of selection after `after` failed rounds, for `rounds` rounds, then tries them again and leaves them out twice as long', async () => {
     const sleepers = Array.from({ length: 20 }, sleeper);
     const { federation } = await federate([...sleepers, fixed([1, 1, 1], 1, 10), fixed([3, 3, 3], 3, 10)], {
       rounds: 7,
@@ -411,10 +411,11 @@ describe('Federation with hostile learners', () => {
     expect(selected).toEqual([all, all, honest, honest, honest, all, honest]);
     expect(result.history.map((r) => r.failures.length)).toEqual([20, 20, 0, 0, 0, 20, 0]);
     const sleeperIds = all.filter((id) => !honest.includes(id));
-    const excludedIn = (round: number, failures: number) => excluded.filter((e) => e.round === round && e.failures === failures && e.rounds === 3).map((e) => e.client).sort();
+    const excludedIn = (round: number, failures: number, rounds: number) => excluded.filter((e) => e.round === round && e.failures === failures && e.rounds === rounds).map((e) => e.client).sort();
     expect(excluded).toHaveLength(40);
-    expect(excludedIn(2, 2)).toEqual(sleeperIds);
-    expect(excludedIn(6, 3)).toEqual(sleeperIds);
+    expect(excludedIn(2, 2, 3)).toEqual(sleeperIds);
+    // They failed their other chance too: left out twice as long.
+    expect(excludedIn(6, 3, 6)).toEqual(sleeperIds);
     expect(afterRound2).toContainEqual({ id: 'learner-0', state: 'connected', activity: 'idle', failures: 2, excludedFor: 3 });
     expect(afterRound2).toContainEqual({ id: 'learner-20', state: 'connected', activity: 'idle', failures: 0, excludedFor: 0 });
   });

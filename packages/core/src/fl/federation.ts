@@ -59,8 +59,9 @@ export interface FederationOptions {
   maxExamples?: number;
   /**
    * Learners that fail `after` rounds in a row (throw, time out, return invalid results) are left
-   * out of selection for the next `rounds` rounds, then get another chance; a round that would
-   * otherwise have fewer than minClients learners takes them back at once. Default
+   * out of selection for the next `rounds` rounds, then get another chance (failing it too leaves
+   * them out twice as long); a round that would otherwise have fewer than minClients learners
+   * takes them back at once. Rounds count attempts: a retried round counts again. Default
    * { after: 3, rounds: 5 }; false: never.
    */
   exclude?: ExcludeOptions | false;
@@ -401,7 +402,6 @@ export class Federation {
   /** One attempt at round `round`, the `retry`-th retry of it (0: its first try). */
   async #attemptRound(round: number, retry: number): Promise<Attempt> {
     const o = this.#o;
-    const started = Date.now();
     let connected: NodeId[];
     try {
       connected = await this.waitForClients(o.minClients);
@@ -409,6 +409,8 @@ export class Federation {
       if (this.#abort.signal.aborted) return { kind: 'stopped' };
       return { kind: 'failed', error: new OiafedError('ROUND_FAILED', `round ${round}: ${boundedText((error as Error).message)} (minClients ${o.minClients})`, { cause: error }), failures: [] };
     }
+    // The deadline runs from here: time spent waiting for learners is not the learners' to lose.
+    const started = Date.now();
     const attempt = ++this.#attempts;
     const clients = selectClients(o.selection, this.#selectable(connected, attempt), round, o.seed, retry);
     this.#round = round;
@@ -483,8 +485,8 @@ export class Federation {
   #settle(round: number, attempt: number, log: AttemptLog): void {
     const exclusions = this.#exclusions;
     if (!exclusions) return;
-    for (const { client, failures, until } of exclusions.record(attempt, log.outcomes)) {
-      this.events.emit('CLIENT_EXCLUDED', { round, client, failures, rounds: until - attempt - 1 });
+    for (const { client, failures, rounds } of exclusions.record(attempt, log.outcomes)) {
+      this.events.emit('CLIENT_EXCLUDED', { round, client, failures, rounds });
     }
     const registry = this.#node.registry;
     exclusions.forget((id) => registry.get(id)?.state === 'connected', attempt);
