@@ -441,11 +441,12 @@ export class Federation {
     const trainMs = Date.now() - started;
     const evalStarted = Date.now();
     const evalMetrics: Metrics = {};
-    const failures = [...train.failures];
+    // Bounded again: a trainer may report failures of its own (from calls through ctx.proxy).
+    const failures = train.failures.map(boundedFailure);
     if (o.federatedEvaluation) {
       const fed = await this.#trainer.evaluateRound(this.#context(round, clients, evalStarted, train.weights, log));
       if (this.#abort.signal.aborted) return undefined;
-      failures.push(...fed.failures);
+      failures.push(...fed.failures.map(boundedFailure));
       for (const [k, v] of Object.entries(fed.metrics)) evalMetrics[`federated_${k}`] = v;
     }
     if (o.evaluate) Object.assign(evalMetrics, await o.evaluate(train.weights, round));
@@ -555,6 +556,11 @@ function failureOf(client: NodeId, error: unknown): ClientFailure {
     code: boundedText(error instanceof OiafedError ? error.code : 'REMOTE_ERROR', 64),
     message: boundedText(error instanceof Error ? error.message : error),
   };
+}
+
+/** A failure a trainer reported itself, bounded the same way. */
+function boundedFailure(f: ClientFailure): ClientFailure {
+  return { client: boundedText(f.client), code: boundedText(f.code, 64), message: boundedText(f.message) };
 }
 
 function invalid(field: string, expected: string, got: unknown): OiafedError {

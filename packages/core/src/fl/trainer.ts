@@ -123,8 +123,10 @@ export abstract class Trainer {
 
 export function requireResults(ctx: RoundContext, outcome: GatherOutcome, what: string): void {
   if (outcome.succeeded.length >= ctx.minResults) return;
-  // Each failure is bounded already; their list is too, so a thousand failures make one line.
-  const why = boundedText(outcome.failures.map((f) => `${f.client}: ${f.code} ${f.message}`).join('; '));
+  // A thousand failures make one bounded line, naming the first few.
+  const { failures } = outcome;
+  const named = failures.slice(0, 8).map((f) => `${f.client}: ${f.code} ${f.message}`);
+  const why = boundedText(`${named.join('; ')}${failures.length > named.length ? `; ${failures.length - named.length} more` : ''}`);
   throw new OiafedError(
     'ROUND_FAILED',
     `round ${ctx.round}: ${outcome.succeeded.length} of ${ctx.clients.length} learners returned ${what} results, fewer than minClients ${ctx.minResults}${why ? ` (${why})` : ''}`,
