@@ -331,6 +331,11 @@ describe('Federation with hostile learners', () => {
     expect(maxAbsDiff(honest.seen[0]!.weights, zeroLinearWeights())).toBe(0);
   });
 
+  it('fails with TIMEOUT naming the last failure when no learner gives a usable starting model', async () => {
+    const { federation } = await federate([learner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({}) })], { rounds: 1, clientWait: 30 });
+    await expect(federation.start()).rejects.toMatchObject({ code: 'TIMEOUT', message: 'no learner gave a usable starting model within 30 ms (last: learner-0: INVALID_RESULT starting model: weights hold no tensor)' });
+  });
+
   it('keeps a 4 MiB error message with escapes as one bounded line in events, history and checkpoints', async () => {
     const store = new MemoryCheckpointStore();
     const thrower = learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });

@@ -342,8 +342,12 @@ export class Federation {
    */
   async #fetchInitialWeights(): Promise<Weights> {
     const asked = new Set<NodeId>();
+    let last: ClientFailure | undefined;
     for (;;) {
-      const candidates = await this.#waitFor(() => this.clients().filter((id) => !asked.has(id)), 1, this.#o.clientWait);
+      const candidates = await this.#waitFor(() => this.clients().filter((id) => !asked.has(id)), 1, this.#o.clientWait).catch((error: unknown) => {
+        if (!last || this.#abort.signal.aborted) throw error;
+        throw new OiafedError('TIMEOUT', `no learner gave a usable starting model within ${this.#o.clientWait} ms (last: ${last.client}: ${last.code} ${last.message})`, { cause: error });
+      });
       const [first] = candidates.sort();
       asked.add(first!);
       try {
@@ -353,7 +357,8 @@ export class Federation {
         throw new OiafedError('INVALID_RESULT', `starting model: ${problem}`);
       } catch (error) {
         if (this.#abort.signal.aborted) throw error;
-        this.events.emit('CLIENT_FAILED', { ...failureOf(first!, error), round: 0 });
+        last = failureOf(first!, error);
+        this.events.emit('CLIENT_FAILED', { ...last, round: 0 });
       }
     }
   }
