@@ -4,3 +4,4 @@ export { hostLearnersInWorker } from './host-learners.js';
 export { joinFederation } from './join-federation.js';
 export { createPeer, serveWebRtc } from './webrtc.js';
 export type { JoinFederationOptions, JoinOverWebRtcOptions, PeerOptions, OpenPeer } from '@oiafed/core';
+export { sessionResumeStore } from './session-resume-store.js';

@@ -1,5 +1,6 @@
 import { joinOverWebRtc, joinOverWebSocket, type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions, type WebSocketConstructor } from '@oiafed/core';
 import WebSocket from 'isomorphic-ws';
+import { sessionResumeStore } from './session-resume-store.js';
 import { Peer } from './webrtc.js';
 
 /**
@@ -8,6 +9,8 @@ import { Peer } from './webrtc.js';
  * link drops, and reports its state (`member.events.on("status", ...)`).
  */
 export function joinFederation(options: JoinFederationOptions | JoinOverWebRtcOptions): Promise<FederationMember> {
-  if ('url' in options) return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, options);
-  return joinOverWebRtc(Peer, options);
+  // A page that names its learner keeps the trainer's resume secret across reloads of this tab.
+  const resume = options.id !== undefined && options.resumeStore === undefined ? { resumeStore: sessionResumeStore('url' in options ? options.url : `${options.signalling}#${options.trainer}`, options.id) } : {};
+  if ('url' in options) return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, { ...options, ...resume });
+  return joinOverWebRtc(Peer, { ...options, ...resume });
 }

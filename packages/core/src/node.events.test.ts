@@ -82,8 +82,8 @@ describe('Node events', () => {
     expect(await Promise.all(got)).toEqual([4, 4, 4]);
   });
 
-  it('broadcasts from a leaf to the hub and the other leaves, not back to itself, without NO_HANDLER noise', async () => {
-    net = await star(3);
+  it('broadcasts from a leaf to the hub and the other leaves (relay all), not back to itself, without NO_HANDLER noise', async () => {
+    net = await star(3, { hub: { relay: 'all' } });
     let echoed = false;
     net.leaves[0]!.on('hi', () => void (echoed = true));
     const got = [net.hub, net.leaves[1]!, net.leaves[2]!].map((n) => new Promise<[unknown, string]>((resolve) => n.on('hi', (p, from) => resolve([p, from]))));

@@ -18,7 +18,7 @@ describe('registration', () => {
     const learner = make('l1', { role: 'learner' });
     const registered = nextEvent(hub.events, 'CLIENT_REGISTERED');
     const peer = await joinInMemory(hub, learner, { capabilities: ['train', 'evaluate'], metadata: { examples: 600 }, strict: true });
-    expect(peer).toEqual({ id: 'trainer', role: 'trainer' });
+    expect(peer).toEqual({ id: 'trainer', role: 'trainer', resume: expect.stringMatching(/^[0-9a-f]{32}$/) });
     const [client] = await registered;
     expect(client).toMatchObject({ id: 'l1', role: 'learner', capabilities: ['train', 'evaluate'], metadata: { examples: 600 }, state: 'connected' });
     expect(hub.registry.connected()).toEqual(['l1']);
@@ -69,21 +69,74 @@ describe('registration', () => {
     }
   });
 
-  it('replaces the old link when a learner registers again under the same id', async () => {
+  it('lets a reconnecting learner take over its connected id with the resume secret of its welcome', async () => {
     const hub = make('trainer');
     const first = make('l1');
     first.handle('who', () => 'first');
-    await joinInMemory(hub, first);
+    const { resume } = await joinInMemory(hub, first);
     const lost = nextEvent(first.events, 'PEER_DISCONNECTED');
     const second = make('l1');
     second.handle('who', () => 'second');
     const again = nextEvent(hub.events, 'CLIENT_REGISTERED');
-    await joinInMemory(hub, second);
+    const renewed = await joinInMemory(hub, second, { resume });
     await again;
     expect((await lost)[1]).toMatch(/replaced/);
     expect(await hub.call('l1', 'who', [])).toBe('second');
     expect(hub.registry.list()).toHaveLength(1);
     expect(hub.registry.get('l1')?.state).toBe('connected');
+    expect(renewed.resume).toMatch(/^[0-9a-f]{32}$/);
+    expect(renewed.resume).not.toBe(resume);
+  });
+
+  it('refuses, with ID_TAKEN, a newcomer that claims a connected id without its secret, and keeps the incumbent', async () => {
+    const hub = make('trainer');
+    const incumbent = make('l1');
+    incumbent.handle('who', () => 'incumbent');
+    const { resume } = await joinInMemory(hub, incumbent);
+    for (const claim of [undefined, 'f'.repeat(32), `${resume!.slice(0, 31)}0`]) {
+      const [a, b] = memoryLinkPair({ strict: true });
+      hub.accept(a);
+      const raw = new RawPeer(b);
+      raw.hello('l1', claim === undefined ? {} : { resume: claim });
+      expect((await raw.next('error')).error).toMatchObject({ code: 'ID_TAKEN' });
+      expect(await raw.closed()).toMatch(/^ID_TAKEN/);
+    }
+    expect(await hub.call('l1', 'who', [])).toBe('incumbent');
+    expect(hub.registry.get('l1')?.state).toBe('connected');
+  });
+
+  it('lets an id that is no longer connected be registered afresh, without a secret', async () => {
+    const hub = make('trainer');
+    const first = make('l1');
+    await joinInMemory(hub, first);
+    const gone = nextEvent(hub.events, 'CLIENT_UNREGISTERED');
+    first.close('reload');
+    await gone;
+    const second = make('l1');
+    await expect(joinInMemory(hub, second)).resolves.toMatchObject({ id: 'trainer' });
+  });
+
+  it('admits per-learner credentials, and lets the holder of its own credential take over its id', async () => {
+    const hub = make('trainer', { authenticate: 'shared', credentials: { l1: 'own-secret-1', l2: 'own-secret-2' } });
+    hub.handle('ping', () => 'pong');
+    const first = make('l1');
+    await joinInMemory(hub, first, { token: 'own-secret-1' });
+    // Another learner's credential, and the shared token, do not prove who l1 is.
+    await expect(joinInMemory(hub, make('l1'), { token: 'own-secret-2' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(joinInMemory(hub, make('l1'), { token: 'shared' })).rejects.toMatchObject({ code: 'ID_TAKEN' });
+    await expect(joinInMemory(hub, make('l3'), { token: 'shared' })).resolves.toMatchObject({ id: 'trainer' });
+    const lost = nextEvent(first.events, 'PEER_DISCONNECTED');
+    const second = make('l1');
+    await joinInMemory(hub, second, { token: 'own-secret-1' });
+    expect((await lost)[1]).toMatch(/replaced/);
+    expect(await second.call('trainer', 'ping', [])).toBe('pong');
+  });
+
+  it('admits only per-learner credentials when no shared token is set', async () => {
+    const hub = make('trainer', { credentials: (id) => (id === 'l1' ? 'c1' : undefined) });
+    await expect(joinInMemory(hub, make('l1'), { token: 'c1' })).resolves.toMatchObject({ id: 'trainer' });
+    await expect(joinInMemory(hub, make('l2'), { token: 'c1' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(joinInMemory(hub, make('l3'))).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
   it('announces CLIENT_UNREGISTERED when a learner says goodbye, and CLIENT_DISCONNECTED when its link drops', async () => {

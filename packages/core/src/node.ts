@@ -22,7 +22,10 @@ import { assertNodeId, randomNodeId } from './node-id.js';
 import { PendingTable, type Pending } from './pending.js';
 import { createProxy, type CallOptions, type EventMap, type RemoteProxy } from './proxy.js';
 import { ProxyCollection } from './proxy-collection.js';
-import { Registry, refuseHello, type Authenticate, type ClientInfo } from './registry.js';
+import { Registry, judgeHello, type Authenticate, type ClientInfo, type Credentials } from './registry.js';
+import { relayAllowed, type RelayKind, type RelayPolicy } from './relay-policy.js';
+import { ResumeSecrets } from './resume-secrets.js';
+import { boundedText } from './bounded-text.js';
 import { abortError, resolveRetry, withRetry } from './retry.js';
 import { Router } from './router.js';
 import { transfersOf } from './transfer.js';
@@ -41,10 +44,18 @@ export interface NodeOptions {
   interceptors?: readonly Interceptor[];
   /** Who may join this node: a shared token, or a check of the whole hello. Default: anyone. */
   authenticate?: Authenticate;
+  /**
+   * Per-client credentials: id to secret (or a lookup). A hello must then carry its own id's secret
+   * as its token, and a client that does may take over its id from a link still registered under it.
+   */
+  credentials?: Credentials;
   /** Send handler stacks with remote errors (development only). */
   exposeStack?: boolean;
-  /** Forward frames between nodes linked to this one (the star's centre). Default true. */
-  relay?: boolean;
+  /**
+   * Which frames this node forwards between the nodes linked to it. Default 'none': a star in
+   * which each learner reaches only this node (learners are untrusted).
+   */
+  relay?: RelayPolicy;
 }
 
 export interface JoinOptions {
@@ -55,11 +66,23 @@ export interface JoinOptions {
   timeout?: number;
   /** Send frames for nodes without a direct route through this link. Default true. */
   upstream?: boolean;
+  /** The resume secret of this id's previous welcome: proves this link is the same client (a reconnect). */
+  resume?: string;
 }
 
 export interface PeerInfo {
   id: NodeId;
   role: string;
+  /** The secret to present (`JoinOptions.resume`) when joining this node again under the same id. */
+  resume?: string;
+}
+
+/** Frames a node refused or ignored, by kind: what a hostile peer tried. */
+export interface NodeStats {
+  /** Results, errors and acks that answered no request of ours to their sender (or of a relayed one). */
+  strayAnswers: number;
+  /** Frames for other nodes that the relay policy did not let through. */
+  refusedRelays: number;
 }
 
 /** Local notifications a node gives about its links and peers. */
@@ -97,6 +120,8 @@ class LinkState {
   /** The peer joined us: we are its hub, and it may only speak for itself. */
   accepted = false;
   timedOut = false;
+  /** The peer's role, from its hello or welcome. */
+  role = '';
   handshake: Handshake | undefined;
   helloTimer: ReturnType<typeof setTimeout> | undefined;
   /** Calls made to us over this link, so they can be cancelled: by id when the peer made them, else by caller and id. */
@@ -121,6 +146,10 @@ const runningKey = (state: LinkState, src: NodeId, id: number) => (src === state
 const ensureError = (e: unknown): OiafedError =>
   e instanceof OiafedError ? e : new OiafedError('NOT_SERIALIZABLE', e instanceof Error ? e.message : String(e), { cause: e });
 
+/** The error a link is closed with when handling its frame threw: the peer's fault when typed, ours otherwise. */
+const linkFailure = (e: unknown): OiafedError =>
+  e instanceof OiafedError ? e : new OiafedError('INTERNAL', `handling a frame failed: ${boundedText(e instanceof Error ? e.message : e, 200)}`, { cause: e });
+
 /**
  * An endpoint of a federation: it serves methods and events, calls and notifies other nodes, and
  * holds the links that reach them. One class for trainers and learners: a trainer accepts links
@@ -133,6 +162,8 @@ export class Node {
   readonly events = new EventEmitter<NodeEvents>();
   /** The nodes that joined this one. */
   readonly registry = new Registry();
+  /** Counts of what peers sent that was refused or ignored. */
+  readonly stats: NodeStats = { strayAnswers: 0, refusedRelays: 0 };
 
   readonly #router: Router<LinkState>;
   readonly #states = new Map<Link, LinkState>();
@@ -144,8 +175,10 @@ export class Node {
   readonly #timeout: number;
   readonly #connectTimeout: number;
   readonly #authenticate: Authenticate | undefined;
+  readonly #credentials: Credentials | undefined;
+  readonly #secrets = new ResumeSecrets();
   readonly #exposeStack: boolean;
-  readonly #relay: boolean;
+  readonly #relay: RelayPolicy;
   #closed = false;
 
   constructor(options: NodeOptions = {}) {
@@ -157,8 +190,9 @@ export class Node {
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#interceptors = options.interceptors ?? [];
     this.#authenticate = options.authenticate;
+    this.#credentials = options.credentials;
     this.#exposeStack = options.exposeStack ?? false;
-    this.#relay = options.relay ?? true;
+    this.#relay = options.relay ?? 'none';
     if (options.heartbeat !== false) {
       this.#heartbeat = new Heartbeat<LinkState>(
         { ...DEFAULT_HEARTBEAT, ...options.heartbeat },
@@ -313,6 +347,7 @@ export class Node {
       capabilities: options.capabilities ?? [],
       metadata: options.metadata ?? {},
       ...(options.token === undefined ? {} : { token: options.token }),
+      ...(options.resume === undefined ? {} : { resume: options.resume }),
     };
     const timeout = options.timeout ?? this.#connectTimeout;
     return new Promise<PeerInfo>((resolve, reject) => {
@@ -333,11 +368,13 @@ export class Node {
             return fail(new OiafedError('VERSION_MISMATCH', `peer speaks protocol ${welcome.version}, this node ${PROTOCOL_VERSION}`));
           }
           state.peer = welcome.src;
+          state.role = welcome.role;
           state.phase = 'open';
+          state.link.established?.();
           this.#router.add(welcome.src, state);
           if (options.upstream ?? true) this.#router.upstream = state;
           this.#heartbeat?.watch(state);
-          resolve({ id: welcome.src, role: welcome.role });
+          resolve({ id: welcome.src, role: welcome.role, ...(welcome.resume === undefined ? {} : { resume: welcome.resume }) });
         },
         refused: (error) => fail(fromWireError('?', error)),
         closed: (reason) => {
@@ -434,16 +471,33 @@ export class Node {
     state.relayed.clear();
     if (!wasOpen || state.peer === undefined) return;
     if (this.#router.remove(state.peer, state) && state.accepted) {
+      this.#secrets.forget(state.peer);
       const client = this.registry.depart(state.peer, state.timedOut ? 'timeout' : 'disconnected', reason);
       if (client) this.events.emit('CLIENT_DISCONNECTED', client);
     }
     this.events.emit('PEER_DISCONNECTED', state.peer, reason);
   }
 
+  /** Tells the peer why, closes its link, and reports it: whatever a listener of LINK_ERROR does. */
   #onLinkError(state: LinkState, error: OiafedError): void {
-    this.events.emit('LINK_ERROR', error, state.peer);
-    this.#sendQuietly(state, { kind: 'error', id: 0, src: this.id, dst: state.peer ?? '', error: protocolError(error.code, error.message) });
-    this.#drop(state, `${error.code}: ${error.message}`);
+    if (state.phase === 'closed') return;
+    const message = boundedText(error.message, 512);
+    this.#sendQuietly(state, { kind: 'error', id: 0, src: this.id, dst: state.peer ?? '', error: protocolError(error.code, message) });
+    this.#drop(state, `${error.code}: ${message}`);
+    try {
+      this.events.emit('LINK_ERROR', error, state.peer);
+    } catch (thrown) {
+      console.error(`[oiafed] a LINK_ERROR listener threw: ${boundedText(thrown instanceof Error ? thrown.message : thrown)}`);
+    }
+  }
+
+  /** Runs what one frame asks for; if that throws, the frame's link is closed and the node goes on. */
+  #guard(state: LinkState, handle: () => void): void {
+    try {
+      handle();
+    } catch (error) {
+      this.#onLinkError(state, linkFailure(error));
+    }
   }
 
   // ---- receiving -----------------------------------------------------------------------------
@@ -451,6 +505,10 @@ export class Node {
   #onFrame(state: LinkState, frame: Envelope): void {
     if (state.phase === 'closed') return;
     state.heard = true;
+    this.#guard(state, () => this.#receive(state, frame));
+  }
+
+  #receive(state: LinkState, frame: Envelope): void {
     switch (frame.kind) {
       case 'ping':
         return this.#sendQuietly(state, { kind: 'pong', t: frame.t });
@@ -458,12 +516,12 @@ export class Node {
         state.rtt = Date.now() - frame.t;
         return;
       case 'hello':
-        return void this.#onHello(state, frame);
+        return void this.#onHello(state, frame).catch((error: unknown) => this.#onLinkError(state, linkFailure(error)));
       case 'welcome':
         if (state.handshake) return state.handshake.welcome(frame);
         return this.#onLinkError(state, new OiafedError('BAD_FRAME', 'unexpected welcome'));
       case 'bye':
-        return this.#onBye(state, frame.reason ?? 'bye');
+        return this.#onBye(state, boundedText(frame.reason ?? 'bye', 256));
       case 'chunk':
       case 'attached':
       case 'limits':
@@ -485,8 +543,8 @@ export class Node {
       if (frame.dst !== BROADCAST || frame.kind !== 'event') return this.#relayFrame(state, frame);
       this.#fanOut(state, frame);
     }
-    if (frame.kind === 'cancel') return state.running.get(runningKey(state, frame.src, frame.id))?.cancel(frame.reason ?? 'cancelled by caller');
-    if (frame.kind === 'ack') return this.#settle(frame.src, frame.id, undefined);
+    if (frame.kind === 'cancel') return state.running.get(runningKey(state, frame.src, frame.id))?.cancel(boundedText(frame.reason ?? 'cancelled by caller', 256));
+    if (frame.kind === 'ack') return this.#settle(state, frame.src, frame.id, undefined);
     if (this.#interceptors.length === 0 && state.inTail === undefined) return this.#dispatch(state, frame);
     this.#interceptInbound(state, frame);
   }
@@ -497,8 +555,8 @@ export class Node {
         const out = intercept(this.#interceptors, 'inbound', frame);
         if (!(out instanceof Promise)) return this.#dispatch(state, out);
         return out.then(
-          (f) => this.#dispatch(state, f),
-          (e) => this.#refuse(state, frame, ensureError(e)),
+          (f) => this.#guard(state, () => this.#dispatch(state, f)),
+          (e) => this.#guard(state, () => this.#refuse(state, frame, ensureError(e))),
         );
       } catch (error) {
         this.#refuse(state, frame, ensureError(error));
@@ -516,30 +574,38 @@ export class Node {
       case 'call':
         return this.#answerCall(state, frame);
       case 'result':
-        return this.#settle(frame.src, frame.id, frame.value);
+        return this.#settle(state, frame.src, frame.id, frame.value);
       case 'error':
-        return this.#onErrorFrame(frame);
+        return this.#onErrorFrame(state, frame);
       case 'event':
         return this.#onEvent(state, frame);
     }
   }
 
-  #settle(src: NodeId, id: number, value: unknown): void {
-    const entry = this.#pending.take(id);
-    if (entry && entry.dst === src) entry.resolve(value);
-    else if (entry) entry.reject(new OiafedError('BAD_FRAME', `answer to request ${id} came from ${src}, not ${entry.dst}`));
+  #settle(state: LinkState, src: NodeId, id: number, value: unknown): void {
+    this.#answered(state, src, id)?.resolve(value);
   }
 
-  #onErrorFrame(frame: ErrorFrame): void {
-    if (frame.id !== 0) {
-      const entry = this.#pending.take(frame.id);
-      entry?.reject(fromWireError(frame.src, frame.error));
-      return;
+  /**
+   * The request an answer settles, taken out of the table; undefined (and counted) when it answers
+   * nothing of ours: ids are guessable, so an answer counts only on the link the request went out
+   * on, from the node asked or the relay it went through (which answers for a target it cannot reach).
+   */
+  #answered(state: LinkState, src: NodeId, id: number): Pending | undefined {
+    const entry = this.#pending.get(id);
+    if (!entry || entry.link !== state.link || (src !== entry.dst && src !== state.peer)) {
+      this.stats.strayAnswers += 1;
+      return undefined;
     }
+    return this.#pending.take(id);
+  }
+
+  #onErrorFrame(state: LinkState, frame: ErrorFrame): void {
+    if (frame.id !== 0) return this.#answered(state, frame.src, frame.id)?.reject(fromWireError(frame.src, frame.error));
     const error = fromWireError(frame.src, frame.error);
     if (frame.event === undefined) this.events.emit('LINK_ERROR', error, frame.src);
     else if (this.events.listenerCount('EVENT_FAILED') > 0) this.events.emit('EVENT_FAILED', error, { target: frame.src, name: frame.event });
-    else console.warn(`[oiafed] event ${frame.event} to ${frame.src} failed: ${error.message}`);
+    else console.warn(`[oiafed] event ${boundedText(frame.event, 256)} to ${frame.src} failed: ${boundedText(error.message)}`);
   }
 
   #answerCall(state: LinkState, frame: CallFrame): void {
@@ -631,7 +697,7 @@ export class Node {
     const wire = protocolError(error.code, error.message);
     if (frame.kind === 'call') this.#answerError(state, frame.id, frame.src, wire);
     else if (frame.kind === 'event') this.#answerEvent(state, frame, wire);
-    else this.#pending.take(frame.id)?.reject(error);
+    else this.#answered(state, frame.src, frame.id)?.reject(error);
   }
 
   async #onHello(state: LinkState, hello: HelloFrame): Promise<void> {
@@ -640,20 +706,30 @@ export class Node {
     }
     state.phase = 'authenticating';
     clearTimeout(state.helloTimer);
-    const refusal = await refuseHello(hello, this.id, this.#authenticate);
+    const verdict = await judgeHello(hello, this.id, this.#authenticate, this.#credentials);
     if (state.phase !== 'authenticating') return;
+    const previous = this.#router.direct(hello.src);
+    // A connected id is taken over only by the same client (its resume secret or own credential);
+    // anyone else is the one refused, so knowing a learner's id is not enough to throw it out.
+    const refusal =
+      verdict.refusal ??
+      (previous && !verdict.identified && !this.#secrets.holds(hello.src, hello.resume)
+        ? protocolError('ID_TAKEN', `node id ${hello.src} is connected; only the same client (its resume secret or own credential) may take it over`)
+        : undefined);
     if (refusal) {
       this.#sendQuietly(state, { kind: 'error', id: 0, src: this.id, dst: hello.src, error: refusal });
-      return this.#drop(state, `${refusal.code}: ${refusal.message}`);
+      return this.#drop(state, `${refusal.code ?? 'UNAUTHORIZED'}: ${refusal.message}`);
     }
-    const previous = this.#router.direct(hello.src);
     state.peer = hello.src;
+    state.role = hello.role;
     state.accepted = true;
     state.phase = 'open';
+    state.link.established?.();
     this.#router.add(hello.src, state);
     if (previous) this.#drop(previous, `replaced by a new registration of ${hello.src}`);
     this.#heartbeat?.watch(state);
-    this.#sendQuietly(state, { kind: 'welcome', version: PROTOCOL_VERSION, src: this.id, dst: hello.src, role: this.role });
+    const resume = this.#secrets.issue(hello.src);
+    this.#sendQuietly(state, { kind: 'welcome', version: PROTOCOL_VERSION, src: this.id, dst: hello.src, role: this.role, resume });
     this.events.emit('CLIENT_REGISTERED', this.registry.admit(hello));
   }
 
@@ -667,31 +743,70 @@ export class Node {
 
   // ---- relaying ------------------------------------------------------------------------------
 
+  /**
+   * A frame for another node. Requests go where the relay policy allows; answers (result, error,
+   * ack) only back along a request relayed here, from the node it went to, and cancels only after
+   * their request: nothing else passes, so a peer cannot reach past this node or settle others' calls.
+   */
   #relayFrame(from: LinkState, frame: DataFrame | CancelFrame | AckFrame): void {
-    const to = this.#relay ? this.#router.direct(frame.dst) ?? (from === this.#router.upstream ? undefined : this.#router.upstream) : undefined;
-    if (!to || to === from || to.phase !== 'open') {
+    if (frame.kind === 'result' || frame.kind === 'ack' || (frame.kind === 'error' && frame.id !== 0)) {
+      const k = key(frame.dst, frame.id);
+      const back = from.relayed.get(k);
+      if (!back) return void (this.stats.strayAnswers += 1);
+      from.relayed.delete(k);
+      return this.#forward(back, frame);
+    }
+    const to = this.#router.direct(frame.dst) ?? (from === this.#router.upstream ? undefined : this.#router.upstream);
+    if (frame.kind === 'cancel') {
+      const k = key(frame.src, frame.id);
+      if (to?.relayed.delete(k)) this.#forward(to, frame);
+      return;
+    }
+    const kind: RelayKind = frame.kind === 'call' ? 'call' : 'event';
+    const allowed =
+      to !== undefined &&
+      to !== from &&
+      to.phase === 'open' &&
+      frame.kind !== 'error' &&
+      relayAllowed(this.#relay, { id: frame.src, role: from.role }, { id: frame.dst, role: to.peer === frame.dst ? to.role : '' }, kind);
+    if (!allowed) {
+      this.stats.refusedRelays += 1;
+      // The same answer whether the target exists or not: a learner learns nothing of the others.
       const wire = protocolError('UNKNOWN_TARGET', `node ${this.id} has no route to ${JSON.stringify(frame.dst)}`);
       if (frame.kind === 'call') return this.#answerError(from, frame.id, frame.src, wire);
       if (frame.kind === 'event') return this.#answerEvent(from, frame, wire);
       return;
     }
     if (frame.kind === 'call' || (frame.kind === 'event' && frame.id !== 0)) to.relayed.set(key(frame.src, frame.id), from);
-    else if (frame.kind === 'cancel') to.relayed.delete(key(frame.src, frame.id));
-    else if (frame.kind !== 'event') from.relayed.delete(key(frame.dst, frame.id));
     try {
       to.link.send(frame);
     } catch (error) {
+      to.relayed.delete(key(frame.src, frame.id));
       const e = ensureError(error);
       if (frame.kind === 'call') this.#answerError(from, frame.id, frame.src, protocolError(e.code, e.message));
     }
   }
 
-  /** A broadcast that reached us: pass it on down the tree (and up, if it came from below). */
+  /** Sends a relayed frame on; a link that went away meanwhile settles through its close. */
+  #forward(to: LinkState, frame: DataFrame | CancelFrame | AckFrame): void {
+    if (to.phase !== 'open') return;
+    try {
+      to.link.send(frame);
+    } catch {
+      // Closed under us: its close handler answers what depended on it.
+    }
+  }
+
+  /** A broadcast that reached us: pass it on to the nodes the relay policy lets it reach. */
   #fanOut(from: LinkState, frame: EventFrame): void {
-    if (!this.#relay) return;
+    if (this.#relay === 'none') return;
     for (const state of this.#states.values()) {
-      if (state === from || state.phase !== 'open') continue;
+      if (state === from || state.phase !== 'open' || state.peer === undefined) continue;
       if (!from.accepted && !state.accepted) continue;
+      if (!relayAllowed(this.#relay, { id: frame.src, role: from.role }, { id: state.peer, role: state.role }, 'broadcast')) {
+        this.stats.refusedRelays += 1;
+        continue;
+      }
       this.#sendQuietly(state, frame);
     }
   }

@@ -38,6 +38,11 @@ export class PendingTable {
     else if (this.#entries.size === 1) refTimer(this.#timer, true);
   }
 
+  /** The entry, left in the table. */
+  get(id: number): Pending | undefined {
+    return this.#entries.get(id);
+  }
+
   get size(): number {
     return this.#entries.size;
   }

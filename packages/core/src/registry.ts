@@ -1,6 +1,7 @@
 import { PROTOCOL_VERSION, type HelloFrame, type NodeId } from './envelope.js';
 import { protocolError, type WireError } from './errors.js';
 import { isNodeId } from './node-id.js';
+import { sameText } from './resume-secrets.js';
 
 /** Where a client stands, as the node it registered with sees it. */
 export type ClientState = 'connected' | 'timeout' | 'disconnected' | 'unregistered';
@@ -23,6 +24,17 @@ export interface ClientInfo {
  * whole hello (per-client tokens, roles, capabilities) and may be async.
  */
 export type Authenticate = string | ((hello: HelloFrame) => boolean | Promise<boolean>);
+
+/**
+ * Per-client credentials: each client's own secret, which its hello presents as `token`. Unlike a
+ * shared token, it proves which client is joining, so it also lets a client take over its own id.
+ * With credentials set, a hello joins with its own credential, or with the shared token if there
+ * is one (then it cannot take over a connected id).
+ */
+export type Credentials = Readonly<Record<NodeId, string>> | ((id: NodeId) => string | undefined | Promise<string | undefined>);
+
+/** The verdict on a hello: refused with an error, or admitted (and whether it proved its id with its own credential). */
+export type HelloVerdict = { refusal: WireError } | { refusal?: undefined; identified: boolean };
 
 /** The nodes that joined this one, with their states; the trainer's view of its learners. */
 export class Registry {
@@ -81,22 +93,31 @@ export class Registry {
   }
 }
 
-/** Why a hello must be refused, or undefined when it may join. */
-export async function refuseHello(hello: HelloFrame, self: NodeId, authenticate: Authenticate | undefined): Promise<WireError | undefined> {
+/** Decides whether a hello may join: its version, its id, the shared token or check, and its own credential. */
+export async function judgeHello(hello: HelloFrame, self: NodeId, authenticate: Authenticate | undefined, credentials: Credentials | undefined): Promise<HelloVerdict> {
   if (hello.version !== PROTOCOL_VERSION) {
-    return protocolError('VERSION_MISMATCH', `protocol version ${hello.version} is not supported; this node speaks ${PROTOCOL_VERSION}`);
+    return { refusal: protocolError('VERSION_MISMATCH', `protocol version ${String(hello.version)} is not supported; this node speaks ${PROTOCOL_VERSION}`) };
   }
   if (!isNodeId(hello.src) || hello.src === self) {
-    return protocolError('BAD_FRAME', `node id ${JSON.stringify(hello.src)} is invalid or taken by the node it joins`);
+    return { refusal: protocolError('BAD_FRAME', `node id ${JSON.stringify(hello.src.slice(0, 140))} is invalid or taken by the node it joins`) };
   }
-  if (authenticate !== undefined) {
-    let ok: boolean;
-    try {
-      ok = typeof authenticate === 'string' ? hello.token === authenticate : await authenticate(hello);
-    } catch {
-      ok = false;
-    }
-    if (!ok) return protocolError('UNAUTHORIZED', `node ${hello.src} presented a missing or wrong token`);
+  const identified = credentials !== undefined && (await presentsOwnCredential(hello, credentials));
+  let admitted: boolean;
+  if (authenticate === undefined) admitted = credentials === undefined || identified;
+  else if (typeof authenticate === 'string') admitted = identified || (hello.token !== undefined && sameText(hello.token, authenticate));
+  else admitted = (credentials === undefined || identified) && (await Promise.resolve()
+      .then(() => authenticate(hello))
+      .then((ok) => ok === true, () => false));
+  if (!admitted) return { refusal: protocolError('UNAUTHORIZED', `node ${hello.src} presented a missing or wrong token`) };
+  return { identified };
+}
+
+async function presentsOwnCredential(hello: HelloFrame, credentials: Credentials): Promise<boolean> {
+  let own: string | undefined;
+  try {
+    own = typeof credentials === 'function' ? await credentials(hello.src) : Object.hasOwn(credentials, hello.src) ? credentials[hello.src] : undefined;
+  } catch {
+    return false;
   }
-  return undefined;
+  return typeof own === 'string' && hello.token !== undefined && sameText(own, hello.token);
 }

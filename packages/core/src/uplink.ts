@@ -29,12 +29,26 @@ export interface UplinkOptions {
   join?: JoinOptions;
   /** Backoff between attempts; `maxAttempts` counts consecutive failures. Default: forever, 250 ms doubling to 10 s, jitter 0.5. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Where the resume secret of the latest welcome is kept, so that a new link (a reconnect, or a
+   * reloaded page with `sessionStorage`) is known as the same client. Default: this object's memory.
+   */
+  resumeStore?: ResumeStore;
+}
+
+/** Keeps the secret that proves a client is the same one when it joins again. */
+export interface ResumeStore {
+  load(): string | undefined;
+  save(secret: string): void;
 }
 
 export const RECONNECT_POLICY: RetryPolicy = { maxAttempts: Infinity, initialDelay: 250, maxDelay: 10_000, strategy: 'exponential', jitter: 0.5 };
 
-/** Failures another attempt may cure; a refusal (wrong token, wrong version) is final. */
-const RETRY_ON = new Set(['NOT_CONNECTED', 'TIMEOUT', 'DISCONNECTED']);
+/**
+ * Failures another attempt may cure; a refusal (wrong token, wrong version) is final. ID_TAKEN
+ * is not: the trainer may not have noticed yet that this client's previous link is dead.
+ */
+const RETRY_ON = new Set(['NOT_CONNECTED', 'TIMEOUT', 'DISCONNECTED', 'ID_TAKEN']);
 
 /**
  * A node's lasting connection to the node it joins: connect, register, and when the link drops,
@@ -51,9 +65,11 @@ export class Uplink {
   #peer: PeerInfo | undefined;
   #first: { resolve: (peer: PeerInfo) => void; reject: (error: OiafedError) => void } | undefined;
   #looping = false;
+  #secret: string | undefined;
 
   constructor(options: UplinkOptions) {
     this.#o = options;
+    this.#secret = options.resumeStore?.load();
     this.#policy = { ...RECONNECT_POLICY, ...options.retry };
     options.node.events.on('PEER_DISCONNECTED', (peer, reason) => {
       if (peer !== this.#peer?.id || this.#status !== 'registered') return;
@@ -98,7 +114,11 @@ export class Uplink {
         try {
           const link = await this.#o.connect();
           if (this.#stop.signal.aborted) return link.close('uplink closed');
-          this.#peer = await this.#o.node.connect(link, this.#o.join);
+          this.#peer = await this.#o.node.connect(link, this.#secret === undefined ? this.#o.join : { ...this.#o.join, resume: this.#secret });
+          if (this.#peer.resume !== undefined) {
+            this.#secret = this.#peer.resume;
+            this.#o.resumeStore?.save(this.#secret);
+          }
           this.#set('registered', { peer: this.#peer.id });
           this.#first?.resolve(this.#peer);
           this.#first = undefined;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,33 @@ describe('oiafed serve', () => {
       await run.waitFor(/^round 2\/2  2\/2 learners  train loss \d\.\d+/m, 30_000);
       await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
       expect(await run.exited).toBe(0);
+    } finally {
+      members.forEach((m) => m.close());
+      run.kill();
+    }
+  });
+
+  it('reports a failed round and runs it again until a good learner joins and the run completes with exit code 0; a 4 MiB error stays one short line and out of the checkpoint', async () => {
+    const port = await freePort();
+    const config = join(dir, 'retry.yaml');
+    await writeFile(config, [`transport: { mode: websocket, port: ${port} }`, 'heartbeat: { interval: 200, timeout: 1000 }', 'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }', ''].join('\n'));
+    const run = oiafed('serve', config);
+    await run.waitFor(/serving ws:\/\/127\.0\.0\.1:\d+; fedavg, 2 rounds, minClients 2/);
+    const thrower = new LinearLearner(linearData(3, 30));
+    thrower.train = () => Promise.reject(new Error(`\u001b[2J\u001b[31m${'x'.repeat(4 << 20)}\nforged line`)) as never;
+    const member = (id: string, learner: LinearLearner) => joinFederation({ url: `ws://127.0.0.1:${port}`, id, learner, retry: { initialDelay: 20, maxDelay: 200 } });
+    const members = [await member('a', new LinearLearner(linearData(1, 30))), await member('b', thrower)];
+    try {
+      const [failed] = await run.waitFor(/^round 1\/2 failed \(attempt 1\): round 1: 1 of 2 learners returned train results, fewer than minClients 2 \(b: REMOTE_ERROR \\u001b\[2J\\u001b\[31mxxx.*; running it again in 1\.0 s, or when a learner joins$/);
+      expect(failed.length).toBeLessThan(1_500);
+      members.push(await member('c', new LinearLearner(linearData(2, 30))));
+      await run.waitFor(/^round 2\/2  2\/3 learners  1 failed \(b: REMOTE_ERROR\)/);
+      await run.waitFor(/^left out of selection: learner b for 5 rounds \(failed 3 in a row\)$/);
+      await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
+      expect(await run.exited).toBe(0);
+      expect(run.lines.every((line) => line.length < 1_500 && !line.includes('\u001b') && !line.startsWith('forged'))).toBe(true);
+      // b's three failures are in the history: 1 KiB each at most, not 4 MiB.
+      expect((await stat(`${config}.checkpoint`)).size).toBeLessThan(16 * 1024);
     } finally {
       members.forEach((m) => m.close());
       run.kill();

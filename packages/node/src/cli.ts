@@ -2,6 +2,7 @@
 // oiafed serve <config.yaml>: runs a trainer from a YAML run config, for learners that connect to it.
 import { basename, dirname, join } from 'node:path';
 import {
+  boundedText,
   compressionInterceptor,
   createTrainer,
   Federation,
@@ -10,6 +11,9 @@ import {
   OiafedError,
   type Interceptor,
   type InterceptorName,
+  type ClientFailure,
+  type FederationEvents,
+  type RoundFailure,
   type RoundSummary,
   type RunConfig,
 } from '@oiafed/core';
@@ -24,7 +28,8 @@ Runs a federation's trainer from a YAML config (see the README's Configuration s
 transport.mode websocket on transport.port, or webrtc (a PeerJS signalling server on
 transport.port, or the one at transport.url; the trainer is peer node.id), waits for learners, runs federation.rounds rounds,
 prints a line per round, and checkpoints after each one (federation.checkpoint, by default
-<config>.checkpoint beside the config). Ctrl-C stops it cleanly; the same command again resumes.`;
+<config>.checkpoint beside the config). A round that fails is reported and run again (or ends the
+run with federation.onRoundFailure: stop). Ctrl-C stops it cleanly; the same command again resumes.`;
 
 const interceptors: Record<InterceptorName, () => Interceptor> = {
   logging: () => loggingInterceptor((line) => console.log(line)),
@@ -33,14 +38,32 @@ const interceptors: Record<InterceptorName, () => Interceptor> = {
 
 const fmt = (metrics: Record<string, number>) =>
   Object.entries(metrics)
-    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+    .map(([k, v]) => `${boundedText(k, 64)} ${v.toFixed(4)}`)
     .join('  ');
 
+/** A line names a few of many (learners' texts are bounded already), not a thousand. */
+function fewOf<T>(items: readonly T[], name: (item: T) => string): string {
+  const named = items.slice(0, 5).map(name);
+  if (items.length > named.length) named.push(`${items.length - named.length} more`);
+  return named.join(', ');
+}
+
+const failedList = (failures: readonly ClientFailure[]) => fewOf(failures, (f) => `${f.client}: ${f.code}`);
+
+type Excluded = FederationEvents['CLIENT_EXCLUDED'][0];
+const leftOut = (excluded: readonly Excluded[]) =>
+  `left out of selection: ${fewOf(excluded, (e) => `learner ${e.client} for ${e.rounds} rounds (failed ${e.failures} in a row)`)}`;
+
 function progress(s: RoundSummary, rounds: number): string {
-  const failed = s.failures.length ? `  ${s.failures.length} failed (${s.failures.map((f) => `${f.client}: ${f.code}`).join(', ')})` : '';
+  const failed = s.failures.length ? `  ${s.failures.length} failed (${failedList(s.failures)})` : '';
   const train = fmt(s.trainMetrics);
   const evaluation = fmt(s.evalMetrics);
   return `round ${s.round}/${rounds}  ${s.results}/${s.clients.length} learners${failed}${train ? `  train ${train}` : ''}${evaluation ? `  eval ${evaluation}` : ''}  ${(s.timings.totalMs / 1000).toFixed(1)} s`;
+}
+
+function roundFailed(f: RoundFailure, rounds: number): string {
+  const next = f.retryInMs === undefined ? 'stopping (federation.onRoundFailure: stop)' : `running it again in ${(f.retryInMs / 1000).toFixed(1)} s, or when a learner joins`;
+  return `round ${f.round}/${rounds} failed (attempt ${f.attempt}): ${f.reason}; ${next}`;
 }
 
 async function serve(file: string, config: RunConfig): Promise<number> {
@@ -55,6 +78,8 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     connectTimeout: config.timeouts.connect,
     interceptors: config.transport.interceptors.map((name) => interceptors[name]()),
     ...(config.transport.token === undefined ? {} : { authenticate: config.transport.token }),
+    ...(config.security.credentials === undefined ? {} : { credentials: config.security.credentials }),
+    relay: config.security.relay,
   });
   const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload });
   const fed = config.federation;
@@ -62,9 +87,9 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${fed.trainer.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
   const saved = await store.load();
   if (saved) console.log(`resuming after round ${saved.round} from ${store.path}`);
-  node.events.on('CLIENT_REGISTERED', (c) => console.log(`learner ${c.id} joined`));
-  node.events.on('CLIENT_DISCONNECTED', (c) => console.log(`learner ${c.id} ${c.state}: ${c.reason ?? ''}`));
-  node.events.on('CLIENT_UNREGISTERED', (c) => console.log(`learner ${c.id} left`));
+  node.events.on('CLIENT_REGISTERED', (c) => console.log(`learner ${boundedText(c.id)} joined`));
+  node.events.on('CLIENT_DISCONNECTED', (c) => console.log(`learner ${boundedText(c.id)} ${c.state}: ${boundedText(c.reason ?? '')}`));
+  node.events.on('CLIENT_UNREGISTERED', (c) => console.log(`learner ${boundedText(c.id)} left`));
 
   const federation = new Federation({
     node,
@@ -78,8 +103,20 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     config: fed.train,
     federatedEvaluation: fed.federatedEvaluation,
     store,
+    onRoundFailure: fed.onRoundFailure,
+    maxExamples: config.security.maxExamples,
+    exclude: { after: config.security.excludeAfter, rounds: config.security.excludeRounds },
   });
-  federation.events.on('ROUND_FINISHED', (s) => console.log(progress(s, fed.rounds)));
+  // Exclusions come just before their round's end: one line for all of them, after the round's.
+  let excluded: Excluded[] = [];
+  const report = (line: string) => {
+    console.log(line);
+    if (excluded.length) console.log(leftOut(excluded));
+    excluded = [];
+  };
+  federation.events.on('CLIENT_EXCLUDED', (e) => excluded.push(e));
+  federation.events.on('ROUND_FINISHED', (s) => report(progress(s, fed.rounds)));
+  federation.events.on('ROUND_FAILED', (f) => report(roundFailed(f, fed.rounds)));
   const stop = () => federation.stop('interrupted');
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
@@ -125,7 +162,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await serve(file, config);
   } catch (error) {
-    console.error(`oiafed: ${(error as Error).message}`);
+    console.error(`oiafed: ${boundedText(error instanceof Error ? error.message : error, 4096)}`);
     return 1;
   }
 }

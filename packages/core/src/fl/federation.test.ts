@@ -8,6 +8,9 @@ import { FedAvg, FedProx } from './fedavg.js';
 import { Federation, type FederationOptions } from './federation.js';
 import type { Learner, TrainParams, TrainResult } from './learner.js';
 import { LinearLearner, linearData, zeroLinearWeights } from './linear-learner.test-support.js';
+import type { RoundFailure } from './round.js';
+import { requireResults, Trainer, type RoundContext, type TrainOutcome } from './trainer.js';
+import { WeightedMean } from './weighted-mean.js';
 import { maxAbsDiff, tensor, type Weights } from './weights.js';
 
 const nodes: Node[] = [];
@@ -127,11 +130,13 @@ describe('Federation with FedAvg', () => {
   it('fails the round with ROUND_FAILED when fewer than minClients results arrive', async () => {
     const broken = { ...fixed([0, 0, 0], 0, 1), train: () => Promise.reject(new Error('nope')) } as unknown as Learner;
     const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, broken], { rounds: 3, minClients: 2, initialWeights: zeroLinearWeights() });
+    const reported = nextEvent(federation.events, 'ROUND_FAILED');
     await expect(federation.start()).rejects.toMatchObject({
       code: 'ROUND_FAILED',
       message: expect.stringMatching(/round 1: 1 of 3 learners returned train results, fewer than minClients 2 \(learner-1: REMOTE_ERROR nope; learner-2: REMOTE_ERROR nope\)/),
     });
     expect(federation.state).toBe('failed');
+    expect((await reported)[0]).toMatchObject({ round: 1, attempt: 1, retryInMs: undefined, failures: [{ client: 'learner-1' }, { client: 'learner-2' }] });
   });
 
   it('refuses a result whose weights do not fit the model, as that learner failure', async () => {
@@ -256,5 +261,202 @@ describe('Federation with FedAvg', () => {
     expect(() => new Federation({ node, rounds: 1, selection: { fraction: 1.5 } })).toThrowError(/federation\.fraction must be in \(0, 1\]/);
     expect(() => new FedProx({ mu: -1 })).toThrowError(/mu must be a number >= 0/);
     expect(new FedAvg().name).toBe('fedavg');
+  });
+});
+
+/** A learner whose every method can be replaced, the rest being an honest FixedLearner's. */
+const learner = (base: FixedLearner, overrides: Partial<Record<keyof Learner, (...args: never[]) => unknown>>) => ({ ...pick(base), ...overrides }) as unknown as Learner;
+const pick = (l: FixedLearner) => ({ train: () => l.train(), evaluate: () => l.evaluate(), getWeights: () => l.getWeights(), setWeights: () => undefined });
+const sleeper = () => learner(fixed([0, 0, 0], 0, 1), { train: () => new Promise(() => undefined) });
+/** 4 MiB of text that would clear a terminal and break a line, as a hostile learner's error. */
+const hugeMessage = `\u001b[2J\u001b[31m${'x'.repeat(4 << 20)}\nforged line`;
+
+/** A user's own trainer: its round goes through ctx.gather, and so through validation. */
+class PlainMeanTrainer extends Trainer {
+  readonly name = 'plain-mean';
+  readonly seen: string[] = [];
+  createAggregator() {
+    return new WeightedMean();
+  }
+  override async trainRound(ctx: RoundContext): Promise<TrainOutcome> {
+    const mean = new WeightedMean();
+    let numExamples = 0;
+    const outcome = await ctx.gather(
+      'train',
+      () => ({ round: ctx.round, weights: ctx.weights, config: {} }),
+      (client, result) => {
+        this.seen.push(client);
+        mean.add(result.weights, 1);
+        numExamples += result.numExamples;
+      },
+    );
+    requireResults(ctx, outcome, 'train');
+    return { weights: mean.result(), numExamples, results: outcome.succeeded.length, trainMetrics: {}, failures: outcome.failures };
+  }
+}
+
+describe('Federation with hostile learners', () => {
+  it("validates results for a user's Trainer subclass too: null, NaN weights and 1e30 examples fail only their learner", async () => {
+    const honest = fixed([1, 1, 1], 1, 10);
+    const nanWeights = { w: tensor([1, Number.NaN, 1]), b: tensor([1]) };
+    const trainer = new PlainMeanTrainer();
+    const { federation } = await federate(
+      [
+        honest,
+        learner(honest, { train: () => null }),
+        learner(honest, { train: () => ({ weights: nanWeights, numExamples: 10 }) }),
+        learner(honest, { train: () => ({ weights: honest.update, numExamples: 1e30 }) }),
+        learner(fixed([5, 5, 5], 5, 10), { evaluate: () => null }),
+      ],
+      { rounds: 1, trainer, federatedEvaluation: true, maxExamples: 1_000, initialWeights: zeroLinearWeights() },
+    );
+    const result = await federation.start();
+    expect(trainer.seen.sort()).toEqual(['learner-0', 'learner-4']);
+    expect(Array.from(result.weights.w!.data)).toEqual([3, 3, 3]);
+    expect(result.history[0]!.failures).toEqual([
+      { client: 'learner-1', code: 'INVALID_RESULT', message: 'train result is null, not an object' },
+      { client: 'learner-2', code: 'INVALID_RESULT', message: 'tensor w has a non-finite value (NaN) at index 1' },
+      { client: 'learner-3', code: 'INVALID_RESULT', message: 'numExamples must be an integer from 1 to 1000 (got 1e+30)' },
+      { client: 'learner-4', code: 'INVALID_RESULT', message: 'evaluate result is null, not an object' },
+    ]);
+    expect(result.history[0]!.evalMetrics.federated_accuracy).toBeCloseTo(0.1);
+  });
+
+  it('takes the starting model from the next learner when the first answers getWeights with NaN', async () => {
+    const honest = new LinearLearner(linearData(1, 10));
+    const { federation } = await federate([learner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({ w: tensor([Number.NaN, 0, 0]), b: tensor([0]) }) }), honest], { rounds: 1 });
+    const failed = nextEvent(federation.events, 'CLIENT_FAILED');
+    await federation.start();
+    expect((await failed)[0]).toEqual({ round: 0, client: 'learner-0', code: 'INVALID_RESULT', message: 'starting model: tensor w has a non-finite value (NaN) at index 0' });
+    expect(maxAbsDiff(honest.seen[0]!.weights, zeroLinearWeights())).toBe(0);
+  });
+
+  it('fails with TIMEOUT naming the last failure when no learner gives a usable starting model', async () => {
+    const { federation } = await federate([learner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({}) })], { rounds: 1, clientWait: 30 });
+    await expect(federation.start()).rejects.toMatchObject({ code: 'TIMEOUT', message: 'no learner gave a usable starting model within 30 ms (last: learner-0: INVALID_RESULT starting model: weights hold no tensor)' });
+  });
+
+  it('keeps a 4 MiB error message with escapes as one bounded line in events, history and checkpoints', async () => {
+    const store = new MemoryCheckpointStore();
+    const thrower = learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], { rounds: 1, store, initialWeights: zeroLinearWeights() });
+    const failed = nextEvent(federation.events, 'CLIENT_FAILED');
+    await federation.start();
+    const kept = [(await failed)[0].message, (await store.load())!.history[0]!.failures[0]!.message];
+    for (const message of kept) {
+      expect(message.length).toBeLessThanOrEqual(1024);
+      expect(message).toMatch(/^\\u001b\[2J\\u001b\[31mxxx+…$/);
+      expect(message).not.toMatch(/[\u0000-\u001f]/);
+    }
+  });
+
+  it("with onRoundFailure 'retry', reports a failed round and runs it again as soon as a learner joins", async () => {
+    const thrower = learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });
+    const { trainer, federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], {
+      rounds: 2,
+      minClients: 2,
+      onRoundFailure: 'retry',
+      retryDelay: 60_000,
+      initialWeights: zeroLinearWeights(),
+    });
+    const failed = nextEvent(federation.events, 'ROUND_FAILED');
+    const run = federation.start();
+    const [failure] = await failed;
+    expect(failure).toMatchObject({ round: 1, attempt: 1, retryInMs: 60_000, failures: [{ client: 'learner-1', code: 'REMOTE_ERROR' }] });
+    expect(failure.reason).toMatch(/^round 1: 1 of 2 learners returned train results, fewer than minClients 2 \(learner-1: REMOTE_ERROR \\u001b/);
+    expect(failure.reason.length).toBeLessThanOrEqual(1024);
+    expect(federation.status()).toMatchObject({ state: 'running', round: 1 });
+    // A good learner joins: the retry does not wait out its 60 s.
+    const late = new Node({ id: 'learner-late', role: 'learner', heartbeat: false });
+    nodes.push(late);
+    late.serve(fixed([4, 4, 4], 4, 10));
+    await joinInMemory(trainer, late, { strict: true });
+    const result = await run;
+    expect(result).toMatchObject({ reason: 'completed', rounds: 2 });
+    expect(result.history[0]).toMatchObject({ round: 1, results: 2, clients: ['learner-0', 'learner-1', 'learner-late'] });
+  });
+
+  it('waits longer before each retry while a round keeps failing, and stop() ends the wait', async () => {
+    const thrower = learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('nope')) });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], { rounds: 1, minClients: 2, onRoundFailure: 'retry', retryDelay: 5, exclude: false, initialWeights: zeroLinearWeights() });
+    const failures: RoundFailure[] = [];
+    federation.events.on('ROUND_FAILED', (f) => {
+      failures.push(f);
+      if (failures.length === 4) federation.stop();
+    });
+    const result = await federation.start();
+    expect(failures.map((f) => [f.attempt, f.retryInMs])).toEqual([
+      [1, 5],
+      [2, 10],
+      [3, 20],
+      [4, 40],
+    ]);
+    expect(result).toMatchObject({ reason: 'stopped', rounds: 0 });
+  });
+
+  it('leaves sleepers out of selection after `after` failed rounds, for `rounds` rounds, then tries them again and leaves them out twice as long', async () => {
+    const sleepers = Array.from({ length: 20 }, sleeper);
+    const { federation } = await federate([...sleepers, fixed([1, 1, 1], 1, 10), fixed([3, 3, 3], 3, 10)], {
+      rounds: 7,
+      minClients: 2,
+      deadline: 100,
+      exclude: { after: 2, rounds: 3 },
+      initialWeights: zeroLinearWeights(),
+    });
+    const all = Array.from({ length: 22 }, (_, i) => `learner-${i}`).sort();
+    const honest = ['learner-20', 'learner-21'];
+    const selected: string[][] = [];
+    const excluded: { round: number; client: string; failures: number; rounds: number }[] = [];
+    let afterRound2: unknown;
+    federation.events.on('ROUND_STARTED', ({ clients }) => selected.push(clients));
+    federation.events.on('CLIENT_EXCLUDED', (e) => excluded.push(e));
+    federation.events.on('ROUND_FINISHED', ({ round }) => round === 2 && (afterRound2 = federation.status().clients));
+    const result = await federation.start();
+    expect(result).toMatchObject({ reason: 'completed', rounds: 7 });
+    expect(selected).toEqual([all, all, honest, honest, honest, all, honest]);
+    expect(result.history.map((r) => r.failures.length)).toEqual([20, 20, 0, 0, 0, 20, 0]);
+    const sleeperIds = all.filter((id) => !honest.includes(id));
+    const excludedIn = (round: number, failures: number, rounds: number) => excluded.filter((e) => e.round === round && e.failures === failures && e.rounds === rounds).map((e) => e.client).sort();
+    expect(excluded).toHaveLength(40);
+    expect(excludedIn(2, 2, 3)).toEqual(sleeperIds);
+    // They failed their other chance too: left out twice as long.
+    expect(excludedIn(6, 3, 6)).toEqual(sleeperIds);
+    expect(afterRound2).toContainEqual({ id: 'learner-0', state: 'connected', activity: 'idle', failures: 2, excludedFor: 3 });
+    expect(afterRound2).toContainEqual({ id: 'learner-20', state: 'connected', activity: 'idle', failures: 0, excludedFor: 0 });
+  });
+
+  it('takes a left-out learner back at once when the round needs it to reach minClients', async () => {
+    let calls = 0;
+    const flaky = learner(fixed([3, 3, 3], 3, 10), { train: () => (++calls === 1 ? Promise.reject(new Error('once')) : fixed([3, 3, 3], 3, 10).train()) });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), flaky], { rounds: 1, minClients: 2, onRoundFailure: 'retry', retryDelay: 1, exclude: { after: 1, rounds: 10 }, initialWeights: zeroLinearWeights() });
+    const selected: string[][] = [];
+    federation.events.on('ROUND_STARTED', ({ clients }) => selected.push(clients));
+    const excluded = nextEvent(federation.events, 'CLIENT_EXCLUDED');
+    const result = await federation.start();
+    expect((await excluded)[0]).toMatchObject({ round: 1, client: 'learner-1', failures: 1, rounds: 10 });
+    expect(selected).toEqual([
+      ['learner-0', 'learner-1'],
+      ['learner-0', 'learner-1'],
+    ]);
+    expect(result).toMatchObject({ reason: 'completed', rounds: 1 });
+    expect(Array.from(result.weights.w!.data)).toEqual([2, 2, 2]);
+  });
+
+  it('selects among learners not left out, seeded: the same for the same seed', async () => {
+    const learners = Array.from({ length: 12 }, (_, i) => (i % 2 ? fixed([1, 1, 1], 1, 1) : learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) })));
+    const run = async () => {
+      const { federation } = await federate(learners, { rounds: 6, selection: { fraction: 0.5 }, seed: 9, exclude: { after: 1, rounds: 100 }, initialWeights: zeroLinearWeights() });
+      const picked: string[][] = [];
+      federation.events.on('ROUND_STARTED', ({ clients }) => picked.push(clients));
+      await federation.start();
+      nodes.splice(0).forEach((n) => n.close());
+      return picked;
+    };
+    const a = await run();
+    expect(await run()).toEqual(a);
+    const broken = Array.from({ length: 6 }, (_, i) => `learner-${i * 2}`);
+    // A broken learner is picked once at most: after its failure it is left out for the run.
+    for (const id of broken) expect(a.filter((round) => round.includes(id)).length).toBeLessThanOrEqual(1);
+    expect(a.flat().filter((id) => broken.includes(id)).length).toBeGreaterThan(0);
   });
 });

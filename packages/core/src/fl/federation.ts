@@ -1,16 +1,19 @@
 import { EventEmitter } from 'eventemitter3';
+import { boundedText } from '../bounded-text.js';
 import type { NodeId } from '../envelope.js';
 import { OiafedError } from '../errors.js';
 import { CancelScope } from '../cancel-scope.js';
 import type { Node } from '../node.js';
-import type { ClientState } from '../registry.js';
+import type { ClientInfo, ClientState } from '../registry.js';
 import type { CheckpointStore } from './checkpoint.js';
+import { Exclusions, type ExcludeOptions } from './exclusion.js';
 import { FedAvg } from './fedavg.js';
 import type { Learner, LearnerProxy } from './learner.js';
-import type { ClientFailure, RoundSummary } from './round.js';
+import { assertEvaluateResult, assertTrainResult, type ResultLimits } from './result-validation.js';
+import type { ClientFailure, RoundFailure, RoundSummary } from './round.js';
 import { selectClients, type Selection } from './selection.js';
 import type { GatherOutcome, RoundContext, Trainer } from './trainer.js';
-import type { Metrics, Weights } from './weights.js';
+import { modelProblem, type Metrics, type Weights } from './weights.js';
 
 export interface FederationOptions {
   /** The trainer's node; learners join it (in memory, from workers, over WebSocket or WebRTC). */
@@ -43,6 +46,25 @@ export interface FederationOptions {
   store?: CheckpointStore;
   /** True ends the run after the round just finished. */
   stopWhen?: (summary: RoundSummary, history: readonly RoundSummary[]) => boolean;
+  /**
+   * What a failed round (fewer than minClients results, or fewer than minClients learners within
+   * `clientWait`) does. Both report it (ROUND_FAILED). 'stop': `start()` rejects with its
+   * ROUND_FAILED error. 'retry': the round runs again after `retryDelay`, or as soon as a learner
+   * joins, until the run completes or is stopped: what a server wants. Default 'stop'.
+   */
+  onRoundFailure?: 'retry' | 'stop';
+  /** ms before a failed round runs again; it doubles while the round keeps failing, up to 60 s. Default 1000. */
+  retryDelay?: number;
+  /** Largest `numExamples` a learner's result may claim; more is an INVALID_RESULT. Default 1e9. */
+  maxExamples?: number;
+  /**
+   * Learners that fail `after` rounds in a row (throw, time out, return invalid results) are left
+   * out of selection for the next `rounds` rounds, then get another chance (failing it too leaves
+   * them out twice as long); a round that would otherwise have fewer than minClients learners
+   * takes them back at once. Rounds count attempts: a retried round counts again. Default
+   * { after: 3, rounds: 5 }; false: never.
+   */
+  exclude?: ExcludeOptions | false;
 }
 
 export type FederationState = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
@@ -52,8 +74,12 @@ export interface FederationEvents {
   STATE_CHANGED: [state: FederationState];
   ROUND_STARTED: [info: { round: number; clients: NodeId[] }];
   CLIENT_RESULT: [info: { round: number; client: NodeId; numExamples: number; metrics: Metrics; ms: number }];
+  /** A learner's call failed; round 0 is the request for the starting model. */
   CLIENT_FAILED: [failure: ClientFailure & { round: number }];
+  /** A learner that failed `failures` rounds in a row is left out of the next `rounds` rounds. */
+  CLIENT_EXCLUDED: [info: { round: number; client: NodeId; failures: number; rounds: number }];
   ROUND_FINISHED: [summary: RoundSummary];
+  ROUND_FAILED: [failure: RoundFailure];
 }
 
 export interface FederationStatus {
@@ -61,7 +87,15 @@ export interface FederationStatus {
   /** The round running or last finished. */
   round: number;
   rounds: number;
-  clients: { id: NodeId; state: ClientState; activity: ClientActivity }[];
+  clients: {
+    id: NodeId;
+    state: ClientState;
+    activity: ClientActivity;
+    /** Rounds it failed in a row (see `exclude`). */
+    failures: number;
+    /** Rounds still to come that it is left out of selection (0: selectable). */
+    excludedFor: number;
+  }[];
   startedAt: number | undefined;
   elapsedMs: number;
   lastRound: RoundSummary | undefined;
@@ -76,18 +110,35 @@ export interface FederationResult {
   elapsedMs: number;
 }
 
+/** The longest a failed round waits before it runs again. */
+const MAX_RETRY_DELAY = 60_000;
+
+/** What one attempt at a round came to. */
+type Attempt = { kind: 'finished'; summary: RoundSummary } | { kind: 'failed'; error: OiafedError; failures: ClientFailure[] } | { kind: 'stopped' };
+
+/** Who contributed to one round attempt and who failed in it (for exclusion and ROUND_FAILED). */
+interface AttemptLog {
+  outcomes: Map<NodeId, boolean>;
+  failures: ClientFailure[];
+}
+
 /**
  * The coordinator and single entry point of a run: it waits for learners, selects them, runs the
- * trainer's rounds with deadlines and failure tolerance, evaluates, checkpoints, and reports.
+ * trainer's rounds with deadlines and failure tolerance, validates every result, evaluates,
+ * checkpoints, and reports.
  */
 export class Federation {
   readonly events = new EventEmitter<FederationEvents>();
-  readonly #o: Required<Pick<FederationOptions, 'rounds' | 'minClients' | 'selection' | 'seed' | 'deadline' | 'clientWait' | 'learnerRole' | 'config'>> & FederationOptions;
+  readonly #o: Required<Pick<FederationOptions, 'rounds' | 'minClients' | 'selection' | 'seed' | 'deadline' | 'clientWait' | 'learnerRole' | 'config' | 'onRoundFailure' | 'retryDelay' | 'maxExamples'>> & FederationOptions;
   readonly #node: Node;
   readonly #trainer: Trainer;
+  readonly #limits: ResultLimits;
+  readonly #exclusions: Exclusions | undefined;
   readonly #activity = new Map<NodeId, ClientActivity>();
   #state: FederationState = 'idle';
   #round = 0;
+  /** Rounds started, retries included: the clock exclusions are counted on. */
+  #attempts = 0;
   #weights: Weights | undefined;
   #history: RoundSummary[] = [];
   #startedAt: number | undefined;
@@ -107,6 +158,9 @@ export class Federation {
       clientWait: 60_000,
       learnerRole: 'learner',
       config: {},
+      onRoundFailure: 'stop',
+      retryDelay: 1_000,
+      maxExamples: 1_000_000_000,
       ...options,
     };
     const o = this.#o;
@@ -114,9 +168,15 @@ export class Federation {
     if (!Number.isInteger(o.minClients) || o.minClients < 1) throw invalid('minClients', 'a positive integer', o.minClients);
     if (!(o.deadline >= 0)) throw invalid('deadline', 'a number of ms >= 0', o.deadline);
     if (typeof o.selection === 'object' && !(o.selection.fraction > 0 && o.selection.fraction <= 1)) throw invalid('fraction', 'in (0, 1]', o.selection.fraction);
+    if (o.onRoundFailure !== 'retry' && o.onRoundFailure !== 'stop') throw invalid('onRoundFailure', "'retry' or 'stop'", o.onRoundFailure);
+    if (!(o.retryDelay >= 0) || !Number.isFinite(o.retryDelay)) throw invalid('retryDelay', 'a number of ms >= 0', o.retryDelay);
+    if (!Number.isSafeInteger(o.maxExamples) || o.maxExamples < 1) throw invalid('maxExamples', 'a positive integer', o.maxExamples);
     this.#node = options.node;
     this.#trainer = options.trainer ?? new FedAvg();
     this.#weights = options.initialWeights;
+    this.#limits = { maxExamples: o.maxExamples };
+    const exclude = options.exclude ?? { after: 3, rounds: 5 };
+    this.#exclusions = exclude === false ? undefined : new Exclusions(exclude);
   }
 
   get state(): FederationState {
@@ -144,14 +204,20 @@ export class Federation {
 
   /** Resolves with the connected learners once there are at least `n`; rejects with TIMEOUT after `timeout` ms. */
   waitForClients(n: number, timeout = this.#o.clientWait): Promise<NodeId[]> {
-    const enough = () => this.clients().length >= n;
-    if (enough()) return Promise.resolve(this.clients());
+    return this.#waitFor(() => this.clients(), n, timeout);
+  }
+
+  /** Resolves with `candidates()` once it holds at least `n`, checked as learners register. */
+  #waitFor(candidates: () => NodeId[], n: number, timeout: number): Promise<NodeId[]> {
+    const now = candidates();
+    if (now.length >= n) return Promise.resolve(now);
     return new Promise((resolve, reject) => {
       const events = this.#node.events;
       const check = () => {
-        if (!enough()) return;
+        const found = candidates();
+        if (found.length < n) return;
         done();
-        resolve(this.clients());
+        resolve(found);
       };
       const onAbort = () => {
         done();
@@ -159,7 +225,7 @@ export class Federation {
       };
       const timer = setTimeout(() => {
         done();
-        reject(new OiafedError('TIMEOUT', `only ${this.clients().length} of ${n} learners connected within ${timeout} ms`));
+        reject(new OiafedError('TIMEOUT', `only ${candidates().length} of ${n} learners connected within ${timeout} ms`));
       }, timeout);
       const done = () => {
         clearTimeout(timer);
@@ -230,11 +296,19 @@ export class Federation {
   }
 
   status(): FederationStatus {
+    const exclusions = this.#exclusions;
+    const next = this.#attempts + 1;
     return {
       state: this.#state,
       round: this.#round,
       rounds: this.#o.rounds,
-      clients: this.#node.registry.list({ role: this.#o.learnerRole }).map((c) => ({ id: c.id, state: c.state, activity: this.#activity.get(c.id) ?? 'idle' })),
+      clients: this.#node.registry.list({ role: this.#o.learnerRole }).map((c) => ({
+        id: c.id,
+        state: c.state,
+        activity: this.#activity.get(c.id) ?? 'idle',
+        failures: exclusions?.failures(c.id) ?? 0,
+        excludedFor: exclusions?.roundsLeft(c.id, next) ?? 0,
+      })),
       startedAt: this.#startedAt,
       elapsedMs: this.#startedAt === undefined ? 0 : Date.now() - this.#startedAt,
       lastRound: this.#history[this.#history.length - 1],
@@ -261,40 +335,123 @@ export class Federation {
     this.#history = checkpoint.history;
   }
 
+  /**
+   * The starting model from a learner: the first connected (by id) that answers with a usable
+   * model. One that fails or answers nonsense is reported (CLIENT_FAILED, round 0) and the next is
+   * asked, so one hostile learner cannot choose or block the starting model.
+   */
   async #fetchInitialWeights(): Promise<Weights> {
-    const [first] = await this.waitForClients(1);
-    return this.#node.proxy<Learner>(first!, { signal: this.#abort.signal }).getWeights();
+    const asked = new Set<NodeId>();
+    let last: ClientFailure | undefined;
+    for (;;) {
+      const candidates = await this.#waitFor(() => this.clients().filter((id) => !asked.has(id)), 1, this.#o.clientWait).catch((error: unknown) => {
+        if (!last || this.#abort.signal.aborted) throw error;
+        throw new OiafedError('TIMEOUT', `no learner gave a usable starting model within ${this.#o.clientWait} ms (last: ${last.client}: ${last.code} ${last.message})`, { cause: error });
+      });
+      const [first] = candidates.sort();
+      asked.add(first!);
+      try {
+        const weights: unknown = await this.#node.call(first!, 'getWeights', [], { signal: this.#calls.signal });
+        const problem = modelProblem(weights);
+        if (problem === undefined) return weights as Weights;
+        throw new OiafedError('INVALID_RESULT', `starting model: ${problem}`);
+      } catch (error) {
+        if (this.#abort.signal.aborted) throw error;
+        last = failureOf(first!, error);
+        this.events.emit('CLIENT_FAILED', { ...last, round: 0 });
+      }
+    }
   }
 
-  /** One round; undefined when the run was stopped during it. */
+  /**
+   * Round `round` until it finishes; undefined when the run was stopped during it. A failed attempt
+   * is reported, then ends the run ('stop') or is tried again ('retry') after a delay that doubles
+   * while the round keeps failing, cut short when a learner that is not left out joins.
+   */
   async #runRound(round: number): Promise<RoundSummary | undefined> {
-    const o = this.#o;
-    const started = Date.now();
-    const connected = await this.waitForClients(o.minClients).catch((error: unknown) => {
+    for (let failed = 0; ; ) {
+      const attempt = await this.#attemptRound(round, failed);
+      if (attempt.kind === 'stopped') return undefined;
+      if (attempt.kind === 'finished') return attempt.summary;
+      failed += 1;
+      const retry = this.#o.onRoundFailure === 'retry';
+      const retryInMs = retry ? Math.min(this.#o.retryDelay * 2 ** (failed - 1), MAX_RETRY_DELAY) : undefined;
+      this.events.emit('ROUND_FAILED', { round, attempt: failed, reason: boundedText(attempt.error.message), failures: attempt.failures, retryInMs });
+      if (!retry) throw attempt.error;
+      await this.#beforeRetry(retryInMs!);
+      if (this.#paused) await this.#paused;
       if (this.#abort.signal.aborted) return undefined;
-      throw new OiafedError('ROUND_FAILED', `round ${round}: ${(error as Error).message} (minClients ${o.minClients})`, { cause: error });
+    }
+  }
+
+  /** Resolves after `ms`, when a selectable learner joins, or when the run is stopped. */
+  #beforeRetry(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const events = this.#node.events;
+      const signal = this.#abort.signal;
+      const joined = (client: ClientInfo) => {
+        if (client.role === this.#o.learnerRole && !this.#exclusions?.isExcluded(client.id, this.#attempts + 1)) done();
+      };
+      const done = () => {
+        clearTimeout(timer);
+        events.off('CLIENT_REGISTERED', joined);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      events.on('CLIENT_REGISTERED', joined);
+      signal.addEventListener('abort', done, { once: true });
     });
-    if (!connected) return undefined;
-    const clients = selectClients(o.selection, connected, round, o.seed);
+  }
+
+  /** One attempt at round `round`, the `retry`-th retry of it (0: its first try). */
+  async #attemptRound(round: number, retry: number): Promise<Attempt> {
+    const o = this.#o;
+    let connected: NodeId[];
+    try {
+      connected = await this.waitForClients(o.minClients);
+    } catch (error) {
+      if (this.#abort.signal.aborted) return { kind: 'stopped' };
+      return { kind: 'failed', error: new OiafedError('ROUND_FAILED', `round ${round}: ${boundedText((error as Error).message)} (minClients ${o.minClients})`, { cause: error }), failures: [] };
+    }
+    // The deadline runs from here: time spent waiting for learners is not the learners' to lose.
+    const started = Date.now();
+    const attempt = ++this.#attempts;
+    const clients = selectClients(o.selection, this.#selectable(connected, attempt), round, o.seed, retry);
     this.#round = round;
     this.events.emit('ROUND_STARTED', { round, clients: [...clients] });
-    const ctx = this.#context(round, clients, started);
-    let train;
+    const log: AttemptLog = { outcomes: new Map(), failures: [] };
     try {
-      train = await this.#trainer.trainRound(ctx);
+      const done = await this.#trainAndEvaluate(round, clients, started, log);
+      if (!done) return { kind: 'stopped' };
+      this.#settle(round, attempt, log);
+      this.#weights = done.weights;
+      this.#history.push(done.summary);
+      await o.store?.save({ round, weights: done.weights, history: this.#history });
+      this.events.emit('ROUND_FINISHED', done.summary);
+      return { kind: 'finished', summary: done.summary };
     } catch (error) {
-      if (this.#abort.signal.aborted) return undefined;
-      throw error;
+      if (this.#abort.signal.aborted) return { kind: 'stopped' };
+      if (!(error instanceof OiafedError && error.code === 'ROUND_FAILED')) throw error;
+      this.#settle(round, attempt, log);
+      return { kind: 'failed', error, failures: log.failures };
     }
+  }
+
+  /** The round's training, then its evaluation; undefined when the run was stopped during them. */
+  async #trainAndEvaluate(round: number, clients: NodeId[], started: number, log: AttemptLog): Promise<{ summary: RoundSummary; weights: Weights } | undefined> {
+    const o = this.#o;
+    const train = await this.#trainer.trainRound(this.#context(round, clients, started, this.#weights!, log));
     if (this.#abort.signal.aborted) return undefined;
-    this.#weights = train.weights;
     const trainMs = Date.now() - started;
     const evalStarted = Date.now();
     const evalMetrics: Metrics = {};
-    const failures = [...train.failures];
+    // Bounded again: a trainer may report failures of its own (from calls through ctx.proxy).
+    const failures = train.failures.map(boundedFailure);
     if (o.federatedEvaluation) {
-      const fed = await this.#trainer.evaluateRound(this.#context(round, clients, evalStarted, train.weights));
-      failures.push(...fed.failures);
+      const fed = await this.#trainer.evaluateRound(this.#context(round, clients, evalStarted, train.weights, log));
+      if (this.#abort.signal.aborted) return undefined;
+      failures.push(...fed.failures.map(boundedFailure));
       for (const [k, v] of Object.entries(fed.metrics)) evalMetrics[`federated_${k}`] = v;
     }
     if (o.evaluate) Object.assign(evalMetrics, await o.evaluate(train.weights, round));
@@ -308,20 +465,49 @@ export class Federation {
       evalMetrics,
       timings: { trainMs, evaluateMs: Date.now() - evalStarted, totalMs: Date.now() - started },
     };
-    this.#history.push(summary);
-    await o.store?.save({ round, weights: train.weights, history: this.#history });
-    this.events.emit('ROUND_FINISHED', summary);
-    return summary;
+    return { summary, weights: train.weights };
   }
 
-  #context(round: number, clients: readonly NodeId[], started: number, weights = this.#weights!): RoundContext {
+  /**
+   * Who round attempt `attempt` may select: the connected learners not left out; when fewer than
+   * minClients remain, the left-out ones whose time is nearest its end are taken back (by id on a
+   * tie), as a round that can run beats waiting for learners that may never come.
+   */
+  #selectable(connected: readonly NodeId[], attempt: number): NodeId[] {
+    const exclusions = this.#exclusions;
+    if (!exclusions) return [...connected];
+    const eligible = connected.filter((id) => !exclusions.isExcluded(id, attempt));
+    const missing = this.#o.minClients - eligible.length;
+    if (missing <= 0) return eligible;
+    const soonest = connected
+      .filter((id) => exclusions.isExcluded(id, attempt))
+      .sort((a, b) => exclusions.roundsLeft(a, attempt) - exclusions.roundsLeft(b, attempt) || (a < b ? -1 : 1))
+      .slice(0, missing);
+    for (const id of soonest) exclusions.readmit(id);
+    return [...eligible, ...soonest];
+  }
+
+  /** Counts the attempt's outcomes toward exclusion and announces who is now left out. */
+  #settle(round: number, attempt: number, log: AttemptLog): void {
+    const exclusions = this.#exclusions;
+    if (!exclusions) return;
+    for (const { client, failures, rounds } of exclusions.record(attempt, log.outcomes)) {
+      this.events.emit('CLIENT_EXCLUDED', { round, client, failures, rounds });
+    }
+    const registry = this.#node.registry;
+    exclusions.forget((id) => registry.get(id)?.state === 'connected', attempt);
+  }
+
+  #context(round: number, clients: readonly NodeId[], started: number, weights: Weights, log: AttemptLog): RoundContext {
     const o = this.#o;
     const signal = this.#abort.signal;
     const node = this.#node;
     const activity = this.#activity;
     const calls = this.#calls.signal;
     const events = this.events;
+    const limits = this.#limits;
     const timeoutNow = () => (o.deadline > 0 ? Math.max(1, started + o.deadline - Date.now()) : undefined);
+    const outcome = (client: NodeId, ok: boolean) => log.outcomes.set(client, ok && log.outcomes.get(client) !== false);
     return {
       round,
       weights,
@@ -340,21 +526,23 @@ export class Federation {
             try {
               const timeout = timeoutNow();
               const options = timeout === undefined ? { signal: calls } : { signal: calls, timeout };
-              const result = await node.call(client, method, [paramsFor(client)], options);
+              const result: unknown = await node.call(client, method, [paramsFor(client)], options);
+              if (method === 'train') assertTrainResult(result, weights, limits);
+              else assertEvaluateResult(result, limits);
               onResult(client, result as never);
               succeeded.push(client);
+              outcome(client, true);
               if (method === 'train') {
                 const r = result as { numExamples: number; metrics?: Metrics };
                 events.emit('CLIENT_RESULT', { round, client, numExamples: r.numExamples, metrics: r.metrics ?? {}, ms: Date.now() - t0 });
               }
             } catch (error) {
-              const failure: ClientFailure = {
-                client,
-                code: error instanceof OiafedError ? error.code : 'REMOTE_ERROR',
-                message: error instanceof Error ? error.message : String(error),
-              };
+              const failure = failureOf(client, error);
               failures.push(failure);
-              if (!signal.aborted) events.emit('CLIENT_FAILED', { ...failure, round });
+              if (signal.aborted) return;
+              log.failures.push(failure);
+              outcome(client, false);
+              events.emit('CLIENT_FAILED', { ...failure, round });
             } finally {
               activity.set(client, 'idle');
             }
@@ -364,6 +552,20 @@ export class Federation {
       },
     };
   }
+}
+
+/** A learner's failure as it is kept and shown: every text from the peer bounded and escaped. */
+function failureOf(client: NodeId, error: unknown): ClientFailure {
+  return {
+    client: boundedText(client),
+    code: boundedText(error instanceof OiafedError ? error.code : 'REMOTE_ERROR', 64),
+    message: boundedText(error instanceof Error ? error.message : error),
+  };
+}
+
+/** A failure a trainer reported itself, bounded the same way. */
+function boundedFailure(f: ClientFailure): ClientFailure {
+  return { client: boundedText(f.client), code: boundedText(f.code, 64), message: boundedText(f.message) };
 }
 
 function invalid(field: string, expected: string, got: unknown): OiafedError {

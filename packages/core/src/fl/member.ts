@@ -4,7 +4,7 @@ import type { HeartbeatOptions } from '../heartbeat.js';
 import type { Link } from '../link.js';
 import { Node, exposedMethods } from '../node.js';
 import type { RetryPolicy } from '../retry.js';
-import { Uplink, type UplinkStatusDetail } from '../uplink.js';
+import { Uplink, type ResumeStore, type UplinkStatusDetail } from '../uplink.js';
 import { connectPeer } from '../data-channel.js';
 import type { FramedLinkOptions } from '../framed-link.js';
 import { randomNodeId } from '../node-id.js';
@@ -40,6 +40,12 @@ export interface MemberOptions {
   timeout?: number;
   /** Frees what `connect` holds (a PeerJS peer), once the member closes. */
   release?: () => void;
+  /**
+   * Keeps the resume secret the trainer gives at each welcome; a later link that presents it may
+   * take over this id while the trainer still holds the old link. `@oiafed/browser` keeps it in
+   * `sessionStorage` (per tab and id), so a reloaded page rejoins at once under its id.
+   */
+  resumeStore?: ResumeStore;
 }
 
 /**
@@ -66,6 +72,7 @@ export class FederationMember {
         ...(options.token === undefined ? {} : { token: options.token }),
       },
       ...(options.retry === undefined ? {} : { retry: options.retry }),
+      ...(options.resumeStore === undefined ? {} : { resumeStore: options.resumeStore }),
     });
     this.uplink.events.on('status', (state, detail) => this.#set({ ...detail, state: state === 'idle' ? 'connecting' : state }));
   }

@@ -24,3 +24,16 @@ export interface RoundSummary {
   evalMetrics: Metrics;
   timings: { trainMs: number; evaluateMs: number; totalMs: number };
 }
+
+/** A round that did not get enough results (or learners), and what happens next. */
+export interface RoundFailure {
+  round: number;
+  /** How many times in a row this round has failed. */
+  attempt: number;
+  /** Why, as one bounded line. */
+  reason: string;
+  /** The learners that failed in it, and why. */
+  failures: ClientFailure[];
+  /** ms until it runs again (sooner when a learner joins); undefined when the run stops with it. */
+  retryInMs: number | undefined;
+}

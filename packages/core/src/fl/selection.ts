@@ -10,11 +10,13 @@ export type Selection =
 
 /**
  * Picks the round's learners. Random fractions draw from a generator seeded by (seed, round), so
- * a run, and a run resumed from a checkpoint, selects the same learners.
+ * a run, and a run resumed from a checkpoint, selects the same learners; a retry of a failed round
+ * (`retry` > 0) draws afresh, as reproducibly.
  */
-export function selectClients(selection: Selection, clients: readonly NodeId[], round: number, seed: number): NodeId[] {
+export function selectClients(selection: Selection, clients: readonly NodeId[], round: number, seed: number, retry = 0): NodeId[] {
   const sorted = [...clients].sort();
-  const random = seededRandom(deriveSeed(seed, round));
+  const roundSeed = deriveSeed(seed, round);
+  const random = seededRandom(retry === 0 ? roundSeed : deriveSeed(roundSeed, retry));
   if (selection === 'all') return sorted;
   if (typeof selection === 'function') {
     const picked = selection(sorted, round, random);

@@ -1,9 +1,10 @@
+import { boundedText } from '../bounded-text.js';
 import type { NodeId } from '../envelope.js';
 import { OiafedError } from '../errors.js';
 import type { ClientFailure, RoundSummary } from './round.js';
 import type { EvaluateParams, EvaluateResult, LearnerProxy, TrainParams, TrainResult } from './learner.js';
 import { weightedMetrics } from './weighted-mean.js';
-import { layoutMismatch, type Metrics, type Weights } from './weights.js';
+import type { Metrics, Weights } from './weights.js';
 
 export interface GatherOutcome {
   succeeded: NodeId[];
@@ -31,9 +32,13 @@ export interface RoundContext {
   proxy(id: NodeId): LearnerProxy;
   /**
    * Asks each learner in `clients` (default: the round's) and hands every result to `onResult` as it
-   * arrives, keeping none of them: memory stays what `onResult` keeps. A learner that fails, times
-   * out at the round deadline, or disconnects is reported and counted, never fatal; so is one whose
-   * result `onResult` rejects by throwing.
+   * arrives, keeping none of them: memory stays what `onResult` keeps. Results are validated first,
+   * for every trainer: a train result must have the global model's layout (tensor names, shapes,
+   * Float32Array lengths) with finite values, an integer `numExamples` from 1 (evaluate: 0) to
+   * `maxExamples`, and metrics of finite numbers. A learner that fails, times out at the round
+   * deadline, disconnects, returns an invalid result (INVALID_RESULT), or whose result `onResult`
+   * rejects by throwing is reported and counted, never fatal. Calls made through `proxy` are not
+   * validated: check what you use from them.
    */
   gather<M extends keyof Requests>(
     method: M,
@@ -85,9 +90,6 @@ export abstract class Trainer {
       'train',
       (client) => ({ round: ctx.round, weights: ctx.weights, config: this.trainConfig(ctx, client) }),
       (_client, result) => {
-        if (!(result?.numExamples > 0)) throw new OiafedError('INVALID_RESULT', `result has no positive numExamples (${String(result?.numExamples)})`);
-        const mismatch = layoutMismatch(ctx.weights, result.weights);
-        if (mismatch) throw new OiafedError('INVALID_RESULT', mismatch);
         aggregator.add(result.weights, result.numExamples);
         parts.push({ numExamples: result.numExamples, metrics: result.metrics ?? {} });
       },
@@ -121,7 +123,10 @@ export abstract class Trainer {
 
 export function requireResults(ctx: RoundContext, outcome: GatherOutcome, what: string): void {
   if (outcome.succeeded.length >= ctx.minResults) return;
-  const why = outcome.failures.map((f) => `${f.client}: ${f.code} ${f.message}`).join('; ');
+  // A thousand failures make one bounded line, naming the first few.
+  const { failures } = outcome;
+  const named = failures.slice(0, 8).map((f) => `${f.client}: ${f.code} ${f.message}`);
+  const why = boundedText(`${named.join('; ')}${failures.length > named.length ? `; ${failures.length - named.length} more` : ''}`);
   throw new OiafedError(
     'ROUND_FAILED',
     `round ${ctx.round}: ${outcome.succeeded.length} of ${ctx.clients.length} learners returned ${what} results, fewer than minClients ${ctx.minResults}${why ? ` (${why})` : ''}`,
