@@ -229,9 +229,9 @@ export function parseRound(line: string): RoundLine | undefined {
   const m = ROUND_LINE.exec(line);
   if (!m) return undefined;
   const failures = new Map<string, string>();
-  for (const pair of (m[4] ?? '').split(', ').filter(Boolean)) {
+  for (const pair of (m[4] ?? '').split(', ')) {
     const at = pair.lastIndexOf(': ');
-    failures.set(pair.slice(0, at), pair.slice(at + 2));
+    if (at > 0) failures.set(pair.slice(0, at), pair.slice(at + 2));
   }
   return { round: Number(m[1]), results: Number(m[2]), selected: Number(m[3]), failures, loss: m[5] === undefined ? undefined : Number(m[5]), seconds: Number(m[6]), line };
 }
