@@ -157,11 +157,23 @@ describe('hostile fields in every frame kind', () => {
     await honestKeepsTraining(ctx);
   });
 
-  it('refuses a hello whose metadata is nested 3,000 deep with 4400', async () => {
-    const client = await RawClient.connect(ctx.serve.url);
-    await client.send(packWith({ kind: 'hello', version: 2, src: 'bad-meta', role: 'learner', token: TOKEN, capabilities: [], metadata: { deep: HOLE } }, deepCause(3_000)));
-    expect((await client.waitClosed()).code).toBe(4400);
+  it('refuses a hello whose metadata is not a plain object with 4400', async () => {
+    for (const metadata of [[1, 2, 3], 'metadata', new Map([['a', 1]])]) {
+      const client = await RawClient.connect(ctx.serve.url);
+      await client.hello('bad-meta', { token: TOKEN, metadata });
+      expect((await client.waitClosed()).code).toBe(4400);
+    }
     await honestKeepsTraining(ctx);
+  });
+
+  it('takes a hello whose metadata holds unprintable values nested 3,000 deep (within helloBytes) without printing or walking them', async () => {
+    const client = await RawClient.connect(ctx.serve.url, { autoPong: true });
+    await client.send(packWith({ kind: 'hello', version: 2, src: 'odd-meta', role: 'observer', token: TOKEN, capabilities: [], metadata: { odd: UNPRINTABLE, deep: HOLE } }, deepCause(3_000)));
+    expect(await client.next((f) => f.kind === 'welcome' || f.kind === 'error')).toMatchObject({ kind: 'welcome', dst: 'odd-meta' });
+    await ctx.serve.line(/^learner odd-meta joined/);
+    await honestKeepsTraining(ctx);
+    expect(client.isClosed).toBe(false);
+    client.close();
   });
 
   it('refuses a hello with a 60,000-character id with a BAD_FRAME error and 4400', async () => {
