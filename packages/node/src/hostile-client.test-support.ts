@@ -91,6 +91,8 @@ export interface RawClientOptions {
   autoPong?: boolean;
   /** Answers the server's calls (a learner's train, evaluate...): a value is sent as the result. Unset: calls go unanswered. */
   answer?: (method: string, args: unknown[]) => unknown;
+  /** Sends a ping of its own every this many ms, reading or not: the server hears it alive all the same. */
+  keepAlive?: number;
 }
 
 /**
@@ -111,8 +113,10 @@ export class RawClient {
     options: RawClientOptions,
   ) {
     socket.on('error', () => undefined);
+    const keepAlive = options.keepAlive === undefined ? undefined : setInterval(() => void this.send({ kind: 'ping', t: Date.now() }), options.keepAlive);
     this.closed = new Promise((resolve) =>
       socket.on('close', (code, reason) => {
+        clearInterval(keepAlive);
         this.#closedWith = { code, reason: reason.toString() };
         resolve(this.#closedWith);
       }),
