@@ -167,7 +167,7 @@ describe('hostile fields in every frame kind', () => {
   });
 
   it('takes a hello whose metadata holds unprintable values nested 3,000 deep (within helloBytes) without printing or walking them', async () => {
-    const client = await RawClient.connect(ctx.serve.url, { autoPong: true });
+    const client = await RawClient.connect(ctx.serve.url);
     await client.send(packWith({ kind: 'hello', version: 2, src: 'odd-meta', role: 'observer', token: TOKEN, capabilities: [], metadata: { odd: UNPRINTABLE, deep: HOLE } }, deepCause(3_000)));
     expect(await client.next((f) => f.kind === 'welcome' || f.kind === 'error')).toMatchObject({ kind: 'welcome', dst: 'odd-meta' });
     await ctx.serve.line(/^learner odd-meta joined/);
