@@ -24,6 +24,8 @@ export type { CodecOptions } from './codec.js';
 export type { Link, LinkHandlers, ByteChannel, ByteHandlers, Transferable } from './link.js';
 export { FramedLink } from './framed-link.js';
 export type { FramedLinkOptions } from './framed-link.js';
+export { ByteBudget, serverLimits, linkLimits } from './byte-budget.js';
+export type { ServerLimits, LinkLimits } from './byte-budget.js';
 export { MemoryLink, memoryLinkPair, joinInMemory } from './memory-link.js';
 export type { MemoryLinkOptions } from './memory-link.js';
 export { MemoryPort } from './memory-channel.js';

@@ -334,6 +334,7 @@ export class Node {
           }
           state.peer = welcome.src;
           state.phase = 'open';
+          state.link.established?.();
           this.#router.add(welcome.src, state);
           if (options.upstream ?? true) this.#router.upstream = state;
           this.#heartbeat?.watch(state);
@@ -650,6 +651,7 @@ export class Node {
     state.peer = hello.src;
     state.accepted = true;
     state.phase = 'open';
+    state.link.established?.();
     this.#router.add(hello.src, state);
     if (previous) this.#drop(previous, `replaced by a new registration of ${hello.src}`);
     this.#heartbeat?.watch(state);
