@@ -79,6 +79,6 @@ export type { UplinkOptions, UplinkStatus, UplinkStatusDetail, UplinkEvents } fr
 export { FederationMember, joinOverWebSocket, joinOverWebRtc } from './fl/member.js';
 export type { MemberOptions, MemberStatus, MemberState, MemberEvents, JoinFederationOptions, JoinOverWebRtcOptions } from './fl/member.js';
 export { dataConnectionChannel, connectPeer, acceptPeerConnections } from './data-channel.js';
-export type { DataConnectionLike, PeerLike, PeerError } from './data-channel.js';
+export type { DataConnectionLike, PeerLike, PeerError, AcceptPeerOptions } from './data-channel.js';
 export { openPeer, reachSignalling, serveOverWebRtc, signallingAddress } from './peer.js';
 export type { OpenPeer, PeerConstructor, PeerOptions, SignallingAddress, IceServer } from './peer.js';
