@@ -35,6 +35,24 @@ const DEFAULT_HIGH_WATER = 4 * 1024 * 1024;
 const MAX_PARTIALS = 16;
 const LIMITS = DEFAULT_RUN_CONFIG.security;
 
+/** Memory a frame kept past send() may hold beyond twice its own size. */
+const PIN_SLACK = 64 * 1024;
+
+/**
+ * The codec's output may be a view into a buffer shared with frames encoded after it (msgpackr
+ * packs into one buffer until it is full: several MiB once a large frame has passed). Kept for a
+ * peer that reads slowly, a small frame would keep all of it alive, uncounted: such a frame is
+ * copied into memory of its own before it is kept.
+ */
+function pinsMore(bytes: Uint8Array): boolean {
+  return bytes.buffer.byteLength > 2 * bytes.byteLength + PIN_SLACK;
+}
+
+/** (Not `slice()`: on Node's Buffer, which the codec returns there, it is a view.) */
+function owned(bytes: Uint8Array): Uint8Array {
+  return pinsMore(bytes) ? new Uint8Array(bytes) : bytes;
+}
+
 interface Partial {
   count: number;
   parts: Uint8Array[];
@@ -91,6 +109,7 @@ export class FramedLink implements Link {
   #handlers: LinkHandlers | undefined;
   #established = false;
   #closing = false;
+  #closeReported = false;
 
   // Outbound.
   /** Pings and pongs: sent before anything queued (but never inside a run). */
@@ -157,7 +176,7 @@ export class FramedLink implements Link {
       // Large typed arrays go as raw slices of their own memory: no encoding, no copy here (so,
       // as with ws itself, the sender must not change them until the call settles).
       const header: AttachedFrame = { kind: 'attached', frame: extracted.frame as AttachedFrame['frame'], sizes: extracted.attachments.map((a) => a.byteLength), types: extracted.types };
-      const parts = [this.#codec.encode(header)];
+      const parts = [owned(this.#codec.encode(header))];
       let bytes = parts[0]!.byteLength;
       for (const array of extracted.attachments) {
         bytes += array.byteLength;
@@ -172,12 +191,15 @@ export class FramedLink implements Link {
     const bytes = this.#codec.encode(frame);
     if (frame.kind === 'ping' || frame.kind === 'pong') {
       this.#admit(bytes.byteLength);
-      this.#urgent.push(bytes);
+      this.#urgent.push(owned(bytes));
     } else if (bytes.byteLength <= this.#slice) {
       // Most frames: small, and nothing ahead of them (the channel's buffer is below highWater).
-      if (!this.#waiting && !this.#run && this.#urgent.length === 0 && this.#head === this.#queue.length) return void this.#write(bytes);
+      if (!this.#waiting && !this.#run && this.#urgent.length === 0 && this.#head === this.#queue.length) {
+        // A socket keeps what it could not write at once: not a view that pins a large buffer.
+        return void this.#write(pinsMore(bytes) && this.#channel.bufferedAmount ? owned(bytes) : bytes);
+      }
       this.#admit(bytes.byteLength);
-      this.#queue.push(bytes);
+      this.#queue.push(owned(bytes));
     } else {
       const id = ++this.#chunkSeq;
       const count = Math.ceil(bytes.byteLength / this.#slice);
@@ -185,7 +207,7 @@ export class FramedLink implements Link {
       let total = 0;
       for (let index = 0; index < count; index++) {
         const data = bytes.subarray(index * this.#slice, (index + 1) * this.#slice);
-        const chunk = this.#codec.encode({ kind: 'chunk', id, index, count, data });
+        const chunk = owned(this.#codec.encode({ kind: 'chunk', id, index, count, data }));
         total += chunk.byteLength;
         chunks.push(chunk);
       }
@@ -208,10 +230,7 @@ export class FramedLink implements Link {
       progress: (arriving = 0) => this.#progress(arriving),
       data: (bytes) => this.#receive(bytes),
       error: (error) => this.#fail(error),
-      close: (reason) => {
-        this.#dropState();
-        handlers.close(reason);
-      },
+      close: (reason) => this.#closed(reason),
     });
   }
 
@@ -221,10 +240,26 @@ export class FramedLink implements Link {
     this.#channel.close(reason);
   }
 
+  /**
+   * Closes the link on its own decision, and says so at once (after the current call returns):
+   * a socket's close event may wait for a peer that does not read, up to ws's 30 s close timeout.
+   */
+  #shut(reason: string): void {
+    this.close(reason);
+    queueMicrotask(() => this.#closed(reason));
+  }
+
+  #closed(reason: string): void {
+    if (this.#closeReported) return;
+    this.#closeReported = true;
+    this.#dropState();
+    this.#handlers?.close(reason);
+  }
+
   #fail(error: unknown): void {
     const typed = error instanceof OiafedError ? error : new OiafedError('INTERNAL', `reading a frame failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
     if (this.#handlers?.error) this.#handlers.error(typed);
-    else this.close(`${typed.code}: ${typed.message}`);
+    else this.#shut(`${typed.code}: ${typed.message}`);
   }
 
   /** Lets go of everything held for the peer, both ways, and of its share of the budget. */
@@ -263,7 +298,7 @@ export class FramedLink implements Link {
       return;
     }
     const message = `${waiting} bytes are still waiting to go to a peer that reads slower than it is sent to (limit ${this.#outboundBytes})`;
-    this.close(`OVERLOADED: ${message}`);
+    this.#shut(`OVERLOADED: ${message}`);
     throw new OiafedError('OVERLOADED', message);
   }
 
@@ -333,7 +368,7 @@ export class FramedLink implements Link {
   /** Bytes of a message still arriving came in; `arriving` is what the channel holds or expects of it. */
   #progress(arriving: number): void {
     this.#handlers?.heard?.();
-    if (arriving === this.#arriving || this.#closing) return;
+    if (arriving === this.#arriving || this.#closing || this.#channel.closed) return;
     this.#arriving = arriving;
     if (this.#stopWaiting) return; // settled once room is granted
     try {
