@@ -201,6 +201,7 @@ export class FramedLink implements Link {
       this.#admit(bytes.byteLength);
       this.#queue.push(owned(bytes));
     } else {
+      this.#assertSendable(bytes.byteLength);
       const id = ++this.#chunkSeq;
       const count = Math.ceil(bytes.byteLength / this.#slice);
       const chunks: Uint8Array[] = [];
@@ -289,9 +290,7 @@ export class FramedLink implements Link {
    * slower than it is sent to: the link is closed OVERLOADED rather than buffering for it.
    */
   #admit(bytes: number): void {
-    if (bytes > this.#outboundBytes) {
-      throw new OiafedError('PAYLOAD_TOO_LARGE', `a frame of ${bytes} bytes exceeds the ${this.#outboundBytes} bytes a link may hold for its peer`);
-    }
+    this.#assertSendable(bytes);
     const waiting = this.#queued + (this.#channel.bufferedAmount ?? 0);
     if (waiting + bytes <= this.#outboundBytes) {
       this.#queued += bytes;
@@ -300,6 +299,12 @@ export class FramedLink implements Link {
     const message = `${waiting} bytes are still waiting to go to a peer that reads slower than it is sent to (limit ${this.#outboundBytes})`;
     this.#shut(`OVERLOADED: ${message}`);
     throw new OiafedError('OVERLOADED', message);
+  }
+
+  #assertSendable(bytes: number): void {
+    if (bytes > this.#outboundBytes) {
+      throw new OiafedError('PAYLOAD_TOO_LARGE', `a frame of ${bytes} bytes exceeds the ${this.#outboundBytes} bytes a link may hold for its peer`);
+    }
   }
 
   /** Writes queued frames until the channel's buffer is full, then waits for it to drain. */
