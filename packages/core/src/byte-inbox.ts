@@ -28,9 +28,9 @@ export class ByteInbox {
     else this.#backlog.push(bytes);
   }
 
-  /** Part of a message arrived (from platforms that can tell). */
-  progress(): void {
-    this.#handlers?.progress?.();
+  /** Part of a message arrived (from platforms that can tell); `arriving`: what is held or due of it. */
+  progress(arriving = 0): void {
+    this.#handlers?.progress?.(arriving);
   }
 
   close(reason: string): void {

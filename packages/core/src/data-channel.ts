@@ -1,6 +1,7 @@
 import { FramedLink, type FramedLinkOptions } from './framed-link.js';
 import { OiafedError } from './errors.js';
 import { ByteInbox } from './byte-inbox.js';
+import { DEFAULT_RUN_CONFIG } from './config.js';
 import type { ByteChannel, Link } from './link.js';
 
 /** What a PeerJS DataConnection (serialization 'raw') offers that a link needs. */
@@ -37,6 +38,8 @@ export interface PeerError {
   type?: string;
   message?: string;
 }
+
+const LIMITS = DEFAULT_RUN_CONFIG.security;
 
 /** Chrome's limit when the remote does not say (the SCTP default). */
 const DEFAULT_MAX_MESSAGE = 256 * 1024;
@@ -114,7 +117,39 @@ export function connectPeer(peer: PeerLike, id: string, options: FramedLinkOptio
   });
 }
 
-/** Hands every data channel other peers open to this one to `accept` (a node's accept). */
-export function acceptPeerConnections(peer: PeerLike, accept: (link: Link) => void, options: FramedLinkOptions = {}): void {
-  peer.on('connection', (connection) => connection.on('open', () => accept(new FramedLink(dataConnectionChannel(connection), options))));
+export interface AcceptPeerOptions extends FramedLinkOptions {
+  /** Data channels held at once, opening or open; more are closed as they are offered. Default 2,000. */
+  maxConnections?: number;
+  /** ms an offered data channel may take to open; then it is closed. Default 5 s. */
+  openTimeout?: number;
+}
+
+/**
+ * Hands every data channel other peers open to this one to `accept` (a node's accept). Each one
+ * offered costs a peer connection (native resources in Node) before it opens: they are capped in
+ * number, and one that does not open in time is closed.
+ */
+export function acceptPeerConnections(peer: PeerLike, accept: (link: Link) => void, options: AcceptPeerOptions = {}): void {
+  const max = options.maxConnections ?? LIMITS.maxConnections;
+  const openTimeout = options.openTimeout ?? LIMITS.upgradeTimeout;
+  let held = 0;
+  peer.on('connection', (connection) => {
+    if (held >= max) return connection.close();
+    held += 1;
+    let counted = true;
+    // PeerJS says 'close' only of a connection that had opened: one closed before is let go here.
+    const release = () => {
+      if (counted) held -= 1;
+      counted = false;
+    };
+    const timer = setTimeout(() => {
+      release();
+      connection.close();
+    }, openTimeout);
+    connection.on('close', release);
+    connection.on('open', () => {
+      clearTimeout(timer);
+      accept(new FramedLink(dataConnectionChannel(connection), options));
+    });
+  });
 }

@@ -39,6 +39,9 @@ function pair(options: ConstructorParameters<typeof FramedLink>[1] = {}) {
   const [a, b] = MemoryPort.pair<Uint8Array>(true);
   const sender = new FramedLink(a, options);
   const receiver = new FramedLink(b, options);
+  // No node here to say the handshake is done: these links carry chunks and attachments from the start.
+  sender.established();
+  receiver.established();
   const frames: Envelope[] = [];
   let heard = 0;
   const errors: string[] = [];
@@ -137,6 +140,7 @@ describe('FramedLink limits, progress and whole messages', () => {
   it('sends its limits first when its channel hears messages arrive, and its peer then sends messages up to that size whole', async () => {
     const [a, b] = MemoryPort.pair<Uint8Array>(true);
     const server = new FramedLink(socketLike(b, { reportsProgress: true, maxMessageSize: 1024 * 1024 }));
+    server.established();
     const learner = new FramedLink(a, { chunkSize: 64 * 1024 });
     const frames: Envelope[] = [];
     const arrived = new Promise<void>((resolve) => server.listen({ frame: (f) => (frames.push(f), resolve()), close: () => undefined }));
@@ -176,6 +180,7 @@ describe('FramedLink limits, progress and whole messages', () => {
       const [a, b] = MemoryPort.pair<Uint8Array>();
       const sender = new FramedLink(a);
       const receiver = new FramedLink(socketLike(b, { ownsReceived }));
+      receiver.established();
       const got = new Promise<Envelope>((resolve) => receiver.listen({ frame: resolve, close: () => undefined }));
       const whole = new Float32Array(100_000).fill(2);
       const view = new Float32Array(new ArrayBuffer(400_008), 8, 100_000).fill(3);

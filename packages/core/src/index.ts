@@ -24,6 +24,8 @@ export type { CodecOptions } from './codec.js';
 export type { Link, LinkHandlers, ByteChannel, ByteHandlers, Transferable } from './link.js';
 export { FramedLink } from './framed-link.js';
 export type { FramedLinkOptions } from './framed-link.js';
+export { ByteBudget, serverLimits, linkLimits } from './byte-budget.js';
+export type { ServerLimits, LinkLimits } from './byte-budget.js';
 export { MemoryLink, memoryLinkPair, joinInMemory } from './memory-link.js';
 export type { MemoryLinkOptions } from './memory-link.js';
 export { MemoryPort } from './memory-channel.js';
@@ -81,6 +83,6 @@ export type { UplinkOptions, UplinkStatus, UplinkStatusDetail, UplinkEvents, Res
 export { FederationMember, joinOverWebSocket, joinOverWebRtc } from './fl/member.js';
 export type { MemberOptions, MemberStatus, MemberState, MemberEvents, JoinFederationOptions, JoinOverWebRtcOptions } from './fl/member.js';
 export { dataConnectionChannel, connectPeer, acceptPeerConnections } from './data-channel.js';
-export type { DataConnectionLike, PeerLike, PeerError } from './data-channel.js';
+export type { DataConnectionLike, PeerLike, PeerError, AcceptPeerOptions } from './data-channel.js';
 export { openPeer, reachSignalling, serveOverWebRtc, signallingAddress } from './peer.js';
 export type { OpenPeer, PeerConstructor, PeerOptions, SignallingAddress, IceServer } from './peer.js';

@@ -35,8 +35,11 @@ export interface Link {
 
 export interface ByteHandlers {
   data(bytes: Uint8Array): void;
-  /** Bytes of a message still arriving came in (channels with `reportsProgress`). */
-  progress?(): void;
+  /**
+   * Bytes of a message still arriving came in (channels with `reportsProgress`). `arriving`: the
+   * bytes the platform holds or has been told to expect of that message (0 once none is arriving).
+   */
+  progress?(arriving?: number): void;
   close(reason: string): void;
   /** Something arrived that is not bytes at all (a text message on a binary protocol). */
   error?(error: OiafedError): void;
@@ -62,4 +65,12 @@ export interface ByteChannel {
    * array that came whole in one message is handed on as it is, without a copy.
    */
   readonly ownsReceived?: boolean;
+  /** Stops reading from the peer until `resume()` (TCP backpressure), where the platform can (Node's `ws`). */
+  pause?(): void;
+  resume?(): void;
+  /**
+   * Refuses incoming messages larger than `bytes` before buffering them, where the platform can
+   * (Node's `ws`); the link asks for a hello's worth until the handshake is done.
+   */
+  limitIncoming?(bytes: number): void;
 }

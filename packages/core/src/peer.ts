@@ -1,3 +1,4 @@
+import { ByteBudget, linkLimits, serverLimits, type ServerLimits } from './byte-budget.js';
 import { acceptPeerConnections, type PeerError, type PeerLike } from './data-channel.js';
 import { OiafedError } from './errors.js';
 import type { FramedLinkOptions } from './framed-link.js';
@@ -112,9 +113,24 @@ export function reachSignalling(peer: OpenPeer, timeout = 10_000): Promise<void>
   });
 }
 
-/** Lets other peers reach `node` over data channels: a peer under the node's id that accepts them. */
-export async function serveOverWebRtc(Peer: PeerConstructor, node: Node, options: PeerOptions & { link?: FramedLinkOptions }): Promise<OpenPeer> {
+/**
+ * Lets other peers reach `node` over data channels: a peer under the node's id that accepts them,
+ * within `limits` (as a WebSocket server's: connections, the time one may take to open, a hello's
+ * bytes, partial frames per link and all links together, bytes waiting for one peer). Data
+ * channels cannot pause: a link that finds the shared budget full is closed OVERLOADED.
+ */
+export async function serveOverWebRtc(
+  Peer: PeerConstructor,
+  node: Node,
+  options: PeerOptions & { link?: FramedLinkOptions; limits?: Partial<ServerLimits> },
+): Promise<OpenPeer> {
   const peer = await openPeer(Peer, node.id, options);
-  acceptPeerConnections(peer, (link) => node.accept(link), options.link);
+  const limits = serverLimits(options.limits);
+  acceptPeerConnections(peer, (link) => node.accept(link), {
+    ...linkLimits(limits, new ByteBudget(limits.totalPartialBytes)),
+    ...options.link,
+    maxConnections: limits.maxConnections,
+    openTimeout: limits.upgradeTimeout,
+  });
   return peer;
 }

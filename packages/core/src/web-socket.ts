@@ -13,6 +13,9 @@ export interface WebSocketLike {
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
   addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
   addEventListener(type: 'open' | 'error', listener: (event: unknown) => void): void;
+  /** `ws` only: stop and restart reading from the socket (browsers cannot). */
+  pause?(): void;
+  resume?(): void;
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
@@ -50,8 +53,13 @@ export function closeCodeFor(reason: string): number {
 export interface WebSocketChannelOptions {
   /** Platform code that can tell when the socket's buffer drains (Node's `ws`); browsers cannot. */
   whenDrained?(threshold: number, listener: () => void): void;
-  /** Platform code that can tell when bytes arrive on `socket`, before a message is whole (Node's `ws`); browsers cannot. */
-  watchProgress?(socket: WebSocketLike, listener: () => void): void;
+  /**
+   * Platform code that can tell when bytes arrive on `socket`, before a message is whole, and how
+   * many the message in flight has announced (Node's `ws`); browsers cannot.
+   */
+  watchProgress?(socket: WebSocketLike, listener: (arriving: number) => void): void;
+  /** Platform code that makes `socket` refuse larger messages before buffering them (Node's `ws`). */
+  limitIncoming?(socket: WebSocketLike, bytes: number): void;
   maxMessageSize?: number;
 }
 
@@ -68,7 +76,8 @@ export function webSocketChannel(socket: WebSocketLike, options: WebSocketChanne
   // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
   socket.addEventListener('error', () => undefined);
   socket.addEventListener('close', ({ code, reason }) => inbox.close(`${reason || 'connection closed'} (code ${code})`));
-  options.watchProgress?.(socket, () => inbox.progress());
+  options.watchProgress?.(socket, (arriving) => inbox.progress(arriving));
+  const { limitIncoming } = options;
   return {
     get closed() {
       return socket.readyState >= CLOSING;
@@ -81,6 +90,8 @@ export function webSocketChannel(socket: WebSocketLike, options: WebSocketChanne
     reportsProgress: options.watchProgress !== undefined,
     // Browsers give each message an ArrayBuffer of its own; ws a Buffer (checked per message).
     ownsReceived: true,
+    ...(socket.pause && socket.resume ? { pause: () => socket.pause!(), resume: () => socket.resume!() } : {}),
+    ...(limitIncoming ? { limitIncoming: (bytes: number) => limitIncoming(socket, bytes) } : {}),
     send: (bytes) => socket.send(bytes),
     listen: (handlers) => inbox.listen(handlers),
     close(reason = 'closed') {

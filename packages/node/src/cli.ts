@@ -81,7 +81,7 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     ...(config.security.credentials === undefined ? {} : { credentials: config.security.credentials }),
     relay: config.security.relay,
   });
-  const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload });
+  const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload, limits: config.security });
   const fed = config.federation;
   const store = new FileCheckpointStore(fed.checkpoint ?? join(dirname(file), `${basename(file)}.checkpoint`));
   console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${fed.trainer.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
@@ -136,7 +136,7 @@ async function serveDataChannels(node: Node, config: RunConfig): Promise<{ url: 
   const { url, port, host, iceServers } = config.transport;
   const own = url === undefined ? await servePeerSignalling({ port: port ?? 9000, host: host ?? '127.0.0.1' }) : undefined;
   const signalling = url ?? `http://${own!.host}:${own!.port}${own!.path}`;
-  const peer = await serveWebRtc(node, { signalling, iceServers });
+  const peer = await serveWebRtc(node, { signalling, iceServers, limits: config.security });
   return {
     url: `${signalling} (WebRTC signalling; trainer peer ${node.id})`,
     close: async () => {

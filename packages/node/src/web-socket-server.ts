@@ -1,9 +1,21 @@
-import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Codec, DEFAULT_MAX_PAYLOAD, FramedLink, OiafedError, webSocketChannel, type Node, type WebSocketLike } from '@oiafed/core';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  ByteBudget,
+  Codec,
+  DEFAULT_MAX_PAYLOAD,
+  FramedLink,
+  linkLimits,
+  serverLimits,
+  webSocketChannel,
+  type Node,
+  type ServerLimits,
+  type WebSocketLike,
+} from '@oiafed/core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
-import { watchWsProgress } from './ws-progress.js';
+import { limitWsMessages, watchWsProgress } from './ws-progress.js';
 
 export interface WebSocketServerOptions {
   /** The trainer's node: every connection is a link it accepts (and a learner must say hello on). */
@@ -18,15 +30,23 @@ export interface WebSocketServerOptions {
   /** Origins allowed to connect (browsers send one); others are refused with HTTP 403. Default: any. */
   origins?: readonly string[];
   /**
-   * Largest WebSocket message, bytes; a larger one closes the connection with 1009. Default 32 MiB.
+   * Largest WebSocket message once a learner has said hello, bytes; a larger one closes the
+   * connection with 1009. Default `DEFAULT_MAX_PAYLOAD` (32 MiB, as in the CLI's config).
    * Learners are told it and send typed arrays up to that size whole (no chunks, no copies): the
    * server hears each message's bytes as they arrive, so a large one keeps its sender alive.
    */
   maxPayload?: number;
-  /** Largest frame once reassembled from chunks, bytes. Default 256 MiB. */
+  /** Largest frame once reassembled from chunks, bytes. Default 256 MiB (linkPartialBytes bounds it too). */
   maxFrameBytes?: number;
   /** Chunk size for large frames the trainer sends. Default 1 MiB (learners' default too: keep maxPayload above it). */
   chunkSize?: number;
+  /**
+   * What the server grants peers it does not trust (the run config's `security` section has this
+   * shape), each at its default where left out: connections at once (more get HTTP 503 at the
+   * upgrade), ms for a TCP connection to complete its upgrade, a hello's bytes, partial frames per
+   * link and all links together, bytes waiting for one peer. See FramedLink for what each does.
+   */
+  limits?: Partial<ServerLimits>;
 }
 
 export interface WebSocketTrainerServer {
@@ -34,19 +54,36 @@ export interface WebSocketTrainerServer {
   url: string;
   port: number;
   readonly wss: WebSocketServer;
+  /** Bytes of frames still arriving, all connections together (limit: `limits.totalPartialBytes`). */
+  readonly partialBudget: ByteBudget;
   /** Stops accepting, closes every connection, and (standalone) the listening socket. */
   close(): Promise<void>;
 }
 
-/** Serves a trainer node over WebSocket (`ws`): each connection becomes a link, chunked and paced. */
+/**
+ * Serves a trainer node over WebSocket (`ws`): each connection becomes a link, chunked and paced.
+ *
+ * Upgrades go through our own handler, on our own http server unless one is given, so that what a
+ * stranger costs is bounded before ws allocates anything for it: beyond `maxConnections` the
+ * upgrade is refused with HTTP 503, and a TCP connection that has not upgraded within
+ * `upgradeTimeout` is destroyed. ws's own limit on a message is a hello's size until the link is
+ * established, and `maxPayload` after.
+ */
 export async function serveWebSocket(options: WebSocketServerOptions): Promise<WebSocketTrainerServer> {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  const codec = new Codec({ maxFrameBytes: options.maxFrameBytes ?? 256 * 1024 * 1024 });
+  const limits = serverLimits(options.limits);
+  const partialBudget = new ByteBudget(limits.totalPartialBytes);
+  const linkOptions = {
+    ...linkLimits(limits, partialBudget),
+    codec: new Codec({ maxFrameBytes: options.maxFrameBytes ?? 256 * 1024 * 1024 }),
+    chunkSize: Math.min(options.chunkSize ?? 1024 * 1024, maxPayload - 64),
+    allocate: allocateUnzeroed,
+  };
   const origins = options.origins ? new Set(options.origins) : undefined;
   const wss = new WebSocketServer({
-    ...(options.server ? { server: options.server } : { port: options.port ?? 0, host: options.host ?? '127.0.0.1' }),
+    noServer: true,
     ...(options.path ? { path: options.path } : {}),
-    maxPayload,
+    maxPayload: Math.min(limits.helloBytes, maxPayload),
     verifyClient: origins
       ? (info: { origin: string }, done: (ok: boolean, code?: number, message?: string) => void) =>
           origins.has(info.origin) ? done(true) : done(false, 403, `origin ${info.origin || '(none)'} is not allowed`)
@@ -55,27 +92,91 @@ export async function serveWebSocket(options: WebSocketServerOptions): Promise<W
   wss.on('connection', (socket: WebSocket) => {
     // ws reports a refused message (over maxPayload, bad UTF-8) as 'error' before closing with its code: the close is what we act on.
     socket.on('error', () => undefined);
-    const channel = webSocketChannel(socket as unknown as WebSocketLike, { whenDrained: drainOf(socket), watchProgress: watchWsProgress, maxMessageSize: maxPayload });
-    options.node.accept(new FramedLink(channel, { codec, chunkSize: Math.min(options.chunkSize ?? 1024 * 1024, maxPayload - 64), allocate: allocateUnzeroed }));
+    const channel = webSocketChannel(socket as unknown as WebSocketLike, {
+      whenDrained: drainOf(socket),
+      watchProgress: watchWsProgress,
+      limitIncoming: limitWsMessages,
+      maxMessageSize: maxPayload,
+    });
+    options.node.accept(new FramedLink(channel, linkOptions));
   });
-  if (!options.server) {
+
+  const standalone = !options.server;
+  const http = options.server ?? createServer((_req, res) => res.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end(STATUS_CODES[426]));
+  /** TCP connections not yet upgraded, each with the timer that ends it. */
+  const upgrading = new Map<Socket, ReturnType<typeof setTimeout>>();
+  /** Sockets let through to ws (upgrading or open): what maxConnections counts. */
+  const admitted = new Set<Duplex>();
+  const settled = (socket: Duplex) => {
+    const raw = rawSocketOf(socket);
+    clearTimeout(upgrading.get(raw));
+    upgrading.delete(raw);
+  };
+  const onConnection = (socket: Socket) => {
+    upgrading.set(socket, setTimeout(() => socket.destroy(), limits.upgradeTimeout));
+    socket.once('close', () => settled(socket));
+  };
+  // On a server of the user's, a connection that makes an ordinary request is the user's to time out.
+  const onRequest = (req: IncomingMessage) => settled(req.socket);
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!wss.shouldHandle(req)) {
+      // Another path: on a server of the user's, another handler's (its socket is not ours to end); on ours, nobody's.
+      if (standalone) return refuse(socket, 400, 'no WebSocket endpoint at this path');
+      return settled(socket);
+    }
+    if (admitted.size >= limits.maxConnections) return refuse(socket, 503, `the server holds ${limits.maxConnections} connections, its limit`);
+    admitted.add(socket);
+    socket.once('close', () => admitted.delete(socket));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      settled(socket);
+      wss.emit('connection', ws, req);
+    });
+  };
+  http.on('connection', onConnection);
+  http.on('upgrade', onUpgrade);
+  if (!standalone) http.on('request', onRequest);
+
+  if (standalone) {
     await new Promise<void>((resolve, reject) => {
-      wss.once('listening', resolve);
-      wss.once('error', reject);
+      http.once('error', reject);
+      http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
   }
-  const address = (options.server ?? wss).address() as AddressInfo;
+  const address = http.address() as AddressInfo;
   const host = options.host ?? '127.0.0.1';
   return {
     url: `ws://${host}:${address.port}${options.path ?? ''}`,
     port: address.port,
     wss,
+    partialBudget,
     close: () =>
       new Promise<void>((resolve) => {
+        http.off('connection', onConnection);
+        http.off('upgrade', onUpgrade);
+        http.off('request', onRequest);
+        for (const [socket, timer] of upgrading) {
+          clearTimeout(timer);
+          if (standalone) socket.destroy();
+        }
+        upgrading.clear();
         for (const client of wss.clients) client.terminate();
-        wss.close(() => resolve());
+        wss.close(() => (standalone ? http.close(() => resolve()) : resolve()));
       }),
   };
+}
+
+/** Answers an upgrade with an HTTP error and ends the connection (as ws does for its own refusals). */
+function refuse(socket: Duplex, code: number, message: string): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+}
+
+/** The TCP socket under `socket`: itself, or the one a TLS socket of an https server wraps (Node's `_parent`). */
+function rawSocketOf(socket: Duplex): Socket {
+  return ((socket as { _parent?: Socket })._parent ?? socket) as Socket;
 }
 
 /** `ws` reports writes through the TCP socket's 'drain': wait on it rather than on a timer. */

@@ -1,4 +1,4 @@
-import { connectPeer, Federation, maxAbsDiff, Node, type FederationMember, type Link, type OiafedError, type PeerLike } from '@oiafed/core';
+import { Codec, connectPeer, Federation, maxAbsDiff, Node, type Envelope, type FederationMember, type Link, type OiafedError, type PeerLike, type ServerLimits } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinearLearner, linearData, linearLearner, memoryReference, REFERENCE_RUN, zeroLinearWeights } from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
@@ -22,10 +22,10 @@ async function peer(id: string, server: SignallingServer): Promise<PeerLike & { 
   return p;
 }
 
-async function trainerOver(server: SignallingServer, options: ConstructorParameters<typeof Node>[0] = {}): Promise<Node> {
+async function trainerOver(server: SignallingServer, options: ConstructorParameters<typeof Node>[0] = {}, limits: Partial<ServerLimits> = {}): Promise<Node> {
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, ...options });
   cleanup.push(() => trainer.close());
-  const p = await serveWebRtc(trainer, { signalling: server });
+  const p = await serveWebRtc(trainer, { signalling: server, limits });
   cleanup.push(() => p.destroy());
   return trainer;
 }
@@ -92,6 +92,59 @@ describe('WebRTC mode (Node peers, PeerJS over node-datachannel)', () => {
     expect((await gone)[0].id).toBe('learner-0');
     await expect(pending).rejects.toMatchObject({ code: 'DISCONNECTED' });
   });
+});
+
+describe('WebRTC budgets (the same FramedLink limits as over WebSocket)', () => {
+  /** A data channel opened by hand, as a hostile peer would: raw bytes out, the trainer's frames and close in. */
+  async function rawChannel(server: SignallingServer, id: string) {
+    const p = await peer(id, server);
+    const connection = p.connect('trainer', { serialization: 'raw', reliable: true });
+    const codec = new Codec();
+    const frames: Envelope[] = [];
+    connection.on('data', (data) => frames.push(codec.decode(new Uint8Array(data as ArrayBuffer))));
+    const closed = withTimeout(new Promise<void>((resolve) => connection.on('close', resolve)), 5_000, `${id}'s channel not closed`);
+    await withTimeout(new Promise<void>((resolve) => connection.on('open', resolve)), 5_000, `${id}'s channel not open`);
+    return { connection, frames, closed, send: (frame: Envelope) => connection.send(codec.encode(frame)) };
+  }
+
+  it('gives a stranger on a data channel only what a hello needs: chunks are BAD_FRAME, larger messages PAYLOAD_TOO_LARGE', async () => {
+    const server = await signalling();
+    const trainer = await trainerOver(server, {}, { helloBytes: 1024 });
+    const errors: string[] = [];
+    trainer.events.on('LINK_ERROR', (error) => errors.push(`${error.code}: ${error.message}`));
+    const chunked = await rawChannel(server, 'chunker');
+    chunked.send({ kind: 'chunk', id: 1, index: 0, count: 2, data: new Uint8Array(10) });
+    await chunked.closed;
+    const large = await rawChannel(server, 'large');
+    large.send({ kind: 'event', id: 0, src: 'large', dst: 'trainer', name: 'e', payload: 'x'.repeat(4096) } as Envelope);
+    await large.closed;
+    expect(errors).toEqual([expect.stringMatching(/^BAD_FRAME: chunk frame before the handshake/), expect.stringMatching(/^PAYLOAD_TOO_LARGE: a message of \d+ bytes before the handshake/)]);
+    expect(chunked.frames[0]).toMatchObject({ kind: 'error', error: { code: 'BAD_FRAME' } });
+    // The trainer serves learners all the same.
+    const { node } = await learnerOver(server, 'learner-0');
+    node.serve(linearLearner(0));
+    expect(await trainer.call('learner-0', 'getWeights', [])).toBeDefined();
+  });
+
+  it('holds at most maxConnections data channels: one more offered is closed, and room comes back when one leaves', async () => {
+    const server = await signalling();
+    const trainer = await trainerOver(server, {}, { maxConnections: 1 });
+    const first = await learnerOver(server, 'learner-0');
+    const extra = await peer('learner-1', server);
+    // Closed before it opens: the offer goes unanswered, or the channel ends at once.
+    const refused = await connectPeer(extra, 'trainer', { timeout: 3_000 }).then(
+      (link) => new Promise<string>((resolve) => link.listen({ frame: () => undefined, close: () => resolve('closed') })),
+      (error: OiafedError) => error.code,
+    );
+    expect(['TIMEOUT', 'NOT_CONNECTED', 'closed']).toContain(refused);
+    expect(trainer.registry.get('learner-1')).toBeUndefined();
+    const left = nextEvent(trainer.events, 'CLIENT_UNREGISTERED', 5_000);
+    first.node.disconnect('trainer');
+    await left;
+    const again = await learnerOver(server, 'learner-2');
+    again.node.serve(linearLearner(2));
+    expect(await trainer.call('learner-2', 'getWeights', [])).toBeDefined();
+  }, 20_000);
 });
 
 describe('joinFederation over WebRTC (Node learners)', () => {

@@ -9,6 +9,7 @@ import {
   type OpenPeer,
   type PeerConstructor,
   type PeerOptions,
+  type ServerLimits,
 } from '@oiafed/core';
 import WebSocket from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
@@ -104,7 +105,10 @@ export function createPeer(id: string, options: PeerOptions): Promise<OpenPeer> 
   return openPeer(peerClass(), id, options);
 }
 
-/** Lets learners reach `node` over data channels: a peer under the node's id that accepts them. */
-export function serveWebRtc(node: Node, options: PeerOptions & { link?: FramedLinkOptions }): Promise<OpenPeer> {
+/**
+ * Lets learners reach `node` over data channels: a peer under the node's id that accepts them,
+ * within `limits` (the run config's `security` budgets; see serveOverWebRtc).
+ */
+export function serveWebRtc(node: Node, options: PeerOptions & { link?: FramedLinkOptions; limits?: Partial<ServerLimits> }): Promise<OpenPeer> {
   return serveOverWebRtc(peerClass(), node, { ...options, link: { allocate: allocateUnzeroed, ...options.link } });
 }

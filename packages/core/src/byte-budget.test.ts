@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ByteBudget, linkLimits, serverLimits } from './byte-budget.js';
+import { DEFAULT_RUN_CONFIG } from './config.js';
+
+describe('ByteBudget', () => {
+  it('hands room to waiting holders first come, first served, and never beyond its limit', async () => {
+    const budget = new ByteBudget(100);
+    const order: string[] = [];
+    expect(budget.take(80)).toBe(true);
+    budget.wait(50, () => order.push('first'));
+    expect(budget.take(10)).toBe(false); // someone waits: no overtaking, though 10 would fit
+    const cancel = budget.wait(10, () => order.push('cancelled'));
+    budget.wait(20, () => order.push('second'));
+    budget.wait(40, () => order.push('third'));
+    cancel();
+    budget.release(80);
+    expect(order).toEqual([]); // granted on the waiters' own turn, not inside release
+    await Promise.resolve();
+    expect(order).toEqual(['first', 'second']);
+    expect(budget.used).toBe(70);
+    expect(budget.waiting).toBe(1);
+  });
+});
+
+describe('serverLimits', () => {
+  it("fills what it is not given with the run config's security defaults, and hands links their share", () => {
+    const limits = serverLimits({ helloBytes: 1024 });
+    const d = DEFAULT_RUN_CONFIG.security;
+    expect(limits).toEqual({
+      maxConnections: d.maxConnections,
+      upgradeTimeout: d.upgradeTimeout,
+      helloBytes: 1024,
+      linkPartialBytes: d.linkPartialBytes,
+      linkPartialChunks: d.linkPartialChunks,
+      totalPartialBytes: d.totalPartialBytes,
+      outboundBytes: d.outboundBytes,
+    });
+    const budget = new ByteBudget(limits.totalPartialBytes);
+    expect(linkLimits(limits, budget)).toEqual({ helloBytes: 1024, linkPartialBytes: d.linkPartialBytes, linkPartialChunks: d.linkPartialChunks, outboundBytes: d.outboundBytes, partialBudget: budget });
+  });
+});
