@@ -100,11 +100,14 @@ export interface RawClientOptions {
  * comes back (frames decoded with the real codec, and the close code).
  */
 export class RawClient {
+  /** Close codes the servers gave attackers, in order (not the closes the tests made): figures for a class's summary. */
+  static readonly serverCloses: number[] = [];
   readonly frames: Envelope[] = [];
   readonly closed: Promise<Closed>;
   readonly #codec = new Codec();
   readonly #waiters: { test: (f: Envelope) => boolean; resolve: (f: Envelope) => void }[] = [];
   #closedWith: Closed | undefined;
+  #closedHere = false;
 
   private constructor(
     readonly socket: WebSocket,
@@ -116,6 +119,7 @@ export class RawClient {
       socket.on('close', (code, reason) => {
         clearInterval(keepAlive);
         this.#closedWith = { code, reason: reason.toString() };
+        if (!this.#closedHere) RawClient.serverCloses.push(code);
         resolve(this.#closedWith);
       }),
     );
@@ -201,6 +205,7 @@ export class RawClient {
   }
 
   close(): void {
+    this.#closedHere = true;
     this.socket.terminate();
   }
 }
@@ -405,7 +410,7 @@ export class ServeProcess {
 }
 
 /** `class <name>: close <code>, peak RSS <MiB> (baseline <MiB>)`, for the closing note. */
-export function reportBudget(name: string, close: number | string, peak: number, baseline: number): string {
+export function reportClass(name: string, close: number | string, peak: number, baseline: number): string {
   const line = `class ${name}: close ${close}, peak RSS ${peak.toFixed(1)} MiB (baseline ${baseline.toFixed(1)} MiB)`;
   console.log(line);
   return line;
@@ -481,7 +486,7 @@ export class PingCounter {
   readonly #waiters: { at: number; resolve: () => void }[] = [];
 
   /** A `watchProgress` for joinFederation's link options that also watches the socket's messages. */
-  readonly watch = (socket: WebSocketLike, listener: () => void): void => {
+  readonly watch = (socket: WebSocketLike, listener: (arriving: number) => void): void => {
     watchWsProgress(socket, listener);
     (socket as unknown as WebSocket).on('message', (data: Buffer) => {
       let frame: Envelope;

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Codec, PROTOCOL_VERSION, tensor, type CallFrame, type Envelope, type FederationMember, type TrainParams, type Weights } from '@oiafed/core';
 import { WebSocketServer } from 'ws';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
-import { deepCause, escapes, HOLE, joinHonest, pack, packWith, RawClient, ServeProcess, TUPLE, UNPRINTABLE, reportBudget, type Closed, type HonestMember, type RoundLine, UpgradeRefused } from './hostile-client.test-support.js';
+import { deepCause, escapes, HOLE, joinHonest, pack, packWith, RawClient, ServeProcess, TUPLE, UNPRINTABLE, reportClass, type Closed, type HonestMember, type RoundLine, UpgradeRefused } from './hostile-client.test-support.js';
 import { withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
 
@@ -23,15 +23,24 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
  * failed (it may have killed or wedged the server) the next case gets a fresh server and learner,
  * so each case reports on its own attack.
  */
-function withServer(name: string, options: Parameters<typeof ServeProcess.start>[2] = {}, honestOptions: Parameters<typeof joinHonest>[3] = {}) {
+function withServer(name: string, options: Parameters<typeof ServeProcess.start>[2] = {}, honestOptions: Parameters<typeof joinHonest>[3] = {}, summary = true) {
   const ctx = {} as { serve: ServeProcess; honest: HonestMember & { close(): void } };
   let starts = 0;
+  let baseline = 0;
+  let closesFrom = 0;
   const start = async () => {
     ctx.serve = await ServeProcess.start(dir, `${name}-${++starts}`, { token: TOKEN, ...options });
     ctx.honest = await joinHonest(ctx.serve.url, 'honest', options.token ?? TOKEN, honestOptions);
     await ctx.serve.nextRound((r) => r.results >= 1, 0);
+    baseline = ctx.serve.resetPeak();
+    closesFrom = RawClient.serverCloses.length;
   };
   const stop = async () => {
+    // The class's figures for the closing note: the closes its attackers got, the server's peak under them.
+    if (summary && ctx.serve?.alive) {
+      const closes = [...new Set(RawClient.serverCloses.slice(closesFrom))].join('/') || 'none';
+      reportClass(name, closes, ctx.serve.memory().peak, baseline);
+    }
     ctx.honest?.close();
     await ctx.serve?.stop();
   };
@@ -444,7 +453,7 @@ const closeOf = (client: RawClient, ms = 5_000): Promise<number | string> => cli
 const RSS_SLACK = 32;
 
 describe('memory budgets', () => {
-  const ctx = withServer('budgets', { security: { linkPartialChunks: 1_024 } });
+  const ctx = withServer('budgets', { security: { linkPartialChunks: 1_024 } }, {}, false);
   let n = 0;
 
   /** Runs `attack` with a fresh peak measurement; prints and returns the figures. */
@@ -452,7 +461,7 @@ describe('memory budgets', () => {
     const baseline = ctx.serve.resetPeak();
     const close = await attack();
     const peak = ctx.serve.memory().peak;
-    reportBudget(name, close, peak, baseline);
+    reportClass(name, close, peak, baseline);
     return { close, peak, baseline };
   }
 
@@ -611,7 +620,7 @@ class LargeModelLearner {
 }
 
 describe('a slow reader of large model sends', () => {
-  const ctx = withServer('slow-reader', { federation: { deadline: 1_000 }, security: { excludeAfter: 1_000 } }, { learner: new LargeModelLearner() });
+  const ctx = withServer('slow-reader', { federation: { deadline: 1_000 }, security: { excludeAfter: 1_000 } }, { learner: new LargeModelLearner() }, false);
 
   it('drops a learner that stops reading once what waits for it passes outboundBytes (4 MiB), with a 3 MiB model sent each round: OVERLOADED, close 1013', async () => {
     // It stops reading but keeps sending pings: the heartbeat (which drops the silent, 4408) hears it alive.
@@ -625,7 +634,7 @@ describe('a slow reader of large model sends', () => {
     const peak = ctx.serve.memory().peak;
     client.resume();
     const close = outcome.startsWith('learner') ? (await client.waitClosed(10_000)).code : outcome;
-    reportBudget('outbound-bytes', close, peak, baseline);
+    reportClass('outbound-bytes', close, peak, baseline);
     expect(outcome).toMatch(/OVERLOADED/);
     expect(close).toBe(1013);
     // The budget, a model in flight to each learner, and the usual slack.
