@@ -317,6 +317,23 @@ describe('WebSocket server connection budgets', () => {
   }
   const upgrade = (path = '/') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 
+  it('holds connections that have not upgraded to maxConnections at once: one more is ended at once', async () => {
+    const { server } = await trainerServer({ maxConnections: 3, upgradeTimeout: 60_000 });
+    const held = [0, 1, 2].map(() => connect(server.port, '127.0.0.1'));
+    let heldClosed = 0;
+    for (const socket of held) {
+      socket.on('error', () => undefined);
+      socket.on('close', () => heldClosed++);
+      cleanup.push(() => socket.destroy());
+    }
+    await Promise.all(held.map((socket) => new Promise((resolve) => socket.once('connect', resolve))));
+    // The server accepts connections in the order they came: this one is its fourth.
+    const extra = await rawConnection(server.port);
+    expect(extra.answer).toBe('');
+    expect(extra.after).toBeLessThan(30_000);
+    expect(heldClosed).toBe(0);
+  });
+
   for (const mode of ['standalone', "on the user's http server"] as const) {
     it(`${mode}: refuses upgrades beyond maxConnections with HTTP 503 and destroys sockets that do not upgrade within upgradeTimeout`, async () => {
       const user = mode === 'standalone' ? undefined : createServer((_req, res) => void setTimeout(() => res.end('slow page'), 400));

@@ -238,6 +238,24 @@ describe('WebSocket mode', () => {
     expect((await first)[0]).toEqual({ kind: 'limits', maxMessage: 100 * 1024 * 1024 });
   });
 
+  it('a Node learner takes only a hello-sized message from a server that has not welcomed it (1009 at the header)', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanup.push(() => new Promise((resolve) => wss.close(resolve)));
+    await new Promise((resolve) => wss.once('listening', resolve));
+    const closed = new Promise<number>((resolve) =>
+      wss.once('connection', (socket) => {
+        socket.on('close', (code) => resolve(code));
+        // Before any welcome, the first 1 MiB of a message that never ends: a learner must refuse
+        // it at its header, not buffer it (and more) waiting for the rest.
+        socket.send(new Uint8Array(1024 * 1024), { binary: true, fin: false });
+      }),
+    );
+    const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+    const refused = expect(joinFederation({ url, id: 'node-learner', learner: linearLearner(0), heartbeat: false, retry: { maxAttempts: 1 } })).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    expect(await withTimeout(closed, 5_000, 'learner did not close')).toBe(1009);
+    await refused;
+  });
+
   it("counts a message's bytes arriving as the learner being alive, before the message is whole", async () => {
     const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: { interval: 50, timeout: 200 } });
     const { server } = await trainerServer({}, trainer);

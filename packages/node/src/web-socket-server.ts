@@ -113,6 +113,8 @@ export async function serveWebSocket(options: WebSocketServerOptions): Promise<W
     upgrading.delete(raw);
   };
   const onConnection = (socket: Socket) => {
+    // A flood of connections that never upgrade is held to maxConnections at once, not only in time.
+    if (upgrading.size >= limits.maxConnections) return void socket.destroy();
     upgrading.set(socket, setTimeout(() => socket.destroy(), limits.upgradeTimeout));
     socket.once('close', () => settled(socket));
   };
