@@ -517,7 +517,12 @@ export interface HonestMember {
 }
 
 /** Joins `url` as an honest learner with joinFederation: a real Node learner over WebSocket. */
-export async function joinHonest(url: string, id: string, token: string | undefined, options: { seed?: number; trainMs?: number; learner?: Learner | object } = {}): Promise<HonestMember & { close(): void }> {
+export async function joinHonest(
+  url: string,
+  id: string,
+  token: string | undefined,
+  options: { seed?: number; trainMs?: number; learner?: Learner | object; heartbeat?: { interval: number; timeout: number } } = {},
+): Promise<HonestMember & { close(): void }> {
   const learner = new HonestLearner(options.seed ?? 1, options.trainMs);
   const pings = new PingCounter();
   const member = await joinFederation({
@@ -527,7 +532,7 @@ export async function joinHonest(url: string, id: string, token: string | undefi
     ...(token === undefined ? {} : { token }),
     // Bounded: a learner that cannot get in (the server died) fails the test instead of retrying forever.
     retry: { initialDelay: 20, maxDelay: 200, maxAttempts: 40 },
-    heartbeat: { interval: 200, timeout: 1_000 },
+    heartbeat: options.heartbeat ?? { interval: 200, timeout: 1_000 },
     link: { watchProgress: pings.watch },
   });
   const drops: string[] = [];
