@@ -455,7 +455,11 @@ describe('a round that fails', () => {
 /** The server's close code, or what happened instead: figures are printed whatever the outcome. */
 const closeOf = (client: RawClient, ms = 5_000): Promise<number | string> => client.waitClosed(ms).then((c) => c.code, () => `not closed within ${ms} ms`);
 
-/** Slack over a budget for what a Node process's resident size does by itself (GC, rounds running), MiB. */
+/**
+ * Slack over a budget for what a Node process's resident size does by itself (GC, rounds running),
+ * MiB. Bytes a budget allows may be held twice for a moment (as they came, and decoded), so bounds
+ * are twice a per-link budget plus this: an attack without the budget sends 64 MiB or more.
+ */
 const RSS_SLACK = 32;
 
 describe('memory budgets', () => {
@@ -502,11 +506,11 @@ describe('memory budgets', () => {
     const { client } = await joinAttacker(ctx.serve.url, `hoarder-${++n}`);
     const chunk = new Uint8Array(1024 * 1024);
     const { close, peak, baseline } = await measured('link-partial-bytes', async () => {
-      for (let index = 0; index < 48 && !client.isClosed; index++) await client.send({ kind: 'chunk', id: 1, index, count: 1_000, data: chunk });
+      for (let index = 0; index < 64 && !client.isClosed; index++) await client.send({ kind: 'chunk', id: 1, index, count: 1_000, data: chunk });
       return closeOf(client);
     });
     expect(close).toBe(1009);
-    expect(peak - baseline).toBeLessThan(8 + RSS_SLACK);
+    expect(peak - baseline).toBeLessThan(2 * 8 + RSS_SLACK);
     await honestKeepsTraining(ctx);
   });
 
@@ -528,11 +532,11 @@ describe('memory budgets', () => {
     const slice = new Uint8Array(1024 * 1024);
     const { close, peak, baseline } = await measured('attached-announce', async () => {
       await client.send({ kind: 'attached', frame: { kind: 'event', id: 0, name: 'x', payload: null }, sizes: [64 * 1024 * 1024], types: ['Uint8Array'] });
-      for (let i = 0; i < 48 && !client.isClosed; i++) await client.sendBytes(slice);
+      for (let i = 0; i < 64 && !client.isClosed; i++) await client.sendBytes(slice);
       return closeOf(client);
     });
     expect([1009, 4400]).toContain(close);
-    expect(peak - baseline).toBeLessThan(8 + RSS_SLACK);
+    expect(peak - baseline).toBeLessThan(2 * 8 + RSS_SLACK);
     await honestKeepsTraining(ctx);
   });
 
@@ -647,8 +651,8 @@ describe('a slow reader of large model sends', () => {
     reportClass('outbound-bytes', close, peak, baseline);
     expect(outcome).toMatch(/OVERLOADED/);
     expect(close).toBe(1013);
-    // The budget, a model in flight to each learner, and the usual slack.
-    expect(peak - baseline).toBeLessThan(4 + 3 * 2 + RSS_SLACK);
+    // The budget, models in flight and being averaged (3 MiB each), and the usual slack.
+    expect(peak - baseline).toBeLessThan(4 + 3 * 4 + RSS_SLACK);
     client.close();
     await honestKeepsTraining(ctx);
   }, 90_000);
