@@ -1,5 +1,4 @@
-import type { Envelope, Meta } from './envelope.js';
-import type { WireError } from './errors.js';
+import { frameProblem, quoted, type Envelope } from './envelope.js';
 
 /**
  * The frames of every call, as they travel between a link's own two ends (no `src`/`dst`): a
@@ -35,40 +34,42 @@ export function toTuple(frame: Envelope): unknown[] | undefined {
   }
 }
 
-/** The frame a decoded tuple stands for, or a string saying why it is none. */
+/**
+ * The frame a decoded tuple stands for, or a string saying why it is none: the tuple's shape is
+ * checked here, and every field of the frame it makes by the same checks as any frame's (frameProblem).
+ */
 export function fromTuple(t: unknown[]): Envelope | string {
   const id = t[1];
-  if (typeof id !== 'number' || !Number.isFinite(id)) return 'frame tuple without a numeric id';
+  if (typeof id !== 'number') return 'frame tuple without a numeric id';
   const n = t.length;
+  let frame: Record<string, unknown>;
   switch (t[0]) {
-    case CALL: {
-      const method = t[2];
-      const args = t[3];
-      if (typeof method !== 'string' || !Array.isArray(args) || n > 5 || (n === 5 && !isMeta(t[4]))) return 'malformed call frame';
-      return n === 5 ? ({ kind: 'call', id, method, args, meta: t[4] as Meta } as Envelope) : ({ kind: 'call', id, method, args } as Envelope);
-    }
+    case CALL:
+      if (n < 4 || n > 5) return 'malformed call frame: not 4 or 5 fields';
+      frame = n === 5 ? { kind: 'call', id, method: t[2], args: t[3], meta: t[4] } : { kind: 'call', id, method: t[2], args: t[3] };
+      break;
     case RESULT:
-      if (n < 3 || n > 4 || (n === 4 && !isMeta(t[3]))) return 'malformed result frame';
-      return n === 4 ? ({ kind: 'result', id, value: t[2], meta: t[3] as Meta } as Envelope) : ({ kind: 'result', id, value: t[2] } as Envelope);
-    case ERROR: {
-      const error = t[2] as WireError;
-      if (typeof error !== 'object' || error === null || typeof error.message !== 'string' || n > 4 || (n === 4 && typeof t[3] !== 'string')) return 'malformed error frame';
-      return n === 4 ? ({ kind: 'error', id, error, event: t[3] as string } as Envelope) : ({ kind: 'error', id, error } as Envelope);
-    }
-    case EVENT: {
-      const name = t[2];
-      if (typeof name !== 'string' || n < 4 || n > 5 || (n === 5 && !isMeta(t[4]))) return 'malformed event frame';
-      return n === 5 ? ({ kind: 'event', id, name, payload: t[3], meta: t[4] as Meta } as Envelope) : ({ kind: 'event', id, name, payload: t[3] } as Envelope);
-    }
+      if (n < 3 || n > 4) return 'malformed result frame: not 3 or 4 fields';
+      frame = n === 4 ? { kind: 'result', id, value: t[2], meta: t[3] } : { kind: 'result', id, value: t[2] };
+      break;
+    case ERROR:
+      if (n < 3 || n > 4) return 'malformed error frame: not 3 or 4 fields';
+      frame = n === 4 ? { kind: 'error', id, error: t[2], event: t[3] } : { kind: 'error', id, error: t[2] };
+      break;
+    case EVENT:
+      if (n < 4 || n > 5) return 'malformed event frame: not 4 or 5 fields';
+      frame = n === 5 ? { kind: 'event', id, name: t[2], payload: t[3], meta: t[4] } : { kind: 'event', id, name: t[2], payload: t[3] };
+      break;
     case CANCEL:
-      if (n > 3 || (n === 3 && typeof t[2] !== 'string')) return 'malformed cancel frame';
-      return n === 3 ? ({ kind: 'cancel', id, reason: t[2] as string } as Envelope) : ({ kind: 'cancel', id } as Envelope);
+      if (n > 3) return 'malformed cancel frame: more than 3 fields';
+      frame = n === 3 ? { kind: 'cancel', id, reason: t[2] } : { kind: 'cancel', id };
+      break;
     case ACK:
-      if (n !== 2) return 'malformed ack frame';
-      return { kind: 'ack', id } as Envelope;
+      if (n !== 2) return 'malformed ack frame: not 2 fields';
+      frame = { kind: 'ack', id };
+      break;
     default:
-      return `unknown frame code ${JSON.stringify(t[0])}`;
+      return `unknown frame code ${quoted(t[0])}`;
   }
+  return frameProblem(frame) ?? (frame as unknown as Envelope);
 }
-
-const isMeta = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
