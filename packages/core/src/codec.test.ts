@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { Codec } from './codec.js';
 import type { CallFrame, Envelope } from './envelope.js';
@@ -217,6 +218,14 @@ describe('Codec decoding state', () => {
       expect(catchError(() => codec.decode(Uint8Array.from([first, high, ...hex('a4706f6e6707')]))).code).toBe('BAD_FRAME');
       expectHonestFrames(codec);
     }
+  });
+
+  it('refuses a value that contains itself (msgpackr structured-clone references), which no codec of ours writes', () => {
+    const cyclic: Record<string, unknown> = { round: 1 };
+    cyclic.self = cyclic;
+    const bytes = new Packr({ structuredClone: true }).pack([0, 1, 'train', [cyclic]]);
+    expect(catchError(() => new Codec().decode(bytes)).code).toBe('BAD_FRAME');
+    expect(catchError(() => new Codec().decodeValue(bytes)).code).toBe('BAD_FRAME');
   });
 
   it('reads what a codec of the previous release wrote: the same bytes for every frame', () => {

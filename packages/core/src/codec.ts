@@ -53,7 +53,9 @@ class RecordDecoder {
   readonly #shared: Layouts = FRAME_LAYOUTS().map((layout) => Object.assign(layout, { isShared: true }));
   // copyBuffers: a decoded Uint8Array is its own memory, never a view of the bytes it came in
   // (which may be the scratch buffer below, or a socket's read buffer it would keep alive).
-  readonly #unpackr = new Unpackr({ copyBuffers: true, structures: [] }) as Unpackr & { structures: Layouts };
+  // structuredClone false: no reference ids, which no encoder of ours writes and which would let a
+  // peer send a value that contains itself (a cycle that code walking it never finishes).
+  readonly #unpackr = new Unpackr({ copyBuffers: true, structuredClone: false, structures: [] }) as Unpackr & { structures: Layouts };
 
   /** The value in `bytes` (up to `end`); throws what msgpackr throws, or when a shared layout was redefined. */
   unpack(bytes: Uint8Array, end?: number): unknown {

@@ -86,6 +86,7 @@ describe('errors onto the wire', () => {
     expect(wire.code).toHaveLength(MAX_ERROR_CODE_LENGTH);
     expect(wire.stack).toHaveLength(MAX_ERROR_STACK_LENGTH);
     expect(toWireError('t'.repeat(MAX_ERROR_MESSAGE_LENGTH * 2), false).message).toHaveLength(MAX_ERROR_MESSAGE_LENGTH);
+    expect(protocolError('BAD_FRAME', 'p'.repeat(MAX_ERROR_MESSAGE_LENGTH + 1)).message).toHaveLength(MAX_ERROR_MESSAGE_LENGTH);
   });
 
   it(`sends at most ${MAX_CAUSE_DEPTH} causes, even of an error that is its own cause`, () => {

@@ -103,8 +103,9 @@ export function fromWireError(origin: string, wire: WireError): OiafedError {
   return new RemoteError(origin, safe);
 }
 
+/** An error of the RPC machinery as it travels: its message cut to what a peer accepts. */
 export function protocolError(code: ErrorCode, message: string): WireError {
-  return { name: 'OiafedError', code, message, protocol: true };
+  return { name: 'OiafedError', code, message: messageText(message), protocol: true };
 }
 
 const CODES = new Set<string>([
