@@ -1,4 +1,4 @@
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr, Unpackr, type Options } from 'msgpackr';
 import { boundedText } from './bounded-text.js';
 import { OiafedError } from './errors.js';
 import { frameProblem, type Envelope } from './envelope.js';
@@ -35,10 +35,10 @@ const FRAME_LAYOUTS = (): string[][] => [
 ];
 
 /**
- * Record layouts as msgpackr's decoder holds them: the first `sharedLength` are known to both ends;
- * `restoreStructures` is where it keeps a shared layout that a message redefined, to put it back.
+ * Record layouts as msgpackr's decoder holds them; `restoreStructures` is where it keeps a layout
+ * marked isShared that a message redefined, to put it back.
  */
-type Layouts = (string[] & { isShared?: boolean })[] & { sharedLength?: number; restoreStructures?: unknown };
+type Layouts = (string[] & { isShared?: boolean })[] & { restoreStructures?: unknown };
 
 /**
  * msgpackr's decoder, with whatever a message defines kept to that message. MessagePack input may
@@ -55,12 +55,13 @@ class RecordDecoder {
   // (which may be the scratch buffer below, or a socket's read buffer it would keep alive).
   // structuredClone false: no reference ids, which no encoder of ours writes and which would let a
   // peer send a value that contains itself (a cycle that code walking it never finishes).
-  readonly #unpackr = new Unpackr({ copyBuffers: true, structuredClone: false, structures: [] }) as Unpackr & { structures: Layouts };
+  // trusted: msgpackr's name for skipping one step, cutting the array back to its shared layouts
+  // before each message; an array made for the message has nothing to cut. It trusts nothing else.
+  readonly #unpackr = new Unpackr({ copyBuffers: true, structuredClone: false, trusted: true, structures: [] } as Options & { trusted: boolean }) as Unpackr & { structures: Layouts };
 
   /** The value in `bytes` (up to `end`); throws what msgpackr throws, or when a shared layout was redefined. */
   unpack(bytes: Uint8Array, end?: number): unknown {
     const layouts: Layouts = this.#shared.slice();
-    layouts.sharedLength = layouts.length;
     this.#unpackr.structures = layouts;
     const value = end === undefined ? this.#unpackr.unpack(bytes) : this.#unpackr.unpack(bytes, end);
     // Set by msgpackr only when a definition replaced a layout marked isShared.
