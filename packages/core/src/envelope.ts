@@ -232,8 +232,20 @@ const list = (value: unknown, field: string): Problem => (Array.isArray(value) ?
  * Both ends left out (the link's own two), or both named: `dst` may be every node, or none ('')
  * when a node answers a peer that has not said who it is.
  */
-const routed = (f: Fields): Problem =>
-  f.src === undefined && f.dst === undefined ? undefined : (nodeId(f.src, 'src') ?? (f.dst === BROADCAST || f.dst === '' ? undefined : nodeId(f.dst, 'dst')));
+const routed = (src: unknown, dst: unknown): Problem =>
+  src === undefined && dst === undefined ? undefined : (nodeId(src, 'src') ?? (dst === BROADCAST || dst === '' ? undefined : nodeId(dst, 'dst')));
+
+/*
+ * The fields of the frames that also travel as tuples (frame-tuples.ts), checked from their values:
+ * a tuple's elements are passed as they are, without building an object to look them up in.
+ */
+export const callFields = (id: unknown, method: unknown, args: unknown, meta: unknown): Problem =>
+  requestId(id) ?? text(method, 'method', MAX_NAME_LENGTH) ?? list(args, 'args') ?? optionalPlain(meta, 'meta');
+export const resultFields = (id: unknown, meta: unknown): Problem => requestId(id) ?? optionalPlain(meta, 'meta');
+export const errorFields = (id: unknown, error: unknown, event: unknown): Problem => requestId(id) ?? wireError(error, 'error') ?? optionalText(event, 'event', MAX_NAME_LENGTH);
+export const eventFields = (id: unknown, name: unknown, meta: unknown): Problem => requestId(id) ?? text(name, 'name', MAX_NAME_LENGTH) ?? optionalPlain(meta, 'meta');
+export const cancelFields = (id: unknown, reason: unknown): Problem => requestId(id) ?? optionalText(reason, 'reason', MAX_REASON_LENGTH);
+export const ackFields = (id: unknown): Problem => requestId(id);
 
 function capabilities(value: unknown): Problem {
   const problem = `capabilities is not a list of at most ${MAX_CAPABILITIES} strings of at most ${MAX_CAPABILITY_LENGTH} characters`;
@@ -269,12 +281,12 @@ function attachedFrame(f: Fields): Problem {
 }
 
 const checks: Record<FrameKind, (f: Fields) => Problem> = {
-  call: (f) => routed(f) ?? requestId(f.id) ?? text(f.method, 'method', MAX_NAME_LENGTH) ?? list(f.args, 'args') ?? optionalPlain(f.meta, 'meta'),
-  result: (f) => routed(f) ?? requestId(f.id) ?? optionalPlain(f.meta, 'meta'),
-  error: (f) => routed(f) ?? requestId(f.id) ?? wireError(f.error, 'error') ?? optionalText(f.event, 'event', MAX_NAME_LENGTH),
-  cancel: (f) => routed(f) ?? requestId(f.id) ?? optionalText(f.reason, 'reason', MAX_REASON_LENGTH),
-  event: (f) => routed(f) ?? requestId(f.id) ?? text(f.name, 'name', MAX_NAME_LENGTH) ?? optionalPlain(f.meta, 'meta'),
-  ack: (f) => routed(f) ?? requestId(f.id),
+  call: (f) => routed(f.src, f.dst) ?? callFields(f.id, f.method, f.args, f.meta),
+  result: (f) => routed(f.src, f.dst) ?? resultFields(f.id, f.meta),
+  error: (f) => routed(f.src, f.dst) ?? errorFields(f.id, f.error, f.event),
+  cancel: (f) => routed(f.src, f.dst) ?? cancelFields(f.id, f.reason),
+  event: (f) => routed(f.src, f.dst) ?? eventFields(f.id, f.name, f.meta),
+  ack: (f) => routed(f.src, f.dst) ?? ackFields(f.id),
   hello: (f) =>
     finite(f.version, 'version') ??
     nodeId(f.src, 'src') ??
@@ -303,7 +315,12 @@ export function frameProblem(value: unknown): string | undefined {
   const check = typeof kind === 'string' ? checkOf.get(kind) : undefined;
   if (!check) return `unknown frame kind ${quoted(kind)}`;
   const problem = check(value as Fields);
-  return problem === undefined ? undefined : `malformed ${kind} frame: ${problem}`;
+  return problem === undefined ? undefined : malformed(kind as string, problem);
+}
+
+/** What a BAD_FRAME says of a frame of a known kind with one field wrong. */
+export function malformed(kind: string, problem: string): string {
+  return `malformed ${kind} frame: ${problem}`;
 }
 
 /** Data as msgpackr and structured clone build it: no array, no class instance (a Date, a Map, an Error). */

@@ -1,4 +1,4 @@
-import { frameProblem, quoted, type Envelope } from './envelope.js';
+import { ackFields, callFields, cancelFields, errorFields, eventFields, malformed, quoted, resultFields, type Envelope } from './envelope.js';
 
 /**
  * The frames of every call, as they travel between a link's own two ends (no `src`/`dst`): a
@@ -35,41 +35,40 @@ export function toTuple(frame: Envelope): unknown[] | undefined {
 }
 
 /**
- * The frame a decoded tuple stands for, or a string saying why it is none: the tuple's shape is
- * checked here, and every field of the frame it makes by the same checks as any frame's (frameProblem).
+ * The frame a decoded tuple stands for, or a string saying why it is none: the tuple's length is
+ * checked here, and its fields by the same checks as those of a frame sent as a map (envelope.ts).
  */
 export function fromTuple(t: unknown[]): Envelope | string {
   const id = t[1];
   if (typeof id !== 'number') return 'frame tuple without a numeric id';
   const n = t.length;
-  let frame: Record<string, unknown>;
+  let problem: string | undefined;
   switch (t[0]) {
     case CALL:
-      if (n < 4 || n > 5) return 'malformed call frame: not 4 or 5 fields';
-      frame = n === 5 ? { kind: 'call', id, method: t[2], args: t[3], meta: t[4] } : { kind: 'call', id, method: t[2], args: t[3] };
-      break;
+      problem = n < 4 || n > 5 ? 'not 4 or 5 fields' : callFields(id, t[2], t[3], t[4]);
+      if (problem !== undefined) return malformed('call', problem);
+      return (n === 5 ? { kind: 'call', id, method: t[2], args: t[3], meta: t[4] } : { kind: 'call', id, method: t[2], args: t[3] }) as Envelope;
     case RESULT:
-      if (n < 3 || n > 4) return 'malformed result frame: not 3 or 4 fields';
-      frame = n === 4 ? { kind: 'result', id, value: t[2], meta: t[3] } : { kind: 'result', id, value: t[2] };
-      break;
+      problem = n < 3 || n > 4 ? 'not 3 or 4 fields' : resultFields(id, t[3]);
+      if (problem !== undefined) return malformed('result', problem);
+      return (n === 4 ? { kind: 'result', id, value: t[2], meta: t[3] } : { kind: 'result', id, value: t[2] }) as Envelope;
     case ERROR:
-      if (n < 3 || n > 4) return 'malformed error frame: not 3 or 4 fields';
-      frame = n === 4 ? { kind: 'error', id, error: t[2], event: t[3] } : { kind: 'error', id, error: t[2] };
-      break;
+      problem = n < 3 || n > 4 ? 'not 3 or 4 fields' : errorFields(id, t[2], t[3]);
+      if (problem !== undefined) return malformed('error', problem);
+      return (n === 4 ? { kind: 'error', id, error: t[2], event: t[3] } : { kind: 'error', id, error: t[2] }) as Envelope;
     case EVENT:
-      if (n < 4 || n > 5) return 'malformed event frame: not 4 or 5 fields';
-      frame = n === 5 ? { kind: 'event', id, name: t[2], payload: t[3], meta: t[4] } : { kind: 'event', id, name: t[2], payload: t[3] };
-      break;
+      problem = n < 4 || n > 5 ? 'not 4 or 5 fields' : eventFields(id, t[2], t[4]);
+      if (problem !== undefined) return malformed('event', problem);
+      return (n === 5 ? { kind: 'event', id, name: t[2], payload: t[3], meta: t[4] } : { kind: 'event', id, name: t[2], payload: t[3] }) as Envelope;
     case CANCEL:
-      if (n > 3) return 'malformed cancel frame: more than 3 fields';
-      frame = n === 3 ? { kind: 'cancel', id, reason: t[2] } : { kind: 'cancel', id };
-      break;
+      problem = n > 3 ? 'more than 3 fields' : cancelFields(id, t[2]);
+      if (problem !== undefined) return malformed('cancel', problem);
+      return (n === 3 ? { kind: 'cancel', id, reason: t[2] } : { kind: 'cancel', id }) as Envelope;
     case ACK:
-      if (n !== 2) return 'malformed ack frame: not 2 fields';
-      frame = { kind: 'ack', id };
-      break;
+      problem = n !== 2 ? 'not 2 fields' : ackFields(id);
+      if (problem !== undefined) return malformed('ack', problem);
+      return { kind: 'ack', id } as Envelope;
     default:
       return `unknown frame code ${quoted(t[0])}`;
   }
-  return frameProblem(frame) ?? (frame as unknown as Envelope);
 }
