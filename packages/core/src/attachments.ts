@@ -1,10 +1,11 @@
 import { addExtension } from 'msgpackr';
 import type { Envelope } from './envelope.js';
+import { boundedText } from './bounded-text.js';
 import { OiafedError } from './errors.js';
+import { MAX_ATTACHMENTS } from './frame-limits.js';
 
 /** Typed arrays at least this large travel as attachments: raw bytes beside the frame, never encoded. */
 export const MIN_ATTACHMENT_BYTES = 64 * 1024;
-const MAX_ATTACHMENTS = 4096;
 const MAX_DEPTH = 8;
 
 /** Stands in a frame for its attachment number `index`. */
@@ -12,7 +13,16 @@ export class AttachmentRef {
   constructor(readonly index: number) {}
 }
 
-addExtension({ Class: AttachmentRef, type: 42, write: (ref: AttachmentRef) => ref.index, read: (index: number) => new AttachmentRef(index) });
+addExtension({
+  Class: AttachmentRef,
+  type: 42,
+  write: (ref: AttachmentRef) => ref.index,
+  // Thrown inside the decoder, so the frame is refused as BAD_FRAME before anything sees the ref.
+  read: (index: unknown) => {
+    if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= MAX_ATTACHMENTS) throw new Error('attachment reference out of range');
+    return new AttachmentRef(index as number);
+  },
+});
 
 type TypedArray =
   | Int8Array
@@ -32,6 +42,7 @@ interface TypedArrayKind {
   readonly BYTES_PER_ELEMENT: number;
 }
 
+/** Looked up by own key only (Object.hasOwn): a peer's type name 'constructor' must not reach Object. */
 const KINDS: Record<string, TypedArrayKind> = {
   Int8Array,
   Uint8Array,
@@ -67,7 +78,7 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
     if (typeof value !== 'object' || value === null) return value;
     if (ArrayBuffer.isView(value)) {
       const name = value.constructor.name;
-      if (value.byteLength < MIN_ATTACHMENT_BYTES || !(name in KINDS) || attachments.length >= MAX_ATTACHMENTS) return value;
+      if (value.byteLength < MIN_ATTACHMENT_BYTES || !Object.hasOwn(KINDS, name) || attachments.length >= MAX_ATTACHMENTS) return value;
       attachments.push(value as TypedArray);
       types.push(name);
       return new AttachmentRef(attachments.length - 1);
@@ -98,7 +109,7 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
 /** Whether `value` holds a typed array that would travel as an attachment: a look that allocates nothing, for the many frames without one. */
 function holdsAttachment(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  if (ArrayBuffer.isView(value)) return value.byteLength >= MIN_ATTACHMENT_BYTES && value.constructor.name in KINDS;
+  if (ArrayBuffer.isView(value)) return value.byteLength >= MIN_ATTACHMENT_BYTES && Object.hasOwn(KINDS, value.constructor.name);
   if (depth >= MAX_DEPTH) return false;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) if (holdsAttachment(value[i], depth + 1)) return true;
@@ -110,29 +121,43 @@ function holdsAttachment(value: unknown, depth: number): boolean {
   return false;
 }
 
+/** Whether `name` is a typed array kind an attachment may be. */
+export function isAttachmentType(name: unknown): name is string {
+  return typeof name === 'string' && Object.hasOwn(KINDS, name);
+}
+
+/** What is wrong with an attached frame's list of attachments, or undefined when it is plausible. */
+export function attachmentListProblem(sizes: unknown, types: unknown): string | undefined {
+  if (!Array.isArray(sizes) || !Array.isArray(types) || sizes.length !== types.length || sizes.length === 0 || sizes.length > MAX_ATTACHMENTS) {
+    return `sizes and types are not two lists of 1 to ${MAX_ATTACHMENTS} attachments`;
+  }
+  for (let i = 0; i < sizes.length; i++) {
+    const size: unknown = sizes[i];
+    const type: unknown = types[i];
+    if (!isAttachmentType(type)) return `types[${i}] is not a typed array kind`;
+    if (!Number.isSafeInteger(size) || (size as number) < 0 || (size as number) % KINDS[type]!.BYTES_PER_ELEMENT !== 0) {
+      return `sizes[${i}] is not a non-negative multiple of ${KINDS[type]!.BYTES_PER_ELEMENT} bytes`;
+    }
+  }
+  return undefined;
+}
+
 /** Refuses an announced set of attachments that is not plausible, before any of it is allocated. */
 export function checkAttachments(sizes: readonly number[], types: readonly string[], maxBytes: number): void {
-  if (sizes.length !== types.length || sizes.length === 0 || sizes.length > MAX_ATTACHMENTS) throw new OiafedError('BAD_FRAME', 'attachment list is malformed');
+  const problem = attachmentListProblem(sizes, types);
+  if (problem !== undefined) throw new OiafedError('BAD_FRAME', `malformed attached frame: ${problem}`);
   let total = 0;
-  sizes.forEach((size, i) => {
-    const Kind = KINDS[types[i]!];
-    if (!Kind || !Number.isInteger(size) || size < 0 || size % Kind.BYTES_PER_ELEMENT !== 0) {
-      throw new OiafedError('BAD_FRAME', `attachment ${i} (${String(types[i])}, ${size} bytes) is malformed`);
-    }
-    total += size;
-  });
+  for (const size of sizes) total += size;
   if (total > maxBytes) throw new OiafedError('PAYLOAD_TOO_LARGE', `attachments of ${total} bytes exceed the limit of ${maxBytes} bytes`);
 }
 
-/** Puts the received attachments back where their refs stand. */
+/**
+ * Puts the received attachments back where their refs stand. `buffers` and `types` are those
+ * checkAttachments let through; a ref to none of them is BAD_FRAME, and nothing else is thrown.
+ */
 export function restoreAttachments(frame: Envelope, buffers: readonly Uint8Array[], types: readonly string[]): Envelope {
   const walk = (value: unknown, depth: number): unknown => {
-    if (value instanceof AttachmentRef) {
-      const buffer = buffers[value.index];
-      if (!buffer) throw new OiafedError('BAD_FRAME', `reference to missing attachment ${value.index}`);
-      const Kind = KINDS[types[value.index]!]!;
-      return new Kind(buffer.buffer as ArrayBuffer, buffer.byteOffset, buffer.byteLength / Kind.BYTES_PER_ELEMENT);
-    }
+    if (value instanceof AttachmentRef) return attachment(value.index, buffers, types);
     if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || depth >= MAX_DEPTH) return value;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) value[i] = walk(value[i], depth + 1);
@@ -143,4 +168,15 @@ export function restoreAttachments(frame: Envelope, buffers: readonly Uint8Array
     return value;
   };
   return walk(frame, -1) as Envelope;
+}
+
+function attachment(index: number, buffers: readonly Uint8Array[], types: readonly string[]): TypedArray {
+  const buffer = Number.isInteger(index) && index >= 0 && index < buffers.length ? buffers[index] : undefined;
+  const type = types[index];
+  if (buffer === undefined || !isAttachmentType(type)) throw new OiafedError('BAD_FRAME', `reference to missing attachment ${boundedText(index)}`);
+  const Kind = KINDS[type]!;
+  if (buffer.byteLength % Kind.BYTES_PER_ELEMENT !== 0) throw new OiafedError('BAD_FRAME', `attachment ${index} is not a whole number of ${type} elements`);
+  // A view must start at a multiple of its element size; memory that does not is copied to memory that does.
+  const aligned = buffer.byteOffset % Kind.BYTES_PER_ELEMENT === 0 ? buffer : new Uint8Array(buffer);
+  return new Kind(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / Kind.BYTES_PER_ELEMENT);
 }

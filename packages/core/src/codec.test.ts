@@ -1,3 +1,4 @@
+import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { Codec } from './codec.js';
 import type { CallFrame, Envelope } from './envelope.js';
@@ -124,6 +125,115 @@ describe('Codec', () => {
     expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(back.polluted).toBeUndefined();
+  });
+});
+
+
+describe('Codec decoding state', () => {
+  const hex = (text: string) => Uint8Array.from(text.match(/../g)!, (byte) => parseInt(byte, 16));
+  const ping = { kind: 'ping', t: 41 } as const;
+  const relayed: CallFrame = { kind: 'call', id: 9, src: 'learner-1', dst: 'learner-2', method: 'train', args: [{ round: 2 }] };
+
+  /** What every honest peer sends next, read by `codec`: the same frames back, or the test fails. */
+  function expectHonestFrames(codec: Codec) {
+    const sender = new Codec();
+    expect(codec.decode(sender.encode(ping))).toEqual(ping);
+    expect(codec.decode(sender.encode({ kind: 'pong', t: 42 }))).toEqual({ kind: 'pong', t: 42 });
+    expect(codec.decode(sender.encode(relayed))).toEqual(relayed);
+  }
+
+  const layouts = [
+    { kind: 'call', id: 1, method: 'm', args: [1] },
+    { kind: 'result', id: 1, value: 'v' },
+    { kind: 'event', id: 0, name: 'e', payload: null },
+    { kind: 'error', id: 1, error: { name: 'E', message: 'm' } },
+    { kind: 'ack', id: 1 },
+    { kind: 'call', id: 1, src: 'a', dst: 'b', method: 'm', args: [1] },
+    { kind: 'result', id: 1, src: 'a', dst: 'b', value: 'v' },
+    { kind: 'event', id: 0, src: 'a', dst: '*', name: 'e', payload: null },
+    { kind: 'error', id: 1, src: 'a', dst: 'b', error: { name: 'E', message: 'm' } },
+    { kind: 'ack', id: 1, src: 'a', dst: 'b' },
+    { kind: 'ping', t: 3 },
+  ];
+  layouts.forEach((frame, slot) => {
+    it(`sends ${JSON.stringify(Object.keys(frame))} by its shared layout id ${slot} and reads it back the same`, () => {
+      const codec = new Codec();
+      const bytes = codec.encodeValue(frame);
+      expect(bytes[0]).toBe(0x40 + slot);
+      expect(new Codec().decodeValue(bytes)).toEqual(frame);
+      if (frame.kind === 'ping' || 'src' in frame) expect(new Codec().decode(codec.encode(frame as Envelope))).toEqual(frame);
+    });
+  });
+
+  it('refuses the seven bytes that redefined the ping layout, and then reads honest pings, pongs and relayed calls on that codec and any other', () => {
+    const codec = new Codec();
+    const other = new Codec();
+    expect(catchError(() => codec.decode(hex('d4724a91a178c0'))).code).toBe('BAD_FRAME');
+    expectHonestFrames(codec);
+    expectHonestFrames(other);
+  });
+
+  for (let slot = 0; slot < layouts.length; slot++) {
+    it(`refuses a message that redefines shared layout ${slot}, even as a valid frame, and later frames read the same`, () => {
+      const codec = new Codec();
+      // Slot `slot` redefined as ['kind', 't'] and read as a valid ping in the same message.
+      const redefining = Uint8Array.from([0xd4, 0x72, 0x40 + slot, ...hex('92a46b696e64a174a470696e6705')]);
+      const error = catchError(() => codec.decode(redefining));
+      expect(error.code).toBe('BAD_FRAME');
+      expect(error.message).toMatch(/redefines a shared frame layout/);
+      expectHonestFrames(codec);
+      expectHonestFrames(new Codec());
+    });
+  }
+
+  it('keeps what a message defines in a slot of its own to that message: a later message cannot use it', () => {
+    const codec = new Codec();
+    for (let slot = layouts.length; slot < 64; slot++) {
+      // Defines `slot` as ['kind', 't'] and reads a ping with it: the way honest encoders send objects of no shared layout.
+      const defining = Uint8Array.from([0xd4, 0x72, 0x40 + slot, ...hex('92a46b696e64a174a470696e6705')]);
+      expect(codec.decode(defining)).toEqual({ kind: 'ping', t: 5 });
+      // The same slot, not defined again: read as the number the byte stands for, not as the layout above.
+      expect(codec.decodeValue(Uint8Array.from([0x40 + slot]))).toBe(0x40 + slot);
+      expect(catchError(() => codec.decode(Uint8Array.from([0x40 + slot, ...hex('a4706f6e6707')]))).code).toBe('BAD_FRAME');
+      expect(catchError(() => codec.decode(Uint8Array.from([0xd4, 0x72, 0x40 + slot, 0x91, 0xa1, 0x78, 0xc0]))).code).toBe('BAD_FRAME');
+    }
+    expectHonestFrames(codec);
+  });
+
+  it('keeps two-byte record definitions (which msgpackr files under other keys) to their message too', () => {
+    const codec = new Codec();
+    for (const [first, high] of [[0x40, 0], [0x4a, 0], [0x4a, 1], [0x41, 7], [0x5f, 255], [0x60, 0], [0x60, 1], [0x7f, 255]] as const) {
+      const defining = Uint8Array.from([0xd5, 0x72, first, high, ...hex('92a46b696e64a174a470696e6705')]);
+      const outcome = (() => {
+        try {
+          return codec.decode(defining);
+        } catch (error) {
+          return error;
+        }
+      })();
+      // Either read as the ping it spells or refused: never anything else, and never kept.
+      if (outcome instanceof Error) expect(outcome).toMatchObject({ code: 'BAD_FRAME' });
+      else expect(outcome).toEqual({ kind: 'ping', t: 5 });
+      // A later reference to the same id through its first byte's layout: nothing is there any more.
+      expect(catchError(() => codec.decode(Uint8Array.from([first, high, ...hex('a4706f6e6707')]))).code).toBe('BAD_FRAME');
+      expectHonestFrames(codec);
+    }
+  });
+
+  it('refuses a value that contains itself (msgpackr structured-clone references), which no codec of ours writes', () => {
+    const cyclic: Record<string, unknown> = { round: 1 };
+    cyclic.self = cyclic;
+    const bytes = new Packr({ structuredClone: true }).pack([0, 1, 'train', [cyclic]]);
+    expect(catchError(() => new Codec().decode(bytes)).code).toBe('BAD_FRAME');
+    expect(catchError(() => new Codec().decodeValue(bytes)).code).toBe('BAD_FRAME');
+  });
+
+  it('reads what a codec of the previous release wrote: the same bytes for every frame', () => {
+    const hello = { kind: 'hello', version: 2, src: 'l1', role: 'learner', capabilities: ['x'], metadata: { a: 1 } };
+    // As msgpackr with the shared layouts and own records wrote it before this change (and still does).
+    const bytes = hex('d4724b96a46b696e64a776657273696f6ea3737263a4726f6c65ac6361706162696c6974696573a86d65746164617461a568656c6c6f02a26c31a76c6561726e657291a178d4724c91a16101');
+    expect(Array.from(new Codec().encode(hello as Envelope))).toEqual(Array.from(bytes));
+    expect(new Codec().decode(bytes)).toEqual(hello);
   });
 });
 

@@ -1,4 +1,5 @@
-import { Packr } from 'msgpackr';
+import { Packr, Unpackr, type Options } from 'msgpackr';
+import { boundedText } from './bounded-text.js';
 import { OiafedError } from './errors.js';
 import { frameProblem, type Envelope } from './envelope.js';
 import { fromTuple, toTuple } from './frame-tuples.js';
@@ -34,16 +35,52 @@ const FRAME_LAYOUTS = (): string[][] => [
 ];
 
 /**
+ * Record layouts as msgpackr's decoder holds them; `restoreStructures` is where it keeps a layout
+ * marked isShared that a message redefined, to put it back.
+ */
+type Layouts = (string[] & { isShared?: boolean })[] & { restoreStructures?: unknown };
+
+/**
+ * msgpackr's decoder, with whatever a message defines kept to that message. MessagePack input may
+ * define record layouts (msgpackr's extension 0x72; objects that match no shared layout travel so),
+ * and msgpackr stores each definition in the array of layouts it decodes with, where it stays: a
+ * peer that redefined a shared layout's slot changed how every later frame decoded, on every link
+ * decoding with the same array. Here each message is decoded with an array of its own, a copy of
+ * the shared layouts dropped afterwards, so no byte of one message can change how another decodes.
+ * A message that redefined a shared layout is refused all the same: no honest encoder writes one.
+ */
+class RecordDecoder {
+  readonly #shared: Layouts = FRAME_LAYOUTS().map((layout) => Object.assign(layout, { isShared: true }));
+  // copyBuffers: a decoded Uint8Array is its own memory, never a view of the bytes it came in
+  // (which may be the scratch buffer below, or a socket's read buffer it would keep alive).
+  // structuredClone false: no reference ids, which no encoder of ours writes and which would let a
+  // peer send a value that contains itself (a cycle that code walking it never finishes).
+  // trusted: msgpackr's name for skipping one step, cutting the array back to its shared layouts
+  // before each message; an array made for the message has nothing to cut. It trusts nothing else.
+  readonly #unpackr = new Unpackr({ copyBuffers: true, structuredClone: false, trusted: true, structures: [] } as Options & { trusted: boolean }) as Unpackr & { structures: Layouts };
+
+  /** The value in `bytes` (up to `end`); throws what msgpackr throws, or when a shared layout was redefined. */
+  unpack(bytes: Uint8Array, end?: number): unknown {
+    const layouts: Layouts = this.#shared.slice();
+    this.#unpackr.structures = layouts;
+    const value = end === undefined ? this.#unpackr.unpack(bytes) : this.#unpackr.unpack(bytes, end);
+    // Set by msgpackr only when a definition replaced a layout marked isShared.
+    if (layouts.restoreStructures !== undefined) throw new Error('the message redefines a shared frame layout');
+    return value;
+  }
+}
+
+/**
  * The wire codec: msgpackr with `moreTypes`, so every typed array, ArrayBuffer, DataView, Map,
  * Set, Date and BigInt crosses as itself. It only builds data: nothing on the wire can name code.
  */
 export class Codec {
   readonly maxFrameBytes: number;
   // Without moreTypes a Float32Array comes back as a Buffer of the wrong bytes. The layouts are
-  // fixed: saveStructures refuses additions, so no state builds up between frames or links.
-  // copyBuffers: a decoded Uint8Array is its own memory, never a view of the bytes it came in
-  // (which may be the scratch buffer below, or a socket's read buffer it would keep alive).
-  readonly #packr = new Packr({ moreTypes: true, copyBuffers: true, structures: FRAME_LAYOUTS(), maxSharedStructures: FRAME_LAYOUTS().length, saveStructures: () => false });
+  // fixed: saveStructures refuses additions. The encoder keeps state of its own in its copy of them
+  // (msgpackr's transitions), so decoding has another (RecordDecoder).
+  readonly #packr = new Packr({ moreTypes: true, structures: FRAME_LAYOUTS(), maxSharedStructures: FRAME_LAYOUTS().length, saveStructures: () => false });
+  readonly #decoder = new RecordDecoder();
   readonly #scratch = new Uint8Array(SCRATCH_BYTES);
 
   constructor(options: CodecOptions = {}) {
@@ -59,7 +96,7 @@ export class Codec {
     try {
       bytes = this.#packr.pack(toTuple(frame) ?? frame);
     } catch (cause) {
-      throw new OiafedError('NOT_SERIALIZABLE', `cannot encode ${frame.kind} frame: ${(cause as Error).message}`, { cause });
+      throw new OiafedError('NOT_SERIALIZABLE', `cannot encode ${frame.kind} frame: ${reasonOf(cause)}`, { cause });
     }
     if (bytes.byteLength > this.maxFrameBytes) {
       throw tooLarge(bytes.byteLength, this.maxFrameBytes);
@@ -72,7 +109,7 @@ export class Codec {
     try {
       return this.#packr.pack(value);
     } catch (cause) {
-      throw new OiafedError('NOT_SERIALIZABLE', `cannot encode value: ${(cause as Error).message}`, { cause });
+      throw new OiafedError('NOT_SERIALIZABLE', `cannot encode value: ${reasonOf(cause)}`, { cause });
     }
   }
 
@@ -81,7 +118,7 @@ export class Codec {
     try {
       return this.#unpack(bytes);
     } catch (cause) {
-      throw new OiafedError('BAD_FRAME', `undecodable value of ${bytes.byteLength} bytes: ${(cause as Error).message}`, { cause });
+      throw new OiafedError('BAD_FRAME', `undecodable value of ${bytes.byteLength} bytes: ${reasonOf(cause)}`, { cause });
     }
   }
 
@@ -91,7 +128,7 @@ export class Codec {
     try {
       value = this.#unpack(bytes);
     } catch (cause) {
-      throw new OiafedError('BAD_FRAME', `undecodable frame of ${bytes.byteLength} bytes: ${(cause as Error).message}`, { cause });
+      throw new OiafedError('BAD_FRAME', `undecodable frame of ${bytes.byteLength} bytes: ${reasonOf(cause)}`, { cause });
     }
     if (Array.isArray(value)) {
       const frame = fromTuple(value);
@@ -111,13 +148,18 @@ export class Codec {
   #unpack(bytes: Uint8Array): unknown {
     if (bytes.byteLength > SCRATCH_BYTES) {
       // From a subclass (Node's Buffer) msgpackr's copies of byte strings would be Buffers too.
-      return this.#packr.unpack(bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return this.#decoder.unpack(bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     }
     this.#scratch.set(bytes);
-    return this.#packr.unpack(this.#scratch, bytes.byteLength);
+    return this.#decoder.unpack(this.#scratch, bytes.byteLength);
   }
 }
 
 function tooLarge(size: number, max: number): OiafedError {
   return new OiafedError('PAYLOAD_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${max} bytes`);
+}
+
+/** Why msgpackr failed, short: its messages may quote the input (a regular expression's source, 100 characters of a value). */
+function reasonOf(cause: unknown): string {
+  return boundedText(cause instanceof Error ? cause.message : cause, 200);
 }

@@ -1,3 +1,6 @@
+import { boundedText } from './bounded-text.js';
+import { MAX_CAUSE_DEPTH, MAX_ERROR_CODE_LENGTH, MAX_ERROR_MESSAGE_LENGTH, MAX_ERROR_STACK_LENGTH, MAX_NAME_LENGTH } from './frame-limits.js';
+
 /**
  * One error hierarchy for the whole SDK. Every error carries a stable `code` that callers branch
  * on; messages are for people and may change.
@@ -58,12 +61,15 @@ export class RemoteError extends OiafedError {
   /** The node whose handler threw. */
   readonly origin: string;
 
+  /** Never throws: `wire` is read as untrusted data (fields of any type, causes of any depth). */
   constructor(origin: string, wire: WireError) {
-    super('REMOTE_ERROR', wire.message, wire.cause ? { cause: fromWireError(origin, wire.cause) } : undefined);
+    const safe = readWireError(wire);
+    // `safe` has at most MAX_CAUSE_DEPTH causes, so this builds at most that many errors below.
+    super('REMOTE_ERROR', safe.message, safe.cause ? { cause: fromWireError(origin, safe.cause) } : undefined);
     this.origin = origin;
-    this.remoteName = wire.name;
-    this.remoteCode = wire.code;
-    this.remoteStack = wire.stack;
+    this.remoteName = safe.name;
+    this.remoteCode = safe.code;
+    this.remoteStack = safe.stack;
   }
 }
 
@@ -71,32 +77,35 @@ export function isOiafedError(value: unknown, code?: ErrorCode): value is Oiafed
   return value instanceof OiafedError && (code === undefined || value.code === code);
 }
 
-const MAX_CAUSE_DEPTH = 4;
-
+/**
+ * What `error` becomes on the wire: name, message, code, the stack if asked, and up to
+ * MAX_CAUSE_DEPTH causes, each cut to the limits a peer accepts. Never throws, whatever was thrown
+ * (an Error whose getters throw, a cause that is itself, a value whose toString is not callable).
+ */
 export function toWireError(error: unknown, exposeStack: boolean, depth = 0): WireError {
-  if (!(error instanceof Error)) {
-    return { name: 'Error', message: typeof error === 'string' ? error : safeString(error) };
-  }
-  const wire: WireError = { name: error.name, message: error.message };
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') wire.code = code;
-  if (exposeStack && error.stack) wire.stack = error.stack;
-  if (error.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
-    wire.cause = toWireError(error.cause, exposeStack, depth + 1);
-  }
-  return wire;
+  return chain(error, MAX_CAUSE_DEPTH - depth, (value) => {
+    if (!(value instanceof Error)) return [{ name: 'Error', message: messageText(value) }, undefined];
+    const wire: WireError = { name: nameText(field(value, 'name')), message: messageText(field(value, 'message')) };
+    const code = field(value, 'code');
+    if (typeof code === 'string') wire.code = cut(code, MAX_ERROR_CODE_LENGTH);
+    const stack = exposeStack ? field(value, 'stack') : undefined;
+    if (typeof stack === 'string' && stack !== '') wire.stack = cut(stack, MAX_ERROR_STACK_LENGTH);
+    return [wire, field(value, 'cause')];
+  });
 }
 
-/** Errors raised by the RPC machinery keep their code at the caller; anything else is a RemoteError. */
+/** Errors raised by the RPC machinery keep their code at the caller; anything else is a RemoteError. Never throws. */
 export function fromWireError(origin: string, wire: WireError): OiafedError {
-  if (wire.protocol && wire.code !== undefined && isErrorCode(wire.code)) {
-    return new OiafedError(wire.code, wire.message);
+  const safe = readWireError(wire);
+  if (safe.protocol && safe.code !== undefined && isErrorCode(safe.code)) {
+    return new OiafedError(safe.code, safe.message);
   }
-  return new RemoteError(origin, wire);
+  return new RemoteError(origin, safe);
 }
 
+/** An error of the RPC machinery as it travels: its message cut to what a peer accepts. */
 export function protocolError(code: ErrorCode, message: string): WireError {
-  return { name: 'OiafedError', code, message, protocol: true };
+  return { name: 'OiafedError', code, message: messageText(message), protocol: true };
 }
 
 const CODES = new Set<string>([
@@ -110,10 +119,54 @@ function isErrorCode(code: string): code is ErrorCode {
   return CODES.has(code);
 }
 
-function safeString(value: unknown): string {
+/** A peer's WireError as plain, bounded data: strings within the limits, at most MAX_CAUSE_DEPTH causes. */
+function readWireError(wire: unknown): WireError {
+  return chain(wire, MAX_CAUSE_DEPTH, (value) => {
+    if (typeof value !== 'object' || value === null) return [{ name: 'Error', message: messageText(value) }, undefined];
+    const safe: WireError = { name: nameText(field(value, 'name')), message: messageText(field(value, 'message')) };
+    const code = field(value, 'code');
+    if (typeof code === 'string') safe.code = cut(code, MAX_ERROR_CODE_LENGTH);
+    const stack = field(value, 'stack');
+    if (typeof stack === 'string') safe.stack = cut(stack, MAX_ERROR_STACK_LENGTH);
+    if (field(value, 'protocol') === true) safe.protocol = true;
+    return [safe, field(value, 'cause')];
+  });
+}
+
+/**
+ * `read` applied to `value` and then to each cause it names, at most `causes` of them, linked into
+ * one WireError. A loop, not recursion: a chain thousands deep (or one that cycles) costs nothing.
+ */
+function chain(value: unknown, causes: number, read: (value: unknown) => [WireError, unknown]): WireError {
+  // Whatever a level does (a proxy's trap, a revoked proxy), it becomes a placeholder, not a throw.
+  const readSafely = (level: unknown): [WireError, unknown] => {
+    try {
+      return read(level);
+    } catch {
+      return [{ name: 'Error', message: 'unreadable error' }, undefined];
+    }
+  };
+  const [top, first] = readSafely(value);
+  let last = top;
+  let next = first;
+  for (let depth = 0; depth < causes && next !== undefined; depth++) {
+    const [wire, cause] = readSafely(next);
+    last.cause = wire;
+    last = wire;
+    next = cause;
+  }
+  return top;
+}
+
+/** A property of a value we do not trust: a getter that throws reads as undefined. */
+function field(value: object, key: string): unknown {
   try {
-    return String(value);
+    return (value as Record<string, unknown>)[key];
   } catch {
-    return 'non-error value thrown';
+    return undefined;
   }
 }
+
+const nameText = (value: unknown): string => (typeof value === 'string' ? cut(value, MAX_NAME_LENGTH) : 'Error');
+const messageText = (value: unknown): string => (typeof value === 'string' ? cut(value, MAX_ERROR_MESSAGE_LENGTH) : boundedText(value));
+const cut = (text: string, max: number): string => (text.length <= max ? text : text.slice(0, max));

@@ -1,5 +1,4 @@
-import type { Envelope, Meta } from './envelope.js';
-import type { WireError } from './errors.js';
+import { ackFields, callFields, cancelFields, errorFields, eventFields, malformed, quoted, resultFields, type Envelope } from './envelope.js';
 
 /**
  * The frames of every call, as they travel between a link's own two ends (no `src`/`dst`): a
@@ -35,40 +34,41 @@ export function toTuple(frame: Envelope): unknown[] | undefined {
   }
 }
 
-/** The frame a decoded tuple stands for, or a string saying why it is none. */
+/**
+ * The frame a decoded tuple stands for, or a string saying why it is none: the tuple's length is
+ * checked here, and its fields by the same checks as those of a frame sent as a map (envelope.ts).
+ */
 export function fromTuple(t: unknown[]): Envelope | string {
   const id = t[1];
-  if (typeof id !== 'number' || !Number.isFinite(id)) return 'frame tuple without a numeric id';
+  if (typeof id !== 'number') return 'frame tuple without a numeric id';
   const n = t.length;
+  let problem: string | undefined;
   switch (t[0]) {
-    case CALL: {
-      const method = t[2];
-      const args = t[3];
-      if (typeof method !== 'string' || !Array.isArray(args) || n > 5 || (n === 5 && !isMeta(t[4]))) return 'malformed call frame';
-      return n === 5 ? ({ kind: 'call', id, method, args, meta: t[4] as Meta } as Envelope) : ({ kind: 'call', id, method, args } as Envelope);
-    }
+    case CALL:
+      problem = n < 4 || n > 5 ? 'not 4 or 5 fields' : callFields(id, t[2], t[3], t[4]);
+      if (problem !== undefined) return malformed('call', problem);
+      return (n === 5 ? { kind: 'call', id, method: t[2], args: t[3], meta: t[4] } : { kind: 'call', id, method: t[2], args: t[3] }) as Envelope;
     case RESULT:
-      if (n < 3 || n > 4 || (n === 4 && !isMeta(t[3]))) return 'malformed result frame';
-      return n === 4 ? ({ kind: 'result', id, value: t[2], meta: t[3] as Meta } as Envelope) : ({ kind: 'result', id, value: t[2] } as Envelope);
-    case ERROR: {
-      const error = t[2] as WireError;
-      if (typeof error !== 'object' || error === null || typeof error.message !== 'string' || n > 4 || (n === 4 && typeof t[3] !== 'string')) return 'malformed error frame';
-      return n === 4 ? ({ kind: 'error', id, error, event: t[3] as string } as Envelope) : ({ kind: 'error', id, error } as Envelope);
-    }
-    case EVENT: {
-      const name = t[2];
-      if (typeof name !== 'string' || n < 4 || n > 5 || (n === 5 && !isMeta(t[4]))) return 'malformed event frame';
-      return n === 5 ? ({ kind: 'event', id, name, payload: t[3], meta: t[4] as Meta } as Envelope) : ({ kind: 'event', id, name, payload: t[3] } as Envelope);
-    }
+      problem = n < 3 || n > 4 ? 'not 3 or 4 fields' : resultFields(id, t[3]);
+      if (problem !== undefined) return malformed('result', problem);
+      return (n === 4 ? { kind: 'result', id, value: t[2], meta: t[3] } : { kind: 'result', id, value: t[2] }) as Envelope;
+    case ERROR:
+      problem = n < 3 || n > 4 ? 'not 3 or 4 fields' : errorFields(id, t[2], t[3]);
+      if (problem !== undefined) return malformed('error', problem);
+      return (n === 4 ? { kind: 'error', id, error: t[2], event: t[3] } : { kind: 'error', id, error: t[2] }) as Envelope;
+    case EVENT:
+      problem = n < 4 || n > 5 ? 'not 4 or 5 fields' : eventFields(id, t[2], t[4]);
+      if (problem !== undefined) return malformed('event', problem);
+      return (n === 5 ? { kind: 'event', id, name: t[2], payload: t[3], meta: t[4] } : { kind: 'event', id, name: t[2], payload: t[3] }) as Envelope;
     case CANCEL:
-      if (n > 3 || (n === 3 && typeof t[2] !== 'string')) return 'malformed cancel frame';
-      return n === 3 ? ({ kind: 'cancel', id, reason: t[2] as string } as Envelope) : ({ kind: 'cancel', id } as Envelope);
+      problem = n > 3 ? 'more than 3 fields' : cancelFields(id, t[2]);
+      if (problem !== undefined) return malformed('cancel', problem);
+      return (n === 3 ? { kind: 'cancel', id, reason: t[2] } : { kind: 'cancel', id }) as Envelope;
     case ACK:
-      if (n !== 2) return 'malformed ack frame';
+      problem = n !== 2 ? 'not 2 fields' : ackFields(id);
+      if (problem !== undefined) return malformed('ack', problem);
       return { kind: 'ack', id } as Envelope;
     default:
-      return `unknown frame code ${JSON.stringify(t[0])}`;
+      return `unknown frame code ${quoted(t[0])}`;
   }
 }
-
-const isMeta = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
