@@ -707,6 +707,8 @@ describe('a hostile trainer, against a Node learner', () => {
     ['a cancel whose reason is not a string', (id) => [welcome(id), [TUPLE.cancel, 1, UNPRINTABLE]]],
     ['the layout redefinition d4724a91a178c0', (id) => [welcome(id), Uint8Array.from(Buffer.from('d4724a91a178c0', 'hex'))]],
   ];
+  const closes = new Set<number | string>();
+  afterAll(() => console.log(`class hostile-trainer: close ${[...closes].join('/') || 'none'} (given by the learner; the learner is this test process)`));
   for (const [what, script] of cases) {
     it(`closes the link with 4400 on ${what}, throws nothing out of the learner process, and rejoins`, async () => {
       const trainer = await hostileTrainer(script);
@@ -718,6 +720,7 @@ describe('a hostile trainer, against a Node learner', () => {
           member = await withTimeout(joined, 5_000, 'the learner did not rejoin').catch(() => undefined);
           return close;
         });
+        closes.add(typeof value === 'string' ? value : value.code);
         expect(escaped.map(String)).toEqual([]);
         expect(value).toMatchObject({ code: 4400 });
         expect(member?.status.state).toBe('registered');
