@@ -243,6 +243,7 @@ describe('learners reaching other learners through the trainer (relay)', () => {
   let n = 0;
   const pokes: unknown[] = [];
   beforeEach(async () => {
+    pokes.length = 0;
     mallory = (await joinAttacker(ctx.serve.url, `mallory-${++n}`)).client;
     ctx.honest.member.node.on('poke', (payload) => void pokes.push(payload));
   });
