@@ -14,8 +14,8 @@ import { anyFrame, encoded, expectPeerError, fuzzSettings, hostileValue, mutate,
 /** Generous: one decode of these inputs takes microseconds, but the machine is shared. */
 const MAX_DECODE_MS = 250;
 
-const ping = { kind: 'ping', t: 7 } as const;
-const relayed = { kind: 'call', id: 3, src: 'learner-1', dst: 'hub', method: 'train', args: [{ round: 1 }] } as const;
+const ping: Envelope = { kind: 'ping', t: 7 };
+const relayed: Envelope = { kind: 'call', id: 3, src: 'learner-1', dst: 'hub', method: 'train', args: [{ round: 1 }] };
 
 function decodesTyped(codec: Codec, bytes: Uint8Array): void {
   const started = performance.now();

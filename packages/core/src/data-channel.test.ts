@@ -14,7 +14,10 @@ class OfferedConnection implements DataConnectionLike {
   constructor() {
     this.closed = new Promise((resolve) => (this.#closed = resolve));
   }
-  on(event: string, listener: (arg?: never) => void): void {
+  on(event: 'data', listener: (data: unknown) => void): void;
+  on(event: 'open' | 'close', listener: () => void): void;
+  on(event: 'error', listener: (error: { message?: string }) => void): void;
+  on(event: string, listener: (arg: never) => void): void {
     this.#listeners.set(event, [...(this.#listeners.get(event) ?? []), listener as (arg?: unknown) => void]);
   }
   send(): void {}

@@ -53,7 +53,7 @@ const message: fc.Arbitrary<Uint8Array[]> = fc.oneof(
     .map((chunk) => [encoded(codec, { kind: 'chunk', ...chunk } as unknown as Envelope) ?? new Uint8Array(0)]),
   // An honest frame cut into chunks, maybe with one chunk dropped or repeated.
   fc.tuple(fc.integer({ min: 1500, max: 6000 }), fc.nat(50), fc.constantFrom('whole', 'drop', 'repeat')).map(([size, id, how]) => {
-    const bytes = codec.encode({ kind: 'event', id: 0, name: 'big', payload: new Uint8Array(size).fill(7) });
+    const bytes = codec.encode({ kind: 'event', id: 0, name: 'big', payload: new Uint8Array(size).fill(7) } as unknown as Envelope);
     const count = Math.ceil(bytes.byteLength / 1024);
     const chunks = Array.from({ length: count }, (_, index) => codec.encode({ kind: 'chunk', id, index, count, data: bytes.subarray(index * 1024, (index + 1) * 1024) }));
     if (how === 'drop') chunks.splice(1, 1);

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { currentCall } from './call-context.js';
 import { isOiafedError, OiafedError, RemoteError } from './errors.js';
-import { joinInMemory } from './memory-link.js';
+import { joinInMemory, memoryLinkPair } from './memory-link.js';
 import { Node } from './node.js';
 import { star, type Star } from './test-support.js';
 
@@ -38,6 +38,25 @@ let net: Star;
 afterEach(() => net?.close());
 
 describe('Node calls', () => {
+  it('refuses, before sending, names and reasons the wire would refuse, and the link stays up', async () => {
+    net = await star(1);
+    const long = 'x'.repeat(257);
+    await expect(net.hub.call('leaf-0', long, [])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(net.hub.emitWithAck('leaf-0', long, 1)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    expect(() => net.hub.emit('leaf-0', long, 1)).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    net.leaves[0]!.handle('ok', () => 'ok');
+    expect(await net.hub.call('leaf-0', 'ok', [])).toBe('ok');
+    const [, side] = memoryLinkPair();
+    expect(() => net.leaves[0]!.connect(side, { capabilities: Array.from({ length: 65 }, () => 'c') })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+
+  it("cuts a goodbye's reason to what the wire takes, so the peer hears it", async () => {
+    net = await star(1);
+    const heard = new Promise<string>((resolve) => net.hub.events.on('CLIENT_UNREGISTERED', (c) => resolve(c.reason ?? '')));
+    net.leaves[0]!.disconnect('hub', 'r'.repeat(5000));
+    expect((await heard).length).toBeLessThanOrEqual(1024);
+  });
+
   it('calls a served method through a typed proxy and returns its result', async () => {
     net = await star(1);
     net.leaves[0]!.serve(new Learner());

@@ -26,6 +26,7 @@ import { Registry, judgeHello, type Authenticate, type ClientInfo, type Credenti
 import { relayAllowed, type RelayKind, type RelayPolicy } from './relay-policy.js';
 import { ResumeSecrets } from './resume-secrets.js';
 import { boundedText } from './bounded-text.js';
+import { MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_NAME_LENGTH, MAX_REASON_LENGTH, MAX_ROLE_LENGTH } from './frame-limits.js';
 import { abortError, resolveRetry, withRetry } from './retry.js';
 import { Router } from './router.js';
 import { transfersOf } from './transfer.js';
@@ -257,6 +258,7 @@ export class Node {
   }
 
   call(dst: NodeId, method: string, args: unknown[], options: CallOptions = {}): Promise<unknown> {
+    if (method.length > MAX_NAME_LENGTH) return Promise.reject(nameTooLong('method', method));
     const policy = options.retry ? resolveRetry(options.retry) : undefined;
     const frame = (id: number): CallFrame => ({ kind: 'call', id, src: this.id, dst, method, args });
     if (policy) return withRetry(policy, () => this.#request(dst, options, frame, args), options.signal);
@@ -266,6 +268,7 @@ export class Node {
   /** One-way event to a node, or to every reachable node with BROADCAST ('*'). */
   emit(dst: NodeId, name: string, payload: unknown): void {
     if (this.#closed) throw new OiafedError('CLOSED', `node ${this.id} is closed`);
+    if (name.length > MAX_NAME_LENGTH) throw nameTooLong('event', name);
     const frame: EventFrame = { kind: 'event', id: 0, src: this.id, dst, name, payload };
     if (dst === BROADCAST) {
       for (const state of this.#states.values()) if (state.phase === 'open') this.#transmitEvent(state, frame);
@@ -277,6 +280,7 @@ export class Node {
   /** An event that resolves when the receiver's handlers have run; rejects if none exist or one threw. */
   emitWithAck(dst: NodeId, name: string, payload: unknown, options: CallOptions = {}): Promise<void> {
     if (dst === BROADCAST) return Promise.reject(new OiafedError('UNKNOWN_TARGET', 'acknowledged events go to one node; use proxies(ids).emitWithAck'));
+    if (name.length > MAX_NAME_LENGTH) return Promise.reject(nameTooLong('event', name));
     return this.#request(dst, options, (id): EventFrame => ({ kind: 'event', id, src: this.id, dst, name, payload }), [payload]) as Promise<void>;
   }
 
@@ -321,7 +325,7 @@ export class Node {
     const entry = this.#pending.take(id);
     if (!entry) return;
     entry.reject(error);
-    this.#sendQuietly(state, { kind: 'cancel', id, src: this.id, dst, reason: error.message });
+    this.#sendQuietly(state, { kind: 'cancel', id, src: this.id, dst, reason: boundedText(error.message, MAX_REASON_LENGTH) });
   }
 
   // ---- links ---------------------------------------------------------------------------------
@@ -338,6 +342,7 @@ export class Node {
   /** Joins the node at the other end of `link`; resolves with its id once it has welcomed us. */
   connect(link: Link, options: JoinOptions = {}): Promise<PeerInfo> {
     this.#assertOpen();
+    assertHelloFits(this.role, options.capabilities ?? []);
     const state = this.#attach(link, 'joining');
     const hello: HelloFrame = {
       kind: 'hello',
@@ -394,7 +399,7 @@ export class Node {
   disconnect(peer: NodeId, reason = 'disconnected'): void {
     const state = this.#router.direct(peer);
     if (!state) return;
-    this.#sendQuietly(state, { kind: 'bye', src: this.id, reason });
+    this.#sendQuietly(state, { kind: 'bye', src: this.id, reason: boundedText(reason, MAX_REASON_LENGTH) });
     this.#drop(state, reason);
   }
 
@@ -413,7 +418,7 @@ export class Node {
     if (this.#closed) return;
     this.#closed = true;
     for (const state of [...this.#states.values()]) {
-      if (state.phase === 'open') this.#sendQuietly(state, { kind: 'bye', src: this.id, reason });
+      if (state.phase === 'open') this.#sendQuietly(state, { kind: 'bye', src: this.id, reason: boundedText(reason, MAX_REASON_LENGTH) });
       this.#drop(state, reason);
     }
     this.#pending.rejectAll(() => new OiafedError('CLOSED', `node ${this.id} closed`));
@@ -865,6 +870,18 @@ export class Node {
     } catch {
       // The link went away under us; its close handler settles what depended on it.
     }
+  }
+}
+
+/** Names are bounded on the wire (a receiver refuses a longer one and closes the link): refused here first. */
+function nameTooLong(what: 'method' | 'event', name: string): OiafedError {
+  return new OiafedError('INVALID_CONFIG', `${what} name of ${name.length} characters is longer than ${MAX_NAME_LENGTH}`);
+}
+
+function assertHelloFits(role: string, capabilities: readonly string[]): void {
+  if (role.length > MAX_ROLE_LENGTH) throw new OiafedError('INVALID_CONFIG', `role is longer than ${MAX_ROLE_LENGTH} characters`);
+  if (capabilities.length > MAX_CAPABILITIES || capabilities.some((c) => typeof c !== 'string' || c.length > MAX_CAPABILITY_LENGTH)) {
+    throw new OiafedError('INVALID_CONFIG', `capabilities must be at most ${MAX_CAPABILITIES} strings of at most ${MAX_CAPABILITY_LENGTH} characters`);
   }
 }
 

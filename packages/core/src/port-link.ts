@@ -1,3 +1,4 @@
+import { boundedText } from './bounded-text.js';
 import { Codec } from './codec.js';
 import { frameProblem, type Envelope } from './envelope.js';
 import { OiafedError } from './errors.js';
@@ -101,7 +102,7 @@ export class PortLink implements Link {
 
   #receive(data: unknown): void {
     if (this.#closeReason !== undefined) return;
-    if (Array.isArray(data) && data[0] === CLOSE) return this.#shut(String(data[1] ?? 'closed by peer'));
+    if (Array.isArray(data) && data[0] === CLOSE) return this.#shut(boundedText(data[1] ?? 'closed by peer', 256));
     if (this.#handlers) this.#deliver(data);
     else this.#backlog.push(data);
   }
