@@ -191,6 +191,22 @@ describe('registration', () => {
     expect(await honest.call('trainer', 'x', [])).toBe(1);
   });
 
+  it("a learner closes a refused join with the refusal's code first (so the close code says it), never with the trainer's words alone", async () => {
+    for (const [answer, expected] of [
+      [{ kind: 'error', id: 0, src: 'trainer', dst: 'l1', error: { name: 'Error', message: 'anything the trainer says' } }, /^REMOTE_ERROR: anything the trainer says$/],
+      [{ kind: 'welcome', version: 3, src: 'trainer', dst: 'l1', role: 'trainer' }, /^VERSION_MISMATCH: peer speaks protocol 3/],
+    ] as const) {
+      const learner = make('l1');
+      const [a, b] = memoryLinkPair({ strict: true });
+      const trainer = new RawPeer(a);
+      const joined = learner.connect(b);
+      await trainer.next('hello');
+      trainer.send(answer as never);
+      await expect(joined).rejects.toBeInstanceOf(Error);
+      expect(await trainer.closed()).toMatch(expected);
+    }
+  });
+
   it('closes a link that never says hello within the connect timeout', async () => {
     const hub = make('trainer', { connectTimeout: 30 });
     const [a, b] = memoryLinkPair();

@@ -363,7 +363,7 @@ export class Node {
       const fail = (error: OiafedError) => {
         finish();
         reject(error);
-        this.#drop(state, error.message);
+        this.#drop(state, `${error.code}: ${boundedText(error.message, 512)}`);
       };
       const timer = setTimeout(() => fail(new OiafedError('TIMEOUT', `no welcome within ${timeout} ms`)), timeout);
       state.handshake = {
