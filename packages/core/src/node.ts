@@ -147,6 +147,9 @@ const runningKey = (state: LinkState, src: NodeId, id: number) => (src === state
 const ensureError = (e: unknown): OiafedError =>
   e instanceof OiafedError ? e : new OiafedError('NOT_SERIALIZABLE', e instanceof Error ? e.message : String(e), { cause: e });
 
+/** Why a node may refuse a hello (judgeHello, the link's own limits): a refusal with another code is out of protocol. */
+const HELLO_REFUSALS = new Set<string>(['UNAUTHORIZED', 'VERSION_MISMATCH', 'BAD_FRAME', 'ID_TAKEN', 'PAYLOAD_TOO_LARGE', 'OVERLOADED', 'INTERNAL']);
+
 /** The error a link is closed with when handling its frame threw: the peer's fault when typed, ours otherwise. */
 const linkFailure = (e: unknown): OiafedError =>
   e instanceof OiafedError ? e : new OiafedError('INTERNAL', `handling a frame failed: ${boundedText(e instanceof Error ? e.message : e, 200)}`, { cause: e });
@@ -381,7 +384,11 @@ export class Node {
           this.#heartbeat?.watch(state);
           resolve({ id: welcome.src, role: welcome.role, ...(welcome.resume === undefined ? {} : { resume: welcome.resume }) });
         },
-        refused: (error) => fail(fromWireError('?', error)),
+        refused: (error) => {
+          const refusal = fromWireError('?', error);
+          // A node refuses a hello only for what the protocol names; anything else is out of protocol.
+          fail(HELLO_REFUSALS.has(refusal.code) ? refusal : new OiafedError('BAD_FRAME', `the join was refused out of protocol: ${boundedText(refusal.message, 200)}`));
+        },
         closed: (reason) => {
           finish();
           reject(new OiafedError('DISCONNECTED', `link closed during the handshake: ${reason}`));

@@ -43,6 +43,8 @@ export function closeCodeFor(reason: string): number {
       return 1013;
     case 'INTERNAL':
       return 1011;
+    case 'TIMEOUT':
+      return 4408;
     default:
       if (reason.startsWith('heartbeat timeout')) return 4408;
       if (reason.startsWith('replaced')) return 4409;

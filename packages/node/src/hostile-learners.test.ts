@@ -464,9 +464,10 @@ const closeOf = (client: RawClient, ms = 5_000): Promise<number | string> => cli
 const RSS_SLACK = 32;
 
 describe('memory budgets', () => {
-  // A heartbeat timeout of 3 s here: reading a flood of 168 MiB stalls this process for about a
-  // second on a loaded machine, and a 1 s timeout then drops the honest learner for silence.
-  const ctx = withServer('budgets', { heartbeat: { interval: 200, timeout: 3_000 }, security: { linkPartialChunks: 1_024 } }, {}, false);
+  // A heartbeat timeout of 10 s here: reading a flood of 168 MiB stalled the server for over 3 s
+  // while the whole suite ran beside it on two cores, and a shorter timeout then drops the honest
+  // learner for silence (the defaults are 30 s / 90 s).
+  const ctx = withServer('budgets', { heartbeat: { interval: 500, timeout: 10_000 }, security: { linkPartialChunks: 1_024 } }, {}, false);
   let n = 0;
 
   /** Runs `attack` with a fresh peak measurement; prints and returns the figures. */
