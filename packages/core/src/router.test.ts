@@ -62,9 +62,11 @@ describe('Router', () => {
     await expect(net.leaves[0]!.emitWithAck('leaf-1', 'gossip', 1)).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
     // Told the same as for an id that does not exist: a learner learns nothing of the others.
     await expect(net.leaves[0]!.call('ghost', 'x', [])).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
+    const told = new Promise<string>((resolve) => net.leaves[0]!.events.on('EVENT_FAILED', (error) => resolve(error.code)));
     net.leaves[0]!.emit('leaf-1', 'gossip', 2);
     net.leaves[0]!.emit(BROADCAST, 'gossip', 3);
     expect(await hubHeard).toBe(3);
+    expect(await told).toBe('UNKNOWN_TARGET');
     // A round trip after them: anything relayed would have arrived before its answer.
     await net.hub.call('leaf-1', 'train', []);
     expect(reached).toEqual(['train']);
