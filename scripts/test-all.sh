@@ -7,6 +7,8 @@ ensure_netns
 ensure_packages
 echo "== build and type-check (tsc: strict, declarations for every package)"
 $PNPM run typecheck
+echo "== import rules (dependency-cruiser: layers import one way, the core stays platform-free)"
+$PNPM run check:imports
 # The tests below run in a private network namespace where possible (see ensure_netns): WebRTC
 # peers then have one known interface to meet on, and nothing can leave the machine.
 echo "== vitest: Node, Chromium, type tests"

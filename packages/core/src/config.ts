@@ -1,9 +1,10 @@
-import { OiafedError } from './errors.js';
+import { OiafedError } from './wire/errors.js';
+import { DEFAULT_LIMITS, type ServerLimits } from './links/limits.js';
 import type { TrainerName } from './fl/fedavg.js';
-import type { HeartbeatOptions } from './heartbeat.js';
-import { isNodeId } from './node-id.js';
-import type { IceServer } from './peer.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
+import type { HeartbeatOptions } from './membership/heartbeat.js';
+import { isNodeId } from './wire/node-id.js';
+import type { IceServer } from './links/peer.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './rpc/retry.js';
 
 /** Largest WebSocket message a server takes, bytes (the CLI's, serveWebSocket's and the README's default). */
 export const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024;
@@ -55,26 +56,12 @@ export interface RunConfig {
   security: SecurityConfig;
 }
 
-/** Budgets in bytes, counts and ms, each with a default that keeps 1,000 learners' trainer under 1 GiB. */
-export interface SecurityConfig {
+/** Budgets in bytes, counts and ms (see ServerLimits), and what the trainer grants learners beyond them. */
+export interface SecurityConfig extends ServerLimits {
   /** Per-learner credentials, id to secret: a learner must present its own as its token, and may then take over its id. */
   credentials?: Record<string, string>;
   /** Which learners may reach other learners through the trainer: none (a star), or those of their own role. */
   relay: 'none' | 'same-role';
-  /** Connections held at once; more are refused. */
-  maxConnections: number;
-  /** ms a TCP connection may take to complete its WebSocket upgrade. */
-  upgradeTimeout: number;
-  /** Bytes a link may hold before its hello is accepted (the hello and nothing else). */
-  helloBytes: number;
-  /** Bytes of frames still arriving (chunks, attachments, a message in flight), per link. */
-  linkPartialBytes: number;
-  /** Chunks held per link, whatever their size (empty ones too). */
-  linkPartialChunks: number;
-  /** Bytes of frames still arriving, all links together. */
-  totalPartialBytes: number;
-  /** Bytes waiting to be sent to one peer; a peer that stops reading beyond it is dropped (OVERLOADED). */
-  outboundBytes: number;
   /** Largest `numExamples` a learner's result may claim. */
   maxExamples: number;
   /** A learner whose results fail this many rounds in a row is left out of selection ... */
@@ -105,13 +92,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   },
   security: {
     relay: 'none',
-    maxConnections: 2_000,
-    upgradeTimeout: 5_000,
-    helloBytes: 64 * 1024,
-    linkPartialBytes: 64 * 1024 * 1024,
-    linkPartialChunks: 1_024,
-    totalPartialBytes: 512 * 1024 * 1024,
-    outboundBytes: 64 * 1024 * 1024,
+    ...DEFAULT_LIMITS,
     maxExamples: 1_000_000_000,
     excludeAfter: 3,
     excludeRounds: 5,

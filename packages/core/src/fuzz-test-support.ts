@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { Codec } from './codec.js';
-import type { Envelope } from './envelope.js';
-import { OiafedError } from './errors.js';
+import type { Codec } from './wire/codec.js';
+import type { Envelope } from './wire/envelope.js';
+import { OiafedError } from './wire/errors.js';
 
 /*
  * What the fuzz tests share: how a run is seeded, frames of every kind, hostile values, and the

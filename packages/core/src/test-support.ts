@@ -1,8 +1,8 @@
 import type { EventEmitter } from 'eventemitter3';
-import { PROTOCOL_VERSION, type Envelope, type HelloFrame } from './envelope.js';
-import type { Link } from './link.js';
-import { joinInMemory } from './memory-link.js';
-import { Node, type NodeOptions } from './node.js';
+import { PROTOCOL_VERSION, type Envelope, type HelloFrame } from './wire/envelope.js';
+import type { Link } from './links/link.js';
+import { joinInMemory } from './connect/join-in-memory.js';
+import { Node, type NodeOptions } from './rpc/node.js';
 
 /** The next emission of `event`, or a rejection after `ms`: tests wait on events, bounded. */
 export function nextEvent<E extends EventEmitter.ValidEventTypes, K extends EventEmitter.EventNames<E>>(

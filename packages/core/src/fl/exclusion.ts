@@ -1,5 +1,5 @@
-import type { NodeId } from '../envelope.js';
-import { OiafedError } from '../errors.js';
+import type { NodeId } from '../wire/envelope.js';
+import { OiafedError } from '../wire/errors.js';
 
 /** When a learner that keeps failing is left out of selection, and for how long. */
 export interface ExcludeOptions {

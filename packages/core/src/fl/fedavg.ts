@@ -1,5 +1,5 @@
-import type { NodeId } from '../envelope.js';
-import { OiafedError } from '../errors.js';
+import type { NodeId } from '../wire/envelope.js';
+import { OiafedError } from '../wire/errors.js';
 import { Trainer, type Aggregator, type RoundContext } from './trainer.js';
 import { WeightedMean } from './weighted-mean.js';
 

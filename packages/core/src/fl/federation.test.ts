@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { currentCall } from '../call-context.js';
-import { joinInMemory } from '../memory-link.js';
-import { Node } from '../node.js';
+import { currentCall } from '../rpc/call-context.js';
+import { joinInMemory } from '../connect/join-in-memory.js';
+import { Node } from '../rpc/node.js';
 import { nextEvent } from '../test-support.js';
 import { MemoryCheckpointStore } from './checkpoint.js';
 import { FedAvg, FedProx } from './fedavg.js';

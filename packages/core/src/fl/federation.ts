@@ -1,10 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
-import { boundedText } from '../bounded-text.js';
-import type { NodeId } from '../envelope.js';
-import { OiafedError } from '../errors.js';
-import { CancelScope } from '../cancel-scope.js';
-import type { Node } from '../node.js';
-import type { ClientInfo, ClientState } from '../registry.js';
+import { boundedText } from '../wire/bounded-text.js';
+import type { NodeId } from '../wire/envelope.js';
+import { OiafedError } from '../wire/errors.js';
+import { CancelScope } from '../rpc/cancel-scope.js';
+import type { Node } from '../rpc/node.js';
+import type { ClientInfo, ClientState } from '../membership/registry.js';
 import type { CheckpointStore } from './checkpoint.js';
 import { Exclusions, type ExcludeOptions } from './exclusion.js';
 import { FedAvg } from './fedavg.js';

@@ -1,8 +1,8 @@
-import type { NodeId } from '../envelope.js';
-import { OiafedError } from '../errors.js';
-import type { HeartbeatOptions } from '../heartbeat.js';
-import { Node } from '../node.js';
-import { PortLink, type PortEncoding, type PortEndpoint } from '../port-link.js';
+import type { NodeId } from '../wire/envelope.js';
+import { OiafedError } from '../wire/errors.js';
+import type { HeartbeatOptions } from '../membership/heartbeat.js';
+import { Node } from '../rpc/node.js';
+import { PortLink, type PortEncoding, type PortEndpoint } from '../links/port-link.js';
 import type { Learner } from './learner.js';
 
 /** What a learner factory learns about the learner it makes. */

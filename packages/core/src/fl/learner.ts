@@ -1,4 +1,4 @@
-import type { RemoteProxy } from '../proxy.js';
+import type { RemoteProxy } from '../rpc/proxy.js';
 import type { Metrics, Weights } from './weights.js';
 
 /** What the trainer sends with each training request. */

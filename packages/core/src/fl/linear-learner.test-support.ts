@@ -1,6 +1,6 @@
-import { joinInMemory } from '../memory-link.js';
-import { Node } from '../node.js';
-import { seededRandom } from '../random.js';
+import { joinInMemory } from '../connect/join-in-memory.js';
+import { Node } from '../rpc/node.js';
+import { seededRandom } from './random.js';
 import { Federation, type FederationResult } from './federation.js';
 import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
 import { cloneWeights, tensor, type Weights } from './weights.js';

@@ -1,15 +1,15 @@
 import { EventEmitter } from 'eventemitter3';
-import type { NodeId } from '../envelope.js';
-import type { HeartbeatOptions } from '../heartbeat.js';
-import type { Link } from '../link.js';
-import { Node, exposedMethods } from '../node.js';
-import type { RetryPolicy } from '../retry.js';
-import { Uplink, type ResumeStore, type UplinkStatusDetail } from '../uplink.js';
-import { connectPeer } from '../data-channel.js';
-import type { FramedLinkOptions } from '../framed-link.js';
-import { randomNodeId } from '../node-id.js';
-import { openPeer, reachSignalling, type PeerConstructor, type PeerOptions } from '../peer.js';
-import { connectWebSocket, type ConnectWebSocketOptions, type WebSocketConstructor } from '../web-socket.js';
+import type { NodeId } from '../wire/envelope.js';
+import type { HeartbeatOptions } from '../membership/heartbeat.js';
+import type { Link } from '../links/link.js';
+import { Node, exposedMethods } from '../rpc/node.js';
+import type { RetryPolicy } from '../rpc/retry.js';
+import { Uplink, type ResumeStore, type UplinkStatusDetail } from '../connect/uplink.js';
+import { connectPeer } from '../links/data-channel.js';
+import type { FramedLinkOptions } from '../links/framed-link.js';
+import { randomNodeId } from '../wire/node-id.js';
+import { openPeer, reachSignalling, type PeerConstructor, type PeerOptions } from '../links/peer.js';
+import { connectWebSocket, type ConnectWebSocketOptions, type WebSocketConstructor } from '../links/web-socket.js';
 import type { EvaluateParams, Learner, TrainParams } from './learner.js';
 
 /** Where a learner stands, as a page would show it. */

@@ -1,5 +1,5 @@
-import { boundedText } from '../bounded-text.js';
-import { OiafedError } from '../errors.js';
+import { boundedText } from '../wire/bounded-text.js';
+import { OiafedError } from '../wire/errors.js';
 import type { EvaluateResult, TrainResult } from './learner.js';
 import { firstNonFinite, isPlainObject, layoutMismatch, type Weights } from './weights.js';
 

@@ -1,5 +1,5 @@
-import type { NodeId } from '../envelope.js';
-import type { ErrorCode } from '../errors.js';
+import type { NodeId } from '../wire/envelope.js';
+import type { ErrorCode } from '../wire/errors.js';
 import type { Metrics } from './weights.js';
 
 /** A learner that did not contribute to a round, and why. */

@@ -1,6 +1,6 @@
-import type { NodeId } from '../envelope.js';
-import { OiafedError } from '../errors.js';
-import { deriveSeed, seededRandom, shuffle } from '../random.js';
+import type { NodeId } from '../wire/envelope.js';
+import { OiafedError } from '../wire/errors.js';
+import { deriveSeed, seededRandom, shuffle } from './random.js';
 
 /** Which connected learners train in a round. */
 export type Selection =

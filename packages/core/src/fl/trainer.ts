@@ -1,6 +1,6 @@
-import { boundedText } from '../bounded-text.js';
-import type { NodeId } from '../envelope.js';
-import { OiafedError } from '../errors.js';
+import { boundedText } from '../wire/bounded-text.js';
+import type { NodeId } from '../wire/envelope.js';
+import { OiafedError } from '../wire/errors.js';
 import type { ClientFailure, RoundSummary } from './round.js';
 import type { EvaluateParams, EvaluateResult, LearnerProxy, TrainParams, TrainResult } from './learner.js';
 import { weightedMetrics } from './weighted-mean.js';

@@ -1,4 +1,4 @@
-import { OiafedError } from '../errors.js';
+import { OiafedError } from '../wire/errors.js';
 import type { Metrics, Weights } from './weights.js';
 
 /**

@@ -1,5 +1,5 @@
-import { boundedText } from '../bounded-text.js';
-import { OiafedError } from '../errors.js';
+import { boundedText } from '../wire/bounded-text.js';
+import { OiafedError } from '../wire/errors.js';
 
 /** One named parameter tensor: its values, row-major, and its shape. */
 export interface Tensor {

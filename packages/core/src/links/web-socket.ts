@@ -1,0 +1,139 @@
+import { FramedLink, type FramedLinkOptions } from './framed-link.js';
+import { OiafedError } from '../wire/errors.js';
+import { ByteInbox } from './byte-inbox.js';
+import type { ByteChannel, Link } from './link.js';
+
+/** What the browser's WebSocket and `ws`'s have in common: all a link needs. */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void;
+  addEventListener(type: 'open' | 'error', listener: (event: unknown) => void): void;
+  /** `ws` only: stop and restart reading from the socket (browsers cannot). */
+  pause?(): void;
+  resume?(): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+const CLOSING = 2;
+
+/**
+ * The close code a refusal or failure travels with, from the reason's leading error code. 4xxx
+ * codes are the application's own (RFC 6455 §7.4.2), shaped after their HTTP namesakes.
+ */
+export function closeCodeFor(reason: string): number {
+  const code = /^([A-Z_]+)[:\s]/.exec(reason)?.[1];
+  switch (code) {
+    case 'BAD_FRAME':
+      return 4400;
+    case 'UNAUTHORIZED':
+      return 4401;
+    case 'VERSION_MISMATCH':
+      return 4426;
+    case 'PAYLOAD_TOO_LARGE':
+      return 1009;
+    case 'ID_TAKEN':
+      return 4409;
+    case 'OVERLOADED':
+      return 1013;
+    case 'INTERNAL':
+      return 1011;
+    case 'TIMEOUT':
+      return 4408;
+    default:
+      if (reason.startsWith('heartbeat timeout')) return 4408;
+      if (reason.startsWith('replaced')) return 4409;
+      return 1000;
+  }
+}
+
+export interface WebSocketChannelOptions {
+  /** Platform code that can tell when the socket's buffer drains (Node's `ws`); browsers cannot. */
+  whenDrained?(threshold: number, listener: () => void): void;
+  /**
+   * Platform code that can tell when bytes arrive on `socket`, before a message is whole, and how
+   * many the message in flight has announced (Node's `ws`); browsers cannot.
+   */
+  watchProgress?(socket: WebSocketLike, listener: (arriving: number) => void): void;
+  /** Platform code that makes `socket` refuse larger messages before buffering them (Node's `ws`). */
+  limitIncoming?(socket: WebSocketLike, bytes: number): void;
+  maxMessageSize?: number;
+}
+
+/** A byte channel over an open WebSocket: binary messages only, close codes from reasons. */
+export function webSocketChannel(socket: WebSocketLike, options: WebSocketChannelOptions = {}): ByteChannel {
+  if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
+  const inbox = new ByteInbox();
+  const receive = (data: unknown) => inbox.receive(data);
+  // `ws` also has an EventEmitter face whose 'message' skips building a MessageEvent per message;
+  // a text message arrives there as a Buffer with isBinary false.
+  const emitter = socket as unknown as { on?: (event: 'message', listener: (data: unknown, isBinary: boolean) => void) => void };
+  if (typeof emitter.on === 'function') emitter.on('message', (data, isBinary) => (isBinary ? receive(data) : receive('text')));
+  else socket.addEventListener('message', ({ data }) => receive(data));
+  // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
+  socket.addEventListener('error', () => undefined);
+  socket.addEventListener('close', ({ code, reason }) => inbox.close(`${reason || 'connection closed'} (code ${code})`));
+  options.watchProgress?.(socket, (arriving) => inbox.progress(arriving));
+  const { limitIncoming } = options;
+  return {
+    get closed() {
+      return socket.readyState >= CLOSING;
+    },
+    get bufferedAmount() {
+      return socket.bufferedAmount;
+    },
+    ...(options.whenDrained ? { whenDrained: options.whenDrained } : {}),
+    ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
+    reportsProgress: options.watchProgress !== undefined,
+    // Browsers give each message an ArrayBuffer of its own; ws a Buffer (checked per message).
+    ownsReceived: true,
+    ...(socket.pause && socket.resume ? { pause: () => socket.pause!(), resume: () => socket.resume!() } : {}),
+    ...(limitIncoming ? { limitIncoming: (bytes: number) => limitIncoming(socket, bytes) } : {}),
+    send: (bytes) => socket.send(bytes),
+    listen: (handlers) => inbox.listen(handlers),
+    close(reason = 'closed') {
+      if (socket.readyState >= CLOSING) return;
+      // A close reason may hold 123 bytes of UTF-8.
+      socket.close(closeCodeFor(reason), reason.length > 100 ? `${reason.slice(0, 97)}...` : reason);
+    },
+  };
+}
+
+export interface ConnectWebSocketOptions extends FramedLinkOptions, WebSocketChannelOptions {
+  /** The WebSocket class: the global one in browsers, `isomorphic-ws` (which is `ws`) in Node. */
+  WebSocket: WebSocketConstructor;
+  /** ms to wait for the connection to open. Default 10 s. */
+  timeout?: number;
+}
+
+/** Opens a WebSocket to `url` and resolves with a link over it once it is open. */
+export function connectWebSocket(url: string, options: ConnectWebSocketOptions): Promise<Link> {
+  return new Promise((resolve, reject) => {
+    let socket: WebSocketLike;
+    try {
+      socket = new options.WebSocket(url);
+    } catch (cause) {
+      return reject(new OiafedError('INVALID_CONFIG', `cannot open a WebSocket to ${url}: ${(cause as Error).message}`, { cause }));
+    }
+    // Browsers deliver Blobs unless told otherwise; ws's Buffers are used as they come (no copy).
+    if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
+    socket.addEventListener('error', () => undefined); // 'close' follows, and says more
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new OiafedError('TIMEOUT', `no connection to ${url} within ${options.timeout ?? 10_000} ms`));
+    }, options.timeout ?? 10_000);
+    socket.addEventListener('close', ({ code, reason }) => {
+      clearTimeout(timer);
+      reject(new OiafedError('NOT_CONNECTED', `cannot connect to ${url}: ${reason || 'connection refused or closed'} (code ${code})`));
+    });
+    socket.addEventListener('open', () => {
+      clearTimeout(timer);
+      resolve(new FramedLink(webSocketChannel(socket, options), options));
+    });
+  });
+}

@@ -1,0 +1,86 @@
+import { OiafedError, type ErrorCode } from '../wire/errors.js';
+
+export type RetryStrategy = 'constant' | 'linear' | 'exponential';
+
+export interface RetryPolicy {
+  /** Attempts in all, the first one included. */
+  maxAttempts: number;
+  /** Delay before the second attempt, ms. */
+  initialDelay: number;
+  /** No delay grows past this, ms. */
+  maxDelay: number;
+  strategy: RetryStrategy;
+  /** Fraction of each delay drawn at random (0: none, 1: anywhere from 0 to twice the delay). */
+  jitter: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 3,
+  initialDelay: 100,
+  maxDelay: 5_000,
+  strategy: 'exponential',
+  jitter: 0.2,
+};
+
+/** Failures that a second attempt can cure; a handler's own error is not one of them. */
+const RETRIABLE = new Set<ErrorCode>(['TIMEOUT', 'DISCONNECTED', 'UNKNOWN_TARGET', 'NOT_CONNECTED']);
+
+export function isRetriable(error: unknown): boolean {
+  return error instanceof OiafedError && RETRIABLE.has(error.code);
+}
+
+/** The wait after the `failures`-th failed attempt (1 for the first). */
+export function retryDelay(policy: RetryPolicy, failures: number, random: () => number = Math.random): number {
+  const n = Math.max(1, failures);
+  const base =
+    policy.strategy === 'constant'
+      ? policy.initialDelay
+      : policy.strategy === 'linear'
+        ? policy.initialDelay * n
+        : policy.initialDelay * 2 ** (n - 1);
+  const capped = Math.min(base, policy.maxDelay);
+  const spread = capped * policy.jitter;
+  return Math.max(0, Math.min(policy.maxDelay, capped - spread + 2 * spread * random()));
+}
+
+export function resolveRetry(retry: boolean | Partial<RetryPolicy> | undefined): RetryPolicy | undefined {
+  if (!retry) return undefined;
+  return retry === true ? DEFAULT_RETRY : { ...DEFAULT_RETRY, ...retry };
+}
+
+/** Waits `ms`, or rejects with ABORTED as soon as `signal` aborts. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function abortError(signal: AbortSignal): OiafedError {
+  const reason = signal.reason;
+  if (reason instanceof OiafedError) return reason;
+  const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+  return new OiafedError('ABORTED', `call aborted: ${why}`, { cause: reason });
+}
+
+/** Runs `attempt` until it succeeds, fails with a non-retriable error, or the policy runs out. */
+export async function withRetry<T>(policy: RetryPolicy | undefined, attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!policy) return attempt();
+  for (let failures = 0; ; ) {
+    try {
+      return await attempt();
+    } catch (error) {
+      failures += 1;
+      if (!isRetriable(error) || failures >= policy.maxAttempts) throw error;
+      await delay(retryDelay(policy, failures), signal);
+    }
+  }
+}
