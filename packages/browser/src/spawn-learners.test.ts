@@ -1,6 +1,5 @@
-import { Federation, maxAbsDiff, Node } from '@oiafed/core';
+import { Federation, Node } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LinearLearner, linearData, memoryReference, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
 import { spawnLearners } from './spawn-learners.js';
 
 const linearWorker = () => new Worker(new URL('./fixtures/linear-learner.worker.ts', import.meta.url), { type: 'module' });
@@ -13,22 +12,7 @@ function trainerNode() {
   return node;
 }
 
-const run = (node: Node) => new Federation({ node, ...REFERENCE_RUN }).start();
-
 describe('learners in Web Workers', () => {
-  it('run the same trainer and learner code as memory mode and reach the same global weights', async () => {
-    const inMemory = await memoryReference();
-
-    const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
-    cleanup.push(() => trainer.close());
-    const learners = await spawnLearners({ trainer, count: 3, workers: 2, createWorker: linearWorker });
-    cleanup.push(() => learners.terminate());
-    expect(learners.ids).toEqual(['learner-0', 'learner-1', 'learner-2']);
-    const inWorkers = await run(trainer);
-    expect(inWorkers.history.map((r) => r.results)).toEqual([3, 3, 3]);
-    expect(maxAbsDiff(inWorkers.weights, inMemory.weights)).toBeLessThanOrEqual(1e-5);
-  });
-
   it('marks the learners of a terminated worker DISCONNECTED at once, and the round completes with the others', async () => {
     const trainer = trainerNode();
     const learners = await spawnLearners({ trainer, count: 3, workers: 3, createWorker: linearWorker, data: { hangIndex: 1 } });

@@ -1,6 +1,5 @@
-import { Federation, maxAbsDiff, Node, transfer } from '@oiafed/core';
+import { Federation, Node, transfer } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LinearLearner, linearData, memoryReference, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
 import { spawnLearners, type WorkerLearners } from './spawn-learners.js';
 
 const fixture = new URL('./fixtures/linear-learner.fixture.ts', import.meta.url);
@@ -21,24 +20,7 @@ async function spawn(trainer: Node, options: Partial<Parameters<typeof spawnLear
   return learners;
 }
 
-const run = (node: Node, extra: Partial<ConstructorParameters<typeof Federation>[0]> = {}) =>
-  new Federation({ node, ...REFERENCE_RUN, ...extra }).start();
-
 describe('learners in worker_threads', () => {
-  it('run the same trainer and learner code as memory mode and reach the same global weights', async () => {
-    const inMemory = await memoryReference();
-
-    const workerTrainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
-    cleanup.push(() => workerTrainer.close());
-    const learners = await spawn(workerTrainer);
-    expect(learners.ids).toEqual(['learner-0', 'learner-1', 'learner-2']);
-    expect(workerTrainer.registry.connected().sort()).toEqual(learners.ids);
-    const inWorkers = await run(workerTrainer);
-
-    expect(inWorkers.history.map((r) => r.results)).toEqual([3, 3, 3]);
-    expect(maxAbsDiff(inWorkers.weights, inMemory.weights)).toBeLessThanOrEqual(1e-5);
-  });
-
   it('shares workers among learners when there are more learners than workers', async () => {
     const trainer = trainerNode();
     const learners = await spawn(trainer, { count: 5, workers: 2 });

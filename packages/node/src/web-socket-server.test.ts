@@ -1,7 +1,7 @@
 import { Codec, Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type Envelope, type FederationMember } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { LinearLearner, linearData, linearLearner, memoryReference, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
+import { LinearLearner, linearData, linearLearner, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
 import { serveWebSocket, type WebSocketTrainerServer } from './web-socket-server.js';
@@ -65,16 +65,6 @@ const federate = (node: Node, extra: Partial<ConstructorParameters<typeof Federa
   new Federation({ node, ...REFERENCE_RUN, ...extra }).start();
 
 describe('WebSocket mode', () => {
-  it('runs the same trainer and learner code as memory mode and reaches the same global weights', async () => {
-    const inMemory = await memoryReference();
-
-    const { node, server } = await trainerServer();
-    for (let index = 0; index < 3; index++) await learner(server, index);
-    const overWebSocket = await federate(node);
-    expect(overWebSocket.history.map((r) => r.results)).toEqual([3, 3, 3]);
-    expect(maxAbsDiff(overWebSocket.weights, inMemory.weights)).toBeLessThanOrEqual(1e-5);
-  });
-
   it('answers bad input with typed errors and close codes, and keeps serving a well-behaved learner through its round', async () => {
     const { node, server } = await trainerServer({ maxPayload: 64 * 1024 }, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' }));
     let release: () => void = () => undefined;
