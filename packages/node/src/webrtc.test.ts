@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LinearLearner, linearData, linearLearner, zeroLinearWeights } from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
+import { openDataChannel } from './webrtc.test-support.js';
 import { createPeer, servePeerSignalling, serveWebRtc, type SignallingServer } from './webrtc.js';
 
 const cleanup: (() => unknown)[] = [];
@@ -36,20 +37,6 @@ async function learnerOver(server: SignallingServer, id: string, options: Constr
   const p = await peer(id, server);
   await node.connect(await openDataChannel(p, 'trainer'));
   return { node, peer: p };
-}
-
-/**
- * A data channel to `id`, tried up to three times: on a loaded 2-core machine one occasionally
- * fails to open (joinFederation's uplink retries the same way; these tests call connectPeer bare).
- */
-async function openDataChannel(p: PeerLike, id: string): Promise<Link> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await connectPeer(p, id, { timeout: 5_000 });
-    } catch (error) {
-      if (attempt === 3 || (error as OiafedError).code !== 'TIMEOUT') throw error;
-    }
-  }
 }
 
 describe('WebRTC mode (Node peers, PeerJS over node-datachannel)', () => {

@@ -24,26 +24,6 @@ describe('memory links', () => {
     });
   }
 
-  it('deliver frames sent before the receiver listened', async () => {
-    const [a, b] = memoryLinkPair();
-    a.send(call(1));
-    a.send(call(2));
-    await Promise.resolve();
-    const got = collect(b);
-    expect(got.frames.map((f) => (f as CallFrame).id)).toEqual([1, 2]);
-  });
-
-  it('tell both ends of the close, and refuse to send afterwards with DISCONNECTED', async () => {
-    const [a, b] = memoryLinkPair();
-    const ga = collect(a);
-    const gb = collect(b);
-    b.close('bye');
-    expect(await ga.closed).toBe('bye');
-    expect(await gb.closed).toBe('bye');
-    expect(() => a.send(call(1))).toThrowError(expect.objectContaining({ code: 'DISCONNECTED' }));
-    expect(a.closed && b.closed).toBe(true);
-  });
-
   it('in strict mode refuse payloads a real wire could not carry, naming where they are', () => {
     const [a] = memoryLinkPair({ strict: true });
     class Model {

@@ -52,11 +52,4 @@ describe('PortLink', () => {
     expect((await dropped)[0].reason).toMatch(/BAD_FRAME/);
     expect(await reply).toMatchObject({ kind: 'error', error: { code: 'BAD_FRAME' } });
   });
-
-  it('tells the other end when one end closes', async () => {
-    const { hub, leaf } = await overChannel('clone', 'msgpack');
-    const gone = nextEvent(leaf.events, 'PEER_DISCONNECTED');
-    hub.close('shutting down');
-    expect((await gone)[1]).toMatch(/shutting down/);
-  });
 });
