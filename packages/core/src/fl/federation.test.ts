@@ -6,7 +6,7 @@ import { nextEvent } from '../test-support.js';
 import { MemoryCheckpointStore } from './checkpoint.js';
 import { FedAvg, FedProx } from './fedavg.js';
 import { Federation, type FederationOptions } from './federation.js';
-import type { Learner, TrainParams, TrainResult } from './learner.js';
+import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
 import { LinearLearner, linearData, zeroLinearWeights } from './linear-learner.test-support.js';
 import type { RoundFailure } from './round.js';
 import { requireResults, Trainer, type RoundContext, type TrainOutcome } from './trainer.js';
@@ -52,6 +52,35 @@ class FixedLearner implements Learner {
 
 const fixed = (w: number[], b: number, n: number) => new FixedLearner({ w: tensor(w, [w.length]), b: tensor([b], [1]) }, n);
 
+/** What a scripted method may answer: anything, as a hostile or broken learner would. */
+interface Script {
+  train?: (params: TrainParams) => unknown;
+  evaluate?: (params: EvaluateParams) => unknown;
+  getWeights?: () => unknown;
+}
+
+/**
+ * An honest FixedLearner with some methods replaced by a script. A class, so every method a node
+ * serves is there (a spread of a class instance drops its prototype's methods); the one cast is
+ * on a scripted answer, which may be anything a learner sends.
+ */
+class ScriptedLearner implements Learner {
+  constructor(
+    readonly base: FixedLearner,
+    readonly script: Script,
+  ) {}
+  train(params: TrainParams): Promise<TrainResult> {
+    return Promise.resolve(this.script.train ? this.script.train(params) : this.base.train()) as Promise<TrainResult>;
+  }
+  evaluate(params: EvaluateParams): Promise<EvaluateResult> {
+    return Promise.resolve(this.script.evaluate ? this.script.evaluate(params) : this.base.evaluate()) as Promise<EvaluateResult>;
+  }
+  getWeights(): Promise<Weights> {
+    return Promise.resolve(this.script.getWeights ? this.script.getWeights() : this.base.getWeights()) as Promise<Weights>;
+  }
+  setWeights(): void {}
+}
+
 describe('Federation with FedAvg', () => {
   it('aggregates to the example-weighted mean of the updates, as computed directly', async () => {
     const updates = [
@@ -92,7 +121,7 @@ describe('Federation with FedAvg', () => {
   });
 
   it('completes a round without a learner that throws, and reports it', async () => {
-    const broken: Learner = { ...fixed([0, 0, 0], 0, 1), train: () => Promise.reject(new Error('out of memory')) } as unknown as Learner;
+    const broken = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('out of memory')) });
     const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, fixed([3, 3, 3], 3, 10)], { rounds: 1, initialWeights: zeroLinearWeights() });
     const failed = nextEvent(federation.events, 'CLIENT_FAILED');
     const result = await federation.start();
@@ -102,7 +131,7 @@ describe('Federation with FedAvg', () => {
   });
 
   it('completes a round at its deadline without a learner that never answers', async () => {
-    const silent = { ...fixed([0, 0, 0], 0, 1), train: () => new Promise(() => undefined) } as unknown as Learner;
+    const silent = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => new Promise(() => undefined) });
     const { federation } = await federate([fixed([1, 1, 1], 1, 10), silent], { rounds: 1, deadline: 100, initialWeights: zeroLinearWeights() });
     const result = await federation.start();
     expect(result.history[0]!.failures).toEqual([{ client: 'learner-1', code: 'TIMEOUT', message: expect.stringMatching(/timed out/) }]);
@@ -111,13 +140,12 @@ describe('Federation with FedAvg', () => {
 
   it('completes a round without a learner that disconnects mid-round, reported as DISCONNECTED at once', async () => {
     let vanish: () => void = () => undefined;
-    const vanishing = {
-      ...fixed([0, 0, 0], 0, 1),
+    const vanishing = new ScriptedLearner(fixed([0, 0, 0], 0, 1), {
       train: () => {
         queueMicrotask(vanish);
         return new Promise(() => undefined);
       },
-    } as unknown as Learner;
+    });
     const { federation, learnerNodes } = await federate([fixed([4, 4, 4], 4, 10), vanishing], { rounds: 1, deadline: 60_000, initialWeights: zeroLinearWeights() });
     vanish = () => learnerNodes[1]!.close();
     const started = Date.now();
@@ -128,7 +156,7 @@ describe('Federation with FedAvg', () => {
   });
 
   it('fails the round with ROUND_FAILED when fewer than minClients results arrive', async () => {
-    const broken = { ...fixed([0, 0, 0], 0, 1), train: () => Promise.reject(new Error('nope')) } as unknown as Learner;
+    const broken = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('nope')) });
     const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, broken], { rounds: 3, minClients: 2, initialWeights: zeroLinearWeights() });
     const reported = nextEvent(federation.events, 'ROUND_FAILED');
     await expect(federation.start()).rejects.toMatchObject({
@@ -183,14 +211,13 @@ describe('Federation with FedAvg', () => {
 
   it('stops mid-round: the calls are cancelled and start() resolves as stopped', async () => {
     let cancelled: Promise<void> = Promise.resolve();
-    const slow = {
-      ...fixed([0, 0, 0], 0, 1),
+    const slow = new ScriptedLearner(fixed([0, 0, 0], 0, 1), {
       train: () => {
         const { signal } = currentCall();
         cancelled = new Promise((resolve) => signal.addEventListener('abort', () => resolve()));
         return new Promise(() => undefined);
       },
-    } as unknown as Learner;
+    });
     const { federation } = await federate([slow], { rounds: 2, initialWeights: zeroLinearWeights() });
     federation.events.once('ROUND_STARTED', () => queueMicrotask(() => federation.stop()));
     const result = await federation.start();
@@ -226,10 +253,9 @@ describe('Federation with FedAvg', () => {
 
   it('reports status: round, clients with their states and activity', async () => {
     let release: () => void = () => undefined;
-    const gated = {
-      ...fixed([1, 1, 1], 1, 1),
+    const gated = new ScriptedLearner(fixed([1, 1, 1], 1, 1), {
       train: (p: TrainParams) => new Promise<TrainResult>((resolve) => (release = () => resolve({ weights: p.weights, numExamples: 1 }))),
-    } as unknown as Learner;
+    });
     const { federation } = await federate([gated, fixed([1, 1, 1], 1, 1)], { rounds: 1, initialWeights: zeroLinearWeights() });
     const oneDone = nextEvent(federation.events, 'CLIENT_RESULT');
     const run = federation.start();
@@ -264,10 +290,7 @@ describe('Federation with FedAvg', () => {
   });
 });
 
-/** A learner whose every method can be replaced, the rest being an honest FixedLearner's. */
-const learner = (base: FixedLearner, overrides: Partial<Record<keyof Learner, (...args: never[]) => unknown>>) => ({ ...pick(base), ...overrides }) as unknown as Learner;
-const pick = (l: FixedLearner) => ({ train: () => l.train(), evaluate: () => l.evaluate(), getWeights: () => l.getWeights(), setWeights: () => undefined });
-const sleeper = () => learner(fixed([0, 0, 0], 0, 1), { train: () => new Promise(() => undefined) });
+const sleeper = () => new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => new Promise(() => undefined) });
 /** 4 MiB of text that would clear a terminal and break a line, as a hostile learner's error. */
 const hugeMessage = `\u001b[2J\u001b[31m${'x'.repeat(4 << 20)}\nforged line`;
 
@@ -303,10 +326,10 @@ describe('Federation with hostile learners', () => {
     const { federation } = await federate(
       [
         honest,
-        learner(honest, { train: () => null }),
-        learner(honest, { train: () => ({ weights: nanWeights, numExamples: 10 }) }),
-        learner(honest, { train: () => ({ weights: honest.update, numExamples: 1e30 }) }),
-        learner(fixed([5, 5, 5], 5, 10), { evaluate: () => null }),
+        new ScriptedLearner(honest, { train: () => null }),
+        new ScriptedLearner(honest, { train: () => ({ weights: nanWeights, numExamples: 10 }) }),
+        new ScriptedLearner(honest, { train: () => ({ weights: honest.update, numExamples: 1e30 }) }),
+        new ScriptedLearner(fixed([5, 5, 5], 5, 10), { evaluate: () => null }),
       ],
       { rounds: 1, trainer, federatedEvaluation: true, maxExamples: 1_000, initialWeights: zeroLinearWeights() },
     );
@@ -324,7 +347,7 @@ describe('Federation with hostile learners', () => {
 
   it('takes the starting model from the next learner when the first answers getWeights with NaN', async () => {
     const honest = new LinearLearner(linearData(1, 10));
-    const { federation } = await federate([learner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({ w: tensor([Number.NaN, 0, 0]), b: tensor([0]) }) }), honest], { rounds: 1 });
+    const { federation } = await federate([new ScriptedLearner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({ w: tensor([Number.NaN, 0, 0]), b: tensor([0]) }) }), honest], { rounds: 1 });
     const failed = nextEvent(federation.events, 'CLIENT_FAILED');
     await federation.start();
     expect((await failed)[0]).toEqual({ round: 0, client: 'learner-0', code: 'INVALID_RESULT', message: 'starting model: tensor w has a non-finite value (NaN) at index 0' });
@@ -332,13 +355,13 @@ describe('Federation with hostile learners', () => {
   });
 
   it('fails with TIMEOUT naming the last failure when no learner gives a usable starting model', async () => {
-    const { federation } = await federate([learner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({}) })], { rounds: 1, clientWait: 30 });
+    const { federation } = await federate([new ScriptedLearner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({}) })], { rounds: 1, clientWait: 30 });
     await expect(federation.start()).rejects.toMatchObject({ code: 'TIMEOUT', message: 'no learner gave a usable starting model within 30 ms (last: learner-0: INVALID_RESULT starting model: weights hold no tensor)' });
   });
 
   it('keeps a 4 MiB error message with escapes as one bounded line in events, history and checkpoints', async () => {
     const store = new MemoryCheckpointStore();
-    const thrower = learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });
+    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });
     const { federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], { rounds: 1, store, initialWeights: zeroLinearWeights() });
     const failed = nextEvent(federation.events, 'CLIENT_FAILED');
     await federation.start();
@@ -351,7 +374,7 @@ describe('Federation with hostile learners', () => {
   });
 
   it("with onRoundFailure 'retry', reports a failed round and runs it again as soon as a learner joins", async () => {
-    const thrower = learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });
+    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });
     const { trainer, federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], {
       rounds: 2,
       minClients: 2,
@@ -377,7 +400,7 @@ describe('Federation with hostile learners', () => {
   });
 
   it('waits longer before each retry while a round keeps failing, and stop() ends the wait', async () => {
-    const thrower = learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('nope')) });
+    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('nope')) });
     const { federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], { rounds: 1, minClients: 2, onRoundFailure: 'retry', retryDelay: 5, exclude: false, initialWeights: zeroLinearWeights() });
     const failures: RoundFailure[] = [];
     federation.events.on('ROUND_FAILED', (f) => {
@@ -427,7 +450,7 @@ describe('Federation with hostile learners', () => {
 
   it('takes a left-out learner back at once when the round needs it to reach minClients', async () => {
     let calls = 0;
-    const flaky = learner(fixed([3, 3, 3], 3, 10), { train: () => (++calls === 1 ? Promise.reject(new Error('once')) : fixed([3, 3, 3], 3, 10).train()) });
+    const flaky = new ScriptedLearner(fixed([3, 3, 3], 3, 10), { train: () => (++calls === 1 ? Promise.reject(new Error('once')) : fixed([3, 3, 3], 3, 10).train()) });
     const { federation } = await federate([fixed([1, 1, 1], 1, 10), flaky], { rounds: 1, minClients: 2, onRoundFailure: 'retry', retryDelay: 1, exclude: { after: 1, rounds: 10 }, initialWeights: zeroLinearWeights() });
     const selected: string[][] = [];
     federation.events.on('ROUND_STARTED', ({ clients }) => selected.push(clients));
@@ -443,7 +466,7 @@ describe('Federation with hostile learners', () => {
   });
 
   it('selects among learners not left out, seeded: the same for the same seed', async () => {
-    const learners = Array.from({ length: 12 }, (_, i) => (i % 2 ? fixed([1, 1, 1], 1, 1) : learner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) })));
+    const learners = Array.from({ length: 12 }, (_, i) => (i % 2 ? fixed([1, 1, 1], 1, 1) : new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) })));
     const run = async () => {
       const { federation } = await federate(learners, { rounds: 6, selection: { fraction: 0.5 }, seed: 9, exclude: { after: 1, rounds: 100 }, initialWeights: zeroLinearWeights() });
       const picked: string[][] = [];
