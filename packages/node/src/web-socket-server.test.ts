@@ -1,5 +1,5 @@
-import { Codec, Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type Envelope, type FederationMember } from '@oiafed/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Codec, Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type Envelope, type FederationMember, type FederationResult } from '@oiafed/core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { LinearLearner, linearData, linearLearner, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
@@ -65,79 +65,109 @@ const federate = (node: Node, extra: Partial<ConstructorParameters<typeof Federa
   new Federation({ node, ...REFERENCE_RUN, ...extra }).start();
 
 describe('WebSocket mode', () => {
-  it('answers bad input with typed errors and close codes, and keeps serving a well-behaved learner through its round', async () => {
-    const { node, server } = await trainerServer({ maxPayload: 64 * 1024 }, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' }));
-    let release: () => void = () => undefined;
-    const honestLearner = new LinearLearner(linearData(1, 40));
-    const train = honestLearner.train.bind(honestLearner);
-    // The honest learner holds its result until every attack has been answered.
-    honestLearner.train = (params) => new Promise((resolve) => (release = () => resolve(train(params)))) as never;
-    await joinFederation({ url: server.url, id: 'honest', learner: honestLearner, token: 'sesame', heartbeat: false }).then((m) => cleanup.push(() => m.close()));
-    const round = new Federation({ node, rounds: 1, config: { lr: 0.05 } }).start();
+  describe('bad input: a typed error and close for the sender, while a well-behaved learner finishes its round', () => {
+    let node: Node;
+    let server: WebSocketTrainerServer;
+    let round: Promise<FederationResult>;
+    let release: () => void;
 
-    const garbage = rawClient(server.url);
-    await garbage.opened;
-    garbage.send(new Uint8Array([0xc1, 0xde, 0xad]));
+    beforeEach(async () => {
+      ({ node, server } = await trainerServer({ maxPayload: 64 * 1024 }, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' })));
+      const honestLearner = new LinearLearner(linearData(1, 40));
+      const train = honestLearner.train.bind(honestLearner);
+      // The honest learner holds its result until the attack has been answered.
+      const held = new Promise<void>((resolve) => (release = resolve));
+      honestLearner.train = (params) => held.then(() => train(params));
+      await joinFederation({ url: server.url, id: 'honest', learner: honestLearner, token: 'sesame', heartbeat: false }).then((m) => cleanup.push(() => m.close()));
+      round = new Federation({ node, rounds: 1, config: { lr: 0.05 } }).start();
+    });
 
-    const text = rawClient(server.url);
-    await text.opened;
-    text.send('{"kind":"hello"}');
-
-    const oldVersion = rawClient(server.url);
-    await oldVersion.opened;
-    oldVersion.hello('old', { version: PROTOCOL_VERSION + 1, token: 'sesame' });
-
-    const noToken = rawClient(server.url);
-    await noToken.opened;
-    noToken.hello('intruder');
-
-    const wrongToken = rawClient(server.url);
-    await wrongToken.opened;
-    wrongToken.hello('intruder', { token: 'guess' });
-
-    const huge = rawClient(server.url);
-    await huge.opened;
-    huge.send(new Uint8Array(100 * 1024));
-
-    const prober = rawClient(server.url);
-    await prober.opened;
-    prober.hello('prober', { token: 'sesame' });
-    await prober.next((f) => f.kind === 'welcome');
-    for (const [id, method] of [[1, 'launchMissiles'], [2, 'constructor'], [3, '__proto__'], [4, 'toString']] as const) {
-      prober.send({ kind: 'call', id, src: 'prober', dst: 'trainer', method, args: [] });
+    /** The honest learner's round completes with its result: the attack cost it nothing. */
+    async function honestRoundCompletes(): Promise<void> {
+      release();
+      expect((await round).history[0]).toMatchObject({ results: 1, failures: [] });
     }
-    const flooder = rawClient(server.url);
-    await flooder.opened;
-    for (let i = 0; i < 50; i++) flooder.hello('flooder', { token: 'sesame' });
 
-    const origins = await serveWebSocket({ node, origins: ['http://good.test'] });
-    cleanup.push(() => origins.close());
-    const wrongOrigin = new WebSocket(origins.url, { headers: { Origin: 'http://evil.test' } });
-    const status = await withTimeout(new Promise<number>((resolve) => wrongOrigin.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))), 5_000, 'no response');
-
-    expect(await garbage.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/^BAD_FRAME/) });
-    expect(garbage.limits()).toEqual({ kind: 'limits', maxMessage: 64 * 1024 });
-    expect(garbage.frames[0]).toMatchObject({ kind: 'error', error: { code: 'BAD_FRAME' } });
-    expect(await text.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/text message/) });
-    expect(await oldVersion.closed).toMatchObject({ code: 4426 });
-    expect(oldVersion.frames[0]).toMatchObject({ kind: 'error', error: { code: 'VERSION_MISMATCH' } });
-    expect(await noToken.closed).toMatchObject({ code: 4401 });
-    expect(noToken.frames[0]).toMatchObject({ kind: 'error', error: { code: 'UNAUTHORIZED' } });
-    expect(await wrongToken.closed).toMatchObject({ code: 4401 });
-    expect(await huge.closed).toMatchObject({ code: 1009 });
-    for (const id of [1, 2, 3, 4]) {
-      expect(await prober.next((f) => f.kind === 'error' && f.id === id)).toMatchObject({ error: { code: 'METHOD_NOT_FOUND' } });
+    /** A raw client whose socket is open (it has not said hello). */
+    async function stranger() {
+      const client = rawClient(server.url);
+      await client.opened;
+      return client;
     }
-    expect(await flooder.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/unexpected hello/) });
-    expect(status).toBe(403);
-    expect(node.registry.get('intruder')).toBeUndefined();
 
-    release();
-    const result = await round;
-    expect(result.history[0]).toMatchObject({ results: 1, failures: [] });
-    prober.socket.close();
+    it('garbage bytes: BAD_FRAME (4400), after the server said the largest message it takes', async () => {
+      const garbage = await stranger();
+      garbage.send(new Uint8Array([0xc1, 0xde, 0xad]));
+      expect(await garbage.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/^BAD_FRAME/) });
+      expect(garbage.limits()).toEqual({ kind: 'limits', maxMessage: 64 * 1024 });
+      expect(garbage.frames[0]).toMatchObject({ kind: 'error', error: { code: 'BAD_FRAME' } });
+      await honestRoundCompletes();
+    });
+
+    it('a text message on the binary protocol: 4400', async () => {
+      const text = await stranger();
+      text.send('{"kind":"hello"}');
+      expect(await text.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/text message/) });
+      await honestRoundCompletes();
+    });
+
+    it('another protocol version: VERSION_MISMATCH (4426)', async () => {
+      const oldVersion = await stranger();
+      oldVersion.hello('old', { version: PROTOCOL_VERSION + 1, token: 'sesame' });
+      expect(await oldVersion.closed).toMatchObject({ code: 4426 });
+      expect(oldVersion.frames[0]).toMatchObject({ kind: 'error', error: { code: 'VERSION_MISMATCH' } });
+      await honestRoundCompletes();
+    });
+
+    it('a missing or wrong token: UNAUTHORIZED (4401), and the intruder is not registered', async () => {
+      const noToken = await stranger();
+      noToken.hello('intruder');
+      const wrongToken = await stranger();
+      wrongToken.hello('intruder', { token: 'guess' });
+      expect(await noToken.closed).toMatchObject({ code: 4401 });
+      expect(noToken.frames[0]).toMatchObject({ kind: 'error', error: { code: 'UNAUTHORIZED' } });
+      expect(await wrongToken.closed).toMatchObject({ code: 4401 });
+      expect(node.registry.get('intruder')).toBeUndefined();
+      await honestRoundCompletes();
+    });
+
+    it('a message over maxPayload: 1009', async () => {
+      const huge = await stranger();
+      huge.send(new Uint8Array(100 * 1024));
+      expect(await huge.closed).toMatchObject({ code: 1009 });
+      await honestRoundCompletes();
+    });
+
+    it('calls to unknown and prototype method names: METHOD_NOT_FOUND, the link stays up', async () => {
+      const prober = await stranger();
+      prober.hello('prober', { token: 'sesame' });
+      await prober.next((f) => f.kind === 'welcome');
+      for (const [id, method] of [[1, 'launchMissiles'], [2, 'constructor'], [3, '__proto__'], [4, 'toString']] as const) {
+        prober.send({ kind: 'call', id, src: 'prober', dst: 'trainer', method, args: [] });
+      }
+      for (const id of [1, 2, 3, 4]) {
+        expect(await prober.next((f) => f.kind === 'error' && f.id === id)).toMatchObject({ error: { code: 'METHOD_NOT_FOUND' } });
+      }
+      await honestRoundCompletes();
+      prober.socket.close();
+    });
+
+    it('a hello repeated on one link: 4400', async () => {
+      const flooder = await stranger();
+      for (let i = 0; i < 50; i++) flooder.hello('flooder', { token: 'sesame' });
+      expect(await flooder.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/unexpected hello/) });
+      await honestRoundCompletes();
+    });
+
+    it('an origin that is not allowed: HTTP 403 at the upgrade', async () => {
+      const origins = await serveWebSocket({ node, origins: ['http://good.test'] });
+      cleanup.push(() => origins.close());
+      const wrongOrigin = new WebSocket(origins.url, { headers: { Origin: 'http://evil.test' } });
+      const status = await withTimeout(new Promise<number>((resolve) => wrongOrigin.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))), 5_000, 'no response');
+      expect(status).toBe(403);
+      await honestRoundCompletes();
+    });
   });
-
   it('reconnects with backoff after the trainer restarts, under the same id; pending calls are rejected, not replayed', async () => {
     const first = await trainerServer();
     const member = await learner(first.server, 0, { retry: { initialDelay: 20, maxDelay: 200 } });
