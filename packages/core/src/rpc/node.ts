@@ -1,23 +1,23 @@
 import { EventEmitter } from 'eventemitter3';
 import { BROADCAST, type Envelope, type EventFrame, type NodeId } from '../wire/envelope.js';
-import { asOiafedError, OiafedError, protocolError } from '../wire/errors.js';
+import { asOiafedError, OiafedError } from '../wire/errors.js';
 import type { Link } from '../links/link.js';
 import { assertNodeId, randomNodeId } from '../wire/node-id.js';
 import { boundedText } from '../wire/bounded-text.js';
 import { MAX_NAME_LENGTH, MAX_REASON_LENGTH } from '../wire/frame-limits.js';
-import { systemClock, type Clock } from '../membership/clock.js';
+import { systemClock } from '../membership/clock.js';
 import { assertHelloFits, Handshake, type JoinOptions, type PeerInfo } from '../membership/handshake.js';
 import { DEFAULT_HEARTBEAT, Heartbeat } from '../membership/heartbeat.js';
-import { parseRequestKey, type Phase } from '../membership/member.js';
 import { Registry } from '../membership/registry.js';
 import { Relay } from '../membership/relay.js';
 import { Router } from '../membership/router.js';
 import { Caller } from './caller.js';
 import { Inbound } from './inbound.js';
 import { InterceptorPipeline } from './interceptor-pipeline.js';
-import { LinkSession } from './link-session.js';
+import type { LinkSession } from './link-session.js';
 import type { NodeEvents, NodeOptions, NodeStats } from './node-types.js';
 import { Outbox } from './outbox.js';
+import { Sessions } from './sessions.js';
 import { createProxy, type CallOptions, type EventMap, type RemoteProxy } from './proxy.js';
 import { ProxyCollection } from './proxy-collection.js';
 import { Served, type EventHandler } from './served.js';
@@ -43,50 +43,46 @@ export class Node {
   /** Counts of what peers sent that was refused or ignored. */
   readonly stats: NodeStats = { strayAnswers: 0, refusedRelays: 0 };
 
-  readonly #clock: Clock;
   readonly #router: Router<LinkSession>;
-  readonly #sessions = new Map<Link, LinkSession>();
   readonly #outbox: Outbox;
   readonly #served: Served;
   readonly #caller: Caller;
   readonly #handshake: Handshake<LinkSession>;
-  readonly #inbound: Inbound;
   readonly #heartbeat: Heartbeat<LinkSession> | undefined;
+  readonly #sessions: Sessions;
   #closed = false;
 
+  /** Builds the parts, each told only what it needs of the others (the sessions, made last, are reached lazily). */
   constructor(options: NodeOptions = {}) {
-    this.id = options.id ?? randomNodeId(options.role);
-    assertNodeId(this.id);
-    this.role = options.role ?? 'node';
-    const clock = (this.#clock = options.clock ?? systemClock);
-    const router = (this.#router = new Router<LinkSession>(this.id));
-    const pipeline = new InterceptorPipeline(options.interceptors ?? []);
-    const outbox = (this.#outbox = new Outbox(this.id, pipeline));
-    const served = (this.#served = new Served(outbox, options.exposeStack ?? false));
-    const node = { route: (dst: NodeId) => this.#route(dst), closed: () => this.#closed, stats: this.stats };
-    const caller = (this.#caller = new Caller(node, outbox, options.timeout ?? 30_000, clock));
+    const id = (this.id = options.id ?? randomNodeId(options.role));
+    assertNodeId(id);
+    const role = (this.role = options.role ?? 'node');
     const { registry, events, stats } = this;
+    const clock = options.clock ?? systemClock;
+    const router = (this.#router = new Router<LinkSession>(id));
+    const pipeline = new InterceptorPipeline(options.interceptors ?? []);
+    const outbox = (this.#outbox = new Outbox(id, pipeline));
     const send = (s: LinkSession, frame: Envelope) => outbox.sendQuietly(s, frame);
+    const drop = (s: LinkSession, reason: string) => this.#sessions.drop(s, reason);
+    const linkError = (s: LinkSession, e: OiafedError) => this.#sessions.linkError(s, e);
+    const served = (this.#served = new Served(outbox, options.exposeStack ?? false));
+    const node = { route: (dst: NodeId) => this.#route(dst), closed: () => this.#closed, stats };
+    const caller = (this.#caller = new Caller(node, outbox, options.timeout ?? 30_000, clock));
+    const heartbeat = (this.#heartbeat =
+      options.heartbeat === false
+        ? undefined
+        : new Heartbeat<LinkSession>({ ...DEFAULT_HEARTBEAT, ...options.heartbeat }, { ping: (s, t) => send(s, { kind: 'ping', t }), dead: (s, silent) => ((s.timedOut = true), drop(s, `heartbeat timeout: silent for ${silent} ms`)) }, clock));
+    const { authenticate, credentials } = options;
     const handshake = (this.#handshake = new Handshake<LinkSession>(
-      { self: this.id, role: this.role, connectTimeout: options.connectTimeout ?? 10_000, authenticate: options.authenticate, credentials: options.credentials, clock },
-      { router, registry, send, opened: (s) => this.#heartbeat?.watch(s), drop: (s, why) => this.#drop(s, why), linkError: (s, e) => this.#linkError(s, e), registered: (c) => events.emit('CLIENT_REGISTERED', c) },
+      { self: id, role, connectTimeout: options.connectTimeout ?? 10_000, authenticate, credentials, clock },
+      { router, registry, send, drop, linkError, opened: (s) => heartbeat?.watch(s), registered: (c) => events.emit('CLIENT_REGISTERED', c) },
     ));
-    const relay = new Relay<LinkSession>(this.id, options.relay ?? 'none', { router, stats, members: () => this.#sessions.values(), sendQuietly: send, refuse: (s, f, e) => served.refuse(s, f, e) });
-    this.#inbound = new Inbound({
-      id: this.id, events, clock, handshake, relay, served, caller, outbox, pipeline,
-      linkError: (s, e) => this.#linkError(s, e),
-      bye: (s, reason) => this.#bye(s, reason),
-    });
-    if (options.heartbeat !== false) {
-      const hooks = {
-        ping: (s: LinkSession, now: number) => outbox.sendQuietly(s, { kind: 'ping', t: now }),
-        dead: (s: LinkSession, silent: number) => {
-          s.timedOut = true;
-          this.#drop(s, `heartbeat timeout: silent for ${silent} ms`);
-        },
-      };
-      this.#heartbeat = new Heartbeat<LinkSession>({ ...DEFAULT_HEARTBEAT, ...options.heartbeat }, hooks, clock);
-    }
+    const members = () => this.#sessions.values();
+    const relay = new Relay<LinkSession>(id, options.relay ?? 'none', { router, stats, members, sendQuietly: send, refuse: (s, f, e) => served.refuse(s, f, e) });
+    const bye = (s: LinkSession, reason: string) => this.#sessions.bye(s, reason);
+    const inbound = new Inbound({ id, events, clock, handshake, relay, served, caller, outbox, pipeline, linkError, bye });
+    const secrets = handshake.secrets;
+    this.#sessions = new Sessions({ id, events, registry, router, clock, outbox, inbound, caller, served, secrets, heartbeat });
   }
 
   // ---- serving -------------------------------------------------------------------------------
@@ -158,14 +154,14 @@ export class Node {
   /** Takes a link on which another node will say hello and join this one. */
   accept(link: Link): void {
     this.#assertOpen();
-    this.#handshake.awaitHello(this.#attach(link, 'pending'));
+    this.#handshake.awaitHello(this.#sessions.attach(link, 'pending'));
   }
 
   /** Joins the node at the other end of `link`; resolves with its id once it has welcomed us. */
   connect(link: Link, options: JoinOptions = {}): Promise<PeerInfo> {
     this.#assertOpen();
     assertHelloFits(this.role, options.capabilities ?? []);
-    return this.#handshake.join(this.#attach(link, 'joining'), options);
+    return this.#handshake.join(this.#sessions.attach(link, 'joining'), options);
   }
 
   /** Says goodbye to a directly linked node and closes the link to it (the node itself stays open). */
@@ -173,7 +169,7 @@ export class Node {
     const session = this.#router.direct(peer);
     if (!session) return;
     this.#outbox.sendQuietly(session, { kind: 'bye', src: this.id, reason: boundedText(reason, MAX_REASON_LENGTH) });
-    this.#drop(session, reason);
+    this.#sessions.drop(session, reason);
   }
 
   /** Ids of the nodes linked directly to this one. */
@@ -192,7 +188,7 @@ export class Node {
     this.#closed = true;
     for (const session of [...this.#sessions.values()]) {
       if (session.phase === 'open') this.#outbox.sendQuietly(session, { kind: 'bye', src: this.id, reason: boundedText(reason, MAX_REASON_LENGTH) });
-      this.#drop(session, reason);
+      this.#sessions.drop(session, reason);
     }
     this.#caller.pending.rejectAll(() => new OiafedError('CLOSED', `node ${this.id} closed`));
     this.#heartbeat?.stop();
@@ -211,71 +207,6 @@ export class Node {
 
   #assertOpen(): void {
     if (this.#closed) throw new OiafedError('CLOSED', `node ${this.id} is closed`);
-  }
-
-  #attach(link: Link, phase: Phase): LinkSession {
-    const session = new LinkSession(link, phase);
-    this.#sessions.set(link, session);
-    link.listen({
-      frame: (frame) => this.#inbound.frame(session, frame),
-      close: (reason) => this.#onClose(session, reason),
-      error: (error) => this.#linkError(session, error),
-      heard: () => void (session.heard = true),
-    });
-    return session;
-  }
-
-  /** Closes the link now and settles everything that depended on it, without waiting for its close event. */
-  #drop(session: LinkSession, reason: string): void {
-    session.link.close(reason);
-    this.#onClose(session, reason);
-  }
-
-  #onClose(session: LinkSession, reason: string): void {
-    if (session.phase === 'closed') return;
-    const wasOpen = session.phase === 'open';
-    session.phase = 'closed';
-    this.#sessions.delete(session.link);
-    this.#clock.clearTimeout(session.helloTimer);
-    this.#heartbeat?.unwatch(session);
-    session.handshake?.closed(reason);
-    for (const call of session.running.values()) call.cancel(`caller disconnected: ${reason}`);
-    session.running.clear();
-    const peer = session.peer ?? 'peer';
-    this.#caller.pending.rejectLink(session.link, () => new OiafedError('DISCONNECTED', `${peer} disconnected: ${reason}`));
-    for (const [k, back] of session.relayed) {
-      const [src, id] = parseRequestKey(k);
-      this.#served.answerError(back, id, src, protocolError('DISCONNECTED', `${peer} disconnected: ${reason}`));
-    }
-    session.relayed.clear();
-    if (!wasOpen || session.peer === undefined) return;
-    if (this.#router.remove(session.peer, session) && session.accepted) {
-      this.#handshake.secrets.forget(session.peer);
-      const client = this.registry.depart(session.peer, session.timedOut ? 'timeout' : 'disconnected', reason);
-      if (client) this.events.emit('CLIENT_DISCONNECTED', client);
-    }
-    this.events.emit('PEER_DISCONNECTED', session.peer, reason);
-  }
-
-  #bye(session: LinkSession, reason: string): void {
-    if (session.accepted && session.peer !== undefined && this.#router.direct(session.peer) === session) {
-      const client = this.registry.depart(session.peer, 'unregistered', reason);
-      if (client) this.events.emit('CLIENT_UNREGISTERED', client);
-    }
-    this.#drop(session, `bye: ${reason}`);
-  }
-
-  /** Tells the peer why, closes its link, and reports it: whatever a listener of LINK_ERROR does. */
-  #linkError(session: LinkSession, error: OiafedError): void {
-    if (session.phase === 'closed') return;
-    const message = boundedText(error.message, 512);
-    this.#outbox.sendQuietly(session, { kind: 'error', id: 0, src: this.id, dst: session.peer ?? '', error: protocolError(error.code, message) });
-    this.#drop(session, `${error.code}: ${message}`);
-    try {
-      this.events.emit('LINK_ERROR', error, session.peer);
-    } catch (thrown) {
-      console.error(`[oiafed] a LINK_ERROR listener threw: ${boundedText(thrown instanceof Error ? thrown.message : thrown)}`);
-    }
   }
 }
 
