@@ -68,17 +68,23 @@ export class Node {
     const served = (this.#served = new Served(outbox, options.exposeStack ?? false));
     const node = { route: (dst: NodeId) => this.#route(dst), closed: () => this.#closed, stats };
     const caller = (this.#caller = new Caller(node, outbox, options.timeout ?? 30_000, clock));
-    const heartbeat = (this.#heartbeat =
-      options.heartbeat === false
-        ? undefined
-        : new Heartbeat<LinkSession>({ ...DEFAULT_HEARTBEAT, ...options.heartbeat }, { ping: (s, t) => send(s, { kind: 'ping', t }), dead: (s, silent) => ((s.timedOut = true), drop(s, `heartbeat timeout: silent for ${silent} ms`)) }, clock));
+    const liveness = {
+      ping: (s: LinkSession, t: number) => send(s, { kind: 'ping', t }),
+      dead: (s: LinkSession, silent: number) => {
+        s.timedOut = true;
+        drop(s, `heartbeat timeout: silent for ${silent} ms`);
+      },
+    };
+    const beats = options.heartbeat === false ? undefined : { ...DEFAULT_HEARTBEAT, ...options.heartbeat };
+    const heartbeat = (this.#heartbeat = beats && new Heartbeat<LinkSession>(beats, liveness, clock));
     const { authenticate, credentials } = options;
     const handshake = (this.#handshake = new Handshake<LinkSession>(
       { self: id, role, connectTimeout: options.connectTimeout ?? 10_000, authenticate, credentials, clock },
       { router, registry, send, drop, linkError, opened: (s) => heartbeat?.watch(s), registered: (c) => events.emit('CLIENT_REGISTERED', c) },
     ));
     const members = () => this.#sessions.values();
-    const relay = new Relay<LinkSession>(id, options.relay ?? 'none', { router, stats, members, sendQuietly: send, refuse: (s, f, e) => served.refuse(s, f, e) });
+    const refuse = served.refuse.bind(served);
+    const relay = new Relay<LinkSession>(id, options.relay ?? 'none', { router, stats, members, sendQuietly: send, refuse });
     const bye = (s: LinkSession, reason: string) => this.#sessions.bye(s, reason);
     const inbound = new Inbound({ id, events, clock, handshake, relay, served, caller, outbox, pipeline, linkError, bye });
     const secrets = handshake.secrets;
