@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import { PROTOCOL_VERSION, type Envelope, type HelloFrame } from './wire/envelope.js';
 import type { Link } from './links/link.js';
+import type { Clock } from './membership/clock.js';
 import { joinInMemory } from './connect/join-in-memory.js';
 import { Node, type NodeOptions } from './rpc/node.js';
 
@@ -99,4 +100,50 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
       (e: unknown) => (clearTimeout(timer), reject(e)),
     );
   });
+}
+
+/** A clock that moves only when told: timers armed on it run, in order of their due time, inside `advance`. */
+export class ManualClock implements Clock {
+  #now = 1_000;
+  #seq = 0;
+  readonly #timers = new Map<number, { at: number; fn: () => void }>();
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): number {
+    const handle = ++this.#seq;
+    this.#timers.set(handle, { at: this.#now + Math.max(0, ms), fn });
+    return handle;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.#timers.delete(handle as number);
+  }
+
+  /** Moves the time on by `ms`, running every timer that falls due on the way (and those they arm). */
+  advance(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      let next: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.#timers) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
+      if (!next) break;
+      this.#timers.delete(next[0]);
+      this.#now = Math.max(this.#now, next[1].at);
+      next[1].fn();
+    }
+    this.#now = end;
+  }
+
+  /** Moves the time on by `ms` at once, as a paused process does: timers due meanwhile run late, at the new time. */
+  sleep(ms: number): void {
+    this.#now += ms;
+    this.advance(0);
+  }
+
+  /** Timers armed and not yet run. */
+  get pending(): number {
+    return this.#timers.size;
+  }
 }

@@ -4,18 +4,18 @@ import { Heartbeat, type Watched } from './heartbeat.js';
 import type { Link, LinkHandlers } from '../links/link.js';
 import { memoryLinkPair } from '../links/memory-link.js';
 import { Node } from '../rpc/node.js';
-import { nextEvent } from '../test-support.js';
+import { ManualClock, nextEvent, withTimeout } from '../test-support.js';
 
 interface Peer extends Watched {
   name: string;
 }
 
 function manual(interval = 100, timeout = 300) {
-  let now = 1_000;
+  const clock = new ManualClock();
   const pings: string[] = [];
   const dead: string[] = [];
-  const beat = new Heartbeat<Peer>({ interval, timeout }, { ping: (p) => pings.push(p.name), dead: (p) => dead.push(p.name) }, () => now);
-  return { beat, pings, dead, advance: (ms: number) => (now += ms), now: () => now };
+  const beat = new Heartbeat<Peer>({ interval, timeout }, { ping: (p) => pings.push(p.name), dead: (p) => dead.push(p.name) }, clock);
+  return { beat, pings, dead, clock };
 }
 
 describe('Heartbeat', () => {
@@ -26,9 +26,8 @@ describe('Heartbeat', () => {
     h.beat.watch(a);
     h.beat.watch(b);
     for (let i = 0; i < 4; i++) {
-      h.advance(100);
-      a.lastSeen = h.now(); // a keeps talking; b is silent
-      h.beat.tick();
+      a.heard = true; // a keeps talking; b is silent
+      h.clock.advance(100);
     }
     expect(h.dead).toEqual(['b']);
     expect(h.pings.filter((p) => p === 'a')).toHaveLength(4);
@@ -39,18 +38,24 @@ describe('Heartbeat', () => {
     const h = manual();
     const a: Peer = { name: 'a', lastSeen: 0 };
     h.beat.watch(a);
-    h.advance(100);
-    h.beat.tick();
-    h.advance(5_000); // the process was paused: one tick, very late
-    h.beat.tick();
+    h.clock.advance(100);
+    h.clock.sleep(5_000); // the process was paused: the next tick comes once, very late
     expect(h.dead).toEqual([]);
-    h.advance(100);
-    h.beat.tick();
-    h.advance(100);
-    h.beat.tick();
-    h.advance(100);
-    h.beat.tick(); // now really silent past the timeout
+    h.clock.advance(300); // now really silent past the timeout
     expect(h.dead).toEqual(['a']);
+  });
+
+  it('stops its timer when nothing is watched, and starts it again with the next watch', () => {
+    const h = manual();
+    const a: Peer = { name: 'a', lastSeen: 0 };
+    h.beat.watch(a);
+    h.beat.unwatch(a);
+    expect(h.clock.pending).toBe(0);
+    h.beat.watch(a);
+    h.clock.advance(100);
+    expect(h.pings).toEqual(['a']);
+    h.beat.stop();
+    expect(h.clock.pending).toBe(0);
   });
 
   it('refuses an interval that is not below the timeout', () => {
@@ -78,9 +83,10 @@ afterEach(() => nodes.splice(0).forEach((n) => n.close()));
 
 describe('Node liveness', () => {
   it('marks a silent client TIMEOUT, fires CLIENT_DISCONNECTED and rejects its pending calls long before their timeout', async () => {
-    const heartbeat = { interval: 20, timeout: 80 };
-    const hub = new Node({ id: 'hub', heartbeat });
-    const leaf = new Node({ id: 'leaf', heartbeat });
+    const clock = new ManualClock();
+    const hub = new Node({ id: 'hub', heartbeat: { interval: 20, timeout: 80 }, clock });
+    // The leaf's own clock never moves: only the hub's watch is under test.
+    const leaf = new Node({ id: 'leaf', heartbeat: { interval: 20, timeout: 80 }, clock: new ManualClock() });
     nodes.push(hub, leaf);
     leaf.handle('hang', () => new Promise(() => undefined));
     const [a, b] = memoryLinkPair({ strict: true });
@@ -88,38 +94,42 @@ describe('Node liveness', () => {
     hub.accept(hubSide);
     await leaf.connect(b);
     const pending = hub.call('leaf', 'hang', [], { timeout: 60_000 });
-    const started = Date.now();
     hubSide.deaf = true;
-    const [client] = await nextEvent(hub.events, 'CLIENT_DISCONNECTED');
+    const disconnected = nextEvent(hub.events, 'CLIENT_DISCONNECTED');
+    clock.advance(200); // well past the 80 ms timeout, far short of the call's 60 s
+    const [client] = await disconnected;
     expect(client).toMatchObject({ id: 'leaf', state: 'timeout', reason: expect.stringMatching(/heartbeat timeout/) });
     await expect(pending).rejects.toMatchObject({ code: 'DISCONNECTED' });
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('keeps a quiet but live link alive: pongs count as liveness', async () => {
-    const heartbeat = { interval: 10, timeout: 40 };
-    const hub = new Node({ id: 'hub', heartbeat });
-    const leaf = new Node({ id: 'leaf', heartbeat });
+    const clock = new ManualClock();
+    const hub = new Node({ id: 'hub', heartbeat: { interval: 10, timeout: 40 }, clock });
+    const leaf = new Node({ id: 'leaf', heartbeat: { interval: 10, timeout: 40 }, clock: new ManualClock() });
     nodes.push(hub, leaf);
     const [a, b] = memoryLinkPair();
-    let pongs = 0;
-    let onTenth: () => void = () => undefined;
-    const tenPongs = new Promise<void>((resolve) => (onTenth = resolve));
+    let onPong: () => void = () => undefined;
     const counting: Link = {
       get closed() {
         return a.closed;
       },
       send: (frame) => a.send(frame),
       close: (reason) => a.close(reason),
-      listen: (handlers) => a.listen({ ...handlers, frame: (f) => (f.kind === 'pong' && ++pongs === 10 && onTenth(), handlers.frame(f)) }),
+      listen: (handlers) => a.listen({ ...handlers, frame: (f) => (handlers.frame(f), f.kind === 'pong' && onPong()) }),
     };
     hub.accept(counting);
     await leaf.connect(b);
     let disconnected = false;
     hub.events.on('CLIENT_DISCONNECTED', () => (disconnected = true));
-    await tenPongs; // ten pings answered span 100 ms: more than twice the timeout
+    for (let i = 0; i < 10; i++) {
+      const pong = withTimeout(new Promise<void>((resolve) => (onPong = resolve)), 3_000, `pong ${i}`);
+      clock.advance(10); // one tick: one ping
+      await pong;
+    }
+    // Ten pings answered span 100 ms of the hub's clock: more than twice the timeout.
+    expect(clock.now() - 1_000).toBe(100);
     expect(disconnected).toBe(false);
     expect(hub.registry.get('leaf')?.state).toBe('connected');
-    expect(hub.rtt('leaf')).toBeGreaterThanOrEqual(0);
+    expect(hub.rtt('leaf')).toBe(0); // the manual clock stood still between ping and pong
   });
 });

@@ -1,3 +1,5 @@
+import { refTimer, systemClock, type Clock } from './clock.js';
+
 export interface HeartbeatOptions {
   /** How often each link is pinged, ms. */
   interval: number;
@@ -31,26 +33,25 @@ export class Heartbeat<W extends Watched> {
   readonly options: HeartbeatOptions;
   readonly #watched = new Set<W>();
   readonly #hooks: HeartbeatHooks<W>;
-  readonly #now: () => number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #clock: Clock;
+  #timer: unknown;
   #lastTick = 0;
 
-  constructor(options: HeartbeatOptions, hooks: HeartbeatHooks<W>, now: () => number = Date.now) {
+  constructor(options: HeartbeatOptions, hooks: HeartbeatHooks<W>, clock: Clock = systemClock) {
     if (!(options.interval > 0) || !(options.timeout > options.interval)) {
       throw new RangeError(`heartbeat needs 0 < interval < timeout (got ${options.interval} / ${options.timeout})`);
     }
     this.options = options;
     this.#hooks = hooks;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   watch(watched: W): void {
-    watched.lastSeen = this.#now();
+    watched.lastSeen = this.#clock.now();
     this.#watched.add(watched);
-    if (!this.#timer) {
-      this.#lastTick = this.#now();
-      this.#timer = setInterval(() => this.tick(), this.options.interval);
-      (this.#timer as { unref?: () => void }).unref?.();
+    if (this.#timer === undefined) {
+      this.#lastTick = this.#clock.now();
+      this.#arm();
     }
   }
 
@@ -60,12 +61,21 @@ export class Heartbeat<W extends Watched> {
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
+  /** One timer re-armed each tick (the clock has no interval): the ticks stay `interval` apart. */
+  #arm(): void {
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.tick();
+    }, this.options.interval);
+    refTimer(this.#timer, false);
+  }
+
   tick(): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     const asleep = now - this.#lastTick - this.options.interval;
     this.#lastTick = now;
     for (const w of this.#watched) {
@@ -84,5 +94,6 @@ export class Heartbeat<W extends Watched> {
       }
     }
     if (this.#watched.size === 0) this.stop();
+    else if (this.#timer === undefined) this.#arm();
   }
 }

@@ -1,9 +1,8 @@
 import { Codec } from '../wire/codec.js';
-import type { CallFrame, ErrorFrame, EventFrame, ResultFrame } from '../wire/envelope.js';
+import type { CallFrame, DataFrame, EventFrame, ResultFrame } from '../wire/envelope.js';
 import { OiafedError } from '../wire/errors.js';
 
-/** Frames that carry application data: the ones interceptors see. */
-export type DataFrame = CallFrame | ResultFrame | ErrorFrame | EventFrame;
+export type { DataFrame };
 
 /**
  * Code that sees every data frame on its way out (in list order) and on its way in (in reverse

@@ -1,6 +1,7 @@
 import type { NodeId } from '../wire/envelope.js';
 import type { OiafedError } from '../wire/errors.js';
 import type { Link } from '../links/link.js';
+import { refTimer, systemClock, type Clock } from '../membership/clock.js';
 
 /** A call or acknowledged event waiting for its answer. */
 export interface Pending {
@@ -24,8 +25,10 @@ export interface Pending {
 export class PendingTable {
   readonly #entries = new Map<number, Pending>();
   #seq = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
   #armedFor = Infinity;
+
+  constructor(readonly clock: Clock = systemClock) {}
 
   nextId(): number {
     this.#seq = this.#seq === 0x7fffffff ? 1 : this.#seq + 1;
@@ -71,13 +74,13 @@ export class PendingTable {
   }
 
   #arm(at: number): void {
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#armedFor = at;
-    this.#timer = setTimeout(() => this.#expireDue(), Math.max(0, at - Date.now()));
+    this.#timer = this.clock.setTimeout(() => this.#expireDue(), Math.max(0, at - this.clock.now()));
   }
 
   #disarm(): void {
-    clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#armedFor = Infinity;
   }
@@ -85,7 +88,7 @@ export class PendingTable {
   #expireDue(): void {
     this.#timer = undefined;
     this.#armedFor = Infinity;
-    const now = Date.now();
+    const now = this.clock.now();
     let next = Infinity;
     for (const entry of [...this.#entries.values()]) {
       if (entry.deadline === 0) continue;
@@ -94,11 +97,4 @@ export class PendingTable {
     }
     if (next < Infinity && next < this.#armedFor) this.#arm(next);
   }
-}
-
-/** In Node an unreferenced timer does not keep the process alive; browsers have no such notion. */
-function refTimer(timer: ReturnType<typeof setTimeout> | undefined, ref: boolean): void {
-  const t = timer as { ref?: () => void; unref?: () => void } | undefined;
-  if (ref) t?.ref?.();
-  else t?.unref?.();
 }

@@ -170,7 +170,29 @@ export type Envelope =
 
 export type FrameKind = Envelope['kind'];
 
-type RoutedFrame = CallFrame | ResultFrame | ErrorFrame | CancelFrame | EventFrame | AckFrame;
+/** Frames a link speaks with its own peer (chunks, attachments, limits): consumed by the framed link. */
+export type LinkFrame = ChunkFrame | AttachedFrame | LimitsFrame;
+
+/** Frames a node reads: everything but the link's own. */
+export type NodeFrame = Exclude<Envelope, LinkFrame>;
+
+/** Frames that carry application data: the ones interceptors see. */
+export type DataFrame = CallFrame | ResultFrame | ErrorFrame | EventFrame;
+
+/** Frames that name their sender and receiver (left out on a link between the two). */
+export type RoutedFrame = DataFrame | CancelFrame | AckFrame;
+
+export function isLinkFrame(frame: Envelope): frame is LinkFrame {
+  return frame.kind === 'chunk' || frame.kind === 'attached' || frame.kind === 'limits';
+}
+
+export function isDataFrame(frame: Envelope): frame is DataFrame {
+  return frame.kind === 'call' || frame.kind === 'result' || frame.kind === 'error' || frame.kind === 'event';
+}
+
+export function isRouted(frame: Envelope): frame is RoutedFrame {
+  return isDataFrame(frame) || frame.kind === 'cancel' || frame.kind === 'ack';
+}
 
 /**
  * A routed frame as it travels when `src` and `dst` are the link's own two ends: the other fields,

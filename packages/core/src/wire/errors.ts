@@ -94,6 +94,18 @@ export function toWireError(error: unknown, exposeStack: boolean, depth = 0): Wi
   });
 }
 
+/**
+ * Any thrown value as an OiafedError: typed ones pass as they are; a structured clone's refusal is
+ * NOT_SERIALIZABLE; anything else (a buggy interceptor, a failing link) is INTERNAL, never dressed
+ * up as the caller's fault. The one normaliser of the SDK's failures.
+ */
+export function asOiafedError(error: unknown, context?: string): OiafedError {
+  if (error instanceof OiafedError) return error;
+  const message = boundedText(error instanceof Error ? error.message : error, 200);
+  if (error instanceof Error && error.name === 'DataCloneError') return new OiafedError('NOT_SERIALIZABLE', message, { cause: error });
+  return new OiafedError('INTERNAL', context === undefined ? message : `${context}: ${message}`, { cause: error });
+}
+
 /** Errors raised by the RPC machinery keep their code at the caller; anything else is a RemoteError. Never throws. */
 export function fromWireError(origin: string, wire: WireError): OiafedError {
   const safe = readWireError(wire);
