@@ -1,4 +1,4 @@
-import { createTrainer, Federation, type CheckpointStore, type Node } from '@oiafed/core';
+import { createFederation, resolveConfig, type CheckpointStore, type Federation, type Node } from '@oiafed/core';
 import type { Dataset } from './mnist.js';
 import { createModel, evaluateModel, modelWeights, setModelWeights } from './model.js';
 
@@ -23,16 +23,23 @@ export interface DemoRunOptions {
  */
 export function createDemoFederation(node: Node, options: DemoRunOptions, test: Dataset, store?: CheckpointStore): { federation: Federation; dispose(): void } {
   const evaluator = createModel(options.seed);
-  const federation = new Federation({
+  const config = resolveConfig({
+    node: { id: node.id, role: node.role },
+    federation: {
+      rounds: options.rounds,
+      minClients: options.minClients ?? options.clients,
+      fraction: options.fraction,
+      seed: options.seed,
+      trainer: { name: options.trainer, options: { mu: options.mu } },
+      train: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
+      // A demo run ends with its error rather than waiting for learners that will not come.
+      onRoundFailure: 'stop',
+    },
+  });
+  const { federation } = createFederation(config, {
     node,
-    trainer: createTrainer(options.trainer, { mu: options.mu }),
-    rounds: options.rounds,
-    minClients: options.minClients ?? options.clients,
     ...(store ? { store } : {}),
-    selection: options.fraction >= 1 ? 'all' : { fraction: options.fraction },
-    seed: options.seed,
     initialWeights: modelWeights(evaluator),
-    config: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
     evaluate: (weights) => {
       setModelWeights(evaluator, weights);
       return evaluateModel(evaluator, test);

@@ -4,6 +4,7 @@ import { acceptPeerConnections, type PeerError, type PeerLike } from './data-cha
 import { OiafedError } from '../wire/errors.js';
 import type { FramedLinkOptions } from './framed-link.js';
 import type { Link } from './link.js';
+import { DEFAULT_CONNECT_TIMEOUT } from './connect-timeout.js';
 
 /** Where the PeerJS signalling server listens: an address, or a URL such as `http://127.0.0.1:9000/`. */
 export type SignallingAddress = { host: string; port: number; path?: string; secure?: boolean } | string;
@@ -58,7 +59,7 @@ export function signallingAddress(address: SignallingAddress): { host: string; p
 
 /** Registers a peer under `id` with the signalling server; resolves once the server has taken it. */
 export function openPeer(Peer: PeerConstructor, id: string, options: PeerOptions): Promise<OpenPeer> {
-  const timeout = options.signallingTimeout ?? 10_000;
+  const timeout = options.signallingTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   return new Promise((resolve, reject) => {
     const peer = new Peer(id, { ...signallingAddress(options.signalling), debug: 0, config: { iceServers: options.iceServers ?? [] } });
     const timer = setTimeout(() => failed({ type: 'timeout', message: `no answer from the signalling server within ${timeout} ms` }), timeout);
@@ -86,7 +87,7 @@ export function openPeer(Peer: PeerConstructor, id: string, options: PeerOptions
  * Registers the peer with the signalling server again if it lost it (a restarted trainer may have
  * restarted the server too): new data channels are introduced there.
  */
-export function reachSignalling(peer: OpenPeer, timeout = 10_000): Promise<void> {
+export function reachSignalling(peer: OpenPeer, timeout = DEFAULT_CONNECT_TIMEOUT): Promise<void> {
   if (peer.destroyed) return Promise.reject(new OiafedError('CLOSED', `peer ${peer.id} is destroyed`));
   if (peer.open) return Promise.resolve();
   const events = peer as OpenPeer & OpenEvents;

@@ -2,6 +2,7 @@ import { FramedLink, type FramedLinkOptions } from './framed-link.js';
 import { OiafedError } from '../wire/errors.js';
 import { ByteInbox } from './byte-inbox.js';
 import type { ByteChannel, Link } from './link.js';
+import { DEFAULT_CONNECT_TIMEOUT } from './connect-timeout.js';
 
 /** What the browser's WebSocket and `ws`'s have in common: all a link needs. */
 export interface WebSocketLike {
@@ -125,8 +126,8 @@ export function connectWebSocket(url: string, options: ConnectWebSocketOptions):
     socket.addEventListener('error', () => undefined); // 'close' follows, and says more
     const timer = setTimeout(() => {
       socket.close();
-      reject(new OiafedError('TIMEOUT', `no connection to ${url} within ${options.timeout ?? 10_000} ms`));
-    }, options.timeout ?? 10_000);
+      reject(new OiafedError('TIMEOUT', `no connection to ${url} within ${options.timeout ?? DEFAULT_CONNECT_TIMEOUT} ms`));
+    }, options.timeout ?? DEFAULT_CONNECT_TIMEOUT);
     socket.addEventListener('close', ({ code, reason }) => {
       clearTimeout(timer);
       reject(new OiafedError('NOT_CONNECTED', `cannot connect to ${url}: ${reason || 'connection refused or closed'} (code ${code})`));

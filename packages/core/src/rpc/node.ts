@@ -28,6 +28,7 @@ import { ResumeSecrets } from '../membership/resume-secrets.js';
 import { boundedText } from '../wire/bounded-text.js';
 import { MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_NAME_LENGTH, MAX_REASON_LENGTH, MAX_ROLE_LENGTH } from '../wire/frame-limits.js';
 import { abortError, resolveRetry, withRetry } from './retry.js';
+import { DEFAULT_REQUEST_TIMEOUT } from './request-timeout.js';
 import { Router } from '../membership/router.js';
 import { transfersOf } from './transfer.js';
 
@@ -190,7 +191,7 @@ export class Node {
     assertNodeId(this.id);
     this.role = options.role ?? 'node';
     this.#router = new Router(this.id);
-    this.#timeout = options.timeout ?? 30_000;
+    this.#timeout = options.timeout ?? DEFAULT_REQUEST_TIMEOUT;
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#interceptors = options.interceptors ?? [];
     this.#authenticate = options.authenticate;
