@@ -3,6 +3,7 @@ import { PROTOCOL_VERSION, type Envelope, type HelloFrame } from './wire/envelop
 import type { Link } from './links/link.js';
 import { joinInMemory } from './connect/join-in-memory.js';
 import { Node, type NodeOptions } from './rpc/node.js';
+import { onceWithTimeout, withTimeout } from './wire/signals.js';
 
 /** The next emission of `event`, or a rejection after `ms`: tests wait on events, bounded. */
 export function nextEvent<E extends EventEmitter.ValidEventTypes, K extends EventEmitter.EventNames<E>>(
@@ -10,16 +11,11 @@ export function nextEvent<E extends EventEmitter.ValidEventTypes, K extends Even
   event: K,
   ms = 3_000,
 ): Promise<EventEmitter.ArgumentMap<Exclude<E, string | symbol>>[Extract<K, keyof E>]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener as never);
-      reject(new Error(`no ${String(event)} within ${ms} ms`));
-    }, ms);
-    const listener = (...args: unknown[]) => {
-      clearTimeout(timer);
-      resolve(args as never);
-    };
+  type Args = EventEmitter.ArgumentMap<Exclude<E, string | symbol>>[Extract<K, keyof E>];
+  return onceWithTimeout<Args>(ms, `no ${String(event)}`, (settle) => {
+    const listener = (...args: unknown[]) => settle.resolve(args as Args);
     emitter.once(event, listener as never);
+    return () => emitter.off(event, listener as never);
   });
 }
 
@@ -91,12 +87,4 @@ export class RawPeer {
   }
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-    promise.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clearTimeout(timer), reject(e)),
-    );
-  });
-}
+export { withTimeout };

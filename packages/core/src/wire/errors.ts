@@ -73,6 +73,21 @@ export class RemoteError extends OiafedError {
   }
 }
 
+/**
+ * The one way a thrown value that is not an OiafedError (a bug, a platform error, a thrown string)
+ * becomes one: INTERNAL, whatever part of the code caught it. `doing` says what failed.
+ */
+export function asOiafedError(error: unknown, doing?: string): OiafedError {
+  if (error instanceof OiafedError) return error;
+  let message: string;
+  try {
+    message = error instanceof Error ? error.message : String(error);
+  } catch {
+    message = 'an unprintable value was thrown';
+  }
+  return new OiafedError('INTERNAL', doing === undefined ? message : `${doing} failed: ${message}`, { cause: error });
+}
+
 export function isOiafedError(value: unknown, code?: ErrorCode): value is OiafedError {
   return value instanceof OiafedError && (code === undefined || value.code === code);
 }
