@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_CONFIG, resolveConfig } from './config.js';
 import { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
-import { DEFAULT_LIMITS } from './links/limits.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
 import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 
@@ -14,6 +14,7 @@ describe('run config', () => {
     expect(DEFAULT_RUN_CONFIG.heartbeat).toBe(DEFAULT_HEARTBEAT);
     expect(DEFAULT_RUN_CONFIG.timeouts).toEqual({ connect: DEFAULT_CONNECT_TIMEOUT, request: DEFAULT_REQUEST_TIMEOUT });
     expect(DEFAULT_RUN_CONFIG.security).toMatchObject(DEFAULT_LIMITS);
+    expect(DEFAULT_RUN_CONFIG.transport.maxPayload).toBe(DEFAULT_MAX_PAYLOAD);
     expect(resolveConfig({ heartbeat: { interval: 1_000 } }).heartbeat).toEqual({ interval: 1_000, timeout: DEFAULT_HEARTBEAT.timeout });
   });
 

@@ -1,5 +1,5 @@
 import { OiafedError } from './wire/errors.js';
-import { DEFAULT_LIMITS, type ServerLimits } from './links/limits.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD, type ServerLimits } from './links/limits.js';
 import type { TrainerName } from './fl/fedavg.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from './membership/heartbeat.js';
 import { isNodeId } from './wire/node-id.js';
@@ -7,8 +7,6 @@ import type { IceServer } from './links/peer.js';
 import { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 
-/** Largest WebSocket message a server takes, bytes (the CLI's, serveWebSocket's and the README's default). */
-export const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024;
 
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
 export type InterceptorName = 'logging' | 'compression';

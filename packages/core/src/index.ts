@@ -25,7 +25,7 @@ export type { Link, LinkHandlers, ByteChannel, ByteHandlers, Transferable } from
 export { FramedLink } from './links/framed-link.js';
 export type { FramedLinkOptions } from './links/framed-link.js';
 export { ByteBudget } from './links/byte-budget.js';
-export { serverLimits, linkLimits, DEFAULT_LIMITS } from './links/limits.js';
+export { serverLimits, linkLimits, DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
 export type { ServerLimits, LinkLimits } from './links/limits.js';
 export { MemoryLink, memoryLinkPair } from './links/memory-link.js';
 export { joinInMemory } from './connect/join-in-memory.js';
@@ -74,7 +74,7 @@ export type { RoundSummary, ClientFailure, RoundFailure } from './fl/round.js';
 export type { ExcludeOptions } from './fl/exclusion.js';
 export { assertTrainResult, assertEvaluateResult, MAX_METRICS, MAX_METRIC_NAME } from './fl/result-validation.js';
 export type { ResultLimits } from './fl/result-validation.js';
-export { resolveConfig, DEFAULT_RUN_CONFIG, DEFAULT_MAX_PAYLOAD } from './config.js';
+export { resolveConfig, DEFAULT_RUN_CONFIG } from './config.js';
 export { createFederation, createNode } from './run.js';
 export type { Run, RunParts } from './run.js';
 export { DEFAULT_REQUEST_TIMEOUT, LEARNER_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
