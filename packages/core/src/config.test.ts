@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_CONFIG, resolveConfig } from './config.js';
 import { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
 import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
+import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
+import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 
@@ -15,6 +17,7 @@ describe('run config', () => {
     expect(DEFAULT_RUN_CONFIG.timeouts).toEqual({ connect: DEFAULT_CONNECT_TIMEOUT, request: DEFAULT_REQUEST_TIMEOUT });
     expect(DEFAULT_RUN_CONFIG.security).toMatchObject(DEFAULT_LIMITS);
     expect(DEFAULT_RUN_CONFIG.transport.maxPayload).toBe(DEFAULT_MAX_PAYLOAD);
+    expect(DEFAULT_RUN_CONFIG.security).toMatchObject({ maxExamples: DEFAULT_MAX_EXAMPLES, excludeAfter: DEFAULT_EXCLUDE.after, excludeRounds: DEFAULT_EXCLUDE.rounds });
     expect(resolveConfig({ heartbeat: { interval: 1_000 } }).heartbeat).toEqual({ interval: 1_000, timeout: DEFAULT_HEARTBEAT.timeout });
   });
 

@@ -6,6 +6,8 @@ import { isNodeId } from './wire/node-id.js';
 import type { IceServer } from './links/peer.js';
 import { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
+import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
+import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 
 
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
@@ -48,6 +50,8 @@ export interface RunConfig {
     /**
      * A round that fails (too few results): 'retry' runs it again (waiting for learners as needed),
      * so a server keeps going until completion or Ctrl-C; 'stop' ends the run with the error.
+     * Default 'retry', where a Federation built in code defaults to 'stop': a run from a config is
+     * a server's, a Federation in a program is a call that should end.
      */
     onRoundFailure: 'retry' | 'stop';
   };
@@ -91,9 +95,9 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   security: {
     relay: 'none',
     ...DEFAULT_LIMITS,
-    maxExamples: 1_000_000_000,
-    excludeAfter: 3,
-    excludeRounds: 5,
+    maxExamples: DEFAULT_MAX_EXAMPLES,
+    excludeAfter: DEFAULT_EXCLUDE.after,
+    excludeRounds: DEFAULT_EXCLUDE.rounds,
   },
 };
 

@@ -6,10 +6,10 @@ import { CancelScope } from '../rpc/cancel-scope.js';
 import type { Node } from '../rpc/node.js';
 import type { ClientInfo, ClientState } from '../membership/registry.js';
 import type { CheckpointStore } from './checkpoint.js';
-import { Exclusions, type ExcludeOptions } from './exclusion.js';
+import { DEFAULT_EXCLUDE, Exclusions, type ExcludeOptions } from './exclusion.js';
 import { FedAvg } from './fedavg.js';
 import type { Learner, LearnerProxy } from './learner.js';
-import { assertEvaluateResult, assertTrainResult, type ResultLimits } from './result-validation.js';
+import { assertEvaluateResult, assertTrainResult, DEFAULT_MAX_EXAMPLES, type ResultLimits } from './result-validation.js';
 import type { ClientFailure, RoundFailure, RoundSummary } from './round.js';
 import { selectClients, type Selection } from './selection.js';
 import type { GatherOutcome, RoundContext, Trainer } from './trainer.js';
@@ -161,7 +161,7 @@ export class Federation {
       config: {},
       onRoundFailure: 'stop',
       retryDelay: 1_000,
-      maxExamples: 1_000_000_000,
+      maxExamples: DEFAULT_MAX_EXAMPLES,
       ...options,
     };
     const o = this.#o;
@@ -176,7 +176,7 @@ export class Federation {
     this.#trainer = options.trainer ?? new FedAvg();
     this.#weights = options.initialWeights;
     this.#limits = { maxExamples: o.maxExamples };
-    const exclude = options.exclude ?? { after: 3, rounds: 5 };
+    const exclude = options.exclude ?? DEFAULT_EXCLUDE;
     this.#exclusions = exclude === false ? undefined : new Exclusions(exclude);
   }
 

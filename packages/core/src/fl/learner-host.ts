@@ -88,6 +88,9 @@ export async function answerHostRequest(
   }
 }
 
+/** ms a worker may take to load its learner module and host its learners (Node and browsers alike). */
+export const DEFAULT_HOSTING_TIMEOUT = 60_000;
+
 /** Spawner side: waits for a worker's answer to its host request; `what` names the worker in errors. */
 export function awaitHosting(control: PortEndpoint, what: string, timeout: number, exited: (fail: (reason: string) => void) => void): Promise<NodeId[]> {
   const failure = (reason: string) => new OiafedError('INVALID_CONFIG', `${what}: ${reason}`);
