@@ -1,4 +1,4 @@
-import { createTrainer, Federation, type CheckpointStore, type Node } from '@oiafed/core';
+import { createFederation, createNode, resolveConfig, type CheckpointStore, type Federation, type Node, type RunConfig } from '@oiafed/core';
 import type { Dataset } from './mnist.js';
 import { createModel, evaluateModel, modelWeights, setModelWeights } from './model.js';
 
@@ -17,22 +17,54 @@ export interface DemoRunOptions {
   target?: number;
 }
 
+/** How the demo's trainer node runs: its id, a heartbeat (interval ms; timeout three times it) or none, a token. */
+export interface DemoTrainerOptions {
+  id: string;
+  heartbeat?: number;
+  token?: string;
+}
+
 /**
- * The demo's federation on `node`: FedAvg (or FedProx) of the 2NN, seeded, evaluating the global
- * model on `test` after every round. The same in every mode; only where the learners run differs.
+ * The demo's run as a run config, the shape `oiafed serve` reads from YAML: its trainer node and
+ * its federation (FedAvg or FedProx of the 2NN, seeded). Calls have no timeout of their own: a
+ * learner training synchronously cannot answer, and the round deadline (if any) is the
+ * federation's to enforce. A run ends with a failed round's error rather than waiting for
+ * learners that will not come.
+ */
+export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions): RunConfig {
+  return resolveConfig({
+    node: { id: trainer.id, role: 'trainer' },
+    ...(trainer.token ? { transport: { token: trainer.token } } : {}),
+    timeouts: { request: 0 },
+    heartbeat: trainer.heartbeat ? { interval: trainer.heartbeat, timeout: trainer.heartbeat * 3 } : false,
+    federation: {
+      rounds: options.rounds,
+      minClients: options.minClients ?? options.clients,
+      fraction: options.fraction,
+      seed: options.seed,
+      trainer: { name: options.trainer, options: { mu: options.mu } },
+      train: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
+      onRoundFailure: 'stop',
+    },
+  });
+}
+
+/** The demo's trainer node, from its run config. */
+export function createDemoTrainer(options: DemoRunOptions, trainer: DemoTrainerOptions): Node {
+  return createNode(demoConfig(options, trainer));
+}
+
+/**
+ * The demo's federation on `node` (from `createDemoTrainer`), from its run config, evaluating the
+ * global model on `test` after every round. The same in every mode; only where the learners run differs.
  */
 export function createDemoFederation(node: Node, options: DemoRunOptions, test: Dataset, store?: CheckpointStore): { federation: Federation; dispose(): void } {
   const evaluator = createModel(options.seed);
-  const federation = new Federation({
+  const config = demoConfig(options, { id: node.id });
+  const { federation } = createFederation(config, {
     node,
-    trainer: createTrainer(options.trainer, { mu: options.mu }),
-    rounds: options.rounds,
-    minClients: options.minClients ?? options.clients,
     ...(store ? { store } : {}),
-    selection: options.fraction >= 1 ? 'all' : { fraction: options.fraction },
-    seed: options.seed,
     initialWeights: modelWeights(evaluator),
-    config: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
     evaluate: (weights) => {
       setModelWeights(evaluator, weights);
       return evaluateModel(evaluator, test);

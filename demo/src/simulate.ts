@@ -3,7 +3,7 @@ import { FileCheckpointStore, joinFederation, servePeerSignalling, serveWebRtc, 
 import { partition, trainTestSplit } from './mnist.js';
 import { loadMnist } from './mnist-node.js';
 import { MnistLearner } from './mnist-learner.js';
-import { createDemoFederation, type DemoRunOptions } from './demo-federation.js';
+import { createDemoFederation, createDemoTrainer, type DemoRunOptions } from './demo-federation.js';
 import { useBackend } from './model.js';
 
 export interface DemoOptions extends DemoRunOptions {
@@ -82,10 +82,8 @@ export interface DemoResult extends FederationResult {
 export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Promise<DemoResult> {
   await useBackend(options.backend);
   const { test } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
-  // Calls have no timeout of their own and links no heartbeat: a learner training synchronously
-  // cannot answer pings, and the round deadline (if any) is the federation's to enforce.
-  const heartbeat = options.heartbeat ? { interval: options.heartbeat, timeout: options.heartbeat * 3 } : false;
-  const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat, timeout: 0, ...(options.token ? { authenticate: options.token } : {}) });
+  // Links have no heartbeat unless asked: a learner training synchronously cannot answer pings.
+  const trainer = createDemoTrainer(options, { id: 'trainer', ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}), ...(options.token ? { token: options.token } : {}) });
   trainer.events.on('CLIENT_REGISTERED', (c) => hooks.onLearner?.(c.id, 'joined'));
   trainer.events.on('CLIENT_DISCONNECTED', (c) => hooks.onLearner?.(c.id, 'disconnected', c.reason));
   const start = { memory: startInMemory, worker: startInWorkers, websocket: startOverWebSocket, webrtc: startOverWebRtc }[options.mode];

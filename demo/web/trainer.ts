@@ -3,8 +3,8 @@
 //   ?signalling=http://127.0.0.1:9000/&id=trainer&clients=3&rounds=5&seed=1&trainSize=8000&testSize=2000
 //    [&epochs=1&batchSize=10|full&lr=0.05&minClients=3&heartbeat=1000]
 import { serveWebRtc } from '@oiafed/browser';
-import { Node, type FederationResult } from '@oiafed/core';
-import { createDemoFederation } from '../src/demo-federation.js';
+import type { FederationResult } from '@oiafed/core';
+import { createDemoFederation, createDemoTrainer } from '../src/demo-federation.js';
 import { trainTestSplit } from '../src/mnist.js';
 import { log, queryNumber, startPage } from './page-setup.js';
 
@@ -27,12 +27,12 @@ $('signalling').textContent = signalling;
 $('run').textContent = `FedAvg, ${rounds} rounds, ${clients} learners, seed ${seed}`;
 
 const { test } = trainTestSplit(await startPage(), num('trainSize', 8_000), num('testSize', 2_000), seed);
-const node = new Node({ id, role: 'trainer', timeout: 0, heartbeat: heartbeat > 0 ? { interval: heartbeat, timeout: heartbeat * 3 } : false });
+const options = { clients, fraction: 1, epochs: num('epochs', 1), batchSize: q.get('batchSize') === 'full' ? ('full' as const) : num('batchSize', 10), rounds, lr: num('lr', 0.05), seed, trainer: 'fedavg' as const, mu: 0, minClients: num('minClients', clients) };
+const node = createDemoTrainer(options, { id, ...(heartbeat > 0 ? { heartbeat } : {}) });
 const learners = () => ($('learners').textContent = node.registry.connected().join(', ') || 'none yet');
 node.events.on('CLIENT_REGISTERED', (c) => (log(`learner ${c.id} joined`), learners()));
 node.events.on('CLIENT_DISCONNECTED', (c) => (log(`learner ${c.id} disconnected: ${c.reason ?? ''}`), learners()));
 await serveWebRtc(node, { signalling });
-const options = { clients, fraction: 1, epochs: num('epochs', 1), batchSize: q.get('batchSize') === 'full' ? ('full' as const) : num('batchSize', 10), rounds, lr: num('lr', 0.05), seed, trainer: 'fedavg' as const, mu: 0, minClients: num('minClients', clients) };
 const { federation } = createDemoFederation(node, options, test);
 federation.events.on('ROUND_FINISHED', (s) => {
   const row = document.createElement('tr');

@@ -1,4 +1,4 @@
-import { awaitHosting, eventTargetEndpoint, OiafedError, PortLink, type HostRequest, type LearnerPoolOptions, type NodeId } from '@oiafed/core';
+import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, eventTargetEndpoint, OiafedError, PortLink, type HostRequest, type LearnerPoolOptions, type NodeId } from '@oiafed/core';
 
 export interface SpawnLearnersOptions extends LearnerPoolOptions {
   /**
@@ -53,7 +53,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
     const request: HostRequest & { ports: MessagePort[] } = { type: 'oiafed:host', learners, encoding, node: options.node ?? {}, data: options.data, ports };
     worker.postMessage(request, ports);
     ready.push(
-      awaitHosting(eventTargetEndpoint(worker, { closable: false }), `worker ${w}${options.name ? ` (${options.name})` : ''}`, options.timeout ?? 60_000, (fail) =>
+      awaitHosting(eventTargetEndpoint(worker, { closable: false }), `worker ${w}${options.name ? ` (${options.name})` : ''}`, options.timeout ?? DEFAULT_HOSTING_TIMEOUT, (fail) =>
         worker.addEventListener('error', (event) => fail(`worker failed to start: ${event.message || 'script error (does the module load?)'}`), { once: true }),
       ),
     );

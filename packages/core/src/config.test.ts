@@ -1,9 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_CONFIG, resolveConfig } from './config.js';
+import { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
+import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
+import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
+import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
+import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 
 describe('run config', () => {
   it('fills every default from an empty object', () => {
     expect(resolveConfig({})).toEqual(DEFAULT_RUN_CONFIG);
+  });
+
+  it('takes each default from the module it configures, so the config and the code cannot disagree', () => {
+    expect(DEFAULT_RUN_CONFIG.heartbeat).toBe(DEFAULT_HEARTBEAT);
+    expect(DEFAULT_RUN_CONFIG.timeouts).toEqual({ connect: DEFAULT_CONNECT_TIMEOUT, request: DEFAULT_REQUEST_TIMEOUT });
+    expect(DEFAULT_RUN_CONFIG.security).toMatchObject(DEFAULT_LIMITS);
+    expect(DEFAULT_RUN_CONFIG.transport.maxPayload).toBe(DEFAULT_MAX_PAYLOAD);
+    expect(DEFAULT_RUN_CONFIG.security).toMatchObject({ maxExamples: DEFAULT_MAX_EXAMPLES, excludeAfter: DEFAULT_EXCLUDE.after, excludeRounds: DEFAULT_EXCLUDE.rounds });
+    expect(resolveConfig({ heartbeat: { interval: 1_000 } }).heartbeat).toEqual({ interval: 1_000, timeout: DEFAULT_HEARTBEAT.timeout });
+  });
+
+  it('has no retry section: nothing a trainer does would read it', () => {
+    expect(DEFAULT_RUN_CONFIG).not.toHaveProperty('retry');
   });
 
   it('takes federation.checkpoint, the key the README documents', () => {
@@ -42,7 +61,7 @@ describe('run config', () => {
     [{ transport: { iceServers: [{ urls: 3 }] } }, /transport\.iceServers\[0\]\.urls must be a non-empty string/],
     [{ heartbeat: { interval: 100, timeout: 50 } }, /heartbeat\.timeout must be greater than heartbeat\.interval/],
     [{ timeouts: { request: -1 } }, /timeouts\.request must be a number >= 0/],
-    [{ retry: { strategy: 'random' } }, /retry\.strategy must be one of constant, linear, exponential/],
+    [{ retry: { maxAttempts: 3 } }, /retry is not a setting of a run: the trainer retries no call/],
     [{ node: { id: 'has space' } }, /node\.id must be an id/],
     [{ federation: { roundz: 3 } }, /federation\.roundz is not a known setting/],
     [{ colour: 'blue' }, /config\.colour is not a known setting/],

@@ -1,19 +1,21 @@
 import { OiafedError } from './wire/errors.js';
-import { DEFAULT_LIMITS, type ServerLimits } from './links/limits.js';
+import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD, type ServerLimits } from './links/limits.js';
 import type { TrainerName } from './fl/fedavg.js';
-import type { HeartbeatOptions } from './membership/heartbeat.js';
+import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from './membership/heartbeat.js';
 import { isNodeId } from './wire/node-id.js';
 import type { IceServer } from './links/peer.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './rpc/retry.js';
+import { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
+import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
+import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
+import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 
-/** Largest WebSocket message a server takes, bytes (the CLI's, serveWebSocket's and the README's default). */
-export const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024;
 
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
 export type InterceptorName = 'logging' | 'compression';
 
 /** One typed object for a whole run. In Node the same shape loads from YAML (`oiafed serve run.yaml`). */
 export interface RunConfig {
+  /** The trainer's node: its id and its role (what learners and relay rules see). */
   node: { id: string; role: string };
   transport: {
     mode: TransportMode;
@@ -30,7 +32,6 @@ export interface RunConfig {
     iceServers: IceServer[];
   };
   timeouts: { connect: number; request: number };
-  retry: RetryPolicy;
   heartbeat: HeartbeatOptions | false;
   federation: {
     rounds: number;
@@ -49,6 +50,8 @@ export interface RunConfig {
     /**
      * A round that fails (too few results): 'retry' runs it again (waiting for learners as needed),
      * so a server keeps going until completion or Ctrl-C; 'stop' ends the run with the error.
+     * Default 'retry', where a Federation built in code defaults to 'stop': a run from a config is
+     * a server's, a Federation in a program is a call that should end.
      */
     onRoundFailure: 'retry' | 'stop';
   };
@@ -76,9 +79,8 @@ export type RunConfigInput = { [K in keyof RunConfig]?: RunConfig[K] extends obj
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   node: { id: 'trainer', role: 'trainer' },
   transport: { mode: 'memory', maxPayload: DEFAULT_MAX_PAYLOAD, interceptors: [], iceServers: [] },
-  timeouts: { connect: 10_000, request: 120_000 },
-  retry: DEFAULT_RETRY,
-  heartbeat: { interval: 30_000, timeout: 90_000 },
+  timeouts: { connect: DEFAULT_CONNECT_TIMEOUT, request: DEFAULT_REQUEST_TIMEOUT },
+  heartbeat: DEFAULT_HEARTBEAT,
   federation: {
     rounds: 10,
     minClients: 1,
@@ -93,9 +95,9 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   security: {
     relay: 'none',
     ...DEFAULT_LIMITS,
-    maxExamples: 1_000_000_000,
-    excludeAfter: 3,
-    excludeRounds: 5,
+    maxExamples: DEFAULT_MAX_EXAMPLES,
+    excludeAfter: DEFAULT_EXCLUDE.after,
+    excludeRounds: DEFAULT_EXCLUDE.rounds,
   },
 };
 
@@ -104,6 +106,11 @@ const SECTIONS = Object.keys(DEFAULT_RUN_CONFIG) as (keyof RunConfig)[];
 /** Fills defaults and checks every field; an invalid one fails with INVALID_CONFIG naming it. */
 export function resolveConfig(input: unknown): RunConfig {
   const raw = record(input, 'config');
+  // `retry` was validated and read by nothing: a trainer's calls are not retried (a train call is
+  // not safe to repeat blindly), and the learners' reconnect policy is theirs (joinFederation's retry).
+  if (raw.retry !== undefined) {
+    throw new OiafedError('INVALID_CONFIG', "retry is not a setting of a run: the trainer retries no call; learners set their reconnect policy where they join (joinFederation's retry)");
+  }
   unknownKeys(raw, SECTIONS, 'config');
   const d = DEFAULT_RUN_CONFIG;
   const section = <K extends keyof RunConfig>(key: K): Record<string, unknown> => (raw[key] === undefined ? {} : record(raw[key], key));
@@ -114,8 +121,6 @@ export function resolveConfig(input: unknown): RunConfig {
   unknownKeys(transport, ['mode', 'url', 'host', 'port', 'token', 'maxPayload', 'interceptors', 'iceServers'], 'transport');
   const timeouts = section('timeouts');
   unknownKeys(timeouts, ['connect', 'request'], 'timeouts');
-  const retry = section('retry');
-  unknownKeys(retry, Object.keys(DEFAULT_RETRY), 'retry');
   const fed = section('federation');
   unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint'], 'federation');
   const security = section('security');
@@ -131,7 +136,7 @@ export function resolveConfig(input: unknown): RunConfig {
   else if (raw.heartbeat !== undefined) {
     const hb = record(raw.heartbeat, 'heartbeat');
     unknownKeys(hb, ['interval', 'timeout'], 'heartbeat');
-    heartbeat = { interval: positive(hb.interval ?? 30_000, 'heartbeat.interval'), timeout: positive(hb.timeout ?? 90_000, 'heartbeat.timeout') };
+    heartbeat = { interval: positive(hb.interval ?? DEFAULT_HEARTBEAT.interval, 'heartbeat.interval'), timeout: positive(hb.timeout ?? DEFAULT_HEARTBEAT.timeout, 'heartbeat.timeout') };
     if (heartbeat.timeout <= heartbeat.interval) fail('heartbeat.timeout', `greater than heartbeat.interval (${heartbeat.interval})`, heartbeat.timeout);
   }
 
@@ -155,13 +160,6 @@ export function resolveConfig(input: unknown): RunConfig {
       iceServers: list(transport.iceServers ?? [], 'transport.iceServers').map((v, i) => iceServer(v, `transport.iceServers[${i}]`)),
     },
     timeouts: { connect: positive(timeouts.connect ?? d.timeouts.connect, 'timeouts.connect'), request: nonNegative(timeouts.request ?? d.timeouts.request, 'timeouts.request') },
-    retry: {
-      maxAttempts: integer(retry.maxAttempts ?? d.retry.maxAttempts, 'retry.maxAttempts', 1),
-      initialDelay: nonNegative(retry.initialDelay ?? d.retry.initialDelay, 'retry.initialDelay'),
-      maxDelay: nonNegative(retry.maxDelay ?? d.retry.maxDelay, 'retry.maxDelay'),
-      strategy: oneOf(retry.strategy ?? d.retry.strategy, ['constant', 'linear', 'exponential'] as const, 'retry.strategy'),
-      jitter: num(retry.jitter ?? d.retry.jitter, 'retry.jitter'),
-    },
     heartbeat,
     federation: {
       rounds: integer(fed.rounds ?? d.federation.rounds, 'federation.rounds', 1),
@@ -190,7 +188,6 @@ export function resolveConfig(input: unknown): RunConfig {
       excludeRounds: integer(security.excludeRounds ?? ds.excludeRounds, 'security.excludeRounds', 0),
     },
   };
-  if (config.retry.jitter < 0 || config.retry.jitter > 1) fail('retry.jitter', 'in [0, 1]', config.retry.jitter);
   return config;
 }
 

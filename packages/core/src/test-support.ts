@@ -4,6 +4,7 @@ import type { Link } from './links/link.js';
 import type { Clock } from './membership/clock.js';
 import { joinInMemory } from './connect/join-in-memory.js';
 import { Node, type NodeOptions } from './rpc/node.js';
+import { onceWithTimeout, withTimeout } from './wire/signals.js';
 
 /** The next emission of `event`, or a rejection after `ms`: tests wait on events, bounded. */
 export function nextEvent<E extends EventEmitter.ValidEventTypes, K extends EventEmitter.EventNames<E>>(
@@ -11,16 +12,11 @@ export function nextEvent<E extends EventEmitter.ValidEventTypes, K extends Even
   event: K,
   ms = 3_000,
 ): Promise<EventEmitter.ArgumentMap<Exclude<E, string | symbol>>[Extract<K, keyof E>]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener as never);
-      reject(new Error(`no ${String(event)} within ${ms} ms`));
-    }, ms);
-    const listener = (...args: unknown[]) => {
-      clearTimeout(timer);
-      resolve(args as never);
-    };
+  type Args = EventEmitter.ArgumentMap<Exclude<E, string | symbol>>[Extract<K, keyof E>];
+  return onceWithTimeout<Args>(ms, `no ${String(event)}`, (settle) => {
+    const listener = (...args: unknown[]) => settle.resolve(args as Args);
     emitter.once(event, listener as never);
+    return () => emitter.off(event, listener as never);
   });
 }
 
@@ -92,15 +88,7 @@ export class RawPeer {
   }
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-    promise.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clearTimeout(timer), reject(e)),
-    );
-  });
-}
+export { withTimeout };
 
 /** A clock that moves only when told: timers armed on it run, in order of their due time, inside `advance`. */
 export class ManualClock implements Clock {

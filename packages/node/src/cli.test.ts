@@ -3,7 +3,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectWebSocket, Node } from '@oiafed/core';
 import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
 import { joinFederation } from './join-federation.js';
 import { LineProcess } from './line-process.test-support.js';
@@ -115,6 +117,33 @@ describe('oiafed serve', () => {
       members.forEach((m) => m.close());
       run.kill();
     }
+  });
+
+  it('runs its trainer under node.id and node.role, which a joining learner is told', async () => {
+    const port = await freePort();
+    const config = join(dir, 'role.yaml');
+    await writeFile(config, `node: { id: hub, role: aggregator }\ntransport: { mode: websocket, port: ${port} }\nheartbeat: false\n`);
+    const run = oiafed('serve', config);
+    const learner = new Node({ id: 'learner-1', role: 'learner', heartbeat: false });
+    try {
+      await run.waitFor(/^oiafed: trainer hub serving ws:\/\/127\.0\.0\.1:\d+/);
+      const link = await connectWebSocket(`ws://127.0.0.1:${port}`, { WebSocket });
+      expect(await learner.connect(link)).toMatchObject({ id: 'hub', role: 'aggregator' });
+      await run.waitFor(/^learner learner-1 joined$/);
+      run.interrupt();
+      expect(await run.exited).toBe(0);
+    } finally {
+      learner.close();
+      run.kill();
+    }
+  });
+
+  it('refuses a retry section, which nothing in a run would read', async () => {
+    const config = join(dir, 'retry-section.yaml');
+    await writeFile(config, 'transport: { mode: websocket }\nretry: { maxAttempts: 5 }\n');
+    const run = oiafed('serve', config);
+    await run.waitFor(/oiafed: .*retry-section\.yaml: retry is not a setting of a run/);
+    expect(await run.exited).toBe(2);
   });
 
   it('refuses an invalid config, naming the file and the field', async () => {

@@ -3,15 +3,10 @@
 import { basename, dirname, join } from 'node:path';
 import {
   boundedText,
-  compressionInterceptor,
-  createTrainer,
-  Federation,
-  loggingInterceptor,
-  Node,
+  createFederation,
   OiafedError,
-  type Interceptor,
-  type InterceptorName,
   type ClientFailure,
+  type Node,
   type FederationEvents,
   type RoundFailure,
   type RoundSummary,
@@ -30,11 +25,6 @@ transport.port, or the one at transport.url; the trainer is peer node.id), waits
 prints a line per round, and checkpoints after each one (federation.checkpoint, by default
 <config>.checkpoint beside the config). A round that fails is reported and run again (or ends the
 run with federation.onRoundFailure: stop). Ctrl-C stops it cleanly; the same command again resumes.`;
-
-const interceptors: Record<InterceptorName, () => Interceptor> = {
-  logging: () => loggingInterceptor((line) => console.log(line)),
-  compression: () => compressionInterceptor(),
-};
 
 const fmt = (metrics: Record<string, number>) =>
   Object.entries(metrics)
@@ -70,20 +60,11 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   if (config.transport.mode !== 'websocket' && config.transport.mode !== 'webrtc') {
     throw new OiafedError('INVALID_CONFIG', `transport.mode must be websocket or webrtc for oiafed serve (got ${config.transport.mode}): learners connect to the trainer it runs`);
   }
-  const node = new Node({
-    id: config.node.id,
-    role: 'trainer',
-    heartbeat: config.heartbeat,
-    timeout: config.timeouts.request,
-    connectTimeout: config.timeouts.connect,
-    interceptors: config.transport.interceptors.map((name) => interceptors[name]()),
-    ...(config.transport.token === undefined ? {} : { authenticate: config.transport.token }),
-    ...(config.security.credentials === undefined ? {} : { credentials: config.security.credentials }),
-    relay: config.security.relay,
-  });
-  const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload, limits: config.security });
   const fed = config.federation;
   const store = new FileCheckpointStore(fed.checkpoint ?? join(dirname(file), `${basename(file)}.checkpoint`));
+  // A server keeps waiting for learners (a day per wait) until the run ends or Ctrl-C.
+  const { node, federation } = createFederation(config, { store, clientWait: 24 * 3_600_000, log: (line) => console.log(line) });
+  const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket({ node, port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload, limits: config.security });
   console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${fed.trainer.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
   const saved = await store.load();
   if (saved) console.log(`resuming after round ${saved.round} from ${store.path}`);
@@ -91,22 +72,6 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   node.events.on('CLIENT_DISCONNECTED', (c) => console.log(`learner ${boundedText(c.id)} ${c.state}: ${boundedText(c.reason ?? '')}`));
   node.events.on('CLIENT_UNREGISTERED', (c) => console.log(`learner ${boundedText(c.id)} left`));
 
-  const federation = new Federation({
-    node,
-    trainer: createTrainer(fed.trainer.name, fed.trainer.options),
-    rounds: fed.rounds,
-    minClients: fed.minClients,
-    selection: fed.fraction >= 1 ? 'all' : { fraction: fed.fraction },
-    seed: fed.seed,
-    deadline: fed.deadline,
-    clientWait: 24 * 3_600_000,
-    config: fed.train,
-    federatedEvaluation: fed.federatedEvaluation,
-    store,
-    onRoundFailure: fed.onRoundFailure,
-    maxExamples: config.security.maxExamples,
-    exclude: { after: config.security.excludeAfter, rounds: config.security.excludeRounds },
-  });
   // Exclusions come just before their round's end: one line for all of them, after the round's.
   let excluded: Excluded[] = [];
   const report = (line: string) => {

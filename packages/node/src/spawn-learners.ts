@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { awaitHosting, OiafedError, PortLink, type HostRequest, type LearnerPoolOptions, type NodeId } from '@oiafed/core';
+import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, OiafedError, PortLink, type HostRequest, type LearnerPoolOptions, type NodeId } from '@oiafed/core';
 import { nodePortEndpoint } from './node-port.js';
 
 export interface SpawnLearnersOptions extends LearnerPoolOptions {
@@ -58,7 +58,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
     const request: HostRequest & { ports: unknown[] } = { type: 'oiafed:host', learners, encoding, node: options.node ?? {}, data: options.data, ports };
     worker.postMessage(request, ports);
     ready.push(
-      awaitHosting(nodePortEndpoint(worker), `worker ${w} (learner module ${module})`, options.timeout ?? 60_000, (fail) => {
+      awaitHosting(nodePortEndpoint(worker), `worker ${w} (learner module ${module})`, options.timeout ?? DEFAULT_HOSTING_TIMEOUT, (fail) => {
         worker.once('error', (error) => fail(`worker crashed: ${error.message}`));
         worker.once('exit', (code) => fail(`worker exited with code ${code} before its learners were ready`));
       }),

@@ -1,9 +1,9 @@
 import { EventEmitter } from 'eventemitter3';
 import type { NodeId } from '../wire/envelope.js';
-import { OiafedError } from '../wire/errors.js';
+import { asOiafedError, OiafedError } from '../wire/errors.js';
 import type { Link } from '../links/link.js';
 import type { JoinOptions, Node, PeerInfo } from '../rpc/node.js';
-import { delay, retryDelay, type RetryPolicy } from '../rpc/retry.js';
+import { delay, isRetriable, retryDelay, type RetryPolicy } from '../rpc/retry.js';
 
 export type UplinkStatus = 'idle' | 'connecting' | 'registered' | 'disconnected' | 'reconnecting' | 'failed' | 'closed';
 
@@ -43,12 +43,6 @@ export interface ResumeStore {
 }
 
 export const RECONNECT_POLICY: RetryPolicy = { maxAttempts: Infinity, initialDelay: 250, maxDelay: 10_000, strategy: 'exponential', jitter: 0.5 };
-
-/**
- * Failures another attempt may cure; a refusal (wrong token, wrong version) is final. ID_TAKEN
- * is not: the trainer may not have noticed yet that this client's previous link is dead.
- */
-const RETRY_ON = new Set(['NOT_CONNECTED', 'TIMEOUT', 'DISCONNECTED', 'ID_TAKEN']);
 
 /**
  * A node's lasting connection to the node it joins: connect, register, and when the link drops,
@@ -125,9 +119,9 @@ export class Uplink {
           return;
         } catch (caught) {
           if (this.#stop.signal.aborted) return;
-          const error = caught instanceof OiafedError ? caught : new OiafedError('NOT_CONNECTED', String(caught));
+          const error = asOiafedError(caught, 'connecting');
           failures += 1;
-          if (!RETRY_ON.has(error.code) || failures >= this.#policy.maxAttempts) return this.#fail(error);
+          if (!isRetriable(error) || failures >= this.#policy.maxAttempts) return this.#fail(error);
           const wait = retryDelay(this.#policy, failures);
           this.#set('reconnecting', { attempt: failures, delay: wait, error });
           await delay(wait, this.#stop.signal).catch(() => undefined);

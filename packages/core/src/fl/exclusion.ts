@@ -12,6 +12,8 @@ export interface ExcludeOptions {
   rounds: number;
 }
 
+export const DEFAULT_EXCLUDE: Readonly<ExcludeOptions> = { after: 3, rounds: 5 };
+
 /** One learner left out of selection. */
 export interface Exclusion {
   client: NodeId;

@@ -1,19 +1,20 @@
 import { EventEmitter } from 'eventemitter3';
 import { boundedText } from '../wire/bounded-text.js';
 import type { NodeId } from '../wire/envelope.js';
-import { OiafedError } from '../wire/errors.js';
+import { asOiafedError, OiafedError } from '../wire/errors.js';
 import { CancelScope } from '../rpc/cancel-scope.js';
 import type { Node } from '../rpc/node.js';
 import type { ClientInfo, ClientState } from '../membership/registry.js';
 import type { CheckpointStore } from './checkpoint.js';
-import { Exclusions, type ExcludeOptions } from './exclusion.js';
+import { DEFAULT_EXCLUDE, Exclusions, type ExcludeOptions } from './exclusion.js';
 import { FedAvg } from './fedavg.js';
 import type { Learner, LearnerProxy } from './learner.js';
-import { assertEvaluateResult, assertTrainResult, type ResultLimits } from './result-validation.js';
+import { assertEvaluateResult, assertTrainResult, DEFAULT_MAX_EXAMPLES, type ResultLimits } from './result-validation.js';
 import type { ClientFailure, RoundFailure, RoundSummary } from './round.js';
 import { selectClients, type Selection } from './selection.js';
 import type { GatherOutcome, RoundContext, Trainer } from './trainer.js';
 import { modelProblem, type Metrics, type Weights } from './weights.js';
+import { onceWithTimeout, settleWithin } from '../wire/signals.js';
 
 export interface FederationOptions {
   /** The trainer's node; learners join it (in memory, from workers, over WebSocket or WebRTC). */
@@ -160,7 +161,7 @@ export class Federation {
       config: {},
       onRoundFailure: 'stop',
       retryDelay: 1_000,
-      maxExamples: 1_000_000_000,
+      maxExamples: DEFAULT_MAX_EXAMPLES,
       ...options,
     };
     const o = this.#o;
@@ -175,7 +176,7 @@ export class Federation {
     this.#trainer = options.trainer ?? new FedAvg();
     this.#weights = options.initialWeights;
     this.#limits = { maxExamples: o.maxExamples };
-    const exclude = options.exclude ?? { after: 3, rounds: 5 };
+    const exclude = options.exclude ?? DEFAULT_EXCLUDE;
     this.#exclusions = exclude === false ? undefined : new Exclusions(exclude);
   }
 
@@ -211,29 +212,20 @@ export class Federation {
   #waitFor(candidates: () => NodeId[], n: number, timeout: number): Promise<NodeId[]> {
     const now = candidates();
     if (now.length >= n) return Promise.resolve(now);
-    return new Promise((resolve, reject) => {
+    return onceWithTimeout<NodeId[]>(timeout, () => `only ${candidates().length} of ${n} learners connected`, (settle) => {
       const events = this.#node.events;
+      const signal = this.#abort.signal;
       const check = () => {
         const found = candidates();
-        if (found.length < n) return;
-        done();
-        resolve(found);
+        if (found.length >= n) settle.resolve(found);
       };
-      const onAbort = () => {
-        done();
-        reject(new OiafedError('ABORTED', 'federation stopped while waiting for learners'));
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new OiafedError('TIMEOUT', `only ${candidates().length} of ${n} learners connected within ${timeout} ms`));
-      }, timeout);
-      const done = () => {
-        clearTimeout(timer);
-        events.off('CLIENT_REGISTERED', check);
-        this.#abort.signal.removeEventListener('abort', onAbort);
-      };
+      const onAbort = () => settle.reject(new OiafedError('ABORTED', 'federation stopped while waiting for learners'));
       events.on('CLIENT_REGISTERED', check);
-      this.#abort.signal.addEventListener('abort', onAbort, { once: true });
+      signal.addEventListener('abort', onAbort, { once: true });
+      return () => {
+        events.off('CLIENT_REGISTERED', check);
+        signal.removeEventListener('abort', onAbort);
+      };
     });
   }
 
@@ -386,22 +378,24 @@ export class Federation {
 
   /** Resolves after `ms`, when a selectable learner joins, or when the run is stopped. */
   #beforeRetry(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const events = this.#node.events;
-      const signal = this.#abort.signal;
-      const joined = (client: ClientInfo) => {
-        if (client.role === this.#o.learnerRole && !this.#exclusions?.isExcluded(client.id, this.#attempts + 1)) done();
-      };
-      const done = () => {
-        clearTimeout(timer);
-        events.off('CLIENT_REGISTERED', joined);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      events.on('CLIENT_REGISTERED', joined);
-      signal.addEventListener('abort', done, { once: true });
-    });
+    return settleWithin<void>(
+      ms,
+      (settle) => {
+        const events = this.#node.events;
+        const signal = this.#abort.signal;
+        const joined = (client: ClientInfo) => {
+          if (client.role === this.#o.learnerRole && !this.#exclusions?.isExcluded(client.id, this.#attempts + 1)) settle.resolve();
+        };
+        const stopped = () => settle.resolve();
+        events.on('CLIENT_REGISTERED', joined);
+        signal.addEventListener('abort', stopped, { once: true });
+        return () => {
+          events.off('CLIENT_REGISTERED', joined);
+          signal.removeEventListener('abort', stopped);
+        };
+      },
+      (settle) => settle.resolve(),
+    );
   }
 
   /** One attempt at round `round`, the `retry`-th retry of it (0: its first try). */
@@ -558,7 +552,7 @@ export class Federation {
 function failureOf(client: NodeId, error: unknown): ClientFailure {
   return {
     client: boundedText(client),
-    code: boundedText(error instanceof OiafedError ? error.code : 'REMOTE_ERROR', 64),
+    code: boundedText(asOiafedError(error).code, 64),
     message: boundedText(error instanceof Error ? error.message : error),
   };
 }

@@ -4,6 +4,7 @@ import type { HeartbeatOptions } from '../membership/heartbeat.js';
 import { Node } from '../rpc/node.js';
 import { PortLink, type PortEncoding, type PortEndpoint } from '../links/port-link.js';
 import type { Learner } from './learner.js';
+import { settleWithin } from '../wire/signals.js';
 
 /** What a learner factory learns about the learner it makes. */
 export interface LearnerContext {
@@ -87,27 +88,25 @@ export async function answerHostRequest(
   }
 }
 
+/** ms a worker may take to load its learner module and host its learners (Node and browsers alike). */
+export const DEFAULT_HOSTING_TIMEOUT = 60_000;
+
 /** Spawner side: waits for a worker's answer to its host request; `what` names the worker in errors. */
 export function awaitHosting(control: PortEndpoint, what: string, timeout: number, exited: (fail: (reason: string) => void) => void): Promise<NodeId[]> {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      unsubscribe();
-    };
-    const fail = (reason: string) => {
-      done();
-      reject(new OiafedError('INVALID_CONFIG', `${what}: ${reason}`));
-    };
-    const timer = setTimeout(() => fail(`learners not ready within ${timeout} ms`), timeout);
-    const unsubscribe = control.subscribe((message) => {
-      const m = message as HostReply;
-      if (m?.type === 'oiafed:ready') {
-        done();
-        resolve(m.ids);
-      } else if (m?.type === 'oiafed:error') fail(m.message);
-    });
-    exited(fail);
-  });
+  const failure = (reason: string) => new OiafedError('INVALID_CONFIG', `${what}: ${reason}`);
+  return settleWithin<NodeId[]>(
+    timeout,
+    (settle) => {
+      const unsubscribe = control.subscribe((message) => {
+        const m = message as HostReply;
+        if (m?.type === 'oiafed:ready') settle.resolve(m.ids);
+        else if (m?.type === 'oiafed:error') settle.reject(failure(m.message));
+      });
+      exited((reason) => settle.reject(failure(reason)));
+      return unsubscribe;
+    },
+    (settle) => settle.reject(failure(`learners not ready within ${timeout} ms`)),
+  );
 }
 
 /** The factory a learner module exports: `default` or `createLearner`, a function or a class. */

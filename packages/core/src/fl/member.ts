@@ -4,6 +4,7 @@ import type { HeartbeatOptions } from '../membership/heartbeat.js';
 import type { Link } from '../links/link.js';
 import { Node, exposedMethods } from '../rpc/node.js';
 import type { RetryPolicy } from '../rpc/retry.js';
+import { LEARNER_REQUEST_TIMEOUT } from '../rpc/request-timeout.js';
 import { Uplink, type ResumeStore, type UplinkStatusDetail } from '../connect/uplink.js';
 import { connectPeer } from '../links/data-channel.js';
 import type { FramedLinkOptions } from '../links/framed-link.js';
@@ -36,7 +37,7 @@ export interface MemberOptions {
   metadata?: Record<string, unknown>;
   retry?: Partial<RetryPolicy>;
   heartbeat?: Partial<HeartbeatOptions> | false;
-  /** Per-call timeout for calls this learner makes; default none. */
+  /** Per-call timeout for calls this learner makes; default none (LEARNER_REQUEST_TIMEOUT). */
   timeout?: number;
   /** Frees what `connect` holds (a PeerJS peer), once the member closes. */
   release?: () => void;
@@ -60,7 +61,7 @@ export class FederationMember {
   #status: MemberStatus = { state: 'connecting' };
 
   private constructor(options: MemberOptions) {
-    this.node = new Node({ role: 'learner', timeout: options.timeout ?? 0, ...(options.id === undefined ? {} : { id: options.id }), ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }) });
+    this.node = new Node({ role: 'learner', timeout: options.timeout ?? LEARNER_REQUEST_TIMEOUT, ...(options.id === undefined ? {} : { id: options.id }), ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }) });
     this.#release = options.release;
     this.node.serve(this.#reporting(options.learner));
     this.uplink = new Uplink({

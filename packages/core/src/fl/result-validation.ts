@@ -18,6 +18,9 @@ export interface ResultLimits {
   maxExamples: number;
 }
 
+/** No real federation's learner holds a billion examples; a claim past it is a lie to outweigh the rest. */
+export const DEFAULT_MAX_EXAMPLES = 1_000_000_000;
+
 /** A train result: the model's layout with finite values, 1..maxExamples examples, valid metrics. */
 export function assertTrainResult(result: unknown, model: Weights, limits: ResultLimits): asserts result is TrainResult {
   if (!isPlainObject(result)) throw invalid(`train result is ${boundedText(result, 64)}, not an object`);

@@ -1,5 +1,6 @@
 import { OiafedError } from '../wire/errors.js';
 import type { ByteHandlers } from './link.js';
+import { Inbox } from './inbox.js';
 
 /**
  * The receiving half of a platform byte channel: turns what the platform delivers into bytes,
@@ -7,12 +8,11 @@ import type { ByteHandlers } from './link.js';
  */
 export class ByteInbox {
   #handlers: ByteHandlers | undefined;
-  #backlog: Uint8Array[] = [];
-  #closedWith: string | undefined;
+  readonly #inbox = new Inbox<Uint8Array>();
 
   /** Why the channel closed, once it has. */
   get closedWith(): string | undefined {
-    return this.#closedWith;
+    return this.#inbox.closedWith;
   }
 
   /**
@@ -24,8 +24,7 @@ export class ByteInbox {
     const bytes =
       data instanceof Uint8Array ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
     if (!bytes) return this.#handlers?.error?.(new OiafedError('BAD_FRAME', 'text message on a binary protocol'));
-    if (this.#handlers) this.#handlers.data(bytes);
-    else this.#backlog.push(bytes);
+    this.#inbox.push(bytes);
   }
 
   /** Part of a message arrived (from platforms that can tell); `arriving`: what is held or due of it. */
@@ -34,14 +33,11 @@ export class ByteInbox {
   }
 
   close(reason: string): void {
-    if (this.#closedWith !== undefined) return;
-    this.#closedWith = reason;
-    this.#handlers?.close(reason);
+    this.#inbox.close(reason);
   }
 
   listen(handlers: ByteHandlers): void {
     this.#handlers = handlers;
-    for (const bytes of this.#backlog.splice(0)) handlers.data(bytes);
-    if (this.#closedWith !== undefined) handlers.close(this.#closedWith);
+    this.#inbox.listen(handlers);
   }
 }

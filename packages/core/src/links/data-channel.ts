@@ -3,6 +3,7 @@ import { OiafedError } from '../wire/errors.js';
 import { ByteInbox } from './byte-inbox.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { ByteChannel, Link } from './link.js';
+import { onceWithTimeout } from '../wire/signals.js';
 
 /** What a PeerJS DataConnection (serialization 'raw') offers that a link needs. */
 export interface DataConnectionLike {
@@ -86,34 +87,24 @@ export function dataConnectionChannel(connection: DataConnectionLike): ByteChann
 /** Opens a data channel to peer `id` and resolves with a link over it once it is open. */
 export function connectPeer(peer: PeerLike, id: string, options: FramedLinkOptions & { timeout?: number } = {}): Promise<Link> {
   const timeout = options.timeout ?? 15_000;
-  return new Promise((resolve, reject) => {
+  return onceWithTimeout<Link>(timeout, `no data channel to ${id}`, (settle) => {
     const connection = peer.connect(id, { serialization: 'raw', reliable: true });
-    let settled = false;
-    const fail = (error: OiafedError) => {
-      if (settled) return; // once open, failures are the channel's to report
-      settle();
-      connection.close();
-      reject(error);
-    };
+    // Once open, failures are the channel's to report: a settled wait ignores them.
+    const fail = (error: OiafedError) => settle.reject(error);
     const unavailable = (error: PeerError) => {
       if (error.type === 'peer-unavailable' && error.message?.includes(id)) fail(new OiafedError('NOT_CONNECTED', `no peer ${id} at the signalling server`));
     };
     // The offer goes through the signalling server: without it the channel will never open.
     const lost = () => fail(new OiafedError('NOT_CONNECTED', `lost the signalling server while opening a data channel to ${id}`));
-    const timer = setTimeout(() => fail(new OiafedError('TIMEOUT', `no data channel to ${id} within ${timeout} ms`)), timeout);
-    const settle = () => {
-      settled = true;
-      clearTimeout(timer);
-      peer.off('error', unavailable);
-      peer.off('disconnected', lost);
-    };
     peer.on('error', unavailable);
     peer.on('disconnected', lost);
     connection.on('error', (error) => fail(new OiafedError('NOT_CONNECTED', `cannot open a data channel to ${id}: ${error.message ?? 'error'}`)));
-    connection.on('open', () => {
-      settle();
-      resolve(new FramedLink(dataConnectionChannel(connection), options));
-    });
+    connection.on('open', () => settle.resolve(new FramedLink(dataConnectionChannel(connection), options)));
+    return (error) => {
+      peer.off('error', unavailable);
+      peer.off('disconnected', lost);
+      if (error !== undefined) connection.close();
+    };
   });
 }
 

@@ -4,7 +4,7 @@ import type { LinkLimits } from './limits.js';
 import { Codec } from '../wire/codec.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { AttachedFrame, ChunkFrame, Envelope } from '../wire/envelope.js';
-import { OiafedError } from '../wire/errors.js';
+import { asOiafedError, OiafedError } from '../wire/errors.js';
 import type { ByteChannel, Link, LinkHandlers } from './link.js';
 import { assertWireSafe } from '../wire/wire-safe.js';
 
@@ -259,7 +259,7 @@ export class FramedLink implements Link {
   }
 
   #fail(error: unknown): void {
-    const typed = error instanceof OiafedError ? error : new OiafedError('INTERNAL', `reading a frame failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+    const typed = asOiafedError(error, 'reading a frame');
     if (this.#handlers?.error) this.#handlers.error(typed);
     else this.#shut(`${typed.code}: ${typed.message}`);
   }

@@ -22,6 +22,9 @@ export interface ServerLimits {
   outboundBytes: number;
 }
 
+/** Largest WebSocket message a server takes, bytes (the CLI's, serveWebSocket's and the README's default). */
+export const DEFAULT_MAX_PAYLOAD = 32 * 1024 * 1024;
+
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   maxConnections: 2_000,
   upgradeTimeout: 5_000,

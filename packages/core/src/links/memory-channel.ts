@@ -1,17 +1,13 @@
 import { OiafedError } from '../wire/errors.js';
+import { Inbox, type InboxHandlers } from './inbox.js';
 
-export interface PortHandlers<T> {
-  data(message: T): void;
-  close(reason: string): void;
-}
+export type PortHandlers<T> = InboxHandlers<T>;
 
 /** One end of an in-process duplex pipe. Delivery is asynchronous (a microtask) and in order. */
 export class MemoryPort<T> {
   #peer!: MemoryPort<T>;
-  #handlers: PortHandlers<T> | undefined;
-  #backlog: T[] = [];
+  readonly #inbox = new Inbox<T>();
   #closed = false;
-  #closeReason: string | undefined;
   /** Every message this end sent, in order, when the pair was made with `record: true`. */
   readonly sent: T[] | undefined;
 
@@ -39,11 +35,7 @@ export class MemoryPort<T> {
   }
 
   listen(handlers: PortHandlers<T>): void {
-    this.#handlers = handlers;
-    const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const message of backlog) handlers.data(message);
-    if (this.#closeReason !== undefined) handlers.close(this.#closeReason);
+    this.#inbox.listen(handlers);
   }
 
   close(reason = 'closed'): void {
@@ -52,20 +44,12 @@ export class MemoryPort<T> {
     this.#peer.#closed = true;
     // Queued after any message already in flight, so the peer reads those first.
     queueMicrotask(() => {
-      this.#notifyClose(reason);
-      this.#peer.#notifyClose(reason);
+      this.#inbox.close(reason);
+      this.#peer.#inbox.close(reason);
     });
   }
 
   #receive(message: T): void {
-    if (this.#closeReason !== undefined) return;
-    if (this.#handlers) this.#handlers.data(message);
-    else this.#backlog.push(message);
-  }
-
-  #notifyClose(reason: string): void {
-    if (this.#closeReason !== undefined) return;
-    this.#closeReason = reason;
-    this.#handlers?.close(reason);
+    this.#inbox.push(message);
   }
 }

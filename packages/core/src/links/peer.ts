@@ -4,6 +4,8 @@ import { acceptPeerConnections, type PeerError, type PeerLike } from './data-cha
 import { OiafedError } from '../wire/errors.js';
 import type { FramedLinkOptions } from './framed-link.js';
 import type { Link } from './link.js';
+import { DEFAULT_CONNECT_TIMEOUT } from './connect-timeout.js';
+import { onceWithTimeout, settleWithin } from '../wire/signals.js';
 
 /** Where the PeerJS signalling server listens: an address, or a URL such as `http://127.0.0.1:9000/`. */
 export type SignallingAddress = { host: string; port: number; path?: string; secure?: boolean } | string;
@@ -58,27 +60,23 @@ export function signallingAddress(address: SignallingAddress): { host: string; p
 
 /** Registers a peer under `id` with the signalling server; resolves once the server has taken it. */
 export function openPeer(Peer: PeerConstructor, id: string, options: PeerOptions): Promise<OpenPeer> {
-  const timeout = options.signallingTimeout ?? 10_000;
-  return new Promise((resolve, reject) => {
+  const timeout = options.signallingTimeout ?? DEFAULT_CONNECT_TIMEOUT;
+  return onceWithTimeout<OpenPeer>(timeout, `peer ${id}: no answer from the signalling server`, (settle) => {
     const peer = new Peer(id, { ...signallingAddress(options.signalling), debug: 0, config: { iceServers: options.iceServers ?? [] } });
-    const timer = setTimeout(() => failed({ type: 'timeout', message: `no answer from the signalling server within ${timeout} ms` }), timeout);
-    const opened = () => {
-      clearTimeout(timer);
-      peer.off('error', failed);
-      resolve(peer);
-    };
-    // Before it opens, any error ends the peer: nothing is left registered or holding a socket.
+    const opened = () => settle.resolve(peer);
     const failed = (error: PeerError) => {
-      clearTimeout(timer);
-      peer.off('open', opened);
-      peer.off('error', failed);
-      peer.destroy();
       // A taken id is a refusal, like a wrong token: another attempt would get the same answer.
-      const code = error.type === 'timeout' ? 'TIMEOUT' : error.type === 'unavailable-id' || error.type === 'invalid-id' ? 'INVALID_CONFIG' : 'NOT_CONNECTED';
-      reject(new OiafedError(code, `peer ${id}: ${error.message ?? error.type ?? 'error'}`));
+      const code = error.type === 'unavailable-id' || error.type === 'invalid-id' ? 'INVALID_CONFIG' : 'NOT_CONNECTED';
+      settle.reject(new OiafedError(code, `peer ${id}: ${error.message ?? error.type ?? 'error'}`));
     };
     peer.on('open', opened);
     peer.on('error', failed);
+    return (error) => {
+      peer.off('open', opened);
+      peer.off('error', failed);
+      // Before it opens, any failure ends the peer: nothing is left registered or holding a socket.
+      if (error !== undefined) peer.destroy();
+    };
   });
 }
 
@@ -86,32 +84,30 @@ export function openPeer(Peer: PeerConstructor, id: string, options: PeerOptions
  * Registers the peer with the signalling server again if it lost it (a restarted trainer may have
  * restarted the server too): new data channels are introduced there.
  */
-export function reachSignalling(peer: OpenPeer, timeout = 10_000): Promise<void> {
+export function reachSignalling(peer: OpenPeer, timeout = DEFAULT_CONNECT_TIMEOUT): Promise<void> {
   if (peer.destroyed) return Promise.reject(new OiafedError('CLOSED', `peer ${peer.id} is destroyed`));
   if (peer.open) return Promise.resolve();
   const events = peer as OpenPeer & OpenEvents;
-  return new Promise((resolve, reject) => {
-    const settle = () => {
-      clearTimeout(timer);
-      events.off('open', opened);
-      peer.off('error', failed);
-    };
-    const opened = () => {
-      settle();
-      resolve();
-    };
-    const failed = (error: PeerError) => {
-      settle();
-      // Whatever state the attempt left behind, the next one starts from a clean disconnect.
-      if (!peer.disconnected && !peer.open) peer.disconnect();
-      reject(new OiafedError('NOT_CONNECTED', `peer ${peer.id}: signalling server unreachable (${error.message ?? error.type})`));
-    };
-    const timer = setTimeout(() => failed({ type: 'timeout' }), timeout);
-    events.on('open', opened);
-    peer.on('error', failed);
-    // Still connecting (an earlier attempt): wait for it; lost: register again.
-    if (peer.disconnected) peer.reconnect();
-  });
+  const unreachable = (why: string | undefined) => new OiafedError('NOT_CONNECTED', `peer ${peer.id}: signalling server unreachable (${why})`);
+  return settleWithin<void>(
+    timeout,
+    (settle) => {
+      const opened = () => settle.resolve();
+      const failed = (error: PeerError) => settle.reject(unreachable(error.message ?? error.type));
+      events.on('open', opened);
+      peer.on('error', failed);
+      // Still connecting (an earlier attempt): wait for it; lost: register again.
+      if (peer.disconnected) peer.reconnect();
+      return (error) => {
+        events.off('open', opened);
+        peer.off('error', failed);
+        // Whatever state the attempt left behind, the next one starts from a clean disconnect.
+        if (error !== undefined && !peer.disconnected && !peer.open) peer.disconnect();
+      };
+    },
+    // Not TIMEOUT: to a learner, a server that does not answer is one it cannot reach.
+    (settle) => settle.reject(unreachable('timeout')),
+  );
 }
 
 /**

@@ -3,6 +3,7 @@ import { Codec } from '../wire/codec.js';
 import { frameProblem, type Envelope } from '../wire/envelope.js';
 import { OiafedError } from '../wire/errors.js';
 import type { Link, LinkHandlers, Transferable } from './link.js';
+import { Inbox } from './inbox.js';
 
 /**
  * The part of a MessagePort, a Worker or a worker_threads port that a link needs. Platform code
@@ -45,9 +46,8 @@ export class PortLink implements Link {
   readonly #codec: Codec;
   #handlers: LinkHandlers | undefined;
   #unsubscribe: (() => void) | undefined;
-  #backlog: unknown[] = [];
+  readonly #inbox = new Inbox<unknown>();
   #closed = false;
-  #closeReason: string | undefined;
 
   constructor(endpoint: PortEndpoint, options: PortLinkOptions = {}) {
     this.#endpoint = endpoint;
@@ -84,10 +84,7 @@ export class PortLink implements Link {
 
   listen(handlers: LinkHandlers): void {
     this.#handlers = handlers;
-    const backlog = this.#backlog;
-    this.#backlog = [];
-    for (const data of backlog) this.#deliver(data);
-    if (this.#closeReason !== undefined) handlers.close(this.#closeReason);
+    this.#inbox.listen({ data: (data) => this.#deliver(data), close: (reason) => handlers.close(reason) });
   }
 
   close(reason = 'closed'): void {
@@ -101,10 +98,9 @@ export class PortLink implements Link {
   }
 
   #receive(data: unknown): void {
-    if (this.#closeReason !== undefined) return;
+    if (this.#closed) return;
     if (Array.isArray(data) && data[0] === CLOSE) return this.#shut(boundedText(data[1] ?? 'closed by peer', 256));
-    if (this.#handlers) this.#deliver(data);
-    else this.#backlog.push(data);
+    this.#inbox.push(data);
   }
 
   #deliver(data: unknown): void {
@@ -119,13 +115,13 @@ export class PortLink implements Link {
   }
 
   #shut(reason: string): void {
+    // Set first: closing the endpoint may report its close back here.
+    if (this.#closed) return;
     this.#closed = true;
-    if (this.#closeReason !== undefined) return;
-    this.#closeReason = reason;
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     this.#endpoint.close?.();
-    this.#handlers?.close(reason);
+    this.#inbox.close(reason);
   }
 }
 

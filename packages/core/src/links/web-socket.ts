@@ -2,6 +2,8 @@ import { FramedLink, type FramedLinkOptions } from './framed-link.js';
 import { OiafedError } from '../wire/errors.js';
 import { ByteInbox } from './byte-inbox.js';
 import type { ByteChannel, Link } from './link.js';
+import { DEFAULT_CONNECT_TIMEOUT } from './connect-timeout.js';
+import { onceWithTimeout } from '../wire/signals.js';
 
 /** What the browser's WebSocket and `ws`'s have in common: all a link needs. */
 export interface WebSocketLike {
@@ -113,27 +115,23 @@ export interface ConnectWebSocketOptions extends FramedLinkOptions, WebSocketCha
 
 /** Opens a WebSocket to `url` and resolves with a link over it once it is open. */
 export function connectWebSocket(url: string, options: ConnectWebSocketOptions): Promise<Link> {
-  return new Promise((resolve, reject) => {
-    let socket: WebSocketLike;
-    try {
-      socket = new options.WebSocket(url);
-    } catch (cause) {
-      return reject(new OiafedError('INVALID_CONFIG', `cannot open a WebSocket to ${url}: ${(cause as Error).message}`, { cause }));
-    }
-    // Browsers deliver Blobs unless told otherwise; ws's Buffers are used as they come (no copy).
-    if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
-    socket.addEventListener('error', () => undefined); // 'close' follows, and says more
-    const timer = setTimeout(() => {
-      socket.close();
-      reject(new OiafedError('TIMEOUT', `no connection to ${url} within ${options.timeout ?? 10_000} ms`));
-    }, options.timeout ?? 10_000);
+  let socket: WebSocketLike;
+  try {
+    socket = new options.WebSocket(url);
+  } catch (cause) {
+    return Promise.reject(new OiafedError('INVALID_CONFIG', `cannot open a WebSocket to ${url}: ${(cause as Error).message}`, { cause }));
+  }
+  // Browsers deliver Blobs unless told otherwise; ws's Buffers are used as they come (no copy).
+  if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
+  socket.addEventListener('error', () => undefined); // 'close' follows, and says more
+  return onceWithTimeout<Link>(options.timeout ?? DEFAULT_CONNECT_TIMEOUT, `no connection to ${url}`, (settle) => {
     socket.addEventListener('close', ({ code, reason }) => {
-      clearTimeout(timer);
-      reject(new OiafedError('NOT_CONNECTED', `cannot connect to ${url}: ${reason || 'connection refused or closed'} (code ${code})`));
+      settle.reject(new OiafedError('NOT_CONNECTED', `cannot connect to ${url}: ${reason || 'connection refused or closed'} (code ${code})`));
     });
-    socket.addEventListener('open', () => {
-      clearTimeout(timer);
-      resolve(new FramedLink(webSocketChannel(socket, options), options));
-    });
+    socket.addEventListener('open', () => settle.resolve(new FramedLink(webSocketChannel(socket, options), options)));
+    // A socket that did not open in time is let go (closing a closed one does nothing).
+    return (error) => {
+      if (error !== undefined) socket.close();
+    };
   });
 }

@@ -155,7 +155,7 @@ export class Handshake<M extends Member> {
       try {
         member.link.send(hello);
       } catch (error) {
-        fail(asOiafedError(error, 'sending the hello failed'));
+        fail(asOiafedError(error, 'sending the hello'));
       }
     });
   }

@@ -60,7 +60,7 @@ export class Relay<M extends Member> {
       to.link.send(frame);
     } catch (error) {
       to.relayed.delete(requestKey(frame.src, frame.id));
-      const e = asOiafedError(error, 'relaying failed');
+      const e = asOiafedError(error, 'relaying');
       if (frame.kind === 'call') this.host.refuse(from, frame, protocolError(e.code, e.message));
     }
   }

@@ -79,7 +79,7 @@ export class Caller {
 
   /** Sending failed: the request is rejected with what went wrong, truthfully coded. */
   #failed(id: number, error: unknown): void {
-    this.pending.take(id)?.reject(asOiafedError(error, 'sending failed'));
+    this.pending.take(id)?.reject(asOiafedError(error, 'sending'));
   }
 
   /** Rejects a pending request locally and tells the remote to stop working on it. */

@@ -1,9 +1,11 @@
+import type { CancelSignal } from '../wire/signals.js';
+
 /**
- * A stop button shared by many calls. It behaves as the part of AbortSignal that calls use, but
+ * A stop button shared by many calls. It is the part of AbortSignal that calls use (CancelSignal), but
  * keeps listeners in a Set: adding and removing is O(1), where an EventTarget pays O(listeners)
  * per add (and warns past ten). A federation round hands it to thousands of calls at once.
  */
-export class CancelScope {
+export class CancelScope implements CancelSignal {
   #aborted = false;
   #reason: unknown;
   readonly #listeners = new Set<() => void>();
@@ -16,9 +18,9 @@ export class CancelScope {
     return this.#reason;
   }
 
-  /** This scope typed as the signal that call options take. */
-  get signal(): AbortSignal {
-    return this as unknown as AbortSignal;
+  /** The signal to hand to calls: the scope itself, which call options take as it is. */
+  get signal(): CancelSignal {
+    return this;
   }
 
   addEventListener(_type: 'abort', listener: () => void): void {

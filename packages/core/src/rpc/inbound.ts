@@ -29,7 +29,7 @@ export interface InboundHost {
 }
 
 /** The error a link is closed with when handling its frame threw: the peer's fault when typed, ours otherwise. */
-const linkFailure = (e: unknown): OiafedError => asOiafedError(e, 'handling a frame failed');
+const linkFailure = (e: unknown): OiafedError => asOiafedError(e, 'handling a frame');
 
 /**
  * Where every frame a node's links deliver goes: checked against the link's phase and peer, then

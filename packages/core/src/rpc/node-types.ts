@@ -11,7 +11,7 @@ export interface NodeOptions {
   id?: NodeId;
   /** What the node is, e.g. 'trainer' or 'learner'. */
   role?: string;
-  /** Default per-call timeout, ms (0: none). Default 30 s. */
+  /** Default per-call timeout, ms (0: none). Default 120 s (DEFAULT_REQUEST_TIMEOUT). */
   timeout?: number;
   /** How long a joining link may take to say hello / be welcomed, ms. Default 10 s. */
   connectTimeout?: number;

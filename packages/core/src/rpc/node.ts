@@ -21,6 +21,8 @@ import { Sessions } from './sessions.js';
 import { createProxy, type CallOptions, type EventMap, type RemoteProxy } from './proxy.js';
 import { ProxyCollection } from './proxy-collection.js';
 import { Served, type EventHandler } from './served.js';
+import { DEFAULT_REQUEST_TIMEOUT } from './request-timeout.js';
+import { DEFAULT_CONNECT_TIMEOUT } from '../links/connect-timeout.js';
 import { transfersOf } from './transfer.js';
 
 export type { JoinOptions, PeerInfo } from '../membership/handshake.js';
@@ -67,7 +69,7 @@ export class Node {
     const linkError = (s: LinkSession, e: OiafedError) => this.#sessions.linkError(s, e);
     const served = (this.#served = new Served(outbox, options.exposeStack ?? false));
     const node = { route: (dst: NodeId) => this.#route(dst), closed: () => this.#closed, stats };
-    const caller = (this.#caller = new Caller(node, outbox, options.timeout ?? 30_000, clock));
+    const caller = (this.#caller = new Caller(node, outbox, options.timeout ?? DEFAULT_REQUEST_TIMEOUT, clock));
     const liveness = {
       ping: (s: LinkSession, t: number) => send(s, { kind: 'ping', t }),
       dead: (s: LinkSession, silent: number) => {
@@ -79,7 +81,7 @@ export class Node {
     const heartbeat = (this.#heartbeat = beats && new Heartbeat<LinkSession>(beats, liveness, clock));
     const { authenticate, credentials } = options;
     const handshake = (this.#handshake = new Handshake<LinkSession>(
-      { self: id, role, connectTimeout: options.connectTimeout ?? 10_000, authenticate, credentials, clock },
+      { self: id, role, connectTimeout: options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT, authenticate, credentials, clock },
       { router, registry, send, drop, linkError, opened: (s) => heartbeat?.watch(s), registered: (c) => events.emit('CLIENT_REGISTERED', c) },
     ));
     const members = () => this.#sessions.values();
@@ -146,7 +148,7 @@ export class Node {
   }
 
   #emitOn(session: LinkSession, frame: EventFrame): void {
-    const report = (error: unknown) => this.events.emit('EVENT_FAILED', asOiafedError(error, 'sending failed'), { target: frame.dst, name: frame.name });
+    const report = (error: unknown) => this.events.emit('EVENT_FAILED', asOiafedError(error, 'sending'), { target: frame.dst, name: frame.name });
     try {
       this.#outbox.send(session, frame, transfersOf([frame.payload]))?.catch(report);
     } catch (error) {

@@ -2,6 +2,7 @@ import type { NodeId } from '../wire/envelope.js';
 import type { OiafedError } from '../wire/errors.js';
 import type { Link } from '../links/link.js';
 import { refTimer, systemClock, type Clock } from '../membership/clock.js';
+import type { CancelSignal } from '../wire/signals.js';
 
 /** A call or acknowledged event waiting for its answer. */
 export interface Pending {
@@ -12,7 +13,7 @@ export interface Pending {
   /** ms since epoch after which `expire` is called; 0 for never. */
   deadline: number;
   expire?: () => void;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onAbort?: () => void;
 }
 

@@ -1,5 +1,5 @@
 import type { NodeId } from '../wire/envelope.js';
-import { OiafedError } from '../wire/errors.js';
+import { asOiafedError, OiafedError } from '../wire/errors.js';
 import type { ArgsOf, CallOptions, EventMap, MethodName, ProxyHost, ResultOf } from './proxy.js';
 
 /** The outcome of one node's part in a collective call: never a rejection of the whole. */
@@ -62,7 +62,7 @@ export class ProxyCollection<T, E extends EventMap = EventMap> {
         try {
           outcome = { id, ok: true, value: await run(id) };
         } catch (error) {
-          outcome = { id, ok: false, error: error instanceof OiafedError ? error : new OiafedError('REMOTE_ERROR', String(error), { cause: error }) };
+          outcome = { id, ok: false, error: asOiafedError(error) };
         }
         options?.onSettled?.(outcome);
         return outcome;

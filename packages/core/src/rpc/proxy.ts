@@ -1,13 +1,14 @@
 import type { NodeId } from '../wire/envelope.js';
 import type { Transferable } from '../links/link.js';
 import type { RetryPolicy } from './retry.js';
+import type { CancelSignal } from '../wire/signals.js';
 
 export interface CallOptions {
   /** ms before the call fails with TIMEOUT and the remote is told to cancel; 0 waits forever. */
   timeout?: number;
   /** Aborting cancels the call (ABORTED) and tells the remote, whose handler sees its signal abort. */
-  signal?: AbortSignal;
-  /** Retry on TIMEOUT / DISCONNECTED / UNKNOWN_TARGET. Only for calls safe to repeat. */
+  signal?: CancelSignal;
+  /** Retry on the codes of RETRIABLE_CODES (TIMEOUT, DISCONNECTED, NOT_CONNECTED, UNKNOWN_TARGET). Only for calls safe to repeat. */
   retry?: boolean | Partial<RetryPolicy>;
   /** Buffers to move rather than copy, where the link can (see `transfer()`). */
   transfer?: readonly Transferable[];

@@ -2,11 +2,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OiafedError } from '../wire/errors.js';
 import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from './node.js';
-import { DEFAULT_RETRY, retryDelay, withRetry, type RetryPolicy } from './retry.js';
+import { DEFAULT_RETRY, isRetriable, RETRIABLE_CODES, retryDelay, withRetry, type RetryPolicy } from './retry.js';
 
 const policy = (over: Partial<RetryPolicy>): RetryPolicy => ({ ...DEFAULT_RETRY, jitter: 0, ...over });
 
 describe('retry policy', () => {
+  it('retries one set of codes, the one the README names, for calls and reconnects alike', () => {
+    expect([...RETRIABLE_CODES].sort()).toEqual(['DISCONNECTED', 'ID_TAKEN', 'NOT_CONNECTED', 'TIMEOUT', 'UNKNOWN_TARGET']);
+    expect(isRetriable(new OiafedError('DISCONNECTED', 'link lost'))).toBe(true);
+    for (const final of ['UNAUTHORIZED', 'VERSION_MISMATCH', 'REMOTE_ERROR', 'INTERNAL'] as const) expect(isRetriable(new OiafedError(final, 'final'))).toBe(false);
+    expect(isRetriable(new Error('not ours'))).toBe(false);
+  });
+
   it('grows delays as the strategy says, capped at maxDelay', () => {
     const at = (p: RetryPolicy) => [1, 2, 3, 4, 5].map((n) => retryDelay(p, n));
     expect(at(policy({ strategy: 'constant', initialDelay: 100 }))).toEqual([100, 100, 100, 100, 100]);

@@ -1,4 +1,8 @@
 import { OiafedError, type ErrorCode } from '../wire/errors.js';
+import { delay, type CancelSignal } from '../wire/signals.js';
+
+// Where they were defined before the signals had their own module; node.ts imports them from here.
+export { abortError, delay } from '../wire/signals.js';
 
 export type RetryStrategy = 'constant' | 'linear' | 'exponential';
 
@@ -22,11 +26,16 @@ export const DEFAULT_RETRY: RetryPolicy = {
   jitter: 0.2,
 };
 
-/** Failures that a second attempt can cure; a handler's own error is not one of them. */
-const RETRIABLE = new Set<ErrorCode>(['TIMEOUT', 'DISCONNECTED', 'UNKNOWN_TARGET', 'NOT_CONNECTED']);
+/**
+ * The one set of failures another attempt may cure, for calls marked `retry` and for a learner's
+ * reconnects alike. A handler's own error and a refusal (wrong token, wrong version, too large) are
+ * final. ID_TAKEN is not: on a reconnect, the trainer may not yet have noticed that the client's
+ * previous link is dead (a call never fails with it).
+ */
+export const RETRIABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TIMEOUT', 'DISCONNECTED', 'UNKNOWN_TARGET', 'NOT_CONNECTED', 'ID_TAKEN']);
 
 export function isRetriable(error: unknown): boolean {
-  return error instanceof OiafedError && RETRIABLE.has(error.code);
+  return error instanceof OiafedError && RETRIABLE_CODES.has(error.code);
 }
 
 /** The wait after the `failures`-th failed attempt (1 for the first). */
@@ -48,31 +57,8 @@ export function resolveRetry(retry: boolean | Partial<RetryPolicy> | undefined):
   return retry === true ? DEFAULT_RETRY : { ...DEFAULT_RETRY, ...retry };
 }
 
-/** Waits `ms`, or rejects with ABORTED as soon as `signal` aborts. */
-export function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-export function abortError(signal: AbortSignal): OiafedError {
-  const reason = signal.reason;
-  if (reason instanceof OiafedError) return reason;
-  const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
-  return new OiafedError('ABORTED', `call aborted: ${why}`, { cause: reason });
-}
-
 /** Runs `attempt` until it succeeds, fails with a non-retriable error, or the policy runs out. */
-export async function withRetry<T>(policy: RetryPolicy | undefined, attempt: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function withRetry<T>(policy: RetryPolicy | undefined, attempt: () => Promise<T>, signal?: CancelSignal): Promise<T> {
   if (!policy) return attempt();
   for (let failures = 0; ; ) {
     try {

@@ -96,14 +96,26 @@ export function toWireError(error: unknown, exposeStack: boolean, depth = 0): Wi
 
 /**
  * Any thrown value as an OiafedError: typed ones pass as they are; a structured clone's refusal is
- * NOT_SERIALIZABLE; anything else (a buggy interceptor, a failing link) is INTERNAL, never dressed
- * up as the caller's fault. The one normaliser of the SDK's failures.
+ * NOT_SERIALIZABLE; anything else (a bug, a buggy interceptor, a failing link, a thrown string) is
+ * INTERNAL, never dressed up as the caller's fault. `doing` says what failed. The one normaliser
+ * of the SDK's failures; it never throws, whatever was thrown.
  */
-export function asOiafedError(error: unknown, context?: string): OiafedError {
+export function asOiafedError(error: unknown, doing?: string): OiafedError {
   if (error instanceof OiafedError) return error;
-  const message = boundedText(error instanceof Error ? error.message : error, 200);
-  if (error instanceof Error && error.name === 'DataCloneError') return new OiafedError('NOT_SERIALIZABLE', message, { cause: error });
-  return new OiafedError('INTERNAL', context === undefined ? message : `${context}: ${message}`, { cause: error });
+  const text = thrownText(error);
+  const message = doing === undefined ? text : `${doing} failed: ${text}`;
+  const cloneRefused = error instanceof Error && field(error, 'name') === 'DataCloneError';
+  return new OiafedError(cloneRefused ? 'NOT_SERIALIZABLE' : 'INTERNAL', message, { cause: error });
+}
+
+function thrownText(error: unknown): string {
+  try {
+    if (error instanceof Error) return boundedText(error.message, 200);
+    if (typeof error === 'object' && error !== null) return 'an unprintable value was thrown';
+    return boundedText(error, 200);
+  } catch {
+    return 'an unprintable value was thrown';
+  }
 }
 
 /** Errors raised by the RPC machinery keep their code at the caller; anything else is a RemoteError. Never throws. */

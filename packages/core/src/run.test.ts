@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from './config.js';
+import { joinInMemory } from './connect/join-in-memory.js';
+import { LinearLearner, linearData } from './fl/linear-learner.test-support.js';
+import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
+import { Node } from './rpc/node.js';
+import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
+import { createFederation } from './run.js';
+
+describe('createFederation', () => {
+  it('gives the trainer node the id and role of config.node, which a joining learner is told', async () => {
+    const { node, federation } = createFederation(resolveConfig({ node: { id: 'hub', role: 'aggregator' }, heartbeat: false }));
+    const learner = new Node({ id: 'learner-1', role: 'learner', heartbeat: false });
+    try {
+      expect(await joinInMemory(node, learner)).toMatchObject({ id: 'hub', role: 'aggregator' });
+      expect(federation.clients()).toEqual(['learner-1']);
+    } finally {
+      learner.close();
+      node.close();
+    }
+  });
+
+  it('runs the rounds of config.federation with the learners that join', async () => {
+    const config = resolveConfig({ heartbeat: false, federation: { rounds: 2, minClients: 2, train: { lr: 0.05 }, onRoundFailure: 'stop' } });
+    const { node, federation } = createFederation(config);
+    const learners = [1, 2].map((seed) => {
+      const learner = new Node({ id: `learner-${seed}`, role: 'learner', heartbeat: false });
+      learner.serve(new LinearLearner(linearData(seed, 20)));
+      return learner;
+    });
+    try {
+      await Promise.all(learners.map((learner) => joinInMemory(node, learner)));
+      const result = await federation.start();
+      expect(result).toMatchObject({ rounds: 2, reason: 'completed' });
+      expect(federation.history.map((s) => s.results)).toEqual([2, 2]);
+    } finally {
+      for (const learner of learners) learner.close();
+      node.close();
+    }
+  });
+
+  it('builds its node from the defaults the config took from their modules', () => {
+    const config = resolveConfig({});
+    expect(config.timeouts.request).toBe(DEFAULT_REQUEST_TIMEOUT);
+    expect(config.heartbeat).toBe(DEFAULT_HEARTBEAT);
+    const { node } = createFederation(config);
+    expect(node).toMatchObject({ id: 'trainer', role: 'trainer' });
+    node.close();
+  });
+});

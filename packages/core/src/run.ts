@@ -1,0 +1,75 @@
+import type { InterceptorName, RunConfig } from './config.js';
+import type { CheckpointStore } from './fl/checkpoint.js';
+import { createTrainer } from './fl/fedavg.js';
+import { Federation, type FederationOptions } from './fl/federation.js';
+import type { Weights } from './fl/weights.js';
+import { compressionInterceptor, loggingInterceptor, type Interceptor } from './rpc/interceptors.js';
+import { Node } from './rpc/node.js';
+
+/** What a run needs beyond its config: the parts that are code, not settings. */
+export interface RunParts {
+  /** The trainer's node; built from `config.node`, `timeouts`, `heartbeat` and `security` when omitted. */
+  node?: Node;
+  store?: CheckpointStore;
+  initialWeights?: Weights;
+  evaluate?: FederationOptions['evaluate'];
+  stopWhen?: FederationOptions['stopWhen'];
+  /** ms to wait for learners (`waitForClients`); the Federation's own default when omitted. */
+  clientWait?: number;
+  /** Where the logging interceptor writes (default console.debug). */
+  log?: (line: string) => void;
+}
+
+/** The running objects of a run: a trainer node and the federation on it (not started). */
+export interface Run {
+  node: Node;
+  federation: Federation;
+}
+
+/** The node a run config describes: id, role, timeouts, heartbeat, interceptors, who may join, relay. */
+export function createNode(config: RunConfig, log?: (line: string) => void): Node {
+  const interceptors: Record<InterceptorName, () => Interceptor> = {
+    logging: () => loggingInterceptor(log),
+    compression: () => compressionInterceptor(),
+  };
+  return new Node({
+    id: config.node.id,
+    role: config.node.role,
+    heartbeat: config.heartbeat,
+    timeout: config.timeouts.request,
+    connectTimeout: config.timeouts.connect,
+    interceptors: config.transport.interceptors.map((name) => interceptors[name]()),
+    ...(config.transport.token === undefined ? {} : { authenticate: config.transport.token }),
+    ...(config.security.credentials === undefined ? {} : { credentials: config.security.credentials }),
+    relay: config.security.relay,
+  });
+}
+
+/**
+ * One function from a resolved config (`resolveConfig`) to the objects that run it, used by
+ * `oiafed serve`, the demo and library users alike. Serving a transport is the platform's part.
+ */
+export function createFederation(config: RunConfig, parts: RunParts = {}): Run {
+  const node = parts.node ?? createNode(config, parts.log);
+  const fed = config.federation;
+  const federation = new Federation({
+    node,
+    trainer: createTrainer(fed.trainer.name, fed.trainer.options),
+    rounds: fed.rounds,
+    minClients: fed.minClients,
+    selection: fed.fraction >= 1 ? 'all' : { fraction: fed.fraction },
+    seed: fed.seed,
+    deadline: fed.deadline,
+    config: fed.train,
+    federatedEvaluation: fed.federatedEvaluation,
+    onRoundFailure: fed.onRoundFailure,
+    maxExamples: config.security.maxExamples,
+    exclude: { after: config.security.excludeAfter, rounds: config.security.excludeRounds },
+    ...(parts.clientWait === undefined ? {} : { clientWait: parts.clientWait }),
+    ...(parts.store === undefined ? {} : { store: parts.store }),
+    ...(parts.initialWeights === undefined ? {} : { initialWeights: parts.initialWeights }),
+    ...(parts.evaluate === undefined ? {} : { evaluate: parts.evaluate }),
+    ...(parts.stopWhen === undefined ? {} : { stopWhen: parts.stopWhen }),
+  });
+  return { node, federation };
+}
