@@ -36,9 +36,36 @@ export type Credentials = Readonly<Record<NodeId, string>> | ((id: NodeId) => st
 /** The verdict on a hello: refused with an error, or admitted (and whether it proved its id with its own credential). */
 export type HelloVerdict = { refusal: WireError } | { refusal?: undefined; identified: boolean };
 
-/** The nodes that joined this one, with their states; the trainer's view of its learners. */
+/** What users see of a node's registry: its clients and their states, read-only. */
+export interface ClientDirectory {
+  get(id: NodeId): Readonly<ClientInfo> | undefined;
+  list(filter?: { state?: ClientState; role?: string }): Readonly<ClientInfo>[];
+  /** Ids of connected clients, optionally of one role. */
+  connected(role?: string): NodeId[];
+  readonly size: number;
+}
+
+/**
+ * The nodes that joined this one, with their states; the trainer's view of its learners. Only the
+ * handshake admits and only a link's end departs: users get `view`, which cannot make up a client.
+ */
 export class Registry {
   readonly #clients = new Map<NodeId, ClientInfo>();
+
+  /** The read-only face of this registry (`node.registry`): no admit, depart or prune. */
+  readonly view: ClientDirectory;
+
+  constructor() {
+    const registry = this;
+    this.view = Object.freeze({
+      get: (id: NodeId) => registry.get(id),
+      list: (filter?: { state?: ClientState; role?: string }) => registry.list(filter),
+      connected: (role?: string) => registry.connected(role),
+      get size() {
+        return registry.size;
+      },
+    });
+  }
 
   get(id: NodeId): ClientInfo | undefined {
     return this.#clients.get(id);

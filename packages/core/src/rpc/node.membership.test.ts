@@ -14,6 +14,16 @@ const make = (id: string, options: ConstructorParameters<typeof Node>[0] = {}) =
 afterEach(() => nodes.splice(0).forEach((n) => n.close()));
 
 describe('registration', () => {
+  it("shows users a read-only registry: nobody but a handshake can put a client in it", async () => {
+    const hub = make('trainer');
+    await joinInMemory(hub, make('l1'));
+    expect(hub.registry.connected()).toEqual(['l1']);
+    expect(hub.registry.size).toBe(1);
+    expect(hub.registry.get('l1')).toMatchObject({ id: 'l1', state: 'connected' });
+    for (const mutator of ['admit', 'depart', 'prune']) expect((hub.registry as unknown as Record<string, unknown>)[mutator]).toBeUndefined();
+    expect(Object.isFrozen(hub.registry)).toBe(true);
+  });
+
   it('registers a learner with its role, capabilities and metadata, and announces CLIENT_REGISTERED', async () => {
     const hub = make('trainer', { role: 'trainer' });
     const learner = make('l1', { role: 'learner' });

@@ -8,7 +8,7 @@ import { MAX_NAME_LENGTH, MAX_REASON_LENGTH } from '../wire/frame-limits.js';
 import { systemClock } from '../membership/clock.js';
 import { assertHelloFits, Handshake, type JoinOptions, type PeerInfo } from '../membership/handshake.js';
 import { DEFAULT_HEARTBEAT, Heartbeat } from '../membership/heartbeat.js';
-import { Registry } from '../membership/registry.js';
+import { Registry, type ClientDirectory } from '../membership/registry.js';
 import { Relay } from '../membership/relay.js';
 import { Router } from '../membership/router.js';
 import { Caller } from './caller.js';
@@ -41,7 +41,9 @@ export class Node {
   /** Local notifications: CLIENT_REGISTERED, CLIENT_DISCONNECTED, PEER_DISCONNECTED, ... */
   readonly events = new EventEmitter<NodeEvents>();
   /** The nodes that joined this one. */
-  readonly registry = new Registry();
+  readonly #registry = new Registry();
+  /** The nodes that joined this one and their states (read-only: only a handshake admits a client). */
+  readonly registry: ClientDirectory = this.#registry.view;
   /** Counts of what peers sent that was refused or ignored. */
   readonly stats: NodeStats = { strayAnswers: 0, refusedRelays: 0 };
 
@@ -59,7 +61,8 @@ export class Node {
     const id = (this.id = options.id ?? randomNodeId(options.role));
     assertNodeId(id);
     const role = (this.role = options.role ?? 'node');
-    const { registry, events, stats } = this;
+    const { events, stats } = this;
+    const registry = this.#registry;
     const clock = options.clock ?? systemClock;
     const router = (this.#router = new Router<LinkSession>(id));
     const pipeline = new InterceptorPipeline(options.interceptors ?? []);
