@@ -32,7 +32,7 @@ async function raw() {
 async function ours() {
   const trainer = new Node({ id: 'trainer', role: 'trainer', timeout: 0 });
   trainer.handle('upload', (w: Float32Array) => w.length);
-  const server = await serveWebSocket({ node: trainer, port: 0 });
+  const server = await serveWebSocket(trainer, { port: 0 });
   const learner = new Node({ id: 'learner', role: 'learner', timeout: 0 });
   learner.handle('add', (a: number, b: number) => a + b);
   await learner.connect(await connectWebSocket(server.url, { WebSocket: WebSocket as unknown as WebSocketConstructor }));
@@ -68,7 +68,7 @@ async function thousandClients(quick: boolean): Promise<BenchResult[]> {
   const interval = 1_000;
   const gc = (globalThis as { gc?: () => void }).gc;
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: { interval, timeout: interval * 3 }, timeout: 0 });
-  const server = await serveWebSocket({ node: trainer, port: 0 });
+  const server = await serveWebSocket(trainer, { port: 0 });
   const live = () => {
     gc?.();
     gc?.();

@@ -154,7 +154,7 @@ const startInWorkers: StartLearners = async (trainer, options) => {
 };
 
 const startOverWebSocket: StartLearners = async (trainer, options, hooks) => {
-  const server = await serveWebSocket({ node: trainer, port: options.port ?? 8787, host: '127.0.0.1' });
+  const server = await serveWebSocket(trainer, { port: options.port ?? 8787, host: '127.0.0.1' });
   hooks.onListening?.(server.url, { server: server.url });
   const members = await joinNodeLearners(options, { url: server.url });
   return async () => {

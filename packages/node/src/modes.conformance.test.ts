@@ -16,7 +16,7 @@ const workerThreads: Mode = {
 const webSocket: Mode = {
   name: 'WebSocket: Node learners joining a ws server with joinFederation',
   async join(trainer, count) {
-    const server = await serveWebSocket({ node: trainer });
+    const server = await serveWebSocket(trainer);
     const members = await Promise.all(Array.from({ length: count }, (_, index) => joinFederation({ url: server.url, id: `learner-${index}`, learner: linearLearner(index), heartbeat: false })));
     return async () => {
       members.forEach((member) => member.close());

@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 async function trainerServer(limits: Partial<ServerLimits>, node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false }), extra: Partial<WebSocketServerOptions> = {}) {
-  const server = await serveWebSocket({ node, limits, ...extra });
+  const server = await serveWebSocket(node, { limits, ...extra });
   cleanup.push(() => server.close(), () => node.close());
   return { node, server };
 }

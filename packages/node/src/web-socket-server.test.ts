@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 async function trainerServer(options: Partial<Parameters<typeof serveWebSocket>[0]> = {}, node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false })) {
-  const server = await serveWebSocket({ node, ...options });
+  const server = await serveWebSocket(node, options);
   cleanup.push(() => server.close(), () => node.close());
   return { node, server };
 }
@@ -160,7 +160,7 @@ describe('WebSocket mode', () => {
     });
 
     it('an origin that is not allowed: HTTP 403 at the upgrade', async () => {
-      const origins = await serveWebSocket({ node, origins: ['http://good.test'] });
+      const origins = await serveWebSocket(node, { origins: ['http://good.test'] });
       cleanup.push(() => origins.close());
       const wrongOrigin = new WebSocket(origins.url, { headers: { Origin: 'http://evil.test' } });
       const status = await withTimeout(new Promise<number>((resolve) => wrongOrigin.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))), 5_000, 'no response');

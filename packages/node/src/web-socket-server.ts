@@ -18,8 +18,6 @@ import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { limitWsMessages, watchWsProgress } from './ws-progress.js';
 
 export interface WebSocketServerOptions {
-  /** The trainer's node: every connection is a link it accepts (and a learner must say hello on). */
-  node: Node;
   /** Standalone: the port to listen on (0 picks a free one). */
   port?: number;
   host?: string;
@@ -61,7 +59,8 @@ export interface WebSocketTrainerServer {
 }
 
 /**
- * Serves a trainer node over WebSocket (`ws`): each connection becomes a link, chunked and paced.
+ * Serves `node` (the trainer) over WebSocket (`ws`): each connection becomes a link it accepts,
+ * chunked and paced, on which a learner must say hello. Shaped like `serveWebRtc(node, options)`.
  *
  * Upgrades go through our own handler, on our own http server unless one is given, so that what a
  * stranger costs is bounded before ws allocates anything for it: beyond `maxConnections` the
@@ -69,7 +68,7 @@ export interface WebSocketTrainerServer {
  * `upgradeTimeout` is destroyed. ws's own limit on a message is a hello's size until the link is
  * established, and `maxPayload` after.
  */
-export async function serveWebSocket(options: WebSocketServerOptions): Promise<WebSocketTrainerServer> {
+export async function serveWebSocket(node: Node, options: WebSocketServerOptions = {}): Promise<WebSocketTrainerServer> {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const limits = serverLimits(options.limits);
   const partialBudget = new ByteBudget(limits.totalPartialBytes);
@@ -98,7 +97,7 @@ export async function serveWebSocket(options: WebSocketServerOptions): Promise<W
       limitIncoming: limitWsMessages,
       maxMessageSize: maxPayload,
     });
-    options.node.accept(new FramedLink(channel, linkOptions));
+    node.accept(new FramedLink(channel, linkOptions));
   });
 
   const standalone = !options.server;

@@ -36,7 +36,7 @@ export interface ProxyBuiltins<T, E extends EventMap> {
   $call<M extends MethodName<T>>(method: M, ...args: ArgsOf<T, M>): Promise<ResultOf<T, M>>;
   /** The same proxy with these options on every call (timeout, signal, retry, transfer). */
   $with(options: CallOptions): RemoteProxy<T, E>;
-  /** One-way event; a receiver with no handler for it reports back (see the node's UNDELIVERED event). */
+  /** One-way event; a receiver with no handler for it reports back (the sender's node then emits EVENT_FAILED). */
   $emit<K extends keyof E & string>(name: K, payload: E[K]): void;
   /** Event that resolves once the receiver's handlers have run, and rejects if they threw or none exist. */
   $emitWithAck<K extends keyof E & string>(name: K, payload: E[K], options?: CallOptions): Promise<void>;
