@@ -18,7 +18,7 @@ describe('learners in Web Workers', () => {
     const learners = await spawnLearners({ trainer, count: 3, workers: 3, createWorker: linearWorker, data: { hangIndex: 1 } });
     cleanup.push(() => learners.terminate());
     const federation = new Federation({ node: trainer, rounds: 1, config: { lr: 0.05 } });
-    federation.events.once('CLIENT_RESULT', () => learners.terminate(1)); // learner-1 hangs: it is mid-round
+    federation.events.once('CLIENT_RESULT', () => void learners.terminate(1)); // learner-1 hangs: it is mid-round
     const disconnected = new Promise<string>((resolve) => trainer.events.once('CLIENT_DISCONNECTED', (c) => resolve(c.id)));
     const result = await federation.start();
     expect(await disconnected).toBe('learner-1');

@@ -14,8 +14,8 @@ export interface SpawnLearnersOptions extends LearnerPoolOptions {
 export interface WorkerLearners {
   ids: NodeId[];
   workers: Worker[];
-  /** Stops worker `index`, or every worker; their learners disconnect at once. */
-  terminate(index?: number): void;
+  /** Stops worker `index`, or every worker; their learners disconnect at once. Resolves once they have stopped (as in Node). */
+  terminate(index?: number): Promise<void>;
 }
 
 /** Starts learners in Web Workers and joins each to `trainer` over a MessageChannel of its own. */
@@ -59,7 +59,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
     );
   }
 
-  const terminate = (only?: number) => {
+  const terminate = async (only?: number) => {
     workers.forEach((worker, w) => {
       if (only !== undefined && w !== only) return;
       worker.terminate();
@@ -69,7 +69,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
   try {
     await Promise.all(ready);
   } catch (error) {
-    terminate();
+    await terminate();
     throw error;
   }
   return { ids, workers, terminate };

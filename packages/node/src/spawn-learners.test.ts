@@ -39,7 +39,7 @@ describe('learners in worker_threads', () => {
       // learner-1 hangs; once another has answered, learner-1 is mid-round: kill its worker.
       if (killedAt === 0 && client !== 'learner-1') {
         killedAt = Date.now();
-        void learners.workers[1]!.terminate();
+        void learners.terminate(1); // the same call as in browsers
       }
     });
     const result = await federation.start();

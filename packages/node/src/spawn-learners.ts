@@ -14,8 +14,8 @@ export interface SpawnLearnersOptions extends LearnerPoolOptions {
 export interface WorkerLearners {
   ids: NodeId[];
   workers: Worker[];
-  /** Stops every worker; their learners disconnect. */
-  terminate(): Promise<void>;
+  /** Stops worker `index`, or every worker; their learners disconnect. Resolves once they have stopped. */
+  terminate(index?: number): Promise<void>;
 }
 
 // Running from sources (tests, tsx) the entry is a .ts file: a shim registers tsx's loader first.
@@ -65,8 +65,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
     );
   }
 
-  const terminate = async () => {
-    await Promise.all(workers.map((w) => w.terminate()));
+  const terminate = async (only?: number) => {
+    await Promise.all(workers.filter((_, w) => only === undefined || w === only).map((worker) => worker.terminate()));
   };
   try {
     await Promise.all(ready);
