@@ -10,7 +10,7 @@ module.exports = {
       comment: `packages/core/src/${layer} may import only ${layers.slice(0, i).join(', ') || 'itself'}: layers import one way, down (${layers.join(' <- ')})`,
       severity: 'error',
       from: { path: `^packages/core/src/${layer}/`, pathNot: tests },
-      to: { path: `^packages/core/src/(${[...layers.slice(i + 1), 'config\\.ts', 'index\\.ts'].join('|')})` },
+      to: { path: `^packages/core/src/(${[...layers.slice(i + 1), 'config\\.ts', 'index\\.ts', 'internal\\.ts', 'run\\.ts'].join('|')})` },
     })),
     {
       name: 'core-is-platform-free',

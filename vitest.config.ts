@@ -3,9 +3,15 @@ import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 import { chromiumArgs, chromiumPath } from './e2e/chromium.js';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
-const alias = { '@oiafed/core': src('core'), '@oiafed/node': src('node'), '@oiafed/browser': src('browser') };
+// Exact names: '@oiafed/core' must not also catch '@oiafed/core/internal'.
+const alias = [
+  { find: /^@oiafed\/core$/, replacement: src('core') },
+  { find: /^@oiafed\/core\/internal$/, replacement: src('core', 'internal') },
+  { find: /^@oiafed\/node$/, replacement: src('node') },
+  { find: /^@oiafed\/browser$/, replacement: src('browser') },
+];
 
 export default defineConfig({
   resolve: { alias },

@@ -1,4 +1,4 @@
-import type { DataConnectionLike } from '@oiafed/core';
+import type { DataConnectionLike } from '@oiafed/core/internal';
 
 /** The raw baseline's far end: echoes messages of up to 8 bytes, acks each `bytes` received. */
 export function rawEchoAndAck(connection: DataConnectionLike, bytes: number): void {

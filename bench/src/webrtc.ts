@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { connectPeer, Node, type DataConnectionLike, type PeerLike } from '@oiafed/core';
+import { Node } from '@oiafed/core';
+import { connectPeer, type DataConnectionLike, type PeerLike } from '@oiafed/core/internal';
 import { createPeer, servePeerSignalling, serveWebRtc, type SignallingServer } from '@oiafed/node';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';

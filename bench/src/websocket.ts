@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { connectWebSocket, Federation, Node, type WebSocketConstructor } from '@oiafed/core';
+import { Federation, Node } from '@oiafed/core';
+import { connectWebSocket, type WebSocketConstructor } from '@oiafed/core/internal';
 import { serveWebSocket } from '@oiafed/node';
 import { Server as SocketIoServer } from 'socket.io';
 import { io as socketIoClient } from 'socket.io-client';

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { Node, PortLink, transfer, type PortEncoding } from '@oiafed/core';
+import { Node, transfer } from '@oiafed/core';
+import { PortLink, type PortEncoding } from '@oiafed/core/internal';
 import { nodePortEndpoint } from '@oiafed/node';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';

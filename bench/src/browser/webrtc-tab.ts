@@ -1,6 +1,7 @@
 // The Chromium end of the webrtc suite (bundled by esbuild, loaded in a tab): a learner node on a
 // data channel to the trainer in Node, and a raw PeerJS peer that echoes and acks like Node's.
-import { connectPeer, Node, openPeer, type DataConnectionLike, type PeerConstructor } from '@oiafed/core';
+import { Node } from '@oiafed/core';
+import { connectPeer, openPeer, type DataConnectionLike, type PeerConstructor } from '@oiafed/core/internal';
 import { Peer } from 'peerjs';
 import { rawEchoAndAck } from '../raw-echo.js';
 

@@ -1,7 +1,8 @@
 // The worker side of the `worker` suite, in plain JavaScript (worker threads run without tsx):
 // the same echo service three ways: raw postMessage, our RPC, comlink.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Node, PortLink, transfer } from '@oiafed/core';
+import { Node, transfer } from '@oiafed/core';
+import { PortLink } from '@oiafed/core/internal';
 import { nodePortEndpoint } from '@oiafed/node';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';

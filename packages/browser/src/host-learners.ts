@@ -1,4 +1,5 @@
-import { answerHostRequest, eventTargetEndpoint, isHostRequest, type LearnerFactory, type MessageTargetLike, type Node } from '@oiafed/core';
+import { type LearnerFactory, type Node } from '@oiafed/core';
+import { answerHostRequest, eventTargetEndpoint, isHostRequest, type MessageTargetLike } from '@oiafed/core/internal';
 
 /**
  * Call in a Web Worker module: hosts the learners a `spawnLearners` on the page asks for, each made

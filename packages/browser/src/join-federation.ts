@@ -1,4 +1,5 @@
-import { joinOverWebRtc, joinOverWebSocket, type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions, type WebSocketConstructor } from '@oiafed/core';
+import { type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions } from '@oiafed/core';
+import { joinOverWebRtc, joinOverWebSocket, type WebSocketConstructor } from '@oiafed/core/internal';
 import WebSocket from 'isomorphic-ws';
 import { sessionResumeStore } from './session-resume-store.js';
 import { Peer } from './webrtc.js';

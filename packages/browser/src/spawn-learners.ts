@@ -1,4 +1,5 @@
-import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, eventTargetEndpoint, OiafedError, PortLink, type HostRequest, type LearnerPoolOptions, type NodeId } from '@oiafed/core';
+import { OiafedError, type NodeId } from '@oiafed/core';
+import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, eventTargetEndpoint, PortLink, type HostRequest, type LearnerPoolOptions } from '@oiafed/core/internal';
 
 export interface SpawnLearnersOptions extends LearnerPoolOptions {
   /**

@@ -1,4 +1,5 @@
-import { openPeer, serveOverWebRtc, type FramedLinkOptions, type Node, type OpenPeer, type PeerConstructor, type PeerOptions } from '@oiafed/core';
+import { type FramedLinkOptions, type Node, type OpenPeer, type PeerOptions } from '@oiafed/core';
+import { openPeer, serveOverWebRtc, type PeerConstructor } from '@oiafed/core/internal';
 import { Peer as PeerJs } from 'peerjs';
 
 export const Peer = PeerJs as unknown as PeerConstructor;

@@ -1,56 +1,34 @@
+/**
+ * oiafed's public API: what a user of the SDK writes (nodes, proxies, federations, trainers,
+ * learners, configs, errors). What the platform adapters are built from is in
+ * `@oiafed/core/internal`.
+ */
 export { PROTOCOL_VERSION, BROADCAST } from './wire/envelope.js';
-export type {
-  NodeId,
-  Meta,
-  Envelope,
-  FrameKind,
-  CallFrame,
-  ResultFrame,
-  ErrorFrame,
-  CancelFrame,
-  EventFrame,
-  AckFrame,
-  HelloFrame,
-  WelcomeFrame,
-  ByeFrame,
-  PingFrame,
-  PongFrame,
-  ChunkFrame,
-} from './wire/envelope.js';
-export { OiafedError, RemoteError, isOiafedError, toWireError, fromWireError } from './wire/errors.js';
+export type { NodeId, Meta } from './wire/envelope.js';
+export { OiafedError, RemoteError, isOiafedError } from './wire/errors.js';
 export type { ErrorCode, WireError } from './wire/errors.js';
-export { Codec, DEFAULT_MAX_FRAME_BYTES } from './wire/codec.js';
-export type { CodecOptions } from './wire/codec.js';
-export type { Link, LinkHandlers, ByteChannel, ByteHandlers, Transferable } from './links/link.js';
-export { FramedLink } from './links/framed-link.js';
+export type { Link, Transferable } from './links/link.js';
 export type { FramedLinkOptions } from './links/framed-link.js';
-export { ByteBudget } from './links/byte-budget.js';
-export { serverLimits, linkLimits, DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
-export type { ServerLimits, LinkLimits } from './links/limits.js';
+export { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
+export type { ServerLimits } from './links/limits.js';
 export { MemoryLink, memoryLinkPair } from './links/memory-link.js';
 export { joinInMemory } from './connect/join-in-memory.js';
 export type { MemoryLinkOptions } from './links/memory-link.js';
-export { MemoryPort } from './links/memory-channel.js';
-export { assertWireSafe } from './wire/wire-safe.js';
 export { Node, exposedMethods } from './rpc/node.js';
 export type { NodeOptions, JoinOptions, PeerInfo, NodeEvents, NodeStats, EventHandler } from './rpc/node.js';
-export { createProxy } from './rpc/proxy.js';
 export type { RemoteProxy, RemoteMethod, ProxyBuiltins, CallOptions, EventMap, MethodName, ArgsOf, ResultOf } from './rpc/proxy.js';
 export { ProxyCollection } from './rpc/proxy-collection.js';
 export type { Settled, CollectOptions } from './rpc/proxy-collection.js';
 export { currentCall } from './rpc/call-context.js';
 export type { CallContext } from './rpc/call-context.js';
-export { Router } from './membership/router.js';
-export { judgeHello } from './membership/registry.js';
 export type { RelayKind, RelayParty, RelayPolicy } from './membership/relay-policy.js';
 export type { ClientInfo, ClientState, ClientDirectory, Authenticate, Credentials } from './membership/registry.js';
-export { Heartbeat, DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
+export { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 export type { HeartbeatOptions } from './membership/heartbeat.js';
-export { intercept, loggingInterceptor, authInterceptor, compressionInterceptor } from './rpc/interceptors.js';
+export { loggingInterceptor, authInterceptor, compressionInterceptor } from './rpc/interceptors.js';
 export type { Interceptor, DataFrame, CompressionOptions } from './rpc/interceptors.js';
-export { DEFAULT_RETRY, RETRIABLE_CODES, retryDelay, isRetriable, withRetry } from './rpc/retry.js';
+export { DEFAULT_RETRY, RETRIABLE_CODES, isRetriable } from './rpc/retry.js';
 export { CancelScope } from './rpc/cancel-scope.js';
-export { delay, onceWithTimeout, withTimeout } from './wire/signals.js';
 export type { CancelSignal } from './wire/signals.js';
 export type { RetryPolicy, RetryStrategy } from './rpc/retry.js';
 export { transfer } from './rpc/transfer.js';
@@ -82,17 +60,9 @@ export { DEFAULT_REQUEST_TIMEOUT, LEARNER_REQUEST_TIMEOUT } from './rpc/request-
 export { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
 export { boundedText, MAX_REPORTED_TEXT } from './wire/bounded-text.js';
 export type { RunConfig, RunConfigInput, SecurityConfig, TransportMode, InterceptorName } from './config.js';
-export { PortLink, eventTargetEndpoint } from './links/port-link.js';
-export type { PortEndpoint, PortEncoding, PortLinkOptions, MessageTargetLike } from './links/port-link.js';
-export { hostLearners, answerHostRequest, awaitHosting, isHostRequest, factoryOf, DEFAULT_HOSTING_TIMEOUT } from './fl/learner-host.js';
-export type { LearnerContext, LearnerFactory, HostRequest, HostReply, LearnerPoolOptions } from './fl/learner-host.js';
-export { webSocketChannel, connectWebSocket, closeCodeFor } from './links/web-socket.js';
-export type { WebSocketLike, WebSocketConstructor, WebSocketChannelOptions, ConnectWebSocketOptions } from './links/web-socket.js';
-export { Uplink, RECONNECT_POLICY } from './connect/uplink.js';
-export type { UplinkOptions, UplinkStatus, UplinkStatusDetail, UplinkEvents, ResumeStore } from './connect/uplink.js';
-export { FederationMember, joinOverWebSocket, joinOverWebRtc } from './fl/member.js';
+export type { LearnerContext, LearnerFactory } from './fl/learner-host.js';
+export type { ConnectWebSocketOptions } from './links/web-socket.js';
+export type { UplinkStatus, UplinkStatusDetail, ResumeStore } from './connect/uplink.js';
+export { FederationMember } from './fl/member.js';
 export type { MemberOptions, MemberStatus, MemberState, MemberEvents, JoinFederationOptions, JoinOverWebRtcOptions } from './fl/member.js';
-export { dataConnectionChannel, connectPeer, acceptPeerConnections } from './links/data-channel.js';
-export type { DataConnectionLike, PeerLike, PeerError, AcceptPeerOptions } from './links/data-channel.js';
-export { openPeer, reachSignalling, serveOverWebRtc, signallingAddress } from './links/peer.js';
-export type { OpenPeer, PeerConstructor, PeerOptions, SignallingAddress, IceServer } from './links/peer.js';
+export type { OpenPeer, PeerOptions, SignallingAddress, IceServer } from './links/peer.js';

@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { Codec, OiafedError, type Checkpoint, type CheckpointStore } from '@oiafed/core';
+import { OiafedError, type Checkpoint, type CheckpointStore } from '@oiafed/core';
+import { Codec } from '@oiafed/core/internal';
 
 /**
  * Keeps the latest checkpoint in one file, msgpack-encoded (the weights stay Float32Arrays).

@@ -1,4 +1,5 @@
-import { joinOverWebRtc, joinOverWebSocket, type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions, type WebSocketConstructor } from '@oiafed/core';
+import { type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions } from '@oiafed/core';
+import { joinOverWebRtc, joinOverWebSocket, type WebSocketConstructor } from '@oiafed/core/internal';
 import WebSocket from 'isomorphic-ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { peerClass } from './webrtc.js';

@@ -1,7 +1,7 @@
 // The worker_threads entry of spawnLearners: loads the user's learner module, then hosts the
 // learners the parent asks for, each on its own MessagePort link to the trainer.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { answerHostRequest, factoryOf, isHostRequest } from '@oiafed/core';
+import { answerHostRequest, factoryOf, isHostRequest } from '@oiafed/core/internal';
 import { nodePortEndpoint } from './node-port.js';
 
 const { module } = workerData as { module: string };

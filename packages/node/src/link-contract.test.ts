@@ -1,4 +1,5 @@
-import { acceptPeerConnections, connectWebSocket, FramedLink, webSocketChannel, type Link, type WebSocketConstructor, type WebSocketLike } from '@oiafed/core';
+import { type Link } from '@oiafed/core';
+import { acceptPeerConnections, connectWebSocket, FramedLink, webSocketChannel, type WebSocketConstructor, type WebSocketLike } from '@oiafed/core/internal';
 import WebSocket, { WebSocketServer } from 'ws';
 import { linkContract, type LinkKind } from '../../core/src/links/link-contract.test-support.js';
 import { openDataChannel } from './webrtc.test-support.js';

@@ -1,5 +1,5 @@
 import { MessagePort, type TransferListItem, type Worker } from 'node:worker_threads';
-import type { PortEndpoint } from '@oiafed/core';
+import type { PortEndpoint } from '@oiafed/core/internal';
 
 /** A worker_threads MessagePort or Worker as a link endpoint. A port's 'close' (its worker died, or the other end closed) closes the link. */
 export function nodePortEndpoint(port: MessagePort | Worker): PortEndpoint {

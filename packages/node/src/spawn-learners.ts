@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, OiafedError, PortLink, type HostRequest, type LearnerPoolOptions, type NodeId } from '@oiafed/core';
+import { OiafedError, type NodeId } from '@oiafed/core';
+import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, PortLink, type HostRequest, type LearnerPoolOptions } from '@oiafed/core/internal';
 import { nodePortEndpoint } from './node-port.js';
 
 export interface SpawnLearnersOptions extends LearnerPoolOptions {

@@ -1,4 +1,5 @@
-import { Codec, Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type Envelope, type FederationMember, type FederationResult } from '@oiafed/core';
+import { Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type FederationMember, type FederationResult } from '@oiafed/core';
+import { Codec, type Envelope } from '@oiafed/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { LinearLearner, linearData, linearLearner, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';

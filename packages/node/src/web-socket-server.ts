@@ -1,18 +1,8 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  ByteBudget,
-  Codec,
-  DEFAULT_MAX_PAYLOAD,
-  FramedLink,
-  linkLimits,
-  serverLimits,
-  webSocketChannel,
-  type Node,
-  type ServerLimits,
-  type WebSocketLike,
-} from '@oiafed/core';
+import { DEFAULT_MAX_PAYLOAD, type Node, type ServerLimits } from '@oiafed/core';
+import { ByteBudget, Codec, FramedLink, linkLimits, serverLimits, webSocketChannel, type WebSocketLike } from '@oiafed/core/internal';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { limitWsMessages, watchWsProgress } from './ws-progress.js';

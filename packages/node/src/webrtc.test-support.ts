@@ -1,4 +1,5 @@
-import { connectPeer, type Link, type OiafedError, type PeerLike } from '@oiafed/core';
+import { type Link, type OiafedError } from '@oiafed/core';
+import { connectPeer, type PeerLike } from '@oiafed/core/internal';
 
 /**
  * A data channel to `id`, tried up to three times: on a loaded 2-core machine one occasionally fails

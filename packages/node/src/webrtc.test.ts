@@ -1,4 +1,5 @@
-import { Codec, connectPeer, Federation, Node, type Envelope, type FederationMember, type Link, type OiafedError, type PeerLike, type ServerLimits } from '@oiafed/core';
+import { Federation, Node, type FederationMember, type Link, type OiafedError, type ServerLimits } from '@oiafed/core';
+import { Codec, connectPeer, type Envelope, type PeerLike } from '@oiafed/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinearLearner, linearData, linearLearner, zeroLinearWeights } from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';

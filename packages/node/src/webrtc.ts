@@ -1,16 +1,8 @@
 import { createRequire } from 'node:module';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import {
-  openPeer,
-  serveOverWebRtc,
-  type FramedLinkOptions,
-  type Node,
-  type OpenPeer,
-  type PeerConstructor,
-  type PeerOptions,
-  type ServerLimits,
-} from '@oiafed/core';
+import { type FramedLinkOptions, type Node, type OpenPeer, type PeerOptions, type ServerLimits } from '@oiafed/core';
+import { openPeer, serveOverWebRtc, type PeerConstructor } from '@oiafed/core/internal';
 import WebSocket from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
 

@@ -1,4 +1,4 @@
-import type { WebSocketLike } from '@oiafed/core';
+import type { WebSocketLike } from '@oiafed/core/internal';
 
 /**
  * What a `ws` (8.x) socket keeps private that links need: its TCP socket, which tells of every read,

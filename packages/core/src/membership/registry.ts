@@ -43,6 +43,8 @@ export interface ClientDirectory {
   /** Ids of connected clients, optionally of one role. */
   connected(role?: string): NodeId[];
   readonly size: number;
+  /** Forgets clients that are no longer connected (it cannot add or change one). */
+  prune(): void;
 }
 
 /**
@@ -52,7 +54,7 @@ export interface ClientDirectory {
 export class Registry {
   readonly #clients = new Map<NodeId, ClientInfo>();
 
-  /** The read-only face of this registry (`node.registry`): no admit, depart or prune. */
+  /** The read-only face of this registry (`node.registry`): no admit or depart. */
   readonly view: ClientDirectory;
 
   constructor() {
@@ -61,6 +63,7 @@ export class Registry {
       get: (id: NodeId) => registry.get(id),
       list: (filter?: { state?: ClientState; role?: string }) => registry.list(filter),
       connected: (role?: string) => registry.connected(role),
+      prune: () => registry.prune(),
       get size() {
         return registry.size;
       },
