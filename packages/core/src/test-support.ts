@@ -20,6 +20,20 @@ export function nextEvent<E extends EventEmitter.ValidEventTypes, K extends Even
   });
 }
 
+/**
+ * `make(id, options)`: a node without heartbeat, closed after each test (`afterEach` is the test
+ * runner's, passed in so this file does not pick one).
+ */
+export function nodeMaker(afterEach: (fn: () => void) => void): (id: string, options?: NodeOptions) => Node {
+  const nodes: Node[] = [];
+  afterEach(() => nodes.splice(0).forEach((n) => n.close()));
+  return (id, options = {}) => {
+    const node = new Node({ id, heartbeat: false, ...options });
+    nodes.push(node);
+    return node;
+  };
+}
+
 export interface Star {
   hub: Node;
   leaves: Node[];

@@ -2,15 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLinkPair } from '../links/memory-link.js';
 import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from './node.js';
-import { nextEvent, RawPeer } from '../test-support.js';
+import { nextEvent, nodeMaker, RawPeer } from '../test-support.js';
 
-const nodes: Node[] = [];
-const make = (id: string, options: ConstructorParameters<typeof Node>[0] = {}) => {
-  const node = new Node({ id, heartbeat: false, ...options });
-  nodes.push(node);
-  return node;
-};
-afterEach(() => nodes.splice(0).forEach((n) => n.close()));
+const make = nodeMaker(afterEach);
 
 /** A raw learner that has said hello and been welcomed: it can now send any frame at the hub. */
 async function registeredRawPeer(hub: Node, id: string): Promise<RawPeer> {

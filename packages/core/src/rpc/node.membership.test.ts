@@ -3,15 +3,9 @@ import type { HelloFrame } from '../wire/envelope.js';
 import { memoryLinkPair } from '../links/memory-link.js';
 import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from './node.js';
-import { nextEvent, RawPeer } from '../test-support.js';
+import { nextEvent, nodeMaker, RawPeer } from '../test-support.js';
 
-const nodes: Node[] = [];
-const make = (id: string, options: ConstructorParameters<typeof Node>[0] = {}) => {
-  const node = new Node({ id, heartbeat: false, ...options });
-  nodes.push(node);
-  return node;
-};
-afterEach(() => nodes.splice(0).forEach((n) => n.close()));
+const make = nodeMaker(afterEach);
 
 describe('registration', () => {
   it("shows users a read-only registry: nobody but a handshake can put a client in it", async () => {
