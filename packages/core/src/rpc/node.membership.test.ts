@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { HelloFrame } from '../wire/envelope.js';
 import { memoryLinkPair } from '../links/memory-link.js';
 import { joinInMemory } from '../connect/join-in-memory.js';
-import { Node } from './node.js';
 import { nextEvent, nodeMaker, RawPeer } from '../test-support.js';
 
 const make = nodeMaker(afterEach);
