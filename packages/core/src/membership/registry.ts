@@ -52,30 +52,19 @@ export interface ClientDirectory {
  * handshake admits and only a link's end departs: users get `view`, which cannot make up a client.
  */
 export class Registry {
-  readonly #clients = new Map<NodeId, ClientInfo>();
+  /** Made on the first admission: a learner has no clients, and thousands of learners may share a tab. */
+  #clients: Map<NodeId, ClientInfo> | undefined;
 
   /** The read-only face of this registry (`node.registry`): no admit or depart. */
-  readonly view: ClientDirectory;
-
-  constructor() {
-    const registry = this;
-    this.view = Object.freeze({
-      get: (id: NodeId) => registry.get(id),
-      list: (filter?: { state?: ClientState; role?: string }) => registry.list(filter),
-      connected: (role?: string) => registry.connected(role),
-      prune: () => registry.prune(),
-      get size() {
-        return registry.size;
-      },
-    });
-  }
+  readonly view: ClientDirectory = new DirectoryView(this);
 
   get(id: NodeId): ClientInfo | undefined {
-    return this.#clients.get(id);
+    return this.#clients?.get(id);
   }
 
   list(filter: { state?: ClientState; role?: string } = {}): ClientInfo[] {
     const out: ClientInfo[] = [];
+    if (!this.#clients) return out;
     for (const client of this.#clients.values()) {
       if (filter.state !== undefined && client.state !== filter.state) continue;
       if (filter.role !== undefined && client.role !== filter.role) continue;
@@ -90,7 +79,7 @@ export class Registry {
   }
 
   get size(): number {
-    return this.#clients.size;
+    return this.#clients?.size ?? 0;
   }
 
   /** Records a (re-)registration and announces it. */
@@ -104,13 +93,13 @@ export class Registry {
       state: 'connected',
       registeredAt: now,
     };
-    this.#clients.set(client.id, client);
+    (this.#clients ??= new Map()).set(client.id, client);
     return client;
   }
 
   /** Marks a client gone; returns it, or undefined if it was not connected. */
   depart(id: NodeId, state: Exclude<ClientState, 'connected'>, reason: string): ClientInfo | undefined {
-    const client = this.#clients.get(id);
+    const client = this.#clients?.get(id);
     if (!client || client.state !== 'connected') return undefined;
     client.state = state;
     client.reason = reason;
@@ -119,7 +108,42 @@ export class Registry {
 
   /** Forgets clients that are no longer connected. */
   prune(): void {
+    if (!this.#clients) return;
     for (const [id, client] of this.#clients) if (client.state !== 'connected') this.#clients.delete(id);
+  }
+}
+
+/**
+ * A registry seen through `ClientDirectory` only. A class rather than a frozen literal: its methods
+ * live once on the prototype (a literal with a getter cost each node its own hidden class and a
+ * dictionary of properties, about 1 KiB).
+ */
+class DirectoryView implements ClientDirectory {
+  readonly #registry: Registry;
+
+  constructor(registry: Registry) {
+    this.#registry = registry;
+    Object.freeze(this);
+  }
+
+  get(id: NodeId): Readonly<ClientInfo> | undefined {
+    return this.#registry.get(id);
+  }
+
+  list(filter?: { state?: ClientState; role?: string }): Readonly<ClientInfo>[] {
+    return this.#registry.list(filter);
+  }
+
+  connected(role?: string): NodeId[] {
+    return this.#registry.connected(role);
+  }
+
+  get size(): number {
+    return this.#registry.size;
+  }
+
+  prune(): void {
+    this.#registry.prune();
   }
 }
 

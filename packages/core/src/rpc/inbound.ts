@@ -95,9 +95,9 @@ export class Inbound {
     }
     if (frame.kind === 'cancel') return session.running.get(session.runningKey(frame.src, frame.id))?.cancel(boundedText(frame.reason ?? 'cancelled by caller', 256));
     if (frame.kind === 'ack') return host.caller.answered(session, frame.src, frame.id)?.resolve(undefined);
-    if (host.pipeline.idle(session.inbound, frame)) return this.#dispatch(session, frame);
+    if (host.pipeline.idle(session, 'inbound', frame)) return this.#dispatch(session, frame);
     host.pipeline.pass(
-      session.inbound,
+      session,
       'inbound',
       frame,
       (f) => this.#guarded(session, f, this.#dispatch),

@@ -3,9 +3,13 @@ import { intercept, type Interceptor } from './interceptors.js';
 
 export type Direction = 'outbound' | 'inbound';
 
-/** The frames of one link and direction still waiting on an interceptor: later ones queue behind. */
-export class FrameQueue {
-  tail: Promise<void> | undefined;
+/**
+ * The last frame of a link, each way, still waiting on an interceptor: later ones queue behind it.
+ * Fields of the link's session rather than an object per direction: most nodes never queue.
+ */
+export interface FrameQueues {
+  inboundTail: Promise<void> | undefined;
+  outboundTail: Promise<void> | undefined;
 }
 
 /**
@@ -17,17 +21,17 @@ export class InterceptorPipeline {
   constructor(readonly chain: readonly Interceptor[]) {}
 
   /** Nothing to do for `frame` right now: no interceptor wants it and nothing queues before it. */
-  idle(queue: FrameQueue, frame: Envelope): boolean {
-    return queue.tail === undefined && (this.chain.length === 0 || !isDataFrame(frame));
+  idle(queues: FrameQueues, direction: Direction, frame: Envelope): boolean {
+    return queues[`${direction}Tail`] === undefined && (this.chain.length === 0 || !isDataFrame(frame));
   }
 
   /**
-   * Hands `frame`, intercepted, to `deliver`, in order on `queue`. An interceptor's refusal goes to
+   * Hands `frame`, intercepted, to `deliver`, in order on its link and direction. An interceptor's refusal goes to
    * `refuse` when given, else it is thrown (or rejects the returned promise). Returns a promise only
    * when the frame had to wait.
    */
   pass<F extends Envelope>(
-    queue: FrameQueue,
+    queues: FrameQueues,
     direction: Direction,
     frame: F,
     deliver: (frame: F | DataFrame) => void,
@@ -45,12 +49,14 @@ export class InterceptorPipeline {
       if (!(out instanceof Promise)) return deliver(out);
       return refuse ? out.then(deliver, refuse) : out.then(deliver);
     };
+    const tail = `${direction}Tail` as const;
     const clear = (t: Promise<void>) => {
-      if (queue.tail === t) queue.tail = undefined;
+      if (queues[tail] === t) queues[tail] = undefined;
     };
-    const done = queue.tail ? queue.tail.then(run) : run();
+    const before = queues[tail];
+    const done = before ? before.then(run) : run();
     if (!done) return undefined;
-    queue.tail = settled(done, clear);
+    queues[tail] = settled(done, clear);
     return done;
   }
 }

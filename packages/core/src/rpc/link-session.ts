@@ -2,10 +2,10 @@ import type { NodeId } from '../wire/envelope.js';
 import type { Link } from '../links/link.js';
 import { requestKey, type Member, type Phase, type WelcomeWait } from '../membership/member.js';
 import type { RunningCall } from './call-context.js';
-import { FrameQueue } from './interceptor-pipeline.js';
+import type { FrameQueues } from './interceptor-pipeline.js';
 
 /** Everything a node knows about one of its links: who is there, and the calls and frames under way on it. */
-export class LinkSession implements Member {
+export class LinkSession implements Member, FrameQueues {
   lastSeen = 0;
   heard = false;
   rtt: number | undefined;
@@ -20,8 +20,8 @@ export class LinkSession implements Member {
   readonly running = new Map<number | string, RunningCall>();
   readonly relayed = new Map<string, LinkSession>();
   /** Keep frames in order, each way, while an interceptor is busy. */
-  readonly inbound = new FrameQueue();
-  readonly outbound = new FrameQueue();
+  inboundTail: Promise<void> | undefined;
+  outboundTail: Promise<void> | undefined;
 
   constructor(
     readonly link: Link,

@@ -15,11 +15,11 @@ export class Outbox {
    * promise (which rejects instead) only when an interceptor went asynchronous or frames wait before it.
    */
   send(session: LinkSession, frame: Envelope, transfer?: readonly Transferable[]): Promise<void> | undefined {
-    if (this.pipeline.idle(session.outbound, frame)) {
+    if (this.pipeline.idle(session, 'outbound', frame)) {
       session.link.send(this.#local(session, frame), transfer);
       return undefined;
     }
-    return this.pipeline.pass(session.outbound, 'outbound', frame, (f) => session.link.send(this.#local(session, f), transfer));
+    return this.pipeline.pass(session, 'outbound', frame, (f) => session.link.send(this.#local(session, f), transfer));
   }
 
   /** For frames nobody awaits (pings, acks, error answers): a closed link is not an error here. */
