@@ -16,6 +16,7 @@ export { joinInMemory } from './connect/join-in-memory.js';
 export type { MemoryLinkOptions } from './links/memory-link.js';
 export { Node, exposedMethods } from './rpc/node.js';
 export type { NodeOptions, JoinOptions, PeerInfo, NodeEvents, NodeStats, EventHandler } from './rpc/node.js';
+export type { Clock } from './wire/clock.js';
 export type { RemoteProxy, RemoteMethod, ProxyBuiltins, CallOptions, EventMap, MethodName, ArgsOf, ResultOf } from './rpc/proxy.js';
 export { ProxyCollection } from './rpc/proxy-collection.js';
 export type { Settled, CollectOptions } from './rpc/proxy-collection.js';

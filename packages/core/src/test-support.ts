@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'eventemitter3';
 import { PROTOCOL_VERSION, type Envelope, type HelloFrame } from './wire/envelope.js';
 import type { Link } from './links/link.js';
-import type { Clock } from './membership/clock.js';
+import type { Clock } from './wire/clock.js';
 import { joinInMemory } from './connect/join-in-memory.js';
 import { Node, type NodeOptions } from './rpc/node.js';
 import { onceWithTimeout, withTimeout } from './wire/signals.js';

@@ -3,3 +3,9 @@
  * signalling server, a node's hello and welcome (`timeouts.connect` in the run config).
  */
 export const DEFAULT_CONNECT_TIMEOUT = 10_000;
+
+/**
+ * How long a data channel to a peer may take to open, ms: longer than a WebSocket's open, since
+ * ICE may try several candidate pairs (and a TURN relay) before one works.
+ */
+export const DEFAULT_DATA_CHANNEL_TIMEOUT = 15_000;

@@ -2,6 +2,7 @@ import { FramedLink, type FramedLinkOptions } from './framed-link.js';
 import { OiafedError } from '../wire/errors.js';
 import { ByteInbox } from './byte-inbox.js';
 import { DEFAULT_LIMITS } from './limits.js';
+import { DEFAULT_DATA_CHANNEL_TIMEOUT } from './connect-timeout.js';
 import type { ByteChannel, Link } from './link.js';
 import { onceWithTimeout } from '../wire/signals.js';
 
@@ -86,7 +87,7 @@ export function dataConnectionChannel(connection: DataConnectionLike): ByteChann
 
 /** Opens a data channel to peer `id` and resolves with a link over it once it is open. */
 export function connectPeer(peer: PeerLike, id: string, options: FramedLinkOptions & { timeout?: number } = {}): Promise<Link> {
-  const timeout = options.timeout ?? 15_000;
+  const timeout = options.timeout ?? DEFAULT_DATA_CHANNEL_TIMEOUT;
   return onceWithTimeout<Link>(timeout, `no data channel to ${id}`, (settle) => {
     const connection = peer.connect(id, { serialization: 'raw', reliable: true });
     // Once open, failures are the channel's to report: a settled wait ignores them.

@@ -2,8 +2,10 @@ import { PROTOCOL_VERSION, type ErrorFrame, type HelloFrame, type NodeId, type W
 import { asOiafedError, fromWireError, OiafedError, protocolError } from '../wire/errors.js';
 import { boundedText } from '../wire/bounded-text.js';
 import { MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_ROLE_LENGTH } from '../wire/frame-limits.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../wire/clock.js';
+import { onceWithTimeout, type Cleanup, type Settle } from '../wire/signals.js';
 import type { Member } from './member.js';
+import { versionMismatch } from './protocol-version.js';
 import { judgeHello, type Authenticate, type ClientInfo, type Credentials, type Registry } from './registry.js';
 import { ResumeSecrets } from './resume-secrets.js';
 import type { Router } from './router.js';
@@ -116,23 +118,11 @@ export class Handshake<M extends Member> {
       ...(options.resume === undefined ? {} : { resume: options.resume }),
     };
     const timeout = options.timeout ?? this.options.connectTimeout;
-    return new Promise<PeerInfo>((resolve, reject) => {
-      const finish = () => {
-        clock.clearTimeout(timer);
-        member.handshake = undefined;
-      };
-      const fail = (error: OiafedError) => {
-        finish();
-        reject(error);
-        this.host.drop(member, `${error.code}: ${boundedText(error.message, 512)}`);
-      };
-      const timer = clock.setTimeout(() => fail(new OiafedError('TIMEOUT', `no welcome within ${timeout} ms`)), timeout);
+    const wait = (settle: Settle<PeerInfo>): Cleanup => {
       member.handshake = {
         welcome: (welcome) => {
-          finish();
-          if (welcome.version !== PROTOCOL_VERSION) {
-            return fail(new OiafedError('VERSION_MISMATCH', `peer speaks protocol ${welcome.version}, this node ${PROTOCOL_VERSION}`));
-          }
+          const mismatch = versionMismatch(welcome.version);
+          if (mismatch !== undefined) return settle.reject(new OiafedError('VERSION_MISMATCH', mismatch));
           member.peer = welcome.src;
           member.role = welcome.role;
           member.phase = 'open';
@@ -140,24 +130,27 @@ export class Handshake<M extends Member> {
           this.host.router.add(welcome.src, member);
           if (options.upstream ?? true) this.host.router.upstream = member;
           this.host.opened(member);
-          resolve({ id: welcome.src, role: welcome.role, ...(welcome.resume === undefined ? {} : { resume: welcome.resume }) });
+          settle.resolve({ id: welcome.src, role: welcome.role, ...(welcome.resume === undefined ? {} : { resume: welcome.resume }) });
         },
         refused: (error) => {
           const refusal = fromWireError('?', error);
           // A node refuses a hello only for what the protocol names; anything else is out of protocol.
-          fail(HELLO_REFUSALS.has(refusal.code) ? refusal : new OiafedError('BAD_FRAME', `the join was refused out of protocol: ${boundedText(refusal.message, 200)}`));
+          settle.reject(HELLO_REFUSALS.has(refusal.code) ? refusal : new OiafedError('BAD_FRAME', `the join was refused out of protocol: ${boundedText(refusal.message, 200)}`));
         },
-        closed: (reason) => {
-          finish();
-          reject(new OiafedError('DISCONNECTED', `link closed during the handshake: ${reason}`));
-        },
+        closed: (reason) => settle.reject(new OiafedError('DISCONNECTED', `link closed during the handshake: ${reason}`)),
       };
       try {
         member.link.send(hello);
       } catch (error) {
-        fail(asOiafedError(error, 'sending the hello'));
+        settle.reject(asOiafedError(error, 'sending the hello'));
       }
-    });
+      return (error) => {
+        member.handshake = undefined;
+        // A failed join closes its link (already closed when that was the failure: then a no-op).
+        if (error instanceof OiafedError) this.host.drop(member, `${error.code}: ${boundedText(error.message, 512)}`);
+      };
+    };
+    return onceWithTimeout(timeout, 'no welcome', wait, clock);
   }
 }
 

@@ -1,4 +1,4 @@
-import { refTimer, systemClock, type Clock } from './clock.js';
+import { refTimer, systemClock, type Clock } from '../wire/clock.js';
 
 export interface HeartbeatOptions {
   /** How often each link is pinged, ms. */

@@ -1,6 +1,7 @@
-import { PROTOCOL_VERSION, type HelloFrame, type NodeId } from '../wire/envelope.js';
+import type { HelloFrame, NodeId } from '../wire/envelope.js';
 import { protocolError, type WireError } from '../wire/errors.js';
 import { isNodeId } from '../wire/node-id.js';
+import { versionMismatch } from './protocol-version.js';
 import { sameText } from './resume-secrets.js';
 
 /** Where a client stands, as the node it registered with sees it. */
@@ -149,9 +150,8 @@ class DirectoryView implements ClientDirectory {
 
 /** Decides whether a hello may join: its version, its id, the shared token or check, and its own credential. */
 export async function judgeHello(hello: HelloFrame, self: NodeId, authenticate: Authenticate | undefined, credentials: Credentials | undefined): Promise<HelloVerdict> {
-  if (hello.version !== PROTOCOL_VERSION) {
-    return { refusal: protocolError('VERSION_MISMATCH', `protocol version ${String(hello.version)} is not supported; this node speaks ${PROTOCOL_VERSION}`) };
-  }
+  const mismatch = versionMismatch(hello.version);
+  if (mismatch !== undefined) return { refusal: protocolError('VERSION_MISMATCH', mismatch) };
   if (!isNodeId(hello.src) || hello.src === self) {
     return { refusal: protocolError('BAD_FRAME', `node id ${JSON.stringify(hello.src.slice(0, 140))} is invalid or taken by the node it joins`) };
   }

@@ -2,7 +2,7 @@ import type { CallFrame, EventFrame, NodeId } from '../wire/envelope.js';
 import { asOiafedError, OiafedError } from '../wire/errors.js';
 import { boundedText } from '../wire/bounded-text.js';
 import { MAX_REASON_LENGTH } from '../wire/frame-limits.js';
-import type { Clock } from '../membership/clock.js';
+import type { Clock } from '../wire/clock.js';
 import type { LinkSession } from './link-session.js';
 import type { Outbox } from './outbox.js';
 import { PendingTable, type Pending } from './pending.js';

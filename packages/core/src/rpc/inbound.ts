@@ -2,7 +2,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { BROADCAST, isLinkFrame, type DataFrame, type Envelope, type ErrorFrame, type NodeId } from '../wire/envelope.js';
 import { asOiafedError, fromWireError, OiafedError, protocolError } from '../wire/errors.js';
 import { boundedText } from '../wire/bounded-text.js';
-import type { Clock } from '../membership/clock.js';
+import type { Clock } from '../wire/clock.js';
 import type { Handshake } from '../membership/handshake.js';
 import type { Relay } from '../membership/relay.js';
 import type { Caller } from './caller.js';

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { CallFrame, Envelope, EventFrame, NodeId } from '../wire/envelope.js';
 import { OiafedError, type WireError } from '../wire/errors.js';
 import { DEFAULT_CONNECT_TIMEOUT } from '../links/connect-timeout.js';
-import { systemClock, type Clock } from '../membership/clock.js';
+import { systemClock, type Clock } from '../wire/clock.js';
 import { Handshake, type HandshakeHost } from '../membership/handshake.js';
 import { DEFAULT_HEARTBEAT, Heartbeat, type HeartbeatHooks } from '../membership/heartbeat.js';
 import { Registry, type ClientInfo } from '../membership/registry.js';

@@ -1,6 +1,6 @@
 import type { NodeId } from '../wire/envelope.js';
 import type { OiafedError } from '../wire/errors.js';
-import type { Clock } from '../membership/clock.js';
+import type { Clock } from '../wire/clock.js';
 import type { HeartbeatOptions } from '../membership/heartbeat.js';
 import type { Authenticate, ClientInfo, Credentials } from '../membership/registry.js';
 import type { RelayPolicy } from '../membership/relay-policy.js';

@@ -201,7 +201,7 @@ describe('registration', () => {
     for (const [answer, expected] of [
       [{ kind: 'error', id: 0, src: 'trainer', dst: 'l1', error: { name: 'Error', message: 'anything the trainer says' } }, /^BAD_FRAME: the join was refused out of protocol: anything the trainer says$/],
       [{ kind: 'error', id: 0, src: 'trainer', dst: 'l1', error: { name: 'OiafedError', code: 'UNAUTHORIZED', protocol: true, message: 'wrong token' } }, /^UNAUTHORIZED: wrong token$/],
-      [{ kind: 'welcome', version: 3, src: 'trainer', dst: 'l1', role: 'trainer' }, /^VERSION_MISMATCH: peer speaks protocol 3/],
+      [{ kind: 'welcome', version: 3, src: 'trainer', dst: 'l1', role: 'trainer' }, /^VERSION_MISMATCH: protocol version 3 is not supported/],
     ] as const) {
       const learner = make('l1');
       const [a, b] = memoryLinkPair({ strict: true });

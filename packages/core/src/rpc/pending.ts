@@ -1,7 +1,7 @@
 import type { NodeId } from '../wire/envelope.js';
 import type { OiafedError } from '../wire/errors.js';
 import type { Link } from '../links/link.js';
-import { refTimer, systemClock, type Clock } from '../membership/clock.js';
+import { refTimer, systemClock, type Clock } from '../wire/clock.js';
 import type { CancelSignal } from '../wire/signals.js';
 
 /** A call or acknowledged event waiting for its answer. */

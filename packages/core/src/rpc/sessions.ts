@@ -3,7 +3,7 @@ import type { NodeId } from '../wire/envelope.js';
 import { OiafedError, protocolError } from '../wire/errors.js';
 import { boundedText } from '../wire/bounded-text.js';
 import type { Link } from '../links/link.js';
-import type { Clock } from '../membership/clock.js';
+import type { Clock } from '../wire/clock.js';
 import type { Heartbeat } from '../membership/heartbeat.js';
 import { parseRequestKey, type Phase } from '../membership/member.js';
 import type { Registry } from '../membership/registry.js';

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from './clock.js';
 import { OiafedError } from './errors.js';
 
 /**
@@ -25,15 +26,20 @@ export type Cleanup = (error?: unknown) => void;
  * through `settle` (it may do so at once), or that `onTimeout` settles after `ms`. Only the first
  * settlement counts; the timer is cleared and `setup`'s cleanup runs exactly once, before the
  * promise settles. `ms` of Infinity waits without a timer. If `setup` throws, the promise rejects
- * with that.
+ * with that. The timer is armed on `clock` (a node passes its own, so tests drive it by hand).
  */
-export function settleWithin<T>(ms: number, setup: (settle: Settle<T>) => Cleanup, onTimeout: (settle: Settle<T>) => void): Promise<T> {
+export function settleWithin<T>(
+  ms: number,
+  setup: (settle: Settle<T>) => Cleanup,
+  onTimeout: (settle: Settle<T>) => void,
+  clock: Clock = systemClock,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     type Outcome = { ok: true; value: T } | { ok: false; error: unknown };
     let outcome: Outcome | undefined;
     let cleanup: Cleanup | undefined;
     const finish = (o: Outcome, done: Cleanup) => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       if (o.ok) {
         done();
         resolve(o.value);
@@ -51,12 +57,12 @@ export function settleWithin<T>(ms: number, setup: (settle: Settle<T>) => Cleanu
       outcome = o;
       if (cleanup) finish(o, cleanup);
     }
-    const timer = Number.isFinite(ms) ? setTimeout(() => onTimeout(settle), Math.max(0, ms)) : undefined;
+    const timer = Number.isFinite(ms) ? clock.setTimeout(() => onTimeout(settle), Math.max(0, ms)) : undefined;
     try {
       cleanup = setup(settle);
     } catch (error) {
       // Nothing was set up to take off: the wait fails with what setting it up threw.
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       reject(error);
       return;
     }
@@ -73,8 +79,13 @@ export function timeoutError(what: string, ms: number): OiafedError {
  * Waits for what `setup` listens for, bounded: after `ms` it fails with TIMEOUT naming `what`
  * (a function is asked at that moment, for a message that counts something).
  */
-export function onceWithTimeout<T>(ms: number, what: string | (() => string), setup: (settle: Settle<T>) => Cleanup): Promise<T> {
-  return settleWithin(ms, setup, (settle) => settle.reject(timeoutError(typeof what === 'string' ? what : what(), ms)));
+export function onceWithTimeout<T>(
+  ms: number,
+  what: string | (() => string),
+  setup: (settle: Settle<T>) => Cleanup,
+  clock: Clock = systemClock,
+): Promise<T> {
+  return settleWithin(ms, setup, (settle) => settle.reject(timeoutError(typeof what === 'string' ? what : what(), ms)), clock);
 }
 
 /** `promise`, or TIMEOUT naming `what` after `ms`. */
