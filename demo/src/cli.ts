@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
+import { STRATEGY_NAMES } from '@oiafed/core';
 import { servePage } from './page-server.js';
 import { serveTrainerTab } from './trainer-tab.js';
 import { DEFAULT_DEMO, runDemo, type DemoOptions } from './simulate.js';
@@ -18,7 +19,7 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --lr X               learning rate of local SGD (default ${DEFAULT_DEMO.lr})
   --iid | --noniid     how the digits are split over learners (default iid)
   --seed S             seeds the data split, models and selection (default ${DEFAULT_DEMO.seed})
-  --trainer NAME       fedavg | fedprox (default fedavg); --mu X for FedProx (default ${DEFAULT_DEMO.mu})
+  --strategy NAME      ${STRATEGY_NAMES.join(' | ')} (default fedavg); --mu X for FedProx (default ${DEFAULT_DEMO.mu})
   --mode MODE          memory (default: every node in this process) | worker (learners in
                        worker_threads, a pool of one thread per core; --workers N to choose) |
                        websocket (the trainer serves WebSocket on --port and waits for --clients
@@ -39,7 +40,7 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --target ACC         stop at the first round whose test accuracy reaches ACC, and report it
   --json FILE          write per-round metrics to FILE
   --config FILE        YAML with the same keys (clients, fraction, epochs, batchSize, rounds, lr,
-                       split, seed, trainer, mu, mode, target, trainSize, testSize, backend)
+                       split, seed, strategy, mu, mode, target, trainSize, testSize, backend)
   --train-size N, --test-size N, --backend wasm|cpu
 `;
 
@@ -54,7 +55,7 @@ const { values } = parseArgs({
     iid: { type: 'boolean' },
     noniid: { type: 'boolean' },
     seed: { type: 'string' },
-    trainer: { type: 'string' },
+    strategy: { type: 'string' },
     mu: { type: 'string' },
     mode: { type: 'string' },
     workers: { type: 'string' },
@@ -117,8 +118,8 @@ const batch = pick(values['batch-size'], 'batchSize');
 if (batch !== undefined) options.batchSize = batch === 'full' ? 'full' : number(batch, 'batch-size', int, "a positive integer or 'full'")!;
 const split = values.noniid ? 'noniid' : values.iid ? 'iid' : fromFile.split;
 if (split !== undefined) options.split = split === 'noniid' ? 'noniid' : split === 'iid' ? 'iid' : fail(`split must be iid or noniid (got ${JSON.stringify(split)})`);
-const trainer = pick(values.trainer, 'trainer');
-if (trainer !== undefined) options.trainer = trainer === 'fedavg' || trainer === 'fedprox' ? trainer : fail(`trainer must be fedavg or fedprox (got ${JSON.stringify(trainer)})`);
+const strategy = pick(values.strategy, 'strategy');
+if (strategy !== undefined) options.strategy = STRATEGY_NAMES.find((name) => name === strategy) ?? fail(`strategy must be one of ${STRATEGY_NAMES.join(', ')} (got ${JSON.stringify(strategy)})`);
 const mode = pick(values.mode, 'mode');
 const modes = ['memory', 'worker', 'websocket', 'webrtc'] as const;
 if (mode !== undefined) options.mode = modes.find((m) => m === mode) ?? fail(`mode must be ${modes.join(', ')} (got ${JSON.stringify(mode)})`);
@@ -146,7 +147,7 @@ if (values['trainer-tab']) {
 const live = process.stdout.isTTY;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 console.log(
-  `oiafed demo: ${options.trainer} on MNIST, ${options.clients} learners (${options.split}), ${options.rounds} rounds, ` +
+  `oiafed demo: ${options.strategy} on MNIST, ${options.clients} learners (${options.split}), ${options.rounds} rounds, ` +
     `E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits`,
 );
 const result = await runDemo(options, {

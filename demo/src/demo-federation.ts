@@ -1,4 +1,4 @@
-import { createFederation, createNode, resolveConfig, type CheckpointStore, type Federation, type Node, type RunConfig } from '@oiafed/core';
+import { createFederation, createNode, resolveConfig, type CheckpointStore, type Federation, type Node, type RunConfig, type StrategyName } from '@oiafed/core';
 import type { Dataset } from './mnist.js';
 import { createModel, evaluateModel, modelWeights, setModelWeights } from './model.js';
 
@@ -11,7 +11,7 @@ export interface DemoRunOptions {
   rounds: number;
   lr: number;
   seed: number;
-  trainer: 'fedavg' | 'fedprox';
+  strategy: StrategyName;
   mu: number;
   minClients?: number;
   target?: number;
@@ -42,7 +42,7 @@ export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions)
       minClients: options.minClients ?? options.clients,
       fraction: options.fraction,
       seed: options.seed,
-      trainer: { name: options.trainer, options: { mu: options.mu } },
+      strategy: { name: options.strategy, options: { mu: options.mu } },
       train: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
       onRoundFailure: 'stop',
     },

@@ -27,7 +27,7 @@ describe('the MNIST demo', () => {
   it('runs FedSGD (one full-batch step per round) and FedProx', async () => {
     const fedsgd = await runDemo({ ...small, rounds: 3, epochs: 1, batchSize: 'full', lr: 0.5 });
     expect(fedsgd.finalAccuracy).toBeGreaterThan(0.2);
-    const fedprox = await runDemo({ ...small, trainer: 'fedprox', mu: 0.1, rounds: 1 });
+    const fedprox = await runDemo({ ...small, strategy: 'fedprox', mu: 0.1, rounds: 1 });
     expect(fedprox.finalAccuracy).toBeGreaterThan(0.5);
   });
 

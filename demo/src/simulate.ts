@@ -43,7 +43,7 @@ export const DEFAULT_DEMO: DemoOptions = {
   lr: 0.05,
   split: 'iid',
   seed: 1,
-  trainer: 'fedavg',
+  strategy: 'fedavg',
   mu: 0.01,
   mode: 'memory',
   trainSize: 8_000,

@@ -41,11 +41,11 @@ describe('run config', () => {
     const config = resolveConfig({
       transport: { mode: 'websocket', port: 8080, token: 't' },
       heartbeat: { interval: 100, timeout: 300 },
-      federation: { rounds: 3, fraction: 0.5, trainer: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } },
+      federation: { rounds: 3, fraction: 0.5, strategy: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } },
     });
     expect(config.transport).toMatchObject({ mode: 'websocket', port: 8080, token: 't', interceptors: [] });
     expect(config.heartbeat).toEqual({ interval: 100, timeout: 300 });
-    expect(config.federation).toMatchObject({ rounds: 3, fraction: 0.5, minClients: 1, trainer: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } });
+    expect(config.federation).toMatchObject({ rounds: 3, fraction: 0.5, minClients: 1, minResults: 1, overSelection: 1, strategy: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } });
     expect(resolveConfig({ heartbeat: false }).heartbeat).toBe(false);
     const turn = { urls: ['turn:10.0.0.2:3478'], username: 'u', credential: 'c' };
     expect(resolveConfig({ transport: { mode: 'webrtc', iceServers: [{ urls: 'stun:10.0.0.2' }, turn] } }).transport.iceServers).toEqual([{ urls: 'stun:10.0.0.2' }, turn]);
@@ -54,7 +54,10 @@ describe('run config', () => {
   it.each([
     [{ federation: { rounds: 0 } }, /federation\.rounds must be an integer from 1 \(got 0\)/],
     [{ federation: { fraction: 2 } }, /federation\.fraction must be in \(0, 1\] \(got 2\)/],
-    [{ federation: { trainer: { name: 'fedsgd' } } }, /federation\.trainer\.name must be one of fedavg, fedprox \(got "fedsgd"\)/],
+    [{ federation: { strategy: { name: 'fedsgd' } } }, /federation\.strategy\.name must be one of fedavg, fedprox \(got "fedsgd"\)/],
+    [{ federation: { trainer: { name: 'fedavg' } } }, /federation\.trainer is not a known setting/],
+    [{ federation: { minClients: 4, minResults: 5 } }, /federation\.minResults must be at most federation\.minClients \(4\)/],
+    [{ federation: { overSelection: 0.5 } }, /federation\.overSelection must be a number >= 1/],
     [{ transport: { mode: 'carrier-pigeon' } }, /transport\.mode must be one of memory, worker, websocket, webrtc/],
     [{ transport: { port: 70000 } }, /transport\.port must be an integer from 0 to 65535/],
     [{ transport: { iceServers: [{ url: 'stun:x' }] } }, /transport\.iceServers\[0\]\.url is not a known setting/],

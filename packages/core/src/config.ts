@@ -1,6 +1,6 @@
 import { OiafedError } from './wire/errors.js';
 import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD, type ServerLimits } from './links/limits.js';
-import type { TrainerName } from './fl/fedavg.js';
+import { STRATEGY_NAMES, type StrategyName } from './fl/strategies/by-name.js';
 import { DEFAULT_HEARTBEAT, type HeartbeatOptions } from './membership/heartbeat.js';
 import { isNodeId } from './wire/node-id.js';
 import type { IceServer } from './links/peer.js';
@@ -35,14 +35,20 @@ export interface RunConfig {
   heartbeat: HeartbeatOptions | false;
   federation: {
     rounds: number;
+    /** Learners a round waits for. */
     minClients: number;
+    /** Results a round needs (and at least how many it selects); at most minClients. Default minClients. */
+    minResults: number;
     /** Fraction of connected learners selected per round, in (0, 1]. */
     fraction: number;
+    /** Asks this many times the selected learners and closes the round at the selected count (>= 1). */
+    overSelection: number;
     /** ms a round may take (0: none). */
     deadline: number;
     seed: number;
     federatedEvaluation: boolean;
-    trainer: { name: TrainerName; options: Record<string, unknown> };
+    /** The algorithm, by name, with its options. */
+    strategy: { name: StrategyName; options: Record<string, unknown> };
     /** Hyper-parameters the learners receive (epochs, batchSize, lr...). */
     train: Record<string, unknown>;
     /** Where checkpoints go (Node: a file path). */
@@ -84,11 +90,13 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
   federation: {
     rounds: 10,
     minClients: 1,
+    minResults: 1,
     fraction: 1,
+    overSelection: 1,
     deadline: 0,
     seed: 0,
     federatedEvaluation: false,
-    trainer: { name: 'fedavg', options: {} },
+    strategy: { name: 'fedavg', options: {} },
     train: {},
     onRoundFailure: 'retry',
   },
@@ -140,9 +148,14 @@ export function resolveConfig(input: unknown): RunConfig {
     if (heartbeat.timeout <= heartbeat.interval) fail('heartbeat.timeout', `greater than heartbeat.interval (${heartbeat.interval})`, heartbeat.timeout);
   }
 
-  const trainer = fed.trainer === undefined ? d.federation.trainer : record(fed.trainer, 'federation.trainer');
-  unknownKeys(trainer, ['name', 'options'], 'federation.trainer');
-  const trainerName = oneOf(trainer.name ?? 'fedavg', ['fedavg', 'fedprox'] as const, 'federation.trainer.name');
+  const strategy = fed.strategy === undefined ? d.federation.strategy : record(fed.strategy, 'federation.strategy');
+  unknownKeys(strategy, ['name', 'options'], 'federation.strategy');
+  const strategyName = oneOf(strategy.name ?? 'fedavg', STRATEGY_NAMES, 'federation.strategy.name');
+  const minClients = integer(fed.minClients ?? d.federation.minClients, 'federation.minClients', 1);
+  const minResults = integer(fed.minResults ?? minClients, 'federation.minResults', 1);
+  if (minResults > minClients) fail('federation.minResults', `at most federation.minClients (${minClients}): a round may start with only that many learners`, minResults);
+  const overSelection = num(fed.overSelection ?? 1, 'federation.overSelection');
+  if (!(overSelection >= 1) || !Number.isFinite(overSelection)) fail('federation.overSelection', 'a number >= 1', overSelection);
   const port = transport.port === undefined ? undefined : integer(transport.port, 'transport.port', 0, 65_535);
   const fraction = num(fed.fraction ?? 1, 'federation.fraction');
   if (!(fraction > 0 && fraction <= 1)) fail('federation.fraction', 'in (0, 1]', fraction);
@@ -163,12 +176,14 @@ export function resolveConfig(input: unknown): RunConfig {
     heartbeat,
     federation: {
       rounds: integer(fed.rounds ?? d.federation.rounds, 'federation.rounds', 1),
-      minClients: integer(fed.minClients ?? d.federation.minClients, 'federation.minClients', 1),
+      minClients,
+      minResults,
       fraction,
+      overSelection,
       deadline: nonNegative(fed.deadline ?? 0, 'federation.deadline'),
       seed: integer(fed.seed ?? 0, 'federation.seed', 0),
       federatedEvaluation: bool(fed.federatedEvaluation ?? false, 'federation.federatedEvaluation'),
-      trainer: { name: trainerName, options: trainer.options === undefined ? {} : record(trainer.options, 'federation.trainer.options') },
+      strategy: { name: strategyName, options: strategy.options === undefined ? {} : record(strategy.options, 'federation.strategy.options') },
       train: fed.train === undefined ? {} : record(fed.train, 'federation.train'),
       ...(fed.checkpoint === undefined ? {} : { checkpoint: str(fed.checkpoint, 'federation.checkpoint') }),
       onRoundFailure: oneOf(fed.onRoundFailure ?? d.federation.onRoundFailure, ['retry', 'stop'] as const, 'federation.onRoundFailure'),

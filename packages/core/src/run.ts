@@ -1,6 +1,6 @@
 import type { InterceptorName, RunConfig } from './config.js';
 import type { CheckpointStore } from './fl/checkpoint.js';
-import { createTrainer } from './fl/fedavg.js';
+import { createStrategy } from './fl/strategies/by-name.js';
 import { Federation, type FederationOptions } from './fl/federation.js';
 import type { Weights } from './fl/weights.js';
 import { compressionInterceptor, loggingInterceptor, type Interceptor } from './rpc/interceptors.js';
@@ -54,9 +54,11 @@ export function createFederation(config: RunConfig, parts: RunParts = {}): Run {
   const fed = config.federation;
   const federation = new Federation({
     node,
-    trainer: createTrainer(fed.trainer.name, fed.trainer.options),
+    strategy: createStrategy(fed.strategy.name, fed.strategy.options),
     rounds: fed.rounds,
     minClients: fed.minClients,
+    minResults: fed.minResults,
+    overSelection: fed.overSelection,
     selection: fed.fraction >= 1 ? 'all' : { fraction: fed.fraction },
     seed: fed.seed,
     deadline: fed.deadline,

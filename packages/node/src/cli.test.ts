@@ -38,7 +38,7 @@ describe('oiafed serve', () => {
         'federation:',
         '  rounds: 3',
         '  minClients: 2',
-        '  trainer: { name: fedprox, options: { mu: 0.01 } }',
+        '  strategy: { name: fedprox, options: { mu: 0.01 } }',
         '  train: { lr: 0.05 }',
         '  federatedEvaluation: true',
         '',
@@ -104,7 +104,7 @@ describe('oiafed serve', () => {
     const member = (id: string, learner: LinearLearner) => joinFederation({ url: `ws://127.0.0.1:${port}`, id, learner, retry: { initialDelay: 20, maxDelay: 200 } });
     const members = [await member('a', new LinearLearner(linearData(1, 30))), await member('b', thrower)];
     try {
-      const [failed] = await run.waitFor(/^round 1\/2 failed \(attempt 1\): round 1: 1 of 2 learners returned train results, fewer than minClients 2 \(b: REMOTE_ERROR \\u001b\[2J\\u001b\[31mxxx.*; running it again in 1\.0 s, or when a learner joins$/);
+      const [failed] = await run.waitFor(/^round 1\/2 failed \(attempt 1\): round 1: 1 of 2 learners returned train results, fewer than minResults 2 \(b: REMOTE_ERROR \\u001b\[2J\\u001b\[31mxxx.*; running it again in 1\.0 s, or when a learner joins$/);
       expect(failed.length).toBeLessThan(1_500);
       members.push(await member('c', new LinearLearner(linearData(2, 30))));
       await run.waitFor(/^round 2\/2  2\/3 learners  1 failed \(b: REMOTE_ERROR\)/);

@@ -65,7 +65,7 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   // A server keeps waiting for learners (a day per wait) until the run ends or Ctrl-C.
   const { node, federation } = createFederation(config, { store, clientWait: 24 * 3_600_000, log: (line) => console.log(line) });
   const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket(node, { port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload, limits: config.security });
-  console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${fed.trainer.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
+  console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${fed.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
   const saved = await store.load();
   if (saved) console.log(`resuming after round ${saved.round} from ${store.path}`);
   node.events.on('CLIENT_REGISTERED', (c) => console.log(`learner ${boundedText(c.id)} joined`));

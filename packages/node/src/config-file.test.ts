@@ -10,10 +10,10 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe('YAML config', () => {
   it('loads the same shape as the typed config object', async () => {
     const path = join(dir, 'federation.yaml');
-    await writeFile(path, ['transport:', '  mode: websocket', '  port: 9000', 'federation:', '  rounds: 4', '  trainer:', '    name: fedprox', '    options: { mu: 0.01 }', ''].join('\n'));
+    await writeFile(path, ['transport:', '  mode: websocket', '  port: 9000', 'federation:', '  rounds: 4', '  strategy:', '    name: fedprox', '    options: { mu: 0.01 }', ''].join('\n'));
     const config = await loadConfig(path);
     expect(config.transport).toMatchObject({ mode: 'websocket', port: 9000 });
-    expect(config.federation).toMatchObject({ rounds: 4, trainer: { name: 'fedprox', options: { mu: 0.01 } } });
+    expect(config.federation).toMatchObject({ rounds: 4, strategy: { name: 'fedprox', options: { mu: 0.01 } } });
   });
 
   it('names the file and the field of an invalid setting', () => {

@@ -438,7 +438,7 @@ describe('a round that fails', () => {
         },
       });
       members.push(flaky);
-      await serve.line(/^round 1\/\d+ failed|ROUND_FAILED|round 1: 1 of 2 learners returned train results, fewer than minClients 2/);
+      await serve.line(/^round 1\/\d+ failed|ROUND_FAILED|round 1: 1 of 2 learners returned train results, fewer than minResults 2/);
       expect(serve.alive).toBe(true);
       flaky.close();
       members.push(await joinHonest(serve.url, 'b', TOKEN, { seed: 2 }));

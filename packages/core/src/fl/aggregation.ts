@@ -58,3 +58,13 @@ export interface ServerOptimizer {
   state(): StrategyState;
   restore(state: StrategyState): void;
 }
+
+/** A deep copy of a strategy's state (its models copied too), so a stored state shares nothing with the run. */
+export function cloneState<S extends StateValue>(value: S): S {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v: StateValue) => cloneState(v)) as unknown as S;
+  const out: Record<string, unknown> = {};
+  // A tensor's values are the one non-plain object a state holds.
+  for (const [key, v] of Object.entries(value)) out[key] = v instanceof Float32Array ? v.slice() : cloneState(v as StateValue);
+  return out as S;
+}

@@ -1,11 +1,14 @@
+import { cloneState, type StrategyState } from './aggregation.js';
 import type { RoundSummary } from './round.js';
 import { cloneWeights, type Weights } from './weights.js';
 
-/** Enough to continue a run: the last finished round, its global model, and the history so far. */
+/** Enough to continue a run: the last finished round, its global model, the history so far, and the strategy's state. */
 export interface Checkpoint {
   round: number;
   weights: Weights;
   history: RoundSummary[];
+  /** What the strategy carries between rounds (server optimiser moments...); none for FedAvg. */
+  strategy?: StrategyState;
 }
 
 /** Where checkpoints go. A file store lives in @oiafed/node; anything with these two methods works. */
@@ -19,15 +22,19 @@ export class MemoryCheckpointStore implements CheckpointStore {
   #latest: Checkpoint | undefined;
 
   async save(checkpoint: Checkpoint): Promise<void> {
-    this.#latest = { round: checkpoint.round, weights: cloneWeights(checkpoint.weights), history: structuredCloneHistory(checkpoint.history) };
+    this.#latest = copy(checkpoint);
   }
 
   async load(): Promise<Checkpoint | undefined> {
-    const latest = this.#latest;
-    return latest && { round: latest.round, weights: cloneWeights(latest.weights), history: structuredCloneHistory(latest.history) };
+    return this.#latest && copy(this.#latest);
   }
 }
 
+function copy(checkpoint: Checkpoint): Checkpoint {
+  const { round, weights, history, strategy } = checkpoint;
+  return { round, weights: cloneWeights(weights), history: structuredCloneHistory(history), ...(strategy === undefined ? {} : { strategy: cloneState(strategy) }) };
+}
+
 function structuredCloneHistory(history: RoundSummary[]): RoundSummary[] {
-  return history.map((r) => ({ ...r, clients: [...r.clients], failures: r.failures.map((f) => ({ ...f })), trainMetrics: { ...r.trainMetrics }, evalMetrics: { ...r.evalMetrics }, timings: { ...r.timings } }));
+  return history.map((r) => ({ ...r, clients: [...r.clients], failures: r.failures.map((f) => ({ ...f })), rejected: r.rejected.map((x) => ({ ...x })), trainMetrics: { ...r.trainMetrics }, evalMetrics: { ...r.evalMetrics }, timings: { ...r.timings } }));
 }

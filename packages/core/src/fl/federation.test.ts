@@ -4,82 +4,19 @@ import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from '../rpc/node.js';
 import { nextEvent } from '../test-support.js';
 import { MemoryCheckpointStore } from './checkpoint.js';
-import { FedAvg, FedProx } from './fedavg.js';
-import { Federation, type FederationOptions } from './federation.js';
+import { FedAvg, FedProx } from './strategies/fedavg.js';
+import { Federation } from './federation.js';
+import { federationMaker, fixed, ScriptedLearner } from './federation.test-support.js';
 import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
 import { LinearLearner, linearData, zeroLinearWeights } from './linear-learner.test-support.js';
 import type { RoundFailure } from './round.js';
-import { requireResults, Trainer, type RoundContext, type TrainOutcome } from './trainer.js';
+import type { Aggregation } from './aggregation.js';
+import { Strategy } from './strategy.js';
 import { WeightedMean } from './weighted-mean.js';
 import { maxAbsDiff, tensor, type Weights } from './weights.js';
 
-const nodes: Node[] = [];
+const { nodes, federate } = federationMaker();
 afterEach(() => nodes.splice(0).forEach((n) => n.close()));
-
-/** A trainer node and one learner node per learner object, joined over strict memory links. */
-async function federate(learners: Learner[], options: Omit<FederationOptions, 'node'>) {
-  const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
-  nodes.push(trainer);
-  const learnerNodes = await Promise.all(
-    learners.map(async (learner, i) => {
-      const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false });
-      nodes.push(node);
-      node.serve(learner);
-      await joinInMemory(trainer, node, { strict: true });
-      return node;
-    }),
-  );
-  return { trainer, learnerNodes, federation: new Federation({ node: trainer, ...options }) };
-}
-
-/** Returns a fixed update: makes the expected aggregate computable by hand. */
-class FixedLearner implements Learner {
-  constructor(
-    readonly update: Weights,
-    readonly numExamples: number,
-  ) {}
-  train(): TrainResult {
-    return { weights: this.update, numExamples: this.numExamples, metrics: { loss: this.numExamples } };
-  }
-  evaluate() {
-    return { numExamples: this.numExamples, metrics: { accuracy: this.numExamples / 100 } };
-  }
-  getWeights() {
-    return this.update;
-  }
-  setWeights() {}
-}
-
-const fixed = (w: number[], b: number, n: number) => new FixedLearner({ w: tensor(w, [w.length]), b: tensor([b], [1]) }, n);
-
-/** What a scripted method may answer: anything, as a hostile or broken learner would. */
-interface Script {
-  train?: (params: TrainParams) => unknown;
-  evaluate?: (params: EvaluateParams) => unknown;
-  getWeights?: () => unknown;
-}
-
-/**
- * An honest FixedLearner with some methods replaced by a script. A class, so every method a node
- * serves is there (a spread of a class instance drops its prototype's methods); the one cast is
- * on a scripted answer, which may be anything a learner sends.
- */
-class ScriptedLearner implements Learner {
-  constructor(
-    readonly base: FixedLearner,
-    readonly script: Script,
-  ) {}
-  train(params: TrainParams): Promise<TrainResult> {
-    return Promise.resolve(this.script.train ? this.script.train(params) : this.base.train()) as Promise<TrainResult>;
-  }
-  evaluate(params: EvaluateParams): Promise<EvaluateResult> {
-    return Promise.resolve(this.script.evaluate ? this.script.evaluate(params) : this.base.evaluate()) as Promise<EvaluateResult>;
-  }
-  getWeights(): Promise<Weights> {
-    return Promise.resolve(this.script.getWeights ? this.script.getWeights() : this.base.getWeights()) as Promise<Weights>;
-  }
-  setWeights(): void {}
-}
 
 describe('Federation with FedAvg', () => {
   it('aggregates to the example-weighted mean of the updates, as computed directly', async () => {
@@ -155,13 +92,13 @@ describe('Federation with FedAvg', () => {
     expect(federation.status().clients.find((c) => c.id === 'learner-1')?.state).toBe('unregistered');
   });
 
-  it('fails the round with ROUND_FAILED when fewer than minClients results arrive', async () => {
+  it('fails the round with ROUND_FAILED when fewer than minResults results arrive', async () => {
     const broken = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('nope')) });
     const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, broken], { rounds: 3, minClients: 2, initialWeights: zeroLinearWeights() });
     const reported = nextEvent(federation.events, 'ROUND_FAILED');
     await expect(federation.start()).rejects.toMatchObject({
       code: 'ROUND_FAILED',
-      message: expect.stringMatching(/round 1: 1 of 3 learners returned train results, fewer than minClients 2 \(learner-1: REMOTE_ERROR nope; learner-2: REMOTE_ERROR nope\)/),
+      message: expect.stringMatching(/round 1: 1 of 3 learners returned train results, fewer than minResults 2 \(learner-1: REMOTE_ERROR nope; learner-2: REMOTE_ERROR nope\)/),
     });
     expect(federation.state).toBe('failed');
     expect((await reported)[0]).toMatchObject({ round: 1, attempt: 1, retryInMs: undefined, failures: [{ client: 'learner-1' }, { client: 'learner-2' }] });
@@ -245,7 +182,7 @@ describe('Federation with FedAvg', () => {
 
   it('gives FedProx learners mu and the global weights', async () => {
     const learner = new LinearLearner(linearData(3, 10));
-    const { federation } = await federate([learner], { rounds: 1, trainer: new FedProx({ mu: 0.5 }), config: { lr: 0.1 } });
+    const { federation } = await federate([learner], { rounds: 1, strategy: new FedProx({ mu: 0.5 }), config: { lr: 0.1 } });
     await federation.start();
     expect(learner.seen[0]!.config).toEqual({ lr: 0.1, mu: 0.5 });
     expect(Object.keys(learner.seen[0]!.weights)).toEqual(['w', 'b']);
@@ -294,35 +231,28 @@ const sleeper = () => new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () =>
 /** 4 MiB of text that would clear a terminal and break a line, as a hostile learner's error. */
 const hugeMessage = `\u001b[2J\u001b[31m${'x'.repeat(4 << 20)}\nforged line`;
 
-/** A user's own trainer: its round goes through ctx.gather, and so through validation. */
-class PlainMeanTrainer extends Trainer {
+/** A user's own strategy: a plain mean of the updates, fed through the same validation as FedAvg's. */
+class PlainMeanStrategy extends Strategy {
   readonly name = 'plain-mean';
   readonly seen: string[] = [];
-  createAggregator() {
-    return new WeightedMean();
-  }
-  override async trainRound(ctx: RoundContext): Promise<TrainOutcome> {
+  override aggregation(): Aggregation {
     const mean = new WeightedMean();
-    let numExamples = 0;
-    const outcome = await ctx.gather(
-      'train',
-      () => ({ round: ctx.round, weights: ctx.weights, config: {} }),
-      (client, result) => {
-        this.seen.push(client);
-        mean.add(result.weights, 1);
-        numExamples += result.numExamples;
+    return {
+      keepsUpdates: false,
+      add: (update) => {
+        this.seen.push(update.client);
+        mean.add(update.weights, 1);
       },
-    );
-    requireResults(ctx, outcome, 'train');
-    return { weights: mean.result(), numExamples, results: outcome.succeeded.length, trainMetrics: {}, failures: outcome.failures };
+      result: () => ({ weights: mean.result(), rejected: [] }),
+    };
   }
 }
 
 describe('Federation with hostile learners', () => {
-  it("validates results for a user's Trainer subclass too: null, NaN weights and 1e30 examples fail only their learner", async () => {
+  it("validates results for a user's Strategy too: null, NaN weights and 1e30 examples fail only their learner", async () => {
     const honest = fixed([1, 1, 1], 1, 10);
     const nanWeights = { w: tensor([1, Number.NaN, 1]), b: tensor([1]) };
-    const trainer = new PlainMeanTrainer();
+    const strategy = new PlainMeanStrategy();
     const { federation } = await federate(
       [
         honest,
@@ -331,10 +261,10 @@ describe('Federation with hostile learners', () => {
         new ScriptedLearner(honest, { train: () => ({ weights: honest.update, numExamples: 1e30 }) }),
         new ScriptedLearner(fixed([5, 5, 5], 5, 10), { evaluate: () => null }),
       ],
-      { rounds: 1, trainer, federatedEvaluation: true, maxExamples: 1_000, initialWeights: zeroLinearWeights() },
+      { rounds: 1, strategy, federatedEvaluation: true, maxExamples: 1_000, initialWeights: zeroLinearWeights() },
     );
     const result = await federation.start();
-    expect(trainer.seen.sort()).toEqual(['learner-0', 'learner-4']);
+    expect(strategy.seen.sort()).toEqual(['learner-0', 'learner-4']);
     expect(Array.from(result.weights.w!.data)).toEqual([3, 3, 3]);
     expect(result.history[0]!.failures).toEqual([
       { client: 'learner-1', code: 'INVALID_RESULT', message: 'train result is null, not an object' },
@@ -386,7 +316,7 @@ describe('Federation with hostile learners', () => {
     const run = federation.start();
     const [failure] = await failed;
     expect(failure).toMatchObject({ round: 1, attempt: 1, retryInMs: 60_000, failures: [{ client: 'learner-1', code: 'REMOTE_ERROR' }] });
-    expect(failure.reason).toMatch(/^round 1: 1 of 2 learners returned train results, fewer than minClients 2 \(learner-1: REMOTE_ERROR \\u001b/);
+    expect(failure.reason).toMatch(/^round 1: 1 of 2 learners returned train results, fewer than minResults 2 \(learner-1: REMOTE_ERROR \\u001b/);
     expect(failure.reason.length).toBeLessThanOrEqual(1024);
     expect(federation.status()).toMatchObject({ state: 'running', round: 1 });
     // A good learner joins: the retry does not wait out its 60 s.

@@ -5,28 +5,43 @@ import { asOiafedError, OiafedError } from '../wire/errors.js';
 import { CancelScope } from '../rpc/cancel-scope.js';
 import type { Node } from '../rpc/node.js';
 import type { ClientInfo, ClientState } from '../membership/registry.js';
+import { onceWithTimeout, settleWithin } from '../wire/signals.js';
 import type { CheckpointStore } from './checkpoint.js';
+import { Cohort, failureOf, type ClientActivity, type GatherOutcome } from './cohort.js';
 import { DEFAULT_EXCLUDE, Exclusions, type ExcludeOptions } from './exclusion.js';
-import { FedAvg } from './fedavg.js';
-import type { Learner, LearnerProxy } from './learner.js';
-import { assertEvaluateResult, assertTrainResult, DEFAULT_MAX_EXAMPLES, type ResultLimits } from './result-validation.js';
+import { FedAvg } from './strategies/fedavg.js';
+import { DEFAULT_MAX_EXAMPLES, type ResultLimits } from './result-validation.js';
 import type { ClientFailure, RoundFailure, RoundSummary } from './round.js';
 import { selectClients, type Selection } from './selection.js';
-import type { GatherOutcome, RoundContext, Trainer } from './trainer.js';
+import type { ClientEvaluation, RoundStart, Strategy } from './strategy.js';
+import { weightedMetrics } from './weighted-mean.js';
 import { modelProblem, type Metrics, type Weights } from './weights.js';
-import { onceWithTimeout, settleWithin } from '../wire/signals.js';
+
+export type { ClientActivity } from './cohort.js';
 
 export interface FederationOptions {
   /** The trainer's node; learners join it (in memory, from workers, over WebSocket or WebRTC). */
   node: Node;
   /** The algorithm. Default: FedAvg. */
-  trainer?: Trainer;
-  /** Rounds to run (the run may stop earlier through `stopWhen` or `trainer.shouldStop`). */
+  strategy?: Strategy;
+  /** Rounds to run (the run may stop earlier through `stopWhen` or `strategy.shouldStop`). */
   rounds: number;
-  /** Fewer usable results than this fails a round; a round also waits for this many learners to be connected. Default 1. */
+  /** Learners a round waits to be connected before it selects. Default 1. */
   minClients?: number;
+  /**
+   * Results a round needs: fewer fails it. A round also selects at least this many learners (as
+   * Flower's min_fit_clients does), so a fraction never selects fewer than the round needs. At most
+   * `minClients`, since a round may start with only that many learners. Default `minClients`.
+   */
+  minResults?: number;
   /** Which connected learners train each round. Default 'all'. */
   selection?: Selection;
+  /**
+   * Over-selection (Bonawitz et al. 2019, as Google's production FL does): a round asks
+   * ceil(selected x factor) learners and closes as soon as the selected count have answered, cancelling
+   * the rest, since some learners always drop. Default 1 (none).
+   */
+  overSelection?: number;
   /** Seeds random selection, so runs (and resumed runs) select alike. Default 0. */
   seed?: number;
   /** ms a round may take; learners still working then count as failed (TIMEOUT). 0: no deadline. */
@@ -41,14 +56,18 @@ export interface FederationOptions {
   initialWeights?: Weights;
   /** Central evaluation of the global model after each round (e.g. test accuracy on held-out data). */
   evaluate?: (weights: Weights, round: number) => Metrics | Promise<Metrics>;
-  /** Also let the round's learners evaluate the global model on their own data. Default false. */
-  federatedEvaluation?: boolean;
+  /**
+   * Also let learners evaluate the new global model on their own data: `true` asks the round's
+   * training learners; a Selection samples the connected learners afresh (seeded like training).
+   * Default false.
+   */
+  federatedEvaluation?: boolean | Selection;
   /** Where to save a checkpoint after every round; `start()` resumes from it when it holds one. */
   store?: CheckpointStore;
   /** True ends the run after the round just finished. */
   stopWhen?: (summary: RoundSummary, history: readonly RoundSummary[]) => boolean;
   /**
-   * What a failed round (fewer than minClients results, or fewer than minClients learners within
+   * What a failed round (fewer than minResults results, or fewer than minClients learners within
    * `clientWait`) does. Both report it (ROUND_FAILED). 'stop': `start()` rejects with its
    * ROUND_FAILED error. 'retry': the round runs again after `retryDelay`, or as soon as a learner
    * joins, until the run completes or is stopped: what a server wants. Default 'stop'.
@@ -69,7 +88,6 @@ export interface FederationOptions {
 }
 
 export type FederationState = 'idle' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
-export type ClientActivity = 'idle' | 'training' | 'evaluating';
 
 export interface FederationEvents {
   STATE_CHANGED: [state: FederationState];
@@ -77,6 +95,8 @@ export interface FederationEvents {
   CLIENT_RESULT: [info: { round: number; client: NodeId; numExamples: number; metrics: Metrics; ms: number }];
   /** A learner's call failed; round 0 is the request for the starting model. */
   CLIENT_FAILED: [failure: ClientFailure & { round: number }];
+  /** The round's aggregation left a learner's update out (a robust strategy, e.g. Krum). */
+  CLIENT_REJECTED: [info: { round: number; client: NodeId; reason: string }];
   /** A learner that failed `failures` rounds in a row is left out of the next `rounds` rounds. */
   CLIENT_EXCLUDED: [info: { round: number; client: NodeId; failures: number; rounds: number }];
   ROUND_FINISHED: [summary: RoundSummary];
@@ -130,9 +150,12 @@ interface AttemptLog {
  */
 export class Federation {
   readonly events = new EventEmitter<FederationEvents>();
-  readonly #o: Required<Pick<FederationOptions, 'rounds' | 'minClients' | 'selection' | 'seed' | 'deadline' | 'clientWait' | 'learnerRole' | 'config' | 'onRoundFailure' | 'retryDelay' | 'maxExamples'>> & FederationOptions;
+  readonly #o: Required<
+    Pick<FederationOptions, 'rounds' | 'minClients' | 'minResults' | 'selection' | 'overSelection' | 'seed' | 'deadline' | 'clientWait' | 'learnerRole' | 'config' | 'onRoundFailure' | 'retryDelay' | 'maxExamples'>
+  > &
+    FederationOptions;
   readonly #node: Node;
-  readonly #trainer: Trainer;
+  readonly #strategy: Strategy;
   readonly #limits: ResultLimits;
   readonly #exclusions: Exclusions | undefined;
   readonly #activity = new Map<NodeId, ClientActivity>();
@@ -162,18 +185,28 @@ export class Federation {
       onRoundFailure: 'stop',
       retryDelay: 1_000,
       maxExamples: DEFAULT_MAX_EXAMPLES,
+      overSelection: 1,
       ...options,
+      minResults: options.minResults ?? options.minClients ?? 1,
     };
     const o = this.#o;
     if (!Number.isInteger(o.rounds) || o.rounds < 1) throw invalid('rounds', 'a positive integer', o.rounds);
     if (!Number.isInteger(o.minClients) || o.minClients < 1) throw invalid('minClients', 'a positive integer', o.minClients);
+    if (!Number.isInteger(o.minResults) || o.minResults < 1) throw invalid('minResults', 'a positive integer', o.minResults);
+    if (o.minResults > o.minClients) {
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `federation.minResults (${o.minResults}) is more than federation.minClients (${o.minClients}): a round that starts with minClients learners could never have minResults results`,
+      );
+    }
+    if (!(o.overSelection >= 1) || !Number.isFinite(o.overSelection)) throw invalid('overSelection', 'a number >= 1', o.overSelection);
     if (!(o.deadline >= 0)) throw invalid('deadline', 'a number of ms >= 0', o.deadline);
     if (typeof o.selection === 'object' && !(o.selection.fraction > 0 && o.selection.fraction <= 1)) throw invalid('fraction', 'in (0, 1]', o.selection.fraction);
     if (o.onRoundFailure !== 'retry' && o.onRoundFailure !== 'stop') throw invalid('onRoundFailure', "'retry' or 'stop'", o.onRoundFailure);
     if (!(o.retryDelay >= 0) || !Number.isFinite(o.retryDelay)) throw invalid('retryDelay', 'a number of ms >= 0', o.retryDelay);
     if (!Number.isSafeInteger(o.maxExamples) || o.maxExamples < 1) throw invalid('maxExamples', 'a positive integer', o.maxExamples);
     this.#node = options.node;
-    this.#trainer = options.trainer ?? new FedAvg();
+    this.#strategy = options.strategy ?? new FedAvg();
     this.#weights = options.initialWeights;
     this.#limits = { maxExamples: o.maxExamples };
     const exclude = options.exclude ?? DEFAULT_EXCLUDE;
@@ -231,19 +264,22 @@ export class Federation {
 
   /** Runs the rounds; resolves when they are done, the run is stopped, or a stop condition holds. */
   async start(): Promise<FederationResult> {
-    if (this.#state !== 'idle') throw new OiafedError('INVALID_CONFIG', `federation already ${this.#state}`);
+    const pausedBeforeStart = this.#state === 'paused' && this.#startedAt === undefined;
+    if (this.#state !== 'idle' && !pausedBeforeStart) throw new OiafedError('INVALID_CONFIG', `federation already ${this.#state}`);
     this.#startedAt = Date.now();
-    this.#setState('running');
+    // Paused before it started: it starts paused, and runs once resumed.
+    if (!pausedBeforeStart) this.#setState('running');
     try {
+      if (this.#paused) await this.#paused;
       await this.#restore();
-      this.#weights ??= await this.#fetchInitialWeights();
+      this.#weights ??= await this.#initialWeights();
       let reason: FederationResult['reason'] = 'completed';
       while (this.#round < this.#o.rounds) {
         if (this.#paused) await this.#paused;
         if (this.#abort.signal.aborted) break;
         const summary = await this.#runRound(this.#round + 1);
         if (!summary) break;
-        if (this.#trainer.shouldStop(summary, this.#history) || this.#o.stopWhen?.(summary, this.#history)) {
+        if (this.#strategy.shouldStop(summary, this.#history) || this.#o.stopWhen?.(summary, this.#history)) {
           reason = 'condition';
           break;
         }
@@ -325,18 +361,30 @@ export class Federation {
     this.#round = checkpoint.round;
     this.#weights = checkpoint.weights;
     this.#history = checkpoint.history;
+    this.#strategy.restore(checkpoint.strategy ?? {});
+  }
+
+  /** The strategy's starting model, or else a learner's. */
+  async #initialWeights(): Promise<Weights> {
+    const own = await this.#strategy.initialWeights();
+    if (own === undefined) return this.#fetchInitialWeights();
+    const problem = modelProblem(own);
+    if (problem !== undefined) throw new OiafedError('INVALID_CONFIG', `${this.#strategy.name}.initialWeights(): ${problem}`);
+    return own;
   }
 
   /**
-   * The starting model from a learner: the first connected (by id) that answers with a usable
-   * model. One that fails or answers nonsense is reported (CLIENT_FAILED, round 0) and the next is
-   * asked, so one hostile learner cannot choose or block the starting model.
+   * The starting model from a learner: once `minClients` learners are connected (what the first
+   * round waits for too), the one whose id sorts first, never the first to arrive, so runs in any
+   * mode start alike. One that fails or answers nonsense is reported (CLIENT_FAILED, round 0) and
+   * the next is asked, so one hostile learner cannot choose or block the starting model.
    */
   async #fetchInitialWeights(): Promise<Weights> {
     const asked = new Set<NodeId>();
     let last: ClientFailure | undefined;
     for (;;) {
-      const candidates = await this.#waitFor(() => this.clients().filter((id) => !asked.has(id)), 1, this.#o.clientWait).catch((error: unknown) => {
+      const needed = asked.size === 0 ? this.#o.minClients : 1;
+      const candidates = await this.#waitFor(() => this.clients().filter((id) => !asked.has(id)), needed, this.#o.clientWait).catch((error: unknown) => {
         if (!last || this.#abort.signal.aborted) throw error;
         throw new OiafedError('TIMEOUT', `no learner gave a usable starting model within ${this.#o.clientWait} ms (last: ${last.client}: ${last.code} ${last.message})`, { cause: error });
       });
@@ -411,17 +459,18 @@ export class Federation {
     // The deadline runs from here: time spent waiting for learners is not the learners' to lose.
     const started = Date.now();
     const attempt = ++this.#attempts;
-    const clients = selectClients(o.selection, this.#selectable(connected, attempt), round, o.seed, retry);
+    const selectable = this.#selectable(connected, attempt);
+    const { clients, target } = selectClients(o.selection, selectable, round, o.seed, { retry, atLeast: o.minResults, overSelection: o.overSelection });
     this.#round = round;
     this.events.emit('ROUND_STARTED', { round, clients: [...clients] });
     const log: AttemptLog = { outcomes: new Map(), failures: [] };
     try {
-      const done = await this.#trainAndEvaluate(round, clients, started, log);
+      const done = await this.#trainAndEvaluate(round, clients, target, connected, started, log);
       if (!done) return { kind: 'stopped' };
       this.#settle(round, attempt, log);
       this.#weights = done.weights;
       this.#history.push(done.summary);
-      await o.store?.save({ round, weights: done.weights, history: this.#history });
+      await o.store?.save({ round, weights: done.weights, history: this.#history, strategy: this.#strategy.state() });
       this.events.emit('ROUND_FINISHED', done.summary);
       return { kind: 'finished', summary: done.summary };
     } catch (error) {
@@ -433,33 +482,65 @@ export class Federation {
   }
 
   /** The round's training, then its evaluation; undefined when the run was stopped during them. */
-  async #trainAndEvaluate(round: number, clients: NodeId[], started: number, log: AttemptLog): Promise<{ summary: RoundSummary; weights: Weights } | undefined> {
+  async #trainAndEvaluate(
+    round: number,
+    clients: NodeId[],
+    target: number,
+    connected: readonly NodeId[],
+    started: number,
+    log: AttemptLog,
+  ): Promise<{ summary: RoundSummary; weights: Weights } | undefined> {
     const o = this.#o;
-    const train = await this.#trainer.trainRound(this.#context(round, clients, started, this.#weights!, log));
+    const strategy = this.#strategy;
+    const start: RoundStart = { round, weights: this.#weights!, config: o.config };
+    const cohort = this.#cohort(round, started, log);
+    await strategy.beforeRound?.(start, cohort, clients);
+    const aggregation = strategy.aggregation(start);
+    const parts: { numExamples: number; metrics: Metrics }[] = [];
+    const train = await cohort.gather(
+      'train',
+      clients,
+      (client) => strategy.configureTrain(start, client),
+      (client, result) => {
+        const metrics = result.metrics ?? {};
+        aggregation.add({ client, weights: result.weights, numExamples: result.numExamples, metrics, staleness: 0 });
+        parts.push({ numExamples: result.numExamples, metrics });
+      },
+      target < clients.length ? { enough: target } : {},
+    );
     if (this.#abort.signal.aborted) return undefined;
+    requireResults(round, train, clients.length, o.minResults, 'train');
+    const aggregate = aggregation.result();
+    for (const { client, reason } of aggregate.rejected) this.events.emit('CLIENT_REJECTED', { round, client, reason: boundedText(reason) });
+    const weights = strategy.update(start, aggregate);
     const trainMs = Date.now() - started;
     const evalStarted = Date.now();
     const evalMetrics: Metrics = {};
-    // Bounded again: a trainer may report failures of its own (from calls through ctx.proxy).
-    const failures = train.failures.map(boundedFailure);
-    if (o.federatedEvaluation) {
-      const fed = await this.#trainer.evaluateRound(this.#context(round, clients, evalStarted, train.weights, log));
+    const failures = [...train.failures];
+    if (o.federatedEvaluation !== undefined && o.federatedEvaluation !== false) {
+      const evaluators = o.federatedEvaluation === true ? clients : selectClients(o.federatedEvaluation, connected, round, o.seed, { stream: 'evaluate' }).clients;
+      const evaluated: RoundStart = { round, weights, config: o.config };
+      const results: ClientEvaluation[] = [];
+      const fed = await cohort.gather('evaluate', evaluators, (client) => strategy.configureEvaluate(evaluated, client), (client, result) => {
+        results.push({ client, numExamples: result.numExamples, metrics: result.metrics });
+      });
       if (this.#abort.signal.aborted) return undefined;
-      failures.push(...fed.failures.map(boundedFailure));
-      for (const [k, v] of Object.entries(fed.metrics)) evalMetrics[`federated_${k}`] = v;
+      failures.push(...fed.failures);
+      for (const [k, v] of Object.entries(strategy.aggregateEvaluate(evaluated, results))) evalMetrics[`federated_${k}`] = v;
     }
-    if (o.evaluate) Object.assign(evalMetrics, await o.evaluate(train.weights, round));
+    if (o.evaluate) Object.assign(evalMetrics, await o.evaluate(weights, round));
     const summary: RoundSummary = {
       round,
       clients: [...clients],
-      results: train.results,
-      numExamples: train.numExamples,
+      results: train.succeeded.length,
+      numExamples: parts.reduce((n, p) => n + p.numExamples, 0),
       failures,
-      trainMetrics: train.trainMetrics,
+      rejected: aggregate.rejected.map((r) => ({ client: r.client, reason: boundedText(r.reason) })),
+      trainMetrics: weightedMetrics(parts),
       evalMetrics,
       timings: { trainMs, evaluateMs: Date.now() - evalStarted, totalMs: Date.now() - started },
     };
-    return { summary, weights: train.weights };
+    return { summary, weights };
   }
 
   /**
@@ -492,74 +573,40 @@ export class Federation {
     exclusions.forget((id) => registry.get(id)?.state === 'connected', attempt);
   }
 
-  #context(round: number, clients: readonly NodeId[], started: number, weights: Weights, log: AttemptLog): RoundContext {
-    const o = this.#o;
-    const signal = this.#abort.signal;
-    const node = this.#node;
-    const activity = this.#activity;
-    const calls = this.#calls.signal;
-    const events = this.events;
-    const limits = this.#limits;
-    const timeoutNow = () => (o.deadline > 0 ? Math.max(1, started + o.deadline - Date.now()) : undefined);
-    const outcome = (client: NodeId, ok: boolean) => log.outcomes.set(client, ok && log.outcomes.get(client) !== false);
-    return {
+  #cohort(round: number, started: number, log: AttemptLog): Cohort {
+    const deadline = this.#o.deadline;
+    return new Cohort({
+      node: this.#node,
       round,
-      weights,
-      clients,
-      config: o.config,
-      minResults: o.minClients,
-      signal,
-      proxy: (id) => node.proxy<Learner>(id, { signal }) as LearnerProxy,
-      async gather(method, paramsFor, onResult, among = clients): Promise<GatherOutcome> {
-        const succeeded: NodeId[] = [];
-        const failures: ClientFailure[] = [];
-        await Promise.all(
-          among.map(async (client) => {
-            const t0 = Date.now();
-            activity.set(client, method === 'train' ? 'training' : 'evaluating');
-            try {
-              const timeout = timeoutNow();
-              const options = timeout === undefined ? { signal: calls } : { signal: calls, timeout };
-              const result: unknown = await node.call(client, method, [paramsFor(client)], options);
-              if (method === 'train') assertTrainResult(result, weights, limits);
-              else assertEvaluateResult(result, limits);
-              onResult(client, result as never);
-              succeeded.push(client);
-              outcome(client, true);
-              if (method === 'train') {
-                const r = result as { numExamples: number; metrics?: Metrics };
-                events.emit('CLIENT_RESULT', { round, client, numExamples: r.numExamples, metrics: r.metrics ?? {}, ms: Date.now() - t0 });
-              }
-            } catch (error) {
-              const failure = failureOf(client, error);
-              failures.push(failure);
-              if (signal.aborted) return;
-              log.failures.push(failure);
-              outcome(client, false);
-              events.emit('CLIENT_FAILED', { ...failure, round });
-            } finally {
-              activity.set(client, 'idle');
-            }
-          }),
-        );
-        return { succeeded, failures };
+      timeLeft: () => (deadline > 0 ? Math.max(1, started + deadline - Date.now()) : undefined),
+      calls: this.#calls.signal,
+      signal: this.#abort.signal,
+      limits: this.#limits,
+      activity: this.#activity,
+      trained: (info) => this.events.emit('CLIENT_RESULT', info),
+      outcome: (client, failure) => {
+        log.outcomes.set(client, failure === undefined && log.outcomes.get(client) !== false);
+        if (!failure) return;
+        log.failures.push(failure);
+        this.events.emit('CLIENT_FAILED', { ...failure, round });
       },
-    };
+    });
   }
 }
 
-/** A learner's failure as it is kept and shown: every text from the peer bounded and escaped. */
-function failureOf(client: NodeId, error: unknown): ClientFailure {
-  return {
-    client: boundedText(client),
-    code: boundedText(asOiafedError(error).code, 64),
-    message: boundedText(error instanceof Error ? error.message : error),
-  };
-}
-
-/** A failure a trainer reported itself, bounded the same way. */
-function boundedFailure(f: ClientFailure): ClientFailure {
-  return { client: boundedText(f.client), code: boundedText(f.code, 64), message: boundedText(f.message) };
+/**
+ * ROUND_FAILED when fewer than `minResults` results came back, naming the first few failures (a
+ * thousand failures make one bounded line).
+ */
+function requireResults(round: number, outcome: GatherOutcome, asked: number, minResults: number, what: string): void {
+  if (outcome.succeeded.length >= minResults) return;
+  const { failures } = outcome;
+  const named = failures.slice(0, 8).map((f) => `${f.client}: ${f.code} ${f.message}`);
+  const why = boundedText(`${named.join('; ')}${failures.length > named.length ? `; ${failures.length - named.length} more` : ''}`);
+  throw new OiafedError(
+    'ROUND_FAILED',
+    `round ${round}: ${outcome.succeeded.length} of ${asked} learners returned ${what} results, fewer than minResults ${minResults}${why ? ` (${why})` : ''}`,
+  );
 }
 
 function invalid(field: string, expected: string, got: unknown): OiafedError {

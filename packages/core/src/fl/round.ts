@@ -18,6 +18,8 @@ export interface RoundSummary {
   results: number;
   numExamples: number;
   failures: ClientFailure[];
+  /** Learners whose update the aggregation left out (robust strategies), and why. */
+  rejected: { client: NodeId; reason: string }[];
   /** Example-weighted means of the learners' training metrics. */
   trainMetrics: Metrics;
   /** The global model's evaluation (central, or federated over the learners). */

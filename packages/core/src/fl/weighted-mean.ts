@@ -1,4 +1,5 @@
 import { OiafedError } from '../wire/errors.js';
+import type { Aggregate, Aggregation, ClientUpdate } from './aggregation.js';
 import type { Metrics, Weights } from './weights.js';
 
 /**
@@ -70,4 +71,18 @@ export function weightedMetrics(parts: readonly { numExamples: number; metrics?:
   const out: Metrics = {};
   for (const key of Object.keys(sums)) if (weights[key]! > 0) out[key] = sums[key]! / weights[key]!;
   return out;
+}
+
+/** FedAvg's aggregation: the streaming example-weighted mean, one model of memory for any number of updates. */
+export class WeightedMeanAggregation implements Aggregation {
+  readonly keepsUpdates = false;
+  readonly #mean = new WeightedMean();
+
+  add(update: ClientUpdate): void {
+    this.#mean.add(update.weights, update.numExamples);
+  }
+
+  result(): Aggregate {
+    return { weights: this.#mean.result(), rejected: [] };
+  }
 }
