@@ -8,7 +8,7 @@ import { TrainerProcess } from './trainer-process.js';
 const data = { seed: '1', trainSize: '3000', testSize: '500', split: 'iid' };
 const trainerArgs = ['--rounds', '4', '--train-size', data.trainSize, '--test-size', data.testSize, '--seed', data.seed, '--min-clients', '2', '--heartbeat', '1000'];
 
-test('a Node trainer and three learner tabs run FedAvg on MNIST; a tab closes mid-round; the trainer restarts and the tabs finish the run', async ({ browser }) => {
+test('a Node trainer and three learner tabs run FedAvg on MNIST; a tab closes mid-round; the trainer restarts and the tabs finish the run, then hear it completed', async ({ browser }) => {
   const dir = mkdtempSync(join(tmpdir(), 'oiafed-e2e-'));
   const checkpoint = join(dir, 'checkpoint.bin');
   const first = new TrainerProcess([...trainerArgs, '--clients', '3', '--port', '0', '--checkpoint', checkpoint]);
@@ -43,8 +43,12 @@ test('a Node trainer and three learner tabs run FedAvg on MNIST; a tab closes mi
     const [, finalAcc] = await second.waitFor(/done: 4 rounds .* \(completed\); final test accuracy (\d\.\d+)/);
     expect(Number(finalAcc)).toBeGreaterThan(0.6);
     expect(await second.exited).toBe(0);
-    // The trainer is gone again: the tabs notice, and keep trying.
-    for (const tab of tabs.slice(0, 2)) expect(await statusOf(tab, ['disconnected', 'reconnecting'])).toBeTruthy();
+    // The run is over: the tabs are told, show it, and stop trying.
+    for (const tab of tabs.slice(0, 2)) {
+      expect(await statusOf(tab, ['finished'])).toBe('finished');
+      await expect(tab.locator('#state')).toHaveText('finished (completed, 4 rounds)');
+      expect(await tab.evaluate(() => (globalThis as unknown as { oiafed: { uplink: { status: string } } }).oiafed.uplink.status)).toBe('closed');
+    }
     await context.close();
   } finally {
     first.kill();

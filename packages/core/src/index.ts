@@ -70,5 +70,7 @@ export type { LearnerContext, LearnerFactory } from './fl/learner-host.js';
 export type { ConnectWebSocketOptions } from './links/web-socket.js';
 export type { UplinkStatus, UplinkStatusDetail, ResumeStore } from './connect/uplink.js';
 export { FederationMember } from './fl/member.js';
-export type { MemberOptions, MemberStatus, MemberState, MemberEvents, JoinFederationOptions, JoinOverWebRtcOptions } from './fl/member.js';
+export type { MemberOptions, MemberStatus, MemberState, MemberEvents, FinishedNotice, JoinFederationOptions, JoinOverWebRtcOptions } from './fl/member.js';
+export { RUN_END_EVENT } from './fl/run-end.js';
+export type { RunEndNotice, RunEndReason } from './fl/run-end.js';
 export type { OpenPeer, PeerOptions, SignallingAddress, IceServer } from './links/peer.js';

@@ -8,6 +8,7 @@ import { connectWebSocket } from '@oiafed/core/internal';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
+import { withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
 import { LineProcess } from './line-process.test-support.js';
 
@@ -16,6 +17,8 @@ const dir = await mkdtemp(join(tmpdir(), 'oiafed-cli-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 const oiafed = (...args: string[]) => new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', ...args], { cwd: here });
+/** A learner in a process of its own (fixtures/learner-process.fixture.ts): it joins, trains, and exits on its own. */
+const learnerProcess = (...args: string[]) => new LineProcess(['--import', 'tsx', '--conditions=source', 'fixtures/learner-process.fixture.ts', ...args], { cwd: here });
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -27,7 +30,7 @@ function freePort(): Promise<number> {
 }
 
 describe('oiafed serve', () => {
-  it('runs a federation from YAML, stops cleanly on Ctrl-C, and resumes from its checkpoint when started again', async () => {
+  it('runs a federation from YAML, stops cleanly on Ctrl-C (its learners keep trying), resumes from its checkpoint when started again, and tells its learners the run completed', async () => {
     const port = await freePort();
     const config = join(dir, 'federation.yaml');
     await writeFile(
@@ -67,31 +70,58 @@ describe('oiafed serve', () => {
       await second.waitFor(/^done: 3 of 3 rounds \(completed\)/);
       expect(second.lines.some((l) => /^round 1\//.test(l))).toBe(false);
       expect(await second.exited).toBe(0);
+      for (const member of members) {
+        expect(await withTimeout(member.finished, 5_000, `${member.id} not told`)).toEqual({ reason: 'completed', rounds: 3 });
+        expect(member.status.state).toBe('finished');
+      }
     } finally {
       members.forEach((m) => m.close());
       first.kill();
     }
   });
 
-  it('serves a federation over WebRTC: its own signalling server, learners joining over data channels', async () => {
+  it('ends the run for learner processes joined over WebSocket: they hear it completed and exit 0 on their own', async () => {
+    const port = await freePort();
+    const config = join(dir, 'learner-processes.yaml');
+    await writeFile(config, [`transport: { mode: websocket, port: ${port} }`, 'heartbeat: { interval: 200, timeout: 1000 }', 'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }', ''].join('\n'));
+    const run = oiafed('serve', config);
+    const learners: LineProcess[] = [];
+    try {
+      await run.waitFor(/serving ws:\/\/127\.0\.0\.1:\d+; fedavg, 2 rounds, minClients 2/);
+      learners.push(learnerProcess(`ws://127.0.0.1:${port}`, 'a', '1'), learnerProcess(`ws://127.0.0.1:${port}`, 'b', '2'));
+      await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
+      expect(await withTimeout(run.exited, 10_000, 'oiafed serve did not exit')).toBe(0);
+      for (const learner of learners) {
+        await learner.waitFor(/^finished completed 2 \(finished\)$/, 10_000);
+        expect(await withTimeout(learner.exited, 10_000, 'a finished learner process did not exit')).toBe(0);
+      }
+    } finally {
+      learners.forEach((l) => l.kill());
+      run.kill();
+    }
+  }, 60_000);
+
+  it('serves a federation over WebRTC: its own signalling server, learner processes joining over data channels, which exit 0 once the run completes', async () => {
     const port = await freePort();
     const config = join(dir, 'webrtc.yaml');
     await writeFile(config, ['node: { id: fl-trainer }', `transport: { mode: webrtc, port: ${port} }`, 'heartbeat: { interval: 200, timeout: 1000 }', 'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }', ''].join('\n'));
     const run = oiafed('serve', config);
-    const members = [];
+    const learners: LineProcess[] = [];
     try {
       await run.waitFor(new RegExp(`serving http://127\\.0\\.0\\.1:${port}/ \\(WebRTC signalling; trainer peer fl-trainer\\); fedavg, 2 rounds`));
-      for (const id of ['a', 'b']) {
-        members.push(await joinFederation({ signalling: `http://127.0.0.1:${port}/`, trainer: 'fl-trainer', id, learner: new LinearLearner(linearData(id === 'a' ? 1 : 2, 30)), heartbeat: { interval: 200, timeout: 1000 }, link: { timeout: 5_000 } }));
-      }
+      for (const [id, seed] of [['a', '1'], ['b', '2']] as const) learners.push(learnerProcess(`http://127.0.0.1:${port}/`, id, seed, 'fl-trainer'));
       await run.waitFor(/^round 2\/2  2\/2 learners  train loss \d\.\d+/m, 30_000);
       await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
-      expect(await run.exited).toBe(0);
+      expect(await withTimeout(run.exited, 10_000, 'oiafed serve did not exit')).toBe(0);
+      for (const learner of learners) {
+        await learner.waitFor(/^finished completed 2 \(finished\)$/, 10_000);
+        expect(await withTimeout(learner.exited, 10_000, 'a finished learner process did not exit')).toBe(0);
+      }
     } finally {
-      members.forEach((m) => m.close());
+      learners.forEach((l) => l.kill());
       run.kill();
     }
-  });
+  }, 60_000);
 
   it('reports a failed round and runs it again until a good learner joins and the run completes with exit code 0; a 4 MiB error stays one short line and out of the checkpoint', async () => {
     const port = await freePort();

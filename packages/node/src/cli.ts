@@ -24,7 +24,8 @@ transport.mode websocket on transport.port, or webrtc (a PeerJS signalling serve
 transport.port, or the one at transport.url; the trainer is peer node.id), waits for learners, runs federation.rounds rounds,
 prints a line per round, and checkpoints after each one (federation.checkpoint, by default
 <config>.checkpoint beside the config). A round that fails is reported and run again (or ends the
-run with federation.onRoundFailure: stop). Ctrl-C stops it cleanly; the same command again resumes.`;
+run with federation.onRoundFailure: stop). When the run ends, its learners are told, and stop
+reconnecting. Ctrl-C stops it cleanly without telling them; the same command again resumes.`;
 
 const fmt = (metrics: Record<string, number>) =>
   Object.entries(metrics)
@@ -82,7 +83,8 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   federation.events.on('CLIENT_EXCLUDED', (e) => excluded.push(e));
   federation.events.on('ROUND_FINISHED', (s) => report(progress(s, fed.rounds)));
   federation.events.on('ROUND_FAILED', (f) => report(roundFailed(f, fed.rounds)));
-  const stop = () => federation.stop('interrupted');
+  // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep reconnecting.
+  const stop = () => federation.stop('interrupted', { final: false });
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     const result = await federation.start();

@@ -12,6 +12,7 @@ import { DEFAULT_EXCLUDE, Exclusions, type ExcludeOptions } from './exclusion.js
 import { FedAvg } from './strategies/fedavg.js';
 import { DEFAULT_MAX_EXAMPLES, type ResultLimits } from './result-validation.js';
 import type { ClientFailure, RoundFailure, RoundSummary } from './round.js';
+import { announceRunEnd } from './run-end.js';
 import { selectClients, type Selection } from './selection.js';
 import type { ClientEvaluation, RoundStart, Strategy } from './strategy.js';
 import { weightedMetrics } from './weighted-mean.js';
@@ -172,6 +173,8 @@ export class Federation {
   readonly #calls = new CancelScope();
   #resume: (() => void) | undefined;
   #paused: Promise<void> | undefined;
+  /** False after `stop(reason, { final: false })`: the learners are not told the run ended. */
+  #final = true;
 
   constructor(options: FederationOptions) {
     this.#o = {
@@ -293,13 +296,20 @@ export class Federation {
         return this.#result('stopped');
       }
       this.#setState('failed');
+      if (this.#final) announceRunEnd(this.#node, this.#o.learnerRole, { reason: 'failed', rounds: this.#history[this.#history.length - 1]?.round ?? 0 });
       throw error;
     }
   }
 
-  /** Ends the run: the round in flight is abandoned (its calls cancelled) and `start()` resolves. */
-  stop(reason = 'stopped by the user'): void {
+  /**
+   * Ends the run: the round in flight is abandoned (its calls cancelled), `start()` resolves, and
+   * the learners are told the run stopped. With `final: false` it is an interruption, to resume
+   * later from the checkpoint (Ctrl-C on `oiafed serve`): the learners are not told, and keep
+   * reconnecting until a trainer is back.
+   */
+  stop(reason = 'stopped by the user', options: { final?: boolean } = {}): void {
     if (this.#state === 'finished' || this.#state === 'stopped' || this.#state === 'failed') return;
+    this.#final = options.final ?? true;
     if (this.#state !== 'idle') this.#setState('stopping');
     const error = new OiafedError('ABORTED', reason);
     this.#abort.abort(error);
@@ -346,6 +356,7 @@ export class Federation {
   #result(reason: FederationResult['reason']): FederationResult {
     // A round abandoned by stop() does not count: `rounds` is the last one finished.
     const rounds = this.#history[this.#history.length - 1]?.round ?? 0;
+    if (this.#final) announceRunEnd(this.#node, this.#o.learnerRole, { reason, rounds });
     return { reason, rounds, weights: this.#weights!, history: [...this.#history], elapsedMs: Date.now() - this.#startedAt! };
   }
 

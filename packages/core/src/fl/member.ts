@@ -12,14 +12,32 @@ import { randomNodeId } from '../wire/node-id.js';
 import { openPeer, reachSignalling, type PeerConstructor, type PeerOptions } from '../links/peer.js';
 import { connectWebSocket, type ConnectWebSocketOptions, type WebSocketConstructor } from '../links/web-socket.js';
 import type { EvaluateParams, Learner, TrainParams } from './learner.js';
+import { readRunEndNotice, RUN_END_EVENT, type RunEndReason } from './run-end.js';
 
-/** Where a learner stands, as a page would show it. */
-export type MemberState = 'connecting' | 'registered' | 'training' | 'evaluating' | 'disconnected' | 'reconnecting' | 'failed' | 'closed';
+/**
+ * Where a learner stands, as a page would show it. 'finished': the trainer said its run ended
+ * (`reason` and `rounds` say how); 'failed': the uplink gave up (refused, or out of attempts);
+ * 'closed': closed by its user.
+ */
+export type MemberState = 'connecting' | 'registered' | 'training' | 'evaluating' | 'disconnected' | 'reconnecting' | 'failed' | 'closed' | 'finished';
 
 export interface MemberStatus extends UplinkStatusDetail {
   state: MemberState;
   /** The round being trained or evaluated. */
   round?: number;
+  /** finished: the last round the run finished. */
+  rounds?: number;
+}
+
+/**
+ * How a member's part in a federation ended. From the trainer's notice: its reason ('unknown' for
+ * a word this version does not know) and the last round the run finished. Otherwise 'closed' (the
+ * member was closed by its user first) or 'lost' (its uplink gave up: refused, or out of
+ * attempts), with rounds 0.
+ */
+export interface FinishedNotice {
+  reason: RunEndReason | 'unknown' | 'closed' | 'lost';
+  rounds: number;
 }
 
 export interface MemberEvents {
@@ -57,8 +75,16 @@ export class FederationMember {
   readonly node: Node;
   readonly events = new EventEmitter<MemberEvents>();
   readonly uplink: Uplink;
+  /**
+   * Settles once the member's part ends: when the trainer says its run ended (the member is then
+   * closed, status 'finished'), when it is closed, or when its uplink gives up. Never rejects.
+   */
+  readonly finished: Promise<FinishedNotice>;
   readonly #release: (() => void) | undefined;
   #status: MemberStatus = { state: 'connecting' };
+  /** How the member left, once it has: closed by its user, or finished by the trainer's notice. */
+  #left: 'closed' | 'finished' | undefined;
+  #settle!: (notice: FinishedNotice) => void;
 
   private constructor(options: MemberOptions) {
     this.node = new Node({ role: 'learner', timeout: options.timeout ?? LEARNER_REQUEST_TIMEOUT, ...(options.id === undefined ? {} : { id: options.id }), ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }) });
@@ -75,7 +101,20 @@ export class FederationMember {
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.resumeStore === undefined ? {} : { resumeStore: options.resumeStore }),
     });
-    this.uplink.events.on('status', (state, detail) => this.#set({ ...detail, state: state === 'idle' ? 'connecting' : state }));
+    this.finished = new Promise((resolve) => (this.#settle = resolve));
+    this.uplink.events.on('status', (state, detail) => {
+      // Once finished, the uplink closing is part of it, not news.
+      if (this.#left === 'finished') return;
+      if (state === 'failed') this.#settle({ reason: 'lost', rounds: 0 });
+      this.#set({ ...detail, state: state === 'idle' ? 'connecting' : state });
+    });
+    this.node.on(RUN_END_EVENT, (payload, from) => {
+      // Only the trainer ends the run: anyone else (another learner, through a relay) is ignored.
+      if (from !== this.uplink.peer?.id || this.#left) return;
+      const notice = readRunEndNotice(payload);
+      // After the acknowledgement has gone out, and outside the frame's handling.
+      queueMicrotask(() => this.#finish(notice));
+    });
   }
 
   /** Joins and resolves once registered; rejects if refused (wrong token...) or out of attempts. */
@@ -98,10 +137,26 @@ export class FederationMember {
     return this.#status;
   }
 
-  /** Leaves the federation for good: no more reconnection. */
+  /** Leaves the federation for good: no more reconnection. `finished` settles with reason 'closed'. */
   close(): void {
-    this.uplink.close();
-    this.node.close();
+    if (this.#left) return;
+    this.#left = 'closed';
+    this.#settle({ reason: 'closed', rounds: 0 });
+    this.#leave('left');
+  }
+
+  /** The trainer said the run ended: leave for good, and say so. */
+  #finish(notice: FinishedNotice): void {
+    if (this.#left) return;
+    this.#left = 'finished';
+    this.#leave(`run ${notice.reason}`);
+    this.#set({ state: 'finished', reason: notice.reason, rounds: notice.rounds });
+    this.#settle(notice);
+  }
+
+  #leave(reason: string): void {
+    this.uplink.close(reason);
+    this.node.close(reason);
     this.#release?.();
   }
 
