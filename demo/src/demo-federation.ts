@@ -42,7 +42,7 @@ export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions)
       minClients: options.minClients ?? options.clients,
       fraction: options.fraction,
       seed: options.seed,
-      strategy: { name: options.strategy, options: { mu: options.mu } },
+      strategy: { name: options.strategy, options: options.strategy === 'fedprox' ? { mu: options.mu } : {} },
       train: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
       onRoundFailure: 'stop',
     },

@@ -44,6 +44,17 @@ export type { GatherOutcome, GatherOptions, LearnerMethod, ParamsOf, ClientActiv
 export type { Aggregation, Aggregate, ClientUpdate, Rejection, ServerOptimizer, StrategyState, StateValue } from './fl/aggregation.js';
 export { FedAvg, FedProx } from './fl/strategies/fedavg.js';
 export type { FedProxOptions } from './fl/strategies/fedavg.js';
+export { FedAvgM, FedAdagrad, FedAdam, FedYogi, ServerOptimized } from './fl/strategies/server-optimized.js';
+export { FedMedian, FedTrimmedAvg, Krum, CenteredClipping } from './fl/strategies/robust.js';
+export { MedianAggregation } from './fl/aggregations/coordinate-median.js';
+export { TrimmedMeanAggregation, type TrimmedMeanOptions } from './fl/aggregations/trimmed-mean.js';
+export { KrumAggregation, type KrumOptions } from './fl/aggregations/krum.js';
+export { CenteredClippingAggregation, type CenteredClippingOptions } from './fl/aggregations/centered-clipping.js';
+export { FedAvgMOptimizer, type FedAvgMOptions } from './fl/server-optimizers/fedavgm.js';
+export { FedAdagradOptimizer, type FedAdagradOptions } from './fl/server-optimizers/fedadagrad.js';
+export { FedAdamOptimizer } from './fl/server-optimizers/fedadam.js';
+export { FedYogiOptimizer } from './fl/server-optimizers/fedyogi.js';
+export type { FedOptOptions } from './fl/server-optimizers/fedopt.js';
 export { createStrategy, STRATEGY_NAMES } from './fl/strategies/by-name.js';
 export type { StrategyName } from './fl/strategies/by-name.js';
 export type { Learner, LearnerProxy, TrainParams, TrainResult, EvaluateParams, EvaluateResult } from './fl/learner.js';

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Codec } from '../../wire/codec.js';
 import type { ServerOptimizer, StrategyState } from '../aggregation.js';
 import { cloneWeights, tensor, type Weights } from '../weights.js';
-import { FedAdagrad } from './fedadagrad.js';
-import { FedAdam } from './fedadam.js';
-import { FedAvgM } from './fedavgm.js';
-import { FedYogi } from './fedyogi.js';
+import { FedAdagradOptimizer } from './fedadagrad.js';
+import { FedAdamOptimizer } from './fedadam.js';
+import { FedAvgMOptimizer } from './fedavgm.js';
+import { FedYogiOptimizer } from './fedyogi.js';
 
 const model = (values: readonly number[]): Weights => ({ w: tensor(values) });
 
@@ -38,7 +38,7 @@ function twoSteps(optimizer: ServerOptimizer): [Weights, Weights] {
 
 describe('FedAdam (Flower fedadam.py: bias-corrected with exponent round + 1)', () => {
   it('follows Flower\u2019s moment updates and bias-corrected step over two rounds, written out', () => {
-    const adam = new FedAdam(); // eta 0.1, beta1 0.9, beta2 0.99, tau 1e-3
+    const adam = new FedAdamOptimizer(); // eta 0.1, beta1 0.9, beta2 0.99, tau 1e-3
     const w1 = adam.step(model(GLOBAL0), model(AGGREGATE1));
     // delta1 = [0.5, -0.25, 0]
     // m1 = 0.1 * delta1 = [0.05, -0.025, 0]
@@ -63,7 +63,7 @@ describe('FedAdam (Flower fedadam.py: bias-corrected with exponent round + 1)', 
 
   it('moves each coordinate by about 0.74 * eta in the direction of delta at the first step, as Flower\u2019s round + 1 exponent gives', () => {
     const eta = 0.1;
-    const adam = new FedAdam({ eta });
+    const adam = new FedAdamOptimizer({ eta });
     const before = [0, 1, -1, 3, 0.25];
     const delta = [10, -10, 100, -0.5, 0];
     const after = adam.step(model(before), model(before.map((x, i) => x + delta[i]!))).w!.data;
@@ -81,7 +81,7 @@ describe('FedAdam (Flower fedadam.py: bias-corrected with exponent round + 1)', 
 
 describe('FedYogi (Flower fedyogi.py: sign-controlled second moment, no bias correction)', () => {
   it('raises v where delta^2 exceeds it and lowers it where it does not, over two rounds written out', () => {
-    const yogi = new FedYogi(); // eta 0.01, beta1 0.9, beta2 0.99, tau 1e-3
+    const yogi = new FedYogiOptimizer(); // eta 0.01, beta1 0.9, beta2 0.99, tau 1e-3
     const [w1, w2] = twoSteps(yogi);
     // Round 1: delta1 = [0.5, -0.25, 0]; m1 = [0.05, -0.025, 0]
     // v1 = 0 - 0.01 * delta1^2 * sign(0 - delta1^2) = 0.01 * delta1^2 = [0.0025, 0.000625, 0]
@@ -101,7 +101,7 @@ describe('FedYogi (Flower fedyogi.py: sign-controlled second moment, no bias cor
 
 describe('FedAdagrad (Flower fedadagrad.py: v sums delta^2, beta1 0)', () => {
   it('sums squared pseudo-gradients in v over two rounds, written out', () => {
-    const adagrad = new FedAdagrad(); // eta 0.1, beta1 0, tau 1e-3
+    const adagrad = new FedAdagradOptimizer(); // eta 0.1, beta1 0, tau 1e-3
     const [w1, w2] = twoSteps(adagrad);
     // Round 1: m1 = delta1 = [0.5, -0.25, 0]; v1 = delta1^2 = [0.25, 0.0625, 0]
     // w1 = x + 0.1 m1 / (sqrt(v1) + 1e-3) = [1 + 0.05/0.501, -2 - 0.025/0.251, 0.5]
@@ -116,14 +116,14 @@ describe('FedAdagrad (Flower fedadagrad.py: v sums delta^2, beta1 0)', () => {
 
   it('gives the 0.15 of Flower\u2019s own fedadagrad_test (global 0.1, aggregate 0.6, eta 0.1, tau 0.5)', () => {
     // delta 0.5, m 0.5, v 0.25: 0.1 + 0.1 * 0.5 / (0.5 + 0.5) = 0.15
-    const out = new FedAdagrad({ eta: 0.1, tau: 0.5 }).step(model([0.1, 0.1, 0.1, 0.1]), model([0.6, 0.6, 0.6, 0.6]));
+    const out = new FedAdagradOptimizer({ eta: 0.1, tau: 0.5 }).step(model([0.1, 0.1, 0.1, 0.1]), model([0.6, 0.6, 0.6, 0.6]));
     expect(Array.from(out.w!.data)).toEqual([0.15, 0.15, 0.15, 0.15].map(Math.fround));
   });
 });
 
 describe('FedAvgM (Flower fedavgm.py: PyTorch-style server momentum on global - aggregate)', () => {
   it('is the aggregate itself, to the bit, with momentum 0 and learning rate 1 (the defaults)', () => {
-    const fedavgm = new FedAvgM();
+    const fedavgm = new FedAvgMOptimizer();
     const global = model(GLOBAL0);
     const aggregate = model([0.1, 1 / 3, -7.25]);
     const out = fedavgm.step(global, aggregate);
@@ -133,7 +133,7 @@ describe('FedAvgM (Flower fedavgm.py: PyTorch-style server momentum on global - 
   });
 
   it('starts the buffer at the first pseudo-gradient and decays it by momentum after, written out', () => {
-    const fedavgm = new FedAvgM({ serverLearningRate: 0.5, momentum: 0.9 });
+    const fedavgm = new FedAvgMOptimizer({ serverLearningRate: 0.5, momentum: 0.9 });
     const [w1, w2] = twoSteps(fedavgm);
     // Round 1: g1 = global0 - aggregate1 = [-0.5, 0.25, 0]; buffer1 = g1
     // w1 = global0 - 0.5 buffer1 = [1.25, -2.125, 0.5]
@@ -146,7 +146,7 @@ describe('FedAvgM (Flower fedavgm.py: PyTorch-style server momentum on global - 
   });
 
   it('with momentum 0 moves the learning rate\u2019s share of the way to the aggregate', () => {
-    const out = new FedAvgM({ serverLearningRate: 0.5 }).step(model(GLOBAL0), model(AGGREGATE1));
+    const out = new FedAvgMOptimizer({ serverLearningRate: 0.5 }).step(model(GLOBAL0), model(AGGREGATE1));
     expectValues(out.w!.data, [1.25, -2.125, 0.5]);
   });
 });
@@ -169,10 +169,10 @@ function expectBitIdentical(a: Weights, b: Weights): void {
 }
 
 const optimizers: [string, () => ServerOptimizer][] = [
-  ['fedadam', () => new FedAdam()],
-  ['fedyogi', () => new FedYogi({ eta: 0.05 })],
-  ['fedadagrad', () => new FedAdagrad({ beta1: 0.5 })],
-  ['fedavgm', () => new FedAvgM({ serverLearningRate: 0.7, momentum: 0.9 })],
+  ['fedadam', () => new FedAdamOptimizer()],
+  ['fedyogi', () => new FedYogiOptimizer({ eta: 0.05 })],
+  ['fedadagrad', () => new FedAdagradOptimizer({ beta1: 0.5 })],
+  ['fedavgm', () => new FedAvgMOptimizer({ serverLearningRate: 0.7, momentum: 0.9 })],
 ];
 
 describe.each(optimizers)('%s state', (name, make) => {
@@ -256,34 +256,34 @@ describe.each(optimizers)('%s state', (name, make) => {
 
 describe('FedOpt state', () => {
   it('refuses moments of different layouts, or one moment without the other', () => {
-    const adam = new FedAdam();
+    const adam = new FedAdamOptimizer();
     adam.step(GLOBAL(), aggregateFor(GLOBAL(), 1));
     const good = adam.state();
-    expect(() => new FedAdam().restore({ ...good, v: { w: tensor([1]) } })).toThrowError(/fedadam state in the checkpoint: v does not match the layout of m: tensor dense is missing/);
-    expect(() => new FedAdam().restore({ ...good, v: null })).toThrowError(/m and v must both be present after a step and both null before one \(steps 1\)/);
-    expect(() => new FedAdam().restore({ ...good, m: null, v: null })).toThrowError(/m and v must both be present/);
-    expect(() => new FedYogi().restore(good)).toThrowError(/fedyogi state in the checkpoint: it was saved by "fedadam", not fedyogi/);
+    expect(() => new FedAdamOptimizer().restore({ ...good, v: { w: tensor([1]) } })).toThrowError(/fedadam state in the checkpoint: v does not match the layout of m: tensor dense is missing/);
+    expect(() => new FedAdamOptimizer().restore({ ...good, v: null })).toThrowError(/m and v must both be present after a step and both null before one \(steps 1\)/);
+    expect(() => new FedAdamOptimizer().restore({ ...good, m: null, v: null })).toThrowError(/m and v must both be present/);
+    expect(() => new FedYogiOptimizer().restore(good)).toThrowError(/fedyogi state in the checkpoint: it was saved by "fedadam", not fedyogi/);
   });
 });
 
 describe('server optimiser options', () => {
   it('defaults to Flower\u2019s values', () => {
-    expect(new FedAdam()).toMatchObject({ eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
-    expect(new FedYogi()).toMatchObject({ eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
-    expect(new FedAdagrad()).toMatchObject({ eta: 0.1, beta1: 0, tau: 1e-3 });
-    expect(new FedAvgM()).toMatchObject({ serverLearningRate: 1, momentum: 0 });
+    expect(new FedAdamOptimizer()).toMatchObject({ eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
+    expect(new FedYogiOptimizer()).toMatchObject({ eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
+    expect(new FedAdagradOptimizer()).toMatchObject({ eta: 0.1, beta1: 0, tau: 1e-3 });
+    expect(new FedAvgMOptimizer()).toMatchObject({ serverLearningRate: 1, momentum: 0 });
   });
 
   it('refuses invalid numbers as INVALID_CONFIG naming strategy.options.<name>', () => {
     const cases: [() => unknown, RegExp][] = [
-      [() => new FedAdam({ eta: 0 }), /^strategy\.options\.eta must be a finite number > 0 \(got 0\)$/],
-      [() => new FedAdam({ beta1: 1 }), /^strategy\.options\.beta1 must be a number >= 0 and < 1 \(got 1\)$/],
-      [() => new FedYogi({ beta2: -0.1 }), /^strategy\.options\.beta2 must be a number >= 0 and < 1 \(got -0\.1\)$/],
-      [() => new FedYogi({ tau: Number.NaN }), /^strategy\.options\.tau must be a finite number > 0 \(got NaN\)$/],
-      [() => new FedAdagrad({ eta: '0.1' as unknown as number }), /^strategy\.options\.eta must be a finite number > 0 \(got "0\.1"\)$/],
-      [() => new FedAdagrad({ beta2: 0.9 } as object), /^strategy\.options\.beta2 has no effect on fedadagrad/],
-      [() => new FedAvgM({ serverLearningRate: Number.POSITIVE_INFINITY }), /^strategy\.options\.serverLearningRate must be a finite number > 0 \(got Infinity\)$/],
-      [() => new FedAvgM({ momentum: 1 }), /^strategy\.options\.momentum must be a number >= 0 and < 1 \(got 1\)$/],
+      [() => new FedAdamOptimizer({ eta: 0 }), /^strategy\.options\.eta must be a finite number > 0 \(got 0\)$/],
+      [() => new FedAdamOptimizer({ beta1: 1 }), /^strategy\.options\.beta1 must be a number >= 0 and < 1 \(got 1\)$/],
+      [() => new FedYogiOptimizer({ beta2: -0.1 }), /^strategy\.options\.beta2 must be a number >= 0 and < 1 \(got -0\.1\)$/],
+      [() => new FedYogiOptimizer({ tau: Number.NaN }), /^strategy\.options\.tau must be a finite number > 0 \(got NaN\)$/],
+      [() => new FedAdagradOptimizer({ eta: '0.1' as unknown as number }), /^strategy\.options\.eta must be a finite number > 0 \(got "0\.1"\)$/],
+      [() => new FedAdagradOptimizer({ beta2: 0.9 } as object), /^strategy\.options\.beta2 has no effect on fedadagrad/],
+      [() => new FedAvgMOptimizer({ serverLearningRate: Number.POSITIVE_INFINITY }), /^strategy\.options\.serverLearningRate must be a finite number > 0 \(got Infinity\)$/],
+      [() => new FedAvgMOptimizer({ momentum: 1 }), /^strategy\.options\.momentum must be a number >= 0 and < 1 \(got 1\)$/],
     ];
     for (const [make, message] of cases) expect(make).toThrowError(expect.objectContaining({ name: 'OiafedError', code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
   });

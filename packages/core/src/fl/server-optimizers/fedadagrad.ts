@@ -7,11 +7,11 @@
 // refused. Defaults are Flower's: eta 0.1, beta1 0, tau 1e-3.
 
 import { OiafedError } from '../../wire/errors.js';
-import { FedOpt, type FedOptOptions } from './fedopt.js';
+import { FedOptOptimizer, type FedOptOptions } from './fedopt.js';
 
 export type FedAdagradOptions = Omit<FedOptOptions, 'beta2'>;
 
-export class FedAdagrad extends FedOpt {
+export class FedAdagradOptimizer extends FedOptOptimizer {
   readonly name = 'fedadagrad';
 
   constructor(options: FedAdagradOptions = {}) {

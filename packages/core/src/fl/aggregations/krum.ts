@@ -22,7 +22,7 @@ export interface KrumOptions {
  * neighbours, so an outlier scores high even when it has accomplices; the `keep` best are averaged
  * and every other update is reported as rejected, with its score.
  */
-export class Krum implements Aggregation {
+export class KrumAggregation implements Aggregation {
   readonly keepsUpdates = true;
   readonly byzantine: number;
   readonly keep: number;

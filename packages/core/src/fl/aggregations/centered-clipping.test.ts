@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientUpdate } from '../aggregation.js';
-import { CenteredClipping } from './centered-clipping.js';
+import { CenteredClippingAggregation } from './centered-clipping.js';
 import { clientUpdate, model, values } from './client-update.test-support.js';
 
 // A 2-D model centred on the previous global (1, 1). Each update's offset from it, and that offset's length:
@@ -13,12 +13,12 @@ const updates = [
 ];
 
 function clip(tau: number, iterations?: number, arriving: readonly ClientUpdate[] = updates) {
-  const aggregation = new CenteredClipping(reference, iterations === undefined ? { tau } : { tau, iterations });
+  const aggregation = new CenteredClippingAggregation(reference, iterations === undefined ? { tau } : { tau, iterations });
   for (const u of arriving) aggregation.add(u);
   return aggregation.result();
 }
 
-describe('CenteredClipping', () => {
+describe('CenteredClippingAggregation', () => {
   it('shrinks each offset from the reference to length tau and moves the reference by their mean', () => {
     // tau 2.5 scales the offsets by 0.5, 1, 0.25, 1: (1.5, 2) + (0, 1) + (-1.5, 2) + (0, -2) = (0, 3); / 4 = (0, 0.75).
     const result = clip(2.5);
@@ -54,9 +54,9 @@ describe('CenteredClipping', () => {
   });
 
   it('refuses an update whose layout differs from the reference, and bad options', () => {
-    const aggregation = new CenteredClipping(reference, { tau: 1 });
+    const aggregation = new CenteredClippingAggregation(reference, { tau: 1 });
     expect(() => aggregation.add(clientUpdate('u9', { w: [1, 2, 3] }))).toThrowError(expect.objectContaining({ code: 'INVALID_RESULT', message: 'update of u9 does not fit the round’s layout: tensor w has 3 values, expected 2' }));
-    expect(() => new CenteredClipping(reference, { tau: 0 })).toThrowError(/centered clipping: tau must be a positive number \(got 0\)/);
-    expect(() => new CenteredClipping(reference, { tau: 1, iterations: 0 })).toThrowError(/iterations must be a positive integer \(got 0\)/);
+    expect(() => new CenteredClippingAggregation(reference, { tau: 0 })).toThrowError(/centered clipping: tau must be a positive number \(got 0\)/);
+    expect(() => new CenteredClippingAggregation(reference, { tau: 1, iterations: 0 })).toThrowError(/iterations must be a positive integer \(got 0\)/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TrimmedMean } from './trimmed-mean.js';
+import { TrimmedMeanAggregation } from './trimmed-mean.js';
 import { asStored, clientUpdate, values } from './client-update.test-support.js';
 
 const c1 = clientUpdate('c1', { kernel: [1, 10, -3], bias: [0.5] });
@@ -9,12 +9,12 @@ const c4 = clientUpdate('c4', { kernel: [4, 36, 7], bias: [-100] });
 const c5 = clientUpdate('c5', { kernel: [100, 60, -4], bias: [2.25] });
 
 function trimmedMean(beta: number | undefined, updates: ReturnType<typeof clientUpdate>[]) {
-  const aggregation = new TrimmedMean(beta === undefined ? {} : { beta });
+  const aggregation = new TrimmedMeanAggregation(beta === undefined ? {} : { beta });
   for (const u of updates) aggregation.add(u);
   return aggregation.result();
 }
 
-describe('TrimmedMean', () => {
+describe('TrimmedMeanAggregation', () => {
   it('cuts floor(beta·n) values from each end of every coordinate and averages the rest, unweighted', () => {
     // beta 0.2 of 5 cuts 1 from each end, leaving the middle three:
     // kernel[0]: (2 + 3 + 4) / 3 = 3; kernel[1]: (10 + 20 + 36) / 3 = 22; kernel[2]: (-3 + -2 + 2) / 3 = -1;
@@ -25,7 +25,7 @@ describe('TrimmedMean', () => {
   });
 
   it('defaults to beta 0.2, as Flower\u2019s FedTrimmedAvg', () => {
-    expect(new TrimmedMean().beta).toBe(0.2);
+    expect(new TrimmedMeanAggregation().beta).toBe(0.2);
     expect(values(trimmedMean(undefined, [c5, c4, c3, c2, c1]).weights)).toEqual({ kernel: [3, 22, -1], bias: [1] });
   });
 
@@ -44,7 +44,7 @@ describe('TrimmedMean', () => {
   });
 
   it('refuses a beta outside [0, 0.5), which would leave no value to average', () => {
-    for (const beta of [0.5, -0.1, Number.NaN]) expect(() => new TrimmedMean({ beta })).toThrowError(/trimmed mean: beta must be a number in \[0, 0\.5\)/);
-    expect(() => new TrimmedMean({ beta: 0.5 })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    for (const beta of [0.5, -0.1, Number.NaN]) expect(() => new TrimmedMeanAggregation({ beta })).toThrowError(/trimmed mean: beta must be a number in \[0, 0\.5\)/);
+    expect(() => new TrimmedMeanAggregation({ beta: 0.5 })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG' }));
   });
 });

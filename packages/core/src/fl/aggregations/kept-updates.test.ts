@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Aggregation } from '../aggregation.js';
-import { CenteredClipping } from './centered-clipping.js';
-import { CoordinateMedian } from './coordinate-median.js';
+import { CenteredClippingAggregation } from './centered-clipping.js';
+import { MedianAggregation } from './coordinate-median.js';
 import { KeptUpdates } from './kept-updates.js';
-import { Krum } from './krum.js';
-import { TrimmedMean } from './trimmed-mean.js';
+import { KrumAggregation } from './krum.js';
+import { TrimmedMeanAggregation } from './trimmed-mean.js';
 import { clientUpdate, model } from './client-update.test-support.js';
 
 describe('KeptUpdates', () => {
@@ -21,10 +21,10 @@ describe('KeptUpdates', () => {
 });
 
 const robust: [string, () => Aggregation][] = [
-  ['CoordinateMedian', () => new CoordinateMedian()],
-  ['TrimmedMean', () => new TrimmedMean({ beta: 0.1 })],
-  ['Krum', () => new Krum({ byzantine: 0 })],
-  ['CenteredClipping', () => new CenteredClipping(model({ w: [0, 0], b: [0] }), { tau: 1 })],
+  ['MedianAggregation', () => new MedianAggregation()],
+  ['TrimmedMeanAggregation', () => new TrimmedMeanAggregation({ beta: 0.1 })],
+  ['KrumAggregation', () => new KrumAggregation({ byzantine: 0 })],
+  ['CenteredClippingAggregation', () => new CenteredClippingAggregation(model({ w: [0, 0], b: [0] }), { tau: 1 })],
 ];
 
 describe.each(robust)('%s', (_, make) => {

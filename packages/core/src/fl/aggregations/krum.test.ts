@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ClientUpdate } from '../aggregation.js';
-import { Krum } from './krum.js';
+import { KrumAggregation } from './krum.js';
 import { asStored, clientUpdate, values } from './client-update.test-support.js';
 
 // Seven honest updates near 0 and two planted outliers at 100, as (a, b) over two one-value tensors
@@ -23,12 +23,12 @@ const outliers: [string, number, number, number][] = [
 const updates = [...honest, ...outliers].map(([client, a, b, n]) => clientUpdate(client, { a: [a], b: [b] }, n));
 
 function krum(options: { byzantine: number; keep?: number }, arriving: readonly ClientUpdate[] = updates) {
-  const aggregation = new Krum(options);
+  const aggregation = new KrumAggregation(options);
   for (const u of arriving) aggregation.add(u);
   return aggregation.result();
 }
 
-describe('Krum', () => {
+describe('KrumAggregation', () => {
   it('keeps the n - f lowest scores and rejects the planted outliers, naming them and their scores', () => {
     const result = krum({ byzantine: 2, keep: 7 }, [updates[7]!, ...updates.slice(0, 4), updates[8]!, ...updates.slice(4, 7)]);
     expect(result.rejected).toEqual([
@@ -76,8 +76,8 @@ describe('Krum', () => {
   });
 
   it('refuses options that are not counts', () => {
-    expect(() => new Krum({ byzantine: -1 })).toThrowError(/Krum: byzantine must be an integer >= 0 \(got -1\)/);
-    expect(() => new Krum({ byzantine: 1.5 })).toThrowError(/byzantine must be an integer/);
-    expect(() => new Krum({ byzantine: 1, keep: 0 })).toThrowError(/Krum: keep must be a positive integer \(got 0\)/);
+    expect(() => new KrumAggregation({ byzantine: -1 })).toThrowError(/Krum: byzantine must be an integer >= 0 \(got -1\)/);
+    expect(() => new KrumAggregation({ byzantine: 1.5 })).toThrowError(/byzantine must be an integer/);
+    expect(() => new KrumAggregation({ byzantine: 1, keep: 0 })).toThrowError(/Krum: keep must be a positive integer \(got 0\)/);
   });
 });

@@ -8,9 +8,9 @@
 // that a model trained here and under Flower follow the same path. Defaults are Flower's: eta 0.1,
 // beta1 0.9, beta2 0.99, tau 1e-3.
 
-import { FedOpt, type FedOptOptions } from './fedopt.js';
+import { FedOptOptimizer, type FedOptOptions } from './fedopt.js';
 
-export class FedAdam extends FedOpt {
+export class FedAdamOptimizer extends FedOptOptimizer {
   readonly name = 'fedadam';
 
   constructor(options: FedOptOptions = {}) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CoordinateMedian } from './coordinate-median.js';
+import { MedianAggregation } from './coordinate-median.js';
 import { clientUpdate, values } from './client-update.test-support.js';
 
 // Five clients, two tensors (four coordinates). Each column's median is worked out in the comments.
@@ -10,12 +10,12 @@ const c4 = clientUpdate('c4', { kernel: [4, 36, 7], bias: [-100] }, 1);
 const c5 = clientUpdate('c5', { kernel: [100, 60, -4], bias: [2.25] }, 1);
 
 function median(...updates: ReturnType<typeof clientUpdate>[]) {
-  const aggregation = new CoordinateMedian();
+  const aggregation = new MedianAggregation();
   for (const u of updates) aggregation.add(u);
   return aggregation.result();
 }
 
-describe('CoordinateMedian', () => {
+describe('MedianAggregation', () => {
   it('takes each coordinate\u2019s median over an odd count, unweighted, and rejects no one', () => {
     const result = median(c1, c2, c3, c4, c5);
     // kernel[0]: 1 2 3 4 100 -> 3; kernel[1]: -50 10 20 36 60 -> 20; kernel[2]: -4 -3 -2 2 7 -> -2;
@@ -41,7 +41,7 @@ describe('CoordinateMedian', () => {
 
   it('sorts a column of more than 64 values the same way as a short one', () => {
     // 101 clients: values 0..100 arriving in a scrambled order; the median is 50 whatever the order.
-    const aggregation = new CoordinateMedian();
+    const aggregation = new MedianAggregation();
     for (let i = 0; i < 101; i++) aggregation.add(clientUpdate(`c${i}`, { w: [(i * 37) % 101, -((i * 37) % 101)] }));
     expect(values(aggregation.result().weights)).toEqual({ w: [50, -50] });
   });

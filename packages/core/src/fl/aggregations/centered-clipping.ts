@@ -19,7 +19,7 @@ export interface CenteredClippingOptions {
  * v ← v + mean_i((x_i − v) · min(1, τ / ||x_i − v||)). No update is left out: a far one is shrunk
  * to length τ, so it can move the model by at most τ / n. Unweighted, as in the paper.
  */
-export class CenteredClipping implements Aggregation {
+export class CenteredClippingAggregation implements Aggregation {
   readonly keepsUpdates = true;
   readonly tau: number;
   readonly iterations: number;

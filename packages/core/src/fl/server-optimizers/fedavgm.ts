@@ -25,7 +25,7 @@ export interface FedAvgMOptions {
  * coordinate's formula runs in float64 before it is stored as float32 (numpy rounds after every
  * operation: the two agree to about a float32 ulp per step).
  */
-export class FedAvgM implements ServerOptimizer {
+export class FedAvgMOptimizer implements ServerOptimizer {
   readonly name = 'fedavgm';
   readonly serverLearningRate: number;
   readonly momentum: number;

@@ -6,9 +6,9 @@
 // eta * m / (sqrt(v) + tau) without bias correction. v starts at zero, so the first step sets it
 // to (1 - beta2) * delta^2. Defaults are Flower's: eta 0.01, beta1 0.9, beta2 0.99, tau 1e-3.
 
-import { FedOpt, type FedOptOptions } from './fedopt.js';
+import { FedOptOptimizer, type FedOptOptions } from './fedopt.js';
 
-export class FedYogi extends FedOpt {
+export class FedYogiOptimizer extends FedOptOptimizer {
   readonly name = 'fedyogi';
 
   constructor(options: FedOptOptions = {}) {

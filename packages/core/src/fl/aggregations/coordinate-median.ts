@@ -9,7 +9,7 @@ import { trimmedCoordinateMean } from './trimmed-coordinate-mean.js';
  * is the median of the clients' values for it, so fewer than half the clients cannot drag it
  * outside the range of the honest ones. Unweighted: a client's claimed example count buys nothing.
  */
-export class CoordinateMedian implements Aggregation {
+export class MedianAggregation implements Aggregation {
   readonly keepsUpdates = true;
   readonly #updates = new KeptUpdates();
 

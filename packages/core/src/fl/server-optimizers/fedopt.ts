@@ -33,7 +33,7 @@ export interface FedOptOptions {
  * The moments stay float32 as in Flower: float64 moments would double their memory (two models)
  * and change nothing that matters at that precision.
  */
-export abstract class FedOpt implements ServerOptimizer {
+export abstract class FedOptOptimizer implements ServerOptimizer {
   abstract readonly name: string;
   readonly eta: number;
   readonly beta1: number;

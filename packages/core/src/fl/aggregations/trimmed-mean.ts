@@ -14,7 +14,7 @@ export interface TrimmedMeanOptions {
  * Coordinate-wise trimmed mean (Yin et al. 2018): each parameter is the mean of the clients' values
  * left after dropping the floor(beta·n) lowest and floor(beta·n) highest. Unweighted, as Flower's.
  */
-export class TrimmedMean implements Aggregation {
+export class TrimmedMeanAggregation implements Aggregation {
   readonly keepsUpdates = true;
   readonly beta: number;
   readonly #updates = new KeptUpdates();
