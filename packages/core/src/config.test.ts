@@ -54,10 +54,12 @@ describe('run config', () => {
   it.each([
     [{ federation: { rounds: 0 } }, /federation\.rounds must be an integer from 1 \(got 0\)/],
     [{ federation: { fraction: 2 } }, /federation\.fraction must be in \(0, 1\] \(got 2\)/],
-    [{ federation: { strategy: { name: 'fedsgd' } } }, /federation\.strategy\.name must be one of fedavg, fedprox \(got "fedsgd"\)/],
+    [{ federation: { strategy: { name: 'fedsgd' } } }, /federation\.strategy\.name must be one of fedavg, fedprox, fedavgm, .* \(got "fedsgd"\)/],
     [{ federation: { trainer: { name: 'fedavg' } } }, /federation\.trainer is not a known setting/],
     [{ federation: { minClients: 4, minResults: 5 } }, /federation\.minResults must be at most federation\.minClients \(4\)/],
     [{ federation: { overSelection: 0.5 } }, /federation\.overSelection must be a number >= 1/],
+    [{ federation: { schedule: { name: 'fedbuff', concurrency: 2, buffer: 3 } } }, /federation\.schedule\.buffer must be at most federation\.schedule\.concurrency \(2\)/],
+    [{ federation: { schedule: { name: 'fedbuf' } } }, /federation\.schedule\.name must be one of sync, fedbuff/],
     [{ transport: { mode: 'carrier-pigeon' } }, /transport\.mode must be one of memory, worker, websocket, webrtc/],
     [{ transport: { port: 70000 } }, /transport\.port must be an integer from 0 to 65535/],
     [{ transport: { iceServers: [{ url: 'stun:x' }] } }, /transport\.iceServers\[0\]\.url is not a known setting/],

@@ -49,6 +49,8 @@ export interface RunConfig {
     federatedEvaluation: boolean;
     /** The algorithm, by name, with its options. */
     strategy: { name: StrategyName; options: Record<string, unknown> };
+    /** Synchronous rounds, or FedBuff (buffered asynchronous aggregation). */
+    schedule: { name: 'sync' } | { name: 'fedbuff'; concurrency: number; buffer: number; maxStaleness: number };
     /** Hyper-parameters the learners receive (epochs, batchSize, lr...). */
     train: Record<string, unknown>;
     /** Where checkpoints go (Node: a file path). */
@@ -97,6 +99,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     seed: 0,
     federatedEvaluation: false,
     strategy: { name: 'fedavg', options: {} },
+    schedule: { name: 'sync' },
     train: {},
     onRoundFailure: 'retry',
   },
@@ -154,6 +157,7 @@ export function resolveConfig(input: unknown): RunConfig {
   const minClients = integer(fed.minClients ?? d.federation.minClients, 'federation.minClients', 1);
   const minResults = integer(fed.minResults ?? minClients, 'federation.minResults', 1);
   if (minResults > minClients) fail('federation.minResults', `at most federation.minClients (${minClients}): a round may start with only that many learners`, minResults);
+  const schedule = fed.schedule === undefined ? d.federation.schedule : scheduleOf(record(fed.schedule, 'federation.schedule'));
   const overSelection = num(fed.overSelection ?? 1, 'federation.overSelection');
   if (!(overSelection >= 1) || !Number.isFinite(overSelection)) fail('federation.overSelection', 'a number >= 1', overSelection);
   const port = transport.port === undefined ? undefined : integer(transport.port, 'transport.port', 0, 65_535);
@@ -184,6 +188,7 @@ export function resolveConfig(input: unknown): RunConfig {
       seed: integer(fed.seed ?? 0, 'federation.seed', 0),
       federatedEvaluation: bool(fed.federatedEvaluation ?? false, 'federation.federatedEvaluation'),
       strategy: { name: strategyName, options: strategy.options === undefined ? {} : record(strategy.options, 'federation.strategy.options') },
+      schedule,
       train: fed.train === undefined ? {} : record(fed.train, 'federation.train'),
       ...(fed.checkpoint === undefined ? {} : { checkpoint: str(fed.checkpoint, 'federation.checkpoint') }),
       onRoundFailure: oneOf(fed.onRoundFailure ?? d.federation.onRoundFailure, ['retry', 'stop'] as const, 'federation.onRoundFailure'),
@@ -233,6 +238,19 @@ function record(v: unknown, field: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(field, 'an object', v);
   return v as Record<string, unknown>;
 }
+function scheduleOf(raw: Record<string, unknown>): RunConfig['federation']['schedule'] {
+  const name = oneOf(raw.name ?? 'sync', ['sync', 'fedbuff'] as const, 'federation.schedule.name');
+  if (name === 'sync') {
+    unknownKeys(raw, ['name'], 'federation.schedule');
+    return { name };
+  }
+  unknownKeys(raw, ['name', 'concurrency', 'buffer', 'maxStaleness'], 'federation.schedule');
+  const concurrency = integer(raw.concurrency ?? 10, 'federation.schedule.concurrency', 1);
+  const buffer = integer(raw.buffer ?? Math.min(concurrency, 5), 'federation.schedule.buffer', 1);
+  if (buffer > concurrency) fail('federation.schedule.buffer', `at most federation.schedule.concurrency (${concurrency})`, buffer);
+  return { name, concurrency, buffer, maxStaleness: integer(raw.maxStaleness ?? 10, 'federation.schedule.maxStaleness', 0) };
+}
+
 function unknownKeys(obj: Record<string, unknown>, known: readonly string[], where: string): void {
   const extra = Object.keys(obj).filter((k) => !known.includes(k));
   if (extra.length) throw new OiafedError('INVALID_CONFIG', `${where}.${extra[0]} is not a known setting (known: ${known.join(', ')})`);

@@ -55,6 +55,7 @@ export function createFederation(config: RunConfig, parts: RunParts = {}): Run {
   const federation = new Federation({
     node,
     strategy: createStrategy(fed.strategy.name, fed.strategy.options),
+    schedule: fed.schedule.name === 'sync' ? 'sync' : fed.schedule,
     rounds: fed.rounds,
     minClients: fed.minClients,
     minResults: fed.minResults,

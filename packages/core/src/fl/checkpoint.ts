@@ -9,6 +9,8 @@ export interface Checkpoint {
   history: RoundSummary[];
   /** What the strategy carries between rounds (server optimiser moments...); none for FedAvg. */
   strategy?: StrategyState;
+  /** FedBuff: the learners under way and the models they train from, to ask again on resume. */
+  schedule?: StrategyState;
 }
 
 /** Where checkpoints go. A file store lives in @oiafed/node; anything with these two methods works. */
@@ -31,8 +33,14 @@ export class MemoryCheckpointStore implements CheckpointStore {
 }
 
 function copy(checkpoint: Checkpoint): Checkpoint {
-  const { round, weights, history, strategy } = checkpoint;
-  return { round, weights: cloneWeights(weights), history: structuredCloneHistory(history), ...(strategy === undefined ? {} : { strategy: cloneState(strategy) }) };
+  const { round, weights, history, strategy, schedule } = checkpoint;
+  return {
+    round,
+    weights: cloneWeights(weights),
+    history: structuredCloneHistory(history),
+    ...(strategy === undefined ? {} : { strategy: cloneState(strategy) }),
+    ...(schedule === undefined ? {} : { schedule: cloneState(schedule) }),
+  };
 }
 
 function structuredCloneHistory(history: RoundSummary[]): RoundSummary[] {

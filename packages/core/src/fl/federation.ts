@@ -9,6 +9,8 @@ import { onceWithTimeout, settleWithin } from '../wire/signals.js';
 import type { CheckpointStore } from './checkpoint.js';
 import { Cohort, failureOf, type ClientActivity, type GatherOutcome } from './cohort.js';
 import { DEFAULT_EXCLUDE, Exclusions, type ExcludeOptions } from './exclusion.js';
+import { BufferedTraining, type FedBuffOptions, type TrainingOutcome } from './fedbuff.js';
+import { deriveSeed, seededRandom, shuffle } from './random.js';
 import { FedAvg } from './strategies/fedavg.js';
 import { DEFAULT_MAX_EXAMPLES, type ResultLimits } from './result-validation.js';
 import type { ClientFailure, RoundFailure, RoundSummary } from './round.js';
@@ -25,6 +27,13 @@ export interface FederationOptions {
   node: Node;
   /** The algorithm. Default: FedAvg. */
   strategy?: Strategy;
+  /**
+   * How rounds are driven. 'sync' (default): each round selects learners, waits for them (or the
+   * deadline), aggregates. FedBuff: `concurrency` learners train at all times and every `buffer`
+   * results make the next round's model (a "round" is a model version); `selection`, minResults
+   * and overSelection do not apply, `deadline` bounds each learner's training.
+   */
+  schedule?: 'sync' | ({ name: 'fedbuff' } & FedBuffOptions);
   /** Rounds to run (the run may stop earlier through `stopWhen` or `strategy.shouldStop`). */
   rounds: number;
   /** Learners a round waits to be connected before it selects. Default 1. */
@@ -157,6 +166,12 @@ export class Federation {
     FederationOptions;
   readonly #node: Node;
   readonly #strategy: Strategy;
+  /** FedBuff's learners under way, across rounds; undefined for synchronous rounds. */
+  readonly #buffered: BufferedTraining | undefined;
+  /** Where FedBuff's cohorts report: the round attempt running now. */
+  #log: AttemptLog = { outcomes: new Map(), failures: [] };
+  /** FedBuff's picks so far: each draws from its own seeded stream. */
+  #picks = 0;
   readonly #limits: ResultLimits;
   readonly #exclusions: Exclusions | undefined;
   readonly #activity = new Map<NodeId, ClientActivity>();
@@ -210,6 +225,9 @@ export class Federation {
     if (!Number.isSafeInteger(o.maxExamples) || o.maxExamples < 1) throw invalid('maxExamples', 'a positive integer', o.maxExamples);
     this.#node = options.node;
     this.#strategy = options.strategy ?? new FedAvg();
+    const schedule = options.schedule ?? 'sync';
+    if (schedule !== 'sync' && schedule.name !== 'fedbuff') throw invalid('schedule', "'sync' or { name: 'fedbuff', concurrency, buffer }", schedule);
+    this.#buffered = schedule === 'sync' ? undefined : new BufferedTraining(schedule, this.#bufferedHost());
     this.#weights = options.initialWeights;
     this.#limits = { maxExamples: o.maxExamples };
     const exclude = options.exclude ?? DEFAULT_EXCLUDE;
@@ -288,9 +306,11 @@ export class Federation {
         }
       }
       if (this.#abort.signal.aborted) reason = 'stopped';
+      this.#buffered?.stop(`run ${reason}`);
       this.#setState(reason === 'stopped' ? 'stopped' : 'finished');
       return this.#result(reason);
     } catch (error) {
+      this.#buffered?.stop('run ended');
       if (this.#abort.signal.aborted) {
         this.#setState('stopped');
         return this.#result('stopped');
@@ -314,6 +334,7 @@ export class Federation {
     const error = new OiafedError('ABORTED', reason);
     this.#abort.abort(error);
     this.#calls.abort(error);
+    this.#buffered?.stop(reason);
     this.#resume?.();
   }
 
@@ -373,6 +394,35 @@ export class Federation {
     this.#weights = checkpoint.weights;
     this.#history = checkpoint.history;
     this.#strategy.restore(checkpoint.strategy ?? {});
+    if (checkpoint.schedule) this.#buffered?.restore(checkpoint.schedule);
+  }
+
+  /** What FedBuff's pool asks of the federation. */
+  #bufferedHost() {
+    return {
+      strategy: this.#strategy,
+      signal: this.#abort.signal,
+      cohort: (round: number, calls: CancelScope) => this.#cohort(round, Date.now(), this.#log, calls),
+      pick: (busy: ReadonlySet<NodeId>, count: number) => {
+        const idle = this.#selectable(this.clients(), this.#attempts).filter((id) => !busy.has(id)).sort();
+        return shuffle(idle, seededRandom(deriveSeed(this.#o.seed, ++this.#picks))).slice(0, count);
+      },
+      learnerJoined: () =>
+        settleWithin<void>(
+          this.#o.clientWait,
+          (settle) => {
+            const joined = (client: ClientInfo) => client.role === this.#o.learnerRole && settle.resolve();
+            const stopped = () => settle.resolve();
+            this.#node.events.on('CLIENT_REGISTERED', joined);
+            this.#abort.signal.addEventListener('abort', stopped, { once: true });
+            return () => {
+              this.#node.events.off('CLIENT_REGISTERED', joined);
+              this.#abort.signal.removeEventListener('abort', stopped);
+            };
+          },
+          (settle) => settle.reject(new OiafedError('ROUND_FAILED', `no learner to train within ${this.#o.clientWait} ms`)),
+        ),
+    };
   }
 
   /** The strategy's starting model, or else a learner's. */
@@ -471,17 +521,22 @@ export class Federation {
     const started = Date.now();
     const attempt = ++this.#attempts;
     const selectable = this.#selectable(connected, attempt);
-    const { clients, target } = selectClients(o.selection, selectable, round, o.seed, { retry, atLeast: o.minResults, overSelection: o.overSelection });
+    // FedBuff's learners are picked as others finish, not per round.
+    const { clients, target } = this.#buffered
+      ? { clients: [], target: 0 }
+      : selectClients(o.selection, selectable, round, o.seed, { retry, atLeast: o.minResults, overSelection: o.overSelection });
     this.#round = round;
     this.events.emit('ROUND_STARTED', { round, clients: [...clients] });
     const log: AttemptLog = { outcomes: new Map(), failures: [] };
+    this.#log = log;
     try {
       const done = await this.#trainAndEvaluate(round, clients, target, connected, started, log);
       if (!done) return { kind: 'stopped' };
       this.#settle(round, attempt, log);
       this.#weights = done.weights;
       this.#history.push(done.summary);
-      await o.store?.save({ round, weights: done.weights, history: this.#history, strategy: this.#strategy.state() });
+      const schedule = this.#buffered?.state();
+      await o.store?.save({ round, weights: done.weights, history: this.#history, strategy: this.#strategy.state(), ...(schedule ? { schedule } : {}) });
       this.events.emit('ROUND_FINISHED', done.summary);
       return { kind: 'finished', summary: done.summary };
     } catch (error) {
@@ -506,22 +561,9 @@ export class Federation {
     const start: RoundStart = { round, weights: this.#weights!, config: o.config };
     const cohort = this.#cohort(round, started, log);
     await strategy.beforeRound?.(start, cohort, clients);
-    const aggregation = strategy.aggregation(start);
-    const parts: { numExamples: number; metrics: Metrics }[] = [];
-    const train = await cohort.gather(
-      'train',
-      clients,
-      (client) => strategy.configureTrain(start, client),
-      (client, result) => {
-        const metrics = result.metrics ?? {};
-        aggregation.add({ client, weights: result.weights, numExamples: result.numExamples, metrics, staleness: 0 });
-        parts.push({ numExamples: result.numExamples, metrics });
-      },
-      target < clients.length ? { enough: target } : {},
-    );
+    const train = this.#buffered ? await this.#buffered.nextVersion(start) : await this.#trainRound(start, cohort, clients, target);
     if (this.#abort.signal.aborted) return undefined;
-    requireResults(round, train, clients.length, o.minResults, 'train');
-    const aggregate = aggregation.result();
+    const { aggregate, parts } = train;
     for (const { client, reason } of aggregate.rejected) this.events.emit('CLIENT_REJECTED', { round, client, reason: boundedText(reason) });
     const weights = strategy.update(start, aggregate);
     const trainMs = Date.now() - started;
@@ -542,16 +584,41 @@ export class Federation {
     if (o.evaluate) Object.assign(evalMetrics, await o.evaluate(weights, round));
     const summary: RoundSummary = {
       round,
-      clients: [...clients],
-      results: train.succeeded.length,
+      clients: [...train.clients],
+      results: parts.length,
       numExamples: parts.reduce((n, p) => n + p.numExamples, 0),
       failures,
       rejected: aggregate.rejected.map((r) => ({ client: r.client, reason: boundedText(r.reason) })),
       trainMetrics: weightedMetrics(parts),
       evalMetrics,
       timings: { trainMs, evaluateMs: Date.now() - evalStarted, totalMs: Date.now() - started },
+      ...(this.#buffered ? { stale: (train as TrainingOutcome).stale } : {}),
     };
     return { summary, weights };
+  }
+
+  /** A synchronous round's training: the selected learners asked at once, their updates aggregated as they arrive. */
+  async #trainRound(start: RoundStart, cohort: Cohort, clients: NodeId[], target: number): Promise<TrainingOutcome> {
+    const strategy = this.#strategy;
+    const aggregation = strategy.aggregation(start);
+    const parts: { numExamples: number; metrics: Metrics }[] = [];
+    const train = await cohort.gather(
+      'train',
+      clients,
+      (client) => strategy.configureTrain(start, client),
+      (client, result) => {
+        const metrics = result.metrics ?? {};
+        const { weights, numExamples } = result;
+        aggregation.add({ client, weights, numExamples, metrics, staleness: 0, weight: numExamples });
+        parts.push({ numExamples, metrics });
+      },
+      target < clients.length ? { enough: target } : {},
+    );
+    const out: TrainingOutcome = { aggregate: { weights: {}, rejected: [] }, clients, parts, failures: train.failures, stale: 0 };
+    if (this.#abort.signal.aborted) return out;
+    requireResults(start.round, train, clients.length, this.#o.minResults, 'train');
+    out.aggregate = aggregation.result();
+    return out;
   }
 
   /**
@@ -584,13 +651,13 @@ export class Federation {
     exclusions.forget((id) => registry.get(id)?.state === 'connected', attempt);
   }
 
-  #cohort(round: number, started: number, log: AttemptLog): Cohort {
+  #cohort(round: number, started: number, log: AttemptLog, calls: CancelScope = this.#calls): Cohort {
     const deadline = this.#o.deadline;
     return new Cohort({
       node: this.#node,
       round,
       timeLeft: () => (deadline > 0 ? Math.max(1, started + deadline - Date.now()) : undefined),
-      calls: this.#calls.signal,
+      calls: calls.signal,
       signal: this.#abort.signal,
       limits: this.#limits,
       activity: this.#activity,

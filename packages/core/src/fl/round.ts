@@ -25,6 +25,8 @@ export interface RoundSummary {
   /** The global model's evaluation (central, or federated over the learners). */
   evalMetrics: Metrics;
   timings: { trainMs: number; evaluateMs: number; totalMs: number };
+  /** FedBuff: results dropped for being more than maxStaleness versions old. */
+  stale?: number;
 }
 
 /** A round that did not get enough results (or learners), and what happens next. */

@@ -79,7 +79,7 @@ export class WeightedMeanAggregation implements Aggregation {
   readonly #mean = new WeightedMean();
 
   add(update: ClientUpdate): void {
-    this.#mean.add(update.weights, update.numExamples);
+    this.#mean.add(update.weights, update.weight);
   }
 
   result(): Aggregate {

@@ -3,7 +3,7 @@ import type { Weights } from '../weights.js';
 
 /** A validated update as the cohort hands it over: one-dimensional tensors from plain numbers. */
 export function clientUpdate(client: string, tensors: Record<string, readonly number[]>, numExamples = 1): ClientUpdate {
-  return { client, weights: model(tensors), numExamples, metrics: {}, staleness: 0 };
+  return { client, weights: model(tensors), numExamples, metrics: {}, staleness: 0, weight: numExamples };
 }
 
 export function model(tensors: Record<string, readonly number[]>): Weights {

@@ -1,0 +1,132 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { nextEvent } from '../test-support.js';
+import { MemoryCheckpointStore } from './checkpoint.js';
+import { stalenessWeight } from './fedbuff.js';
+import { Federation } from './federation.js';
+import { federationMaker, fixed, ScriptedLearner } from './federation.test-support.js';
+import type { TrainParams, TrainResult } from './learner.js';
+import { LinearLearner, linearData, zeroLinearWeights } from './linear-learner.test-support.js';
+import { FedAdam } from './strategies/server-optimized.js';
+import { tensor } from './weights.js';
+
+const { nodes, federate } = federationMaker();
+afterEach(() => nodes.splice(0).forEach((n) => n.close()));
+
+/** A learner that adds `step` to every weight it is sent, when the test lets it (or at once). */
+class StepLearner extends ScriptedLearner {
+  readonly #waiting: (() => void)[] = [];
+  gated = false;
+  calls = 0;
+  /** Calls past this many wait for `release()`. */
+  gateAfter = Infinity;
+  constructor(step: number) {
+    super(fixed([0, 0, 0], 0, 1), {
+      train: async (p: TrainParams): Promise<TrainResult> => {
+        this.calls += 1;
+        if (this.gated || this.calls > this.gateAfter) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+        const weights = { w: tensor(Array.from(p.weights.w!.data, (x) => x + step)), b: tensor(Array.from(p.weights.b!.data, (x) => x + step)) };
+        return { weights, numExamples: 1 };
+      },
+    });
+  }
+  release(): void {
+    this.gated = false;
+    this.gateAfter = Infinity;
+    this.#waiting.splice(0).forEach((r) => r());
+  }
+}
+
+describe('FedBuff', () => {
+  it('weighs a result by 1/sqrt(1 + staleness), as the paper does', () => {
+    expect([0, 1, 3, 8].map(stalenessWeight)).toEqual([1, 1 / Math.sqrt(2), 0.5, 1 / 3]);
+  });
+
+  it('makes versions from the fast learners while a slow one trains, then folds the slow result in, weighed down by its staleness', async () => {
+    const fastA = new StepLearner(1);
+    const fastB = new StepLearner(1);
+    const slow = new StepLearner(10);
+    slow.gated = true;
+    // The fast ones make versions 1 to 3, then wait: version 4 needs the slow learner.
+    fastA.gateAfter = 3;
+    fastB.gateAfter = 3;
+    const { federation } = await federate([fastA, fastB, slow], {
+      rounds: 4,
+      minClients: 3,
+      schedule: { name: 'fedbuff', concurrency: 3, buffer: 2 },
+      initialWeights: zeroLinearWeights(),
+    });
+    const third = new Promise<void>((resolve) =>
+      federation.events.on('ROUND_FINISHED', (s) => {
+        if (s.round === 3) resolve();
+      }),
+    );
+    const run = federation.start();
+    await third;
+    // Three versions made without the slow learner: fast learners only, each +1 on the newest model.
+    expect(federation.history.map((s) => [...s.clients].sort())).toEqual([
+      ['learner-0', 'learner-1'],
+      ['learner-0', 'learner-1'],
+      ['learner-0', 'learner-1'],
+    ]);
+    expect(Array.from(federation.weights!.w!.data, (x) => Math.round(x * 1e5) / 1e5)).toEqual([3, 3, 3]);
+    slow.release();
+    fastA.release();
+    const result = await run;
+    // A learner is asked again as soon as it answers, from the newest model there is then: each
+    // fast result is one version old when it counts (weight 1/sqrt(2)), and moved onto the newest
+    // model by its own change (+1), so versions 1, 2, 3 are 1, 2, 3. Version 4: the slow result,
+    // trained from version 0 (0 + 10) and moved onto version 3 (3 + 10 = 13) with weight
+    // 1/sqrt(1 + 3) = 0.5, and fastA's from version 2 (2 + 1, moved: 4) with weight 1/sqrt(2).
+    expect([...result.history[3]!.clients].sort()).toEqual(['learner-0', 'learner-2']);
+    const w = Math.SQRT1_2;
+    expect(result.weights.w!.data[0]).toBeCloseTo((13 * 0.5 + 4 * w) / (0.5 + w), 5);
+  });
+
+  it('drops a result more than maxStaleness versions old and counts it', async () => {
+    const slow = new StepLearner(100);
+    slow.gated = true;
+    const { federation } = await federate([new StepLearner(1), new StepLearner(1), slow], {
+      rounds: 4,
+      minClients: 3,
+      schedule: { name: 'fedbuff', concurrency: 3, buffer: 2, maxStaleness: 1 },
+      initialWeights: zeroLinearWeights(),
+    });
+    const second = nextEvent(federation.events, 'ROUND_FINISHED');
+    const run = federation.start();
+    await second;
+    await nextEvent(federation.events, 'ROUND_FINISHED');
+    slow.release();
+    const result = await run;
+    expect(result.history.reduce((n, s) => n + (s.stale ?? 0), 0)).toBe(1);
+    expect(Array.from(result.weights.w!.data).every((x) => x < 100)).toBe(true);
+  });
+
+  it('resumes from a checkpoint with the learners under way asked again: 2 versions + 2 equals 4 straight, bit for bit', async () => {
+    const learners = () => [new LinearLearner(linearData(1, 20)), new LinearLearner(linearData(2, 20)), new LinearLearner(linearData(3, 20))];
+    const options = { minClients: 3, schedule: { name: 'fedbuff' as const, concurrency: 3, buffer: 2 }, config: { lr: 0.1 }, initialWeights: zeroLinearWeights() };
+    const run = async (rounds: number, store: MemoryCheckpointStore) => {
+      const { federation } = await federate(learners(), { ...options, rounds, strategy: new FedAdam({ eta: 0.05 }), store });
+      const result = await federation.start();
+      nodes.splice(0).forEach((n) => n.close());
+      return result;
+    };
+    const straight = await run(4, new MemoryCheckpointStore());
+    const store = new MemoryCheckpointStore();
+    await run(2, store);
+    const saved = (await store.load())!;
+    // Version 2 was made while one learner still trained: the checkpoint keeps it, to ask it again.
+    const tasks = saved.schedule!.tasks as { client: string; version: number }[];
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const task of tasks) expect(task.version).toBeLessThan(2);
+    const resumed = await run(4, store);
+    expect(Array.from(resumed.weights.w!.data)).toEqual(Array.from(straight.weights.w!.data));
+    expect(Array.from(resumed.weights.b!.data)).toEqual(Array.from(straight.weights.b!.data));
+  });
+
+  it('refuses a buffer larger than its concurrency, naming both', async () => {
+    const { trainer } = await federate([], { rounds: 1 });
+    expect(() => new Federation({ node: trainer, rounds: 1, schedule: { name: 'fedbuff', concurrency: 2, buffer: 3 } })).toThrowError(
+      /federation\.schedule\.buffer must be an integer from 1 to concurrency \(2\) \(got 3\)/,
+    );
+  });
+});
