@@ -60,6 +60,7 @@ describe('run config', () => {
     [{ federation: { overSelection: 0.5 } }, /federation\.overSelection must be a number >= 1/],
     [{ federation: { schedule: { name: 'fedbuff', concurrency: 2, buffer: 3 } } }, /federation\.schedule\.buffer must be at most federation\.schedule\.concurrency \(2\)/],
     [{ federation: { schedule: { name: 'fedbuf' } } }, /federation\.schedule\.name must be one of sync, fedbuff/],
+    [{ federation: { strategy: { name: 'fedavg', module: './mine.js' } } }, /federation\.strategy must be a name or a module, not both/],
     [{ transport: { mode: 'carrier-pigeon' } }, /transport\.mode must be one of memory, worker, websocket, webrtc/],
     [{ transport: { port: 70000 } }, /transport\.port must be an integer from 0 to 65535/],
     [{ transport: { iceServers: [{ url: 'stun:x' }] } }, /transport\.iceServers\[0\]\.url is not a known setting/],

@@ -47,8 +47,11 @@ export interface RunConfig {
     deadline: number;
     seed: number;
     federatedEvaluation: boolean;
-    /** The algorithm, by name, with its options. */
-    strategy: { name: StrategyName; options: Record<string, unknown> };
+    /**
+     * The algorithm: a built-in by name, or a module of the user's (a path, relative to the
+     * config file) whose default export makes a Strategy from the options (a class or a function).
+     */
+    strategy: { name: StrategyName; options: Record<string, unknown> } | { module: string; options: Record<string, unknown> };
     /** Synchronous rounds, or FedBuff (buffered asynchronous aggregation). */
     schedule: { name: 'sync' } | { name: 'fedbuff'; concurrency: number; buffer: number; maxStaleness: number };
     /** Hyper-parameters the learners receive (epochs, batchSize, lr...). */
@@ -151,9 +154,14 @@ export function resolveConfig(input: unknown): RunConfig {
     if (heartbeat.timeout <= heartbeat.interval) fail('heartbeat.timeout', `greater than heartbeat.interval (${heartbeat.interval})`, heartbeat.timeout);
   }
 
-  const strategy = fed.strategy === undefined ? d.federation.strategy : record(fed.strategy, 'federation.strategy');
-  unknownKeys(strategy, ['name', 'options'], 'federation.strategy');
-  const strategyName = oneOf(strategy.name ?? 'fedavg', STRATEGY_NAMES, 'federation.strategy.name');
+  const strategy: Record<string, unknown> = fed.strategy === undefined ? d.federation.strategy : record(fed.strategy, 'federation.strategy');
+  unknownKeys(strategy, ['name', 'module', 'options'], 'federation.strategy');
+  if (strategy.name !== undefined && strategy.module !== undefined) fail('federation.strategy', 'a name or a module, not both', strategy);
+  const strategyOptions = strategy.options === undefined ? {} : record(strategy.options, 'federation.strategy.options');
+  const chosenStrategy: RunConfig['federation']['strategy'] =
+    strategy.module === undefined
+      ? { name: oneOf(strategy.name ?? 'fedavg', STRATEGY_NAMES, 'federation.strategy.name'), options: strategyOptions }
+      : { module: str(strategy.module, 'federation.strategy.module'), options: strategyOptions };
   const minClients = integer(fed.minClients ?? d.federation.minClients, 'federation.minClients', 1);
   const minResults = integer(fed.minResults ?? minClients, 'federation.minResults', 1);
   if (minResults > minClients) fail('federation.minResults', `at most federation.minClients (${minClients}): a round may start with only that many learners`, minResults);
@@ -187,7 +195,7 @@ export function resolveConfig(input: unknown): RunConfig {
       deadline: nonNegative(fed.deadline ?? 0, 'federation.deadline'),
       seed: integer(fed.seed ?? 0, 'federation.seed', 0),
       federatedEvaluation: bool(fed.federatedEvaluation ?? false, 'federation.federatedEvaluation'),
-      strategy: { name: strategyName, options: strategy.options === undefined ? {} : record(strategy.options, 'federation.strategy.options') },
+      strategy: chosenStrategy,
       schedule,
       train: fed.train === undefined ? {} : record(fed.train, 'federation.train'),
       ...(fed.checkpoint === undefined ? {} : { checkpoint: str(fed.checkpoint, 'federation.checkpoint') }),

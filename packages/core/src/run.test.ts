@@ -6,6 +6,8 @@ import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 import { Node } from './rpc/node.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 import { createFederation } from './run.js';
+import { FedAdam } from './fl/strategies/server-optimized.js';
+import { FedMedian } from './fl/strategies/robust.js';
 
 describe('createFederation', () => {
   it('gives the trainer node the id and role of config.node, which a joining learner is told', async () => {
@@ -45,6 +47,21 @@ describe('createFederation', () => {
     expect(config.heartbeat).toBe(DEFAULT_HEARTBEAT);
     const { node } = createFederation(config);
     expect(node).toMatchObject({ id: 'trainer', role: 'trainer' });
+    node.close();
+  });
+
+  it('runs the strategy and schedule the config names', () => {
+    const { node, federation } = createFederation(resolveConfig({ federation: { strategy: { name: 'fedadam', options: { eta: 0.05 } } } }));
+    expect(federation.strategy).toBeInstanceOf(FedAdam);
+    node.close();
+  });
+
+  it("takes a module's strategy from the platform, and refuses to run without it", () => {
+    const config = resolveConfig({ federation: { strategy: { module: './mine.js', options: {} } } });
+    expect(() => createFederation(config)).toThrowError(/federation\.strategy\.module "\.\/mine\.js" is loaded by the platform/);
+    const strategy = new FedMedian();
+    const { node, federation } = createFederation(config, { strategy });
+    expect(federation.strategy).toBe(strategy);
     node.close();
   });
 });

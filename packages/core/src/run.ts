@@ -1,6 +1,8 @@
 import type { InterceptorName, RunConfig } from './config.js';
 import type { CheckpointStore } from './fl/checkpoint.js';
 import { createStrategy } from './fl/strategies/by-name.js';
+import type { Strategy } from './fl/strategy.js';
+import { OiafedError } from './wire/errors.js';
 import { Federation, type FederationOptions } from './fl/federation.js';
 import type { Weights } from './fl/weights.js';
 import { compressionInterceptor, loggingInterceptor, type Interceptor } from './rpc/interceptors.js';
@@ -16,6 +18,8 @@ export interface RunParts {
   stopWhen?: FederationOptions['stopWhen'];
   /** ms to wait for learners (`waitForClients`); the Federation's own default when omitted. */
   clientWait?: number;
+  /** The strategy, when the config names a module (the platform loads it: `oiafed serve` does). */
+  strategy?: Strategy;
   /** Where the logging interceptor writes (default console.debug). */
   log?: (line: string) => void;
 }
@@ -50,11 +54,13 @@ export function createNode(config: RunConfig, log?: (line: string) => void): Nod
  * `oiafed serve`, the demo and library users alike. Serving a transport is the platform's part.
  */
 export function createFederation(config: RunConfig, parts: RunParts = {}): Run {
-  const node = parts.node ?? createNode(config, parts.log);
   const fed = config.federation;
+  // Before the node: a config that cannot run leaves nothing open behind it.
+  const strategy = strategyOf(fed.strategy, parts.strategy);
+  const node = parts.node ?? createNode(config, parts.log);
   const federation = new Federation({
     node,
-    strategy: createStrategy(fed.strategy.name, fed.strategy.options),
+    strategy,
     schedule: fed.schedule.name === 'sync' ? 'sync' : fed.schedule,
     rounds: fed.rounds,
     minClients: fed.minClients,
@@ -75,4 +81,11 @@ export function createFederation(config: RunConfig, parts: RunParts = {}): Run {
     ...(parts.stopWhen === undefined ? {} : { stopWhen: parts.stopWhen }),
   });
   return { node, federation };
+}
+
+/** The config's strategy: a built-in by name, or the one the platform loaded from the config's module. */
+function strategyOf(chosen: RunConfig['federation']['strategy'], loaded: Strategy | undefined): Strategy {
+  if (loaded) return loaded;
+  if ('name' in chosen) return createStrategy(chosen.name, chosen.options);
+  throw new OiafedError('INVALID_CONFIG', `federation.strategy.module ${JSON.stringify(chosen.module)} is loaded by the platform: pass the strategy it makes as parts.strategy`);
 }

@@ -14,6 +14,7 @@ import {
 } from '@oiafed/core';
 import { loadConfig } from './config-file.js';
 import { FileCheckpointStore } from './file-checkpoint-store.js';
+import { loadStrategyModule } from './strategy-module.js';
 import { serveWebSocket } from './web-socket-server.js';
 import { servePeerSignalling, serveWebRtc } from './webrtc.js';
 
@@ -63,10 +64,12 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   }
   const fed = config.federation;
   const store = new FileCheckpointStore(fed.checkpoint ?? join(dirname(file), `${basename(file)}.checkpoint`));
+  const chosen = fed.strategy;
+  const strategy = 'module' in chosen ? await loadStrategyModule(chosen.module, dirname(file), chosen.options) : undefined;
   // A server keeps waiting for learners (a day per wait) until the run ends or Ctrl-C.
-  const { node, federation } = createFederation(config, { store, clientWait: 24 * 3_600_000, log: (line) => console.log(line) });
+  const { node, federation } = createFederation(config, { store, clientWait: 24 * 3_600_000, log: (line) => console.log(line), ...(strategy ? { strategy } : {}) });
   const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket(node, { port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload, limits: config.security });
-  console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${fed.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
+  console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
   const saved = await store.load();
   if (saved) console.log(`resuming after round ${saved.round} from ${store.path}`);
   node.events.on('CLIENT_REGISTERED', (c) => console.log(`learner ${boundedText(c.id)} joined`));

@@ -234,6 +234,11 @@ export class Federation {
     this.#exclusions = exclude === false ? undefined : new Exclusions(exclude);
   }
 
+  /** The algorithm this run uses. */
+  get strategy(): Strategy {
+    return this.#strategy;
+  }
+
   get state(): FederationState {
     return this.#state;
   }
