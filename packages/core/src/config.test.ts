@@ -5,6 +5,11 @@ import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
 import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
 import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
+import { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
+import { joinInMemory } from './connect/join-in-memory.js';
+import { Node } from './rpc/node.js';
+import { createNode } from './run.js';
+import { nextEvent } from './test-support.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 
 describe('run config', () => {
@@ -17,7 +22,7 @@ describe('run config', () => {
     expect(DEFAULT_RUN_CONFIG.timeouts).toEqual({ connect: DEFAULT_CONNECT_TIMEOUT, request: DEFAULT_REQUEST_TIMEOUT });
     expect(DEFAULT_RUN_CONFIG.security).toMatchObject(DEFAULT_LIMITS);
     expect(DEFAULT_RUN_CONFIG.transport.maxPayload).toBe(DEFAULT_MAX_PAYLOAD);
-    expect(DEFAULT_RUN_CONFIG.security).toMatchObject({ maxExamples: DEFAULT_MAX_EXAMPLES, excludeAfter: DEFAULT_EXCLUDE.after, excludeRounds: DEFAULT_EXCLUDE.rounds });
+    expect(DEFAULT_RUN_CONFIG.security).toMatchObject({ maxExamples: DEFAULT_MAX_EXAMPLES, excludeAfter: DEFAULT_EXCLUDE.after, excludeRounds: DEFAULT_EXCLUDE.rounds, recentDeparted: DEFAULT_RECENT_DEPARTED });
     expect(resolveConfig({ heartbeat: { interval: 1_000 } }).heartbeat).toEqual({ interval: 1_000, timeout: DEFAULT_HEARTBEAT.timeout });
   });
 
@@ -35,6 +40,23 @@ describe('run config', () => {
     expect(() => resolveConfig({ security: { outboundBytes: -1 } })).toThrow(/security\.outboundBytes/);
     expect(() => resolveConfig({ security: { credentials: { 'bad id!': 'x' } } })).toThrow(/security\.credentials/);
     expect(() => resolveConfig({ security: { relay: 'all' } })).toThrow(/security\.relay/);
+  });
+
+  it("gives security.recentDeparted to the trainer's registry: it remembers that many learners that left", async () => {
+    expect(() => resolveConfig({ security: { recentDeparted: -1 } })).toThrow(/security\.recentDeparted/);
+    const trainer = createNode(resolveConfig({ heartbeat: false, security: { recentDeparted: 1 } }));
+    const learners = ['a', 'b'].map((id) => new Node({ id, heartbeat: false }));
+    try {
+      for (const learner of learners) {
+        await joinInMemory(trainer, learner);
+        const gone = nextEvent(trainer.events, 'CLIENT_UNREGISTERED');
+        learner.close();
+        await gone;
+      }
+      expect(trainer.registry.list().map((c) => c.id)).toEqual(['b']);
+    } finally {
+      trainer.close();
+    }
   });
 
   it('keeps what the user set and defaults the rest', () => {

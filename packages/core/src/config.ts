@@ -7,6 +7,7 @@ import type { IceServer } from './links/peer.js';
 import { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
+import { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
 import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 
 
@@ -82,6 +83,8 @@ export interface SecurityConfig extends ServerLimits {
   excludeAfter: number;
   /** ... for this many rounds. */
   excludeRounds: number;
+  /** Learners that left which the trainer still remembers (to recognise one that comes back); older departures are forgotten. */
+  recentDeparted: number;
 }
 
 /** Every field optional, nested: what a user writes. */
@@ -112,6 +115,7 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     maxExamples: DEFAULT_MAX_EXAMPLES,
     excludeAfter: DEFAULT_EXCLUDE.after,
     excludeRounds: DEFAULT_EXCLUDE.rounds,
+    recentDeparted: DEFAULT_RECENT_DEPARTED,
   },
 };
 
@@ -214,6 +218,7 @@ export function resolveConfig(input: unknown): RunConfig {
       maxExamples: bytes('maxExamples'),
       excludeAfter: bytes('excludeAfter'),
       excludeRounds: integer(security.excludeRounds ?? ds.excludeRounds, 'security.excludeRounds', 0),
+      recentDeparted: integer(security.recentDeparted ?? ds.recentDeparted, 'security.recentDeparted', 0),
     },
   };
   return config;

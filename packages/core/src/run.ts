@@ -30,7 +30,7 @@ export interface Run {
   federation: Federation;
 }
 
-/** The node a run config describes: id, role, timeouts, heartbeat, interceptors, who may join, relay. */
+/** The node a run config describes: id, role, timeouts, heartbeat, interceptors, who may join, relay, departed learners remembered. */
 export function createNode(config: RunConfig, log?: (line: string) => void): Node {
   const interceptors: Record<InterceptorName, () => Interceptor> = {
     logging: () => loggingInterceptor(log),
@@ -46,6 +46,7 @@ export function createNode(config: RunConfig, log?: (line: string) => void): Nod
     ...(config.transport.token === undefined ? {} : { authenticate: config.transport.token }),
     ...(config.security.credentials === undefined ? {} : { credentials: config.security.credentials }),
     relay: config.security.relay,
+    registry: { recentDeparted: config.security.recentDeparted },
   });
 }
 

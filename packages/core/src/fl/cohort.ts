@@ -59,6 +59,7 @@ export interface CohortParts {
   readonly calls: CancelSignal;
   readonly signal: AbortSignal;
   readonly limits: ResultLimits;
+  /** What each learner with a call out is doing; a learner not in it is idle, so it holds only those. */
   readonly activity: Map<NodeId, ClientActivity>;
   /** Told each accepted train result. */
   readonly trained: (info: ClientResultInfo) => void;
@@ -141,7 +142,8 @@ export class Cohort<L extends Learner = Learner> {
         if (this.#parts.signal.aborted) return;
         this.#parts.outcome(client, failure);
       } finally {
-        activity.set(client, 'idle');
+        // Deleted, not set to idle: over a server's life every id ever asked would stay in the map.
+        activity.delete(client);
       }
     };
     try {

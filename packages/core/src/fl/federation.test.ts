@@ -395,6 +395,43 @@ describe('Federation with hostile learners', () => {
     expect(Array.from(result.weights.w!.data)).toEqual([2, 2, 2]);
   });
 
+  it('keeps a learner left out when it leaves, is forgotten by the registry, and comes back under its id', async () => {
+    const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, registry: { recentDeparted: 0 } });
+    const joined = async (id: string, learner: Learner) => {
+      const node = new Node({ id, role: 'learner', heartbeat: false });
+      nodes.push(node);
+      node.serve(learner);
+      await joinInMemory(trainer, node, { strict: true });
+      return node;
+    };
+    nodes.push(trainer);
+    await joined('learner-0', fixed([1, 1, 1], 1, 10));
+    await joined('learner-1', fixed([3, 3, 3], 3, 10));
+    const broken = await joined('learner-2', new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) }));
+    const federation = new Federation({ node: trainer, strategy: new FedAvg(), rounds: 2, minClients: 2, exclude: { after: 1, rounds: 100 }, initialWeights: zeroLinearWeights() });
+    const selected: string[][] = [];
+    federation.events.on('ROUND_STARTED', ({ clients }) => selected.push(clients));
+    federation.events.once('ROUND_FINISHED', () => federation.pause());
+    const paused = new Promise<void>((resolve) => federation.events.on('STATE_CHANGED', (s) => s === 'paused' && resolve()));
+    const run = federation.start();
+    await paused;
+    const gone = nextEvent(trainer.events, 'CLIENT_UNREGISTERED');
+    broken.close('reload');
+    await gone;
+    expect(trainer.registry.get('learner-2')).toBeUndefined();
+    const registered = nextEvent(trainer.events, 'CLIENT_REGISTERED');
+    await joined('learner-2', fixed([9, 9, 9], 9, 10));
+    // New to the registry, but the federation still knows what it did.
+    expect((await registered)[0]).not.toHaveProperty('previous');
+    expect(federation.status().clients).toContainEqual({ id: 'learner-2', state: 'connected', activity: 'idle', failures: 1, excludedFor: 100 });
+    federation.resume();
+    expect(await run).toMatchObject({ reason: 'completed', rounds: 2 });
+    expect(selected).toEqual([
+      ['learner-0', 'learner-1', 'learner-2'],
+      ['learner-0', 'learner-1'],
+    ]);
+  });
+
   it('selects among learners not left out, seeded: the same for the same seed', async () => {
     const learners = Array.from({ length: 12 }, (_, i) => (i % 2 ? fixed([1, 1, 1], 1, 1) : new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) })));
     const run = async () => {

@@ -1,11 +1,25 @@
 import type { HelloFrame, NodeId } from '../wire/envelope.js';
-import { protocolError, type WireError } from '../wire/errors.js';
+import { OiafedError, protocolError, type WireError } from '../wire/errors.js';
 import { isNodeId } from '../wire/node-id.js';
 import { versionMismatch } from './protocol-version.js';
 import { sameText } from './resume-secrets.js';
 
 /** Where a client stands, as the node it registered with sees it. */
 export type ClientState = 'connected' | 'timeout' | 'disconnected' | 'unregistered';
+
+/** How many departed clients a registry remembers by default (NodeOptions `registry.recentDeparted`). */
+export const DEFAULT_RECENT_DEPARTED = 1_000;
+
+/** How much a registry remembers of clients that left. */
+export interface RegistryOptions {
+  /**
+   * Departed clients (timeout, disconnected, unregistered) kept besides the connected ones, the
+   * oldest departure forgotten first; 0 forgets a client as it leaves. Learners are untrusted and
+   * may come with fresh ids forever, so this, not their number, bounds the registry: at most
+   * this many entries of one hello each (`helloBytes`). Default DEFAULT_RECENT_DEPARTED.
+   */
+  recentDeparted: number;
+}
 
 export interface ClientInfo {
   readonly id: NodeId;
@@ -18,6 +32,14 @@ export interface ClientInfo {
   registeredAt: number;
   /** Why the client left, once it has. */
   reason?: string;
+  /**
+   * Set when this id registers again and the registry still held it: the state it was in then.
+   * A departed state is a client coming back among the recently departed; 'connected' is a
+   * client taking over its own id from a link still open (a reconnect with its resume secret or
+   * credential). Absent for an id new to this node, or one that left longer ago than the
+   * registry remembers (`recentDeparted`).
+   */
+  readonly previous?: ClientState;
 }
 
 /**
@@ -43,6 +65,7 @@ export interface ClientDirectory {
   list(filter?: { state?: ClientState; role?: string }): Readonly<ClientInfo>[];
   /** Ids of connected clients, optionally of one role. */
   connected(role?: string): NodeId[];
+  /** Clients held: the connected ones and the departed ones still remembered (`list().length`). */
   readonly size: number;
   /** Forgets clients that are no longer connected (it cannot add or change one). */
   prune(): void;
@@ -51,26 +74,44 @@ export interface ClientDirectory {
 /**
  * The nodes that joined this one, with their states; the trainer's view of its learners. Only the
  * handshake admits and only a link's end departs: users get `view`, which cannot make up a client.
+ * It holds every connected client and the `recentDeparted` that left last, so a learner that comes
+ * back is recognised (`ClientInfo.previous`) and one that never does is forgotten in time.
  */
 export class Registry {
+  readonly #recentDeparted: number;
   /** Made on the first admission: a learner has no clients, and thousands of learners may share a tab. */
-  #clients: Map<NodeId, ClientInfo> | undefined;
+  #connected: Map<NodeId, ClientInfo> | undefined;
+  /** In order of departure (an entry moves here as it leaves), so the first is the one to forget. */
+  #departed: Map<NodeId, ClientInfo> | undefined;
 
   /** The read-only face of this registry (`node.registry`): no admit or depart. */
   readonly view: ClientDirectory = new DirectoryView(this);
 
-  get(id: NodeId): ClientInfo | undefined {
-    return this.#clients?.get(id);
+  constructor(options: Partial<RegistryOptions> = {}) {
+    const recentDeparted = options.recentDeparted ?? DEFAULT_RECENT_DEPARTED;
+    if (!Number.isSafeInteger(recentDeparted) || recentDeparted < 0) {
+      throw new OiafedError('INVALID_CONFIG', `registry.recentDeparted must be an integer >= 0 (got ${JSON.stringify(recentDeparted)})`);
+    }
+    this.#recentDeparted = recentDeparted;
   }
 
+  get(id: NodeId): ClientInfo | undefined {
+    return this.#connected?.get(id) ?? this.#departed?.get(id);
+  }
+
+  /** Connected clients in order of registration, then departed ones in order of departure. */
   list(filter: { state?: ClientState; role?: string } = {}): ClientInfo[] {
     const out: ClientInfo[] = [];
-    if (!this.#clients) return out;
-    for (const client of this.#clients.values()) {
-      if (filter.state !== undefined && client.state !== filter.state) continue;
-      if (filter.role !== undefined && client.role !== filter.role) continue;
-      out.push(client);
-    }
+    const from = (clients: Map<NodeId, ClientInfo> | undefined) => {
+      if (!clients) return;
+      for (const client of clients.values()) {
+        if (filter.state !== undefined && client.state !== filter.state) continue;
+        if (filter.role !== undefined && client.role !== filter.role) continue;
+        out.push(client);
+      }
+    };
+    if (filter.state === undefined || filter.state === 'connected') from(this.#connected);
+    if (filter.state !== 'connected') from(this.#departed);
     return out;
   }
 
@@ -80,11 +121,12 @@ export class Registry {
   }
 
   get size(): number {
-    return this.#clients?.size ?? 0;
+    return (this.#connected?.size ?? 0) + (this.#departed?.size ?? 0);
   }
 
-  /** Records a (re-)registration and announces it. */
+  /** Records a (re-)registration, replacing what was known of the id, and returns it to announce. */
   admit(hello: HelloFrame, now = Date.now()): ClientInfo {
+    const known = this.get(hello.src);
     const client: ClientInfo = {
       id: hello.src,
       role: hello.role,
@@ -93,24 +135,33 @@ export class Registry {
       version: hello.version,
       state: 'connected',
       registeredAt: now,
+      ...(known === undefined ? {} : { previous: known.state }),
     };
-    (this.#clients ??= new Map()).set(client.id, client);
+    this.#departed?.delete(client.id);
+    (this.#connected ??= new Map()).set(client.id, client);
     return client;
   }
 
-  /** Marks a client gone; returns it, or undefined if it was not connected. */
+  /** Marks a client gone (remembered among the recently departed); returns it, or undefined if it was not connected. */
   depart(id: NodeId, state: Exclude<ClientState, 'connected'>, reason: string): ClientInfo | undefined {
-    const client = this.#clients?.get(id);
-    if (!client || client.state !== 'connected') return undefined;
+    const client = this.#connected?.get(id);
+    if (!client) return undefined;
+    this.#connected?.delete(id);
     client.state = state;
     client.reason = reason;
+    if (this.#recentDeparted === 0) return client;
+    const departed = (this.#departed ??= new Map());
+    departed.set(id, client);
+    if (departed.size > this.#recentDeparted) {
+      const oldest = departed.keys().next();
+      if (!oldest.done) departed.delete(oldest.value);
+    }
     return client;
   }
 
   /** Forgets clients that are no longer connected. */
   prune(): void {
-    if (!this.#clients) return;
-    for (const [id, client] of this.#clients) if (client.state !== 'connected') this.#clients.delete(id);
+    this.#departed = undefined;
   }
 }
 

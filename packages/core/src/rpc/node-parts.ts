@@ -37,7 +37,7 @@ export class NodeParts
     InboundHost,
     SessionParts
 {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly router: Router<LinkSession>;
   readonly clock: Clock;
   readonly pipeline: InterceptorPipeline;
@@ -60,6 +60,7 @@ export class NodeParts
     options: NodeOptions,
   ) {
     const clock = (this.clock = options.clock ?? systemClock);
+    this.registry = new Registry(options.registry);
     this.router = new Router<LinkSession>(id);
     const interceptors = options.interceptors ?? [];
     this.pipeline = interceptors.length === 0 ? NO_INTERCEPTORS : new InterceptorPipeline(interceptors);

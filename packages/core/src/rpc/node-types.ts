@@ -2,7 +2,7 @@ import type { NodeId } from '../wire/envelope.js';
 import type { OiafedError } from '../wire/errors.js';
 import type { Clock } from '../wire/clock.js';
 import type { HeartbeatOptions } from '../membership/heartbeat.js';
-import type { Authenticate, ClientInfo, Credentials } from '../membership/registry.js';
+import type { Authenticate, ClientInfo, Credentials, RegistryOptions } from '../membership/registry.js';
 import type { RelayPolicy } from '../membership/relay-policy.js';
 import type { Interceptor } from './interceptors.js';
 
@@ -32,6 +32,8 @@ export interface NodeOptions {
    * which each learner reaches only this node (learners are untrusted).
    */
   relay?: RelayPolicy;
+  /** What the registry remembers of clients that left: `recentDeparted`, default 1,000 (DEFAULT_RECENT_DEPARTED). */
+  registry?: Partial<RegistryOptions>;
   /** Where the node reads the time and arms its timers (heartbeat, handshakes, call deadlines). Default the system's. */
   clock?: Clock;
 }
@@ -46,6 +48,7 @@ export interface NodeStats {
 
 /** Local notifications a node gives about its links and peers. */
 export interface NodeEvents {
+  /** A client joined; `client.previous` says whether it is one the registry still knew (a return). */
   CLIENT_REGISTERED: [client: ClientInfo];
   /** The client said goodbye. */
   CLIENT_UNREGISTERED: [client: ClientInfo];

@@ -83,7 +83,8 @@ describe('registration', () => {
     second.handle('who', () => 'second');
     const again = nextEvent(hub.events, 'CLIENT_REGISTERED');
     const renewed = await joinInMemory(hub, second, { resume });
-    await again;
+    // The takeover replaced a registration still open: a return, not a newcomer.
+    expect((await again)[0]).toMatchObject({ id: 'l1', state: 'connected', previous: 'connected' });
     expect((await lost)[1]).toMatch(/replaced/);
     expect(await hub.call('l1', 'who', [])).toBe('second');
     expect(hub.registry.list()).toHaveLength(1);
