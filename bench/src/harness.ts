@@ -11,6 +11,11 @@ export interface BenchResult {
   ratio?: number;
   /** The id of the baseline the ratio is against. */
   vs?: string;
+  /**
+   * Lowest and highest of the per-sample ratios, each sample against the baseline's sample of the
+   * same interleaved round: how far the noise moved the ratio.
+   */
+  ratioRange?: [number, number];
   /** The target the issue names, as text, and whether this run met it. */
   target?: string;
   met?: boolean;
@@ -22,6 +27,8 @@ export interface Sampled {
   /** Median time per operation over the samples, ns. */
   median: number;
   samples: number;
+  /** ns per operation of each sample, in order: sample i of every contender ran in the same round. */
+  times: number[];
 }
 
 type Op = () => unknown | Promise<unknown>;
@@ -43,7 +50,7 @@ export async function interleaved(ops: Record<string, Op>, options: { batch: num
       if (round >= 0) times[name]!.push(ns);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, { median: median(times[n]!), samples: times[n]!.length }]));
+  return Object.fromEntries(names.map((n) => [n, { median: median(times[n]!), samples: times[n]!.length, times: times[n]! }]));
 }
 
 export function median(values: readonly number[]): number {
@@ -60,14 +67,17 @@ export function writeSuite(suite: string, results: BenchResult[], notes: string[
   const meta = { date: new Date().toISOString(), node: process.version, cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency };
   writeFileSync(join(resultsDir, `${suite}.json`), JSON.stringify({ suite, ...meta, results, notes }, null, 2) + '\n');
   const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
+  // The range column only in a suite that reports one, so the others' tables stay as they were.
+  const ranged = results.some((r) => r.ratioRange);
+  const range = (r: BenchResult) => (ranged ? ` ${r.ratioRange ? `${fmt(r.ratioRange[0])}–${fmt(r.ratioRange[1])}` : ''} |` : '');
   const lines = [
     `# Benchmark suite \`${suite}\``,
     '',
     `${meta.date}, Node ${meta.node}. Medians; ratios are against a baseline measured in the same run.`,
     '',
-    '| id | median | unit | ratio | vs | target | met |',
-    '|---|---:|---|---:|---|---|---|',
-    ...results.map((r) => `| ${r.id} | ${fmt(r.median)} | ${r.unit} | ${fmt(r.ratio)} | ${r.vs ?? ''} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`),
+    `| id | median | unit | ratio |${ranged ? ' ratio min–max |' : ''} vs | target | met |`,
+    `|---|---:|---|---:|${ranged ? '---:|' : ''}---|---|---|`,
+    ...results.map((r) => `| ${r.id} | ${fmt(r.median)} | ${r.unit} | ${fmt(r.ratio)} |${range(r)} ${r.vs ?? ''} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`),
     ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : []),
     '',
   ];

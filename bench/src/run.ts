@@ -1,5 +1,6 @@
 import { federationSuite } from './federation.js';
 import { memorySuite } from './memory.js';
+import { strategiesSuite } from './strategies.js';
 import { websocketSuite } from './websocket.js';
 import { webrtcSuite } from './webrtc.js';
 import { workerSuite } from './worker.js';
@@ -7,6 +8,7 @@ import { workerSuite } from './worker.js';
 const suites: Record<string, (quick: boolean) => Promise<void>> = {
   memory: memorySuite,
   federation: federationSuite,
+  strategies: strategiesSuite,
   worker: workerSuite,
   websocket: websocketSuite,
   webrtc: webrtcSuite,
