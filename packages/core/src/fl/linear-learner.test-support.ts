@@ -1,7 +1,7 @@
 import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from '../rpc/node.js';
 import { seededRandom } from './random.js';
-import { Federation, type FederationResult } from './federation.js';
+import { Federation, type FederationOptions, type FederationResult } from './federation.js';
 import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
 import { cloneWeights, tensor, type Weights } from './weights.js';
 
@@ -28,6 +28,16 @@ export function zeroLinearWeights(dims = 3): Weights {
 }
 
 /**
+ * Learner `index`'s own starting model, drawn in [-4, 4) as a device initialises its model at
+ * random: learners start apart, so a run without `initialWeights` shows whose model it started from.
+ */
+export function linearStart(index: number, dims = 3): Weights {
+  const random = seededRandom(1_000 + index);
+  const draw = (n: number) => Float32Array.from({ length: n }, () => random() * 8 - 4);
+  return { w: tensor(draw(dims), [dims]), b: tensor(draw(1), [1]) };
+}
+
+/**
  * A real (small) learner: linear regression by SGD on its own data; with `mu` in the config it
  * adds FedProx's proximal term. Deterministic for a given seed and call sequence.
  */
@@ -35,8 +45,11 @@ export class LinearLearner implements Learner {
   weights: Weights;
   readonly seen: TrainParams[] = [];
 
-  constructor(readonly data: ReturnType<typeof linearData>) {
-    this.weights = zeroLinearWeights(data.dims);
+  constructor(
+    readonly data: ReturnType<typeof linearData>,
+    start: Weights = zeroLinearWeights(data.dims),
+  ) {
+    this.weights = cloneWeights(start);
   }
 
   train(params: TrainParams): TrainResult {
@@ -87,22 +100,39 @@ export class LinearLearner implements Learner {
   }
 }
 
-/** The learner every mode test starts: learner i trains on linearData(i + 1, 40). */
-export const linearLearner = (index: number) => new LinearLearner(linearData(index + 1, 40));
+/**
+ * `learner` on a device `ms` slower: each training answers `ms` after it would have. The timer
+ * stands for the device's speed; what a test waits on is still events and promises.
+ */
+export function slowedBy(learner: Learner, ms: number): Learner {
+  return {
+    train: (params) => new Promise<TrainResult>((resolve, reject) => setTimeout(() => Promise.resolve(learner.train(params)).then(resolve, reject), ms)),
+    evaluate: (params) => learner.evaluate(params),
+    getWeights: () => learner.getWeights(),
+    setWeights: (weights) => learner.setWeights(weights),
+  };
+}
+
+/** The learner every mode test starts: learner i trains on linearData(i + 1, 40), from its own model linearStart(i). */
+export const linearLearner = (index: number) => new LinearLearner(linearData(index + 1, 40), linearStart(index));
 
 /** The run every mode is compared with: three rounds, seed 5, in memory. */
 export const REFERENCE_RUN = { rounds: 3, seed: 5, config: { lr: 0.05 } } as const;
 
-/** That run with `count` linear learners in memory: the weights other modes must reach. */
-export async function memoryReference(count = 3): Promise<FederationResult> {
+/**
+ * A run with `count` linear learners in memory: the weights other modes must reach. They join in
+ * reverse order of their ids, so a starting model taken from the first to arrive would differ from
+ * the other modes' (which join in id order, or in any order at once).
+ */
+export async function memoryReference(options: Omit<FederationOptions, 'node'> = REFERENCE_RUN, count = 3): Promise<FederationResult> {
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
   const learners = Array.from({ length: count }, (_, index) => new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false }));
   try {
-    for (const [index, node] of learners.entries()) {
+    for (const [index, node] of [...learners.entries()].reverse()) {
       node.serve(linearLearner(index));
       await joinInMemory(trainer, node);
     }
-    return await new Federation({ node: trainer, ...REFERENCE_RUN }).start();
+    return await new Federation({ node: trainer, ...options }).start();
   } finally {
     learners.forEach((n) => n.close());
     trainer.close();
