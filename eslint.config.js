@@ -29,6 +29,17 @@ export default tseslint.config(
     rules: {
       // Numbers in messages and test names read naturally; anything else must be turned into text on purpose.
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
+      // An underscore marks a parameter kept for a signature (a method meant to be overridden) and
+      // a key that rest destructuring leaves out on purpose.
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+      // `async` marks a function that fulfils a Promise-returning contract (a learner, a store, a
+      // link factory) so that a throw becomes a rejection; it needs no await for that.
+      '@typescript-eslint/require-await': 'off',
+      // Settling a promise with a caught `unknown` passes an error on; it does not make a non-Error.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       // noUncheckedIndexedAccess makes every in-bounds index read `T | undefined`; `!` is how the
       // numeric loops and fixed-shape tuples say "in bounds" without a check on every element.
       '@typescript-eslint/no-non-null-assertion': 'off',
@@ -46,6 +57,16 @@ export default tseslint.config(
       // vitest types its asymmetric matchers (expect.stringMatching, objectContaining, ...) as any,
       // so every expected object that uses one would be flagged; the other no-unsafe rules stay on.
       '@typescript-eslint/no-unsafe-assignment': 'off',
+    },
+  },
+  {
+    files: ['**/*.test-d.ts'],
+    rules: {
+      // Type tests write code for the compiler alone to judge: calls that must not compile (each
+      // under @ts-expect-error) and members named only for their types.
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-meaningless-void-operator': 'off',
+      '@typescript-eslint/unbound-method': 'off',
     },
   },
   {

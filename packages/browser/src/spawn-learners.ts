@@ -23,7 +23,9 @@ export interface WorkerLearners {
 export async function spawnLearners(options: SpawnLearnersOptions): Promise<WorkerLearners> {
   const { trainer, count } = options;
   if (!Number.isInteger(count) || count < 1) throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
-  const workerCount = Math.min(count, options.workers ?? (globalThis.navigator?.hardwareConcurrency || 2));
+  // A browser that reports no core count (nothing, or 0) gets two workers.
+  const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 0;
+  const workerCount = Math.min(count, options.workers ?? (cores > 0 ? cores : 2));
   const prefix = options.idPrefix ?? 'learner';
   const encoding = options.encoding ?? 'clone';
   const ids = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);

@@ -90,7 +90,7 @@ async function attacker(url: string) {
     frames,
     /** Says hello as `id` and waits for the welcome: from then on the link is established. */
     async hello(id: string) {
-      socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src: id, role: 'learner', capabilities: [], metadata: {} } as Envelope));
+      socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src: id, role: 'learner', capabilities: [], metadata: {} }));
       await withTimeout(new Promise<void>((resolve) => socket.on('message', () => frames.some((f) => f.kind === 'welcome') && resolve())), 5_000, 'no welcome');
     },
     /** Writes with backpressure; resolves false once the connection is gone. */
@@ -272,7 +272,10 @@ describe('WebSocket server memory budgets', () => {
     const member = await honestLearner(server);
     let got = 0;
     let heard: () => void = () => undefined;
-    member.node.on('model', () => (got++, heard()));
+    member.node.on('model', () => {
+      got++;
+      heard();
+    });
     const readers = await Promise.all(Array.from({ length: 4 }, () => attacker(server.url)));
     for (const [i, a] of readers.entries()) await a.hello(`sleeper-${i}`);
     // They stop reading: the server's writes to them fill the TCP buffers, then its own.

@@ -8,7 +8,7 @@ import type { ClientInfo, ClientState } from '../membership/registry.js';
 import type { CheckpointStore } from './checkpoint.js';
 import { DEFAULT_EXCLUDE, Exclusions, type ExcludeOptions } from './exclusion.js';
 import { FedAvg } from './fedavg.js';
-import type { Learner, LearnerProxy } from './learner.js';
+import type { Learner } from './learner.js';
 import { assertEvaluateResult, assertTrainResult, DEFAULT_MAX_EXAMPLES, type ResultLimits } from './result-validation.js';
 import type { ClientFailure, RoundFailure, RoundSummary } from './round.js';
 import { selectClients, type Selection } from './selection.js';
@@ -169,7 +169,7 @@ export class Federation {
     if (!Number.isInteger(o.minClients) || o.minClients < 1) throw invalid('minClients', 'a positive integer', o.minClients);
     if (!(o.deadline >= 0)) throw invalid('deadline', 'a number of ms >= 0', o.deadline);
     if (typeof o.selection === 'object' && !(o.selection.fraction > 0 && o.selection.fraction <= 1)) throw invalid('fraction', 'in (0, 1]', o.selection.fraction);
-    if (o.onRoundFailure !== 'retry' && o.onRoundFailure !== 'stop') throw invalid('onRoundFailure', "'retry' or 'stop'", o.onRoundFailure);
+    if (!['retry', 'stop'].includes(o.onRoundFailure)) throw invalid('onRoundFailure', "'retry' or 'stop'", o.onRoundFailure);
     if (!(o.retryDelay >= 0) || !Number.isFinite(o.retryDelay)) throw invalid('retryDelay', 'a number of ms >= 0', o.retryDelay);
     if (!Number.isSafeInteger(o.maxExamples) || o.maxExamples < 1) throw invalid('maxExamples', 'a positive integer', o.maxExamples);
     this.#node = options.node;
@@ -378,7 +378,7 @@ export class Federation {
 
   /** Resolves after `ms`, when a selectable learner joins, or when the run is stopped. */
   #beforeRetry(ms: number): Promise<void> {
-    return settleWithin<void>(
+    return settleWithin(
       ms,
       (settle) => {
         const events = this.#node.events;
@@ -444,6 +444,7 @@ export class Federation {
     const failures = train.failures.map(boundedFailure);
     if (o.federatedEvaluation) {
       const fed = await this.#trainer.evaluateRound(this.#context(round, clients, evalStarted, train.weights, log));
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may run during the await
       if (this.#abort.signal.aborted) return undefined;
       failures.push(...fed.failures.map(boundedFailure));
       for (const [k, v] of Object.entries(fed.metrics)) evalMetrics[`federated_${k}`] = v;
@@ -509,7 +510,7 @@ export class Federation {
       config: o.config,
       minResults: o.minClients,
       signal,
-      proxy: (id) => node.proxy<Learner>(id, { signal }) as LearnerProxy,
+      proxy: (id) => node.proxy<Learner>(id, { signal }),
       async gather(method, paramsFor, onResult, among = clients): Promise<GatherOutcome> {
         const succeeded: NodeId[] = [];
         const failures: ClientFailure[] = [];
@@ -523,7 +524,7 @@ export class Federation {
               const result: unknown = await node.call(client, method, [paramsFor(client)], options);
               if (method === 'train') assertTrainResult(result, weights, limits);
               else assertEvaluateResult(result, limits);
-              onResult(client, result as never);
+              onResult(client, result);
               succeeded.push(client);
               outcome(client, true);
               if (method === 'train') {

@@ -25,7 +25,9 @@ class ScriptedChannel implements ByteChannel {
     readonly reportsProgress: boolean,
     readonly ownsReceived: boolean,
   ) {}
-  send(): void {}
+  send(): void {
+    // What the link sends is not what this test is about.
+  }
   listen(handlers: ByteHandlers): void {
     this.#handlers = handlers;
   }
@@ -91,7 +93,7 @@ describe('FramedLink under fuzzing', () => {
         const link = new FramedLink(channel, { codec: new Codec({ maxFrameBytes: MAX_FRAME_BYTES }), chunkSize: shape.chunkSize });
         const problems: string[] = [];
         let failed: unknown;
-        let closed = false;
+        let closed = false as boolean;
         link.listen({
           frame: (frame) => {
             const problem = frameProblem(frame);
@@ -102,7 +104,7 @@ describe('FramedLink under fuzzing', () => {
             link.close(error.message);
           },
           close: () => void (closed = true),
-          heard: () => {},
+          heard: () => undefined,
         });
         for (const bytes of messages.flat()) {
           if (closed) break;

@@ -465,7 +465,9 @@ export class FramedLink implements Link {
     } catch (error) {
       return this.#fail(error);
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- #receive can close the link
     while (this.#deferred.length > 0 && !this.#stopWaiting && !this.#closing) this.#receive(this.#deferred.shift()!);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- so can #settle and #receive
     if (!this.#stopWaiting && !this.#closing) this.#channel.resume?.();
   }
 

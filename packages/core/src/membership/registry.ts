@@ -58,6 +58,7 @@ export class Registry {
   readonly view: ClientDirectory;
 
   constructor() {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the view's size getter has a `this` of its own
     const registry = this;
     this.view = Object.freeze({
       get: (id: NodeId) => registry.get(id),
@@ -111,7 +112,7 @@ export class Registry {
   /** Marks a client gone; returns it, or undefined if it was not connected. */
   depart(id: NodeId, state: Exclude<ClientState, 'connected'>, reason: string): ClientInfo | undefined {
     const client = this.#clients.get(id);
-    if (!client || client.state !== 'connected') return undefined;
+    if (client?.state !== 'connected') return undefined;
     client.state = state;
     client.reason = reason;
     return client;
@@ -137,7 +138,7 @@ export async function judgeHello(hello: HelloFrame, self: NodeId, authenticate: 
   else if (typeof authenticate === 'string') admitted = identified || (hello.token !== undefined && sameText(hello.token, authenticate));
   else admitted = (credentials === undefined || identified) && (await Promise.resolve()
       .then(() => authenticate(hello))
-      .then((ok) => ok === true, () => false));
+      .then((ok: unknown) => ok === true, () => false));
   if (!admitted) return { refusal: protocolError('UNAUTHORIZED', `node ${hello.src} presented a missing or wrong token`) };
   return { identified };
 }

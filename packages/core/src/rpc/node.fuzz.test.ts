@@ -27,7 +27,10 @@ const CASE_MS = 2_000;
 /** Uncaught exceptions and unhandled rejections, in Node and in browsers alike. */
 const escaped: unknown[] = [];
 const recordEscape = (error: unknown) => void escaped.push(error);
-type ErrorEventLike = { error?: unknown; reason?: unknown };
+interface ErrorEventLike {
+  error?: unknown;
+  reason?: unknown;
+}
 const page = globalThis as unknown as { addEventListener?(type: string, l: (e: ErrorEventLike) => void): void; removeEventListener?(type: string, l: (e: ErrorEventLike) => void): void };
 const onPageError = (event: ErrorEventLike) => recordEscape(event.error ?? event.reason);
 if (proc) {
@@ -202,7 +205,10 @@ function rawEnd(port: MemoryPort<Uint8Array>) {
     until(test: (f: Record<string, unknown>) => boolean): Promise<void> {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`hang: neither an answer nor a close within ${CASE_MS} ms`)), CASE_MS);
-        const done = () => (clearTimeout(timer), resolve());
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
         if (closedWith !== undefined || frames.some(test)) return done();
         waiter = { test, resolve: done };
         onClose = done;
