@@ -87,7 +87,19 @@ export default tseslint.config(
   {
     plugins: { '@stylistic': stylistic },
     rules: {
-      '@stylistic/max-len': ['error', { code: 120, comments: 120, ignoreUrls: true }],
+      // Prettier keeps code within 110; this catches the comments it leaves alone. A line that is
+      // long only for a string, template or pattern (a message, a test's behaviour) stays whole.
+      '@stylistic/max-len': [
+        'error',
+        {
+          code: 120,
+          comments: 120,
+          ignoreUrls: true,
+          ignoreStrings: true,
+          ignoreTemplateLiterals: true,
+          ignoreRegExpLiterals: true,
+        },
+      ],
     },
   },
 );

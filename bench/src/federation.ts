@@ -86,7 +86,10 @@ class FreshUpdateLearner implements Learner {
   }
 }
 
-/** One FedAvg round of 100 learners of the 4M model through the Federation; live memory sampled as each result is added. */
+/**
+ * One FedAvg round of 100 learners of the 4M model through the Federation; live memory sampled as each result
+ * is added.
+ */
 async function aggregationMemory(): Promise<BenchResult[]> {
   if (!gc) return [{ id: 'fedavg.aggregate.peak_memory', median: NaN, unit: 'x model size', note: 'run with node --expose-gc to measure' }];
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, timeout: 0 });

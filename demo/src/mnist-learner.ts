@@ -21,7 +21,10 @@ export class MnistLearner implements Learner {
     this.#model = createModel(seed);
   }
 
-  /** Yields to the event loop every few tens of ms, so the tab (or worker) stays responsive and keeps answering the trainer's pings. */
+  /**
+   * Yields to the event loop every few tens of ms, so the tab (or worker) stays responsive and keeps
+   * answering the trainer's pings.
+   */
   async train({ round, weights, config }: TrainParams): Promise<TrainResult> {
     setModelWeights(this.#model, weights);
     const epochs = Number(config.epochs ?? 1);

@@ -15,7 +15,10 @@ export interface SpawnLearnersOptions extends LearnerPoolOptions {
 export interface WorkerLearners {
   ids: NodeId[];
   workers: Worker[];
-  /** Stops worker `index`, or every worker; their learners disconnect at once. Resolves once they have stopped (as in Node). */
+  /**
+   * Stops worker `index`, or every worker; their learners disconnect at once. Resolves once they have stopped
+   * (as in Node).
+   */
   terminate(index?: number): Promise<void>;
 }
 
@@ -48,7 +51,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
       ports.push(channel.port2);
     }
     linksOf.push(links);
-    // Browsers tell of a dying worker only through 'error'; a terminated one says nothing, so terminate() closes the links itself.
+    // Browsers tell of a dying worker only through 'error'; a terminated one says nothing, so terminate()
+    // closes the links itself.
     worker.addEventListener('error', (event) => {
       event.preventDefault(); // handled here: the learners are reported disconnected
       links.forEach((link) => link.close(`worker crashed: ${event.message}`));

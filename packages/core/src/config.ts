@@ -61,7 +61,10 @@ export interface RunConfig {
 
 /** Budgets in bytes, counts and ms (see ServerLimits), and what the trainer grants learners beyond them. */
 export interface SecurityConfig extends ServerLimits {
-  /** Per-learner credentials, id to secret: a learner must present its own as its token, and may then take over its id. */
+  /**
+   * Per-learner credentials, id to secret: a learner must present its own as its token, and may then take
+   * over its id.
+   */
   credentials?: Record<string, string>;
   /** Which learners may reach other learners through the trainer: none (a star), or those of their own role. */
   relay: 'none' | 'same-role';

@@ -90,7 +90,10 @@ export interface Closed {
 export interface RawClientOptions {
   /** Answer the server's pings, as a live client does (default true): keeps a joined attacker from timing out. */
   autoPong?: boolean;
-  /** Answers the server's calls (a learner's train, evaluate...): a value is sent as the result. Unset: calls go unanswered. */
+  /**
+   * Answers the server's calls (a learner's train, evaluate...): a value is sent as the result. Unset: calls
+   * go unanswered.
+   */
   answer?: (method: string, args: unknown[]) => unknown;
   /** Sends a ping of its own every this many ms, reading or not: the server hears it alive all the same. */
   keepAlive?: number;
@@ -101,7 +104,10 @@ export interface RawClientOptions {
  * comes back (frames decoded with the real codec, and the close code).
  */
 export class RawClient {
-  /** Close codes the servers gave attackers, in order (not the closes the tests made): figures for a class's summary. */
+  /**
+   * Close codes the servers gave attackers, in order (not the closes the tests made): figures for a class's
+   * summary.
+   */
   static readonly serverCloses: number[] = [];
   readonly frames: Envelope[] = [];
   readonly closed: Promise<Closed>;

@@ -252,7 +252,10 @@ describe('learners reaching other learners through the trainer (relay)', () => {
   });
   afterEach(() => mallory.close());
 
-  /** Proof that nothing from mallory reached the honest learner: frames on one link keep their order, and two trainings came after. */
+  /**
+   * Proof that nothing from mallory reached the honest learner: frames on one link keep their order, and two
+   * trainings came after.
+   */
   async function honestHeardNothing(): Promise<void> {
     // The trainer answers mallory's frames in order: this answer means everything before it was handled.
     await mallory.send([TUPLE.call, 999_999, 'noSuchMethod', []]);
@@ -614,7 +617,10 @@ describe('memory budgets', () => {
   });
 });
 
-/** Float32 parameters of LargeModelLearner: 3 MiB, under outboundBytes (a frame larger than it is never sent at all). */
+/**
+ * Float32 parameters of LargeModelLearner: 3 MiB, under outboundBytes (a frame larger than it is never sent
+ * at all).
+ */
 const LARGE_MODEL = (3 * 1024 * 1024) / 4;
 
 /**

@@ -1,7 +1,10 @@
 import { MessagePort, type Transferable, type Worker } from 'node:worker_threads';
 import type { PortEndpoint } from '@oiafed/core/internal';
 
-/** A worker_threads MessagePort or Worker as a link endpoint. A port's 'close' (its worker died, or the other end closed) closes the link. */
+/**
+ * A worker_threads MessagePort or Worker as a link endpoint. A port's 'close' (its worker died, or the other
+ * end closed) closes the link.
+ */
 export function nodePortEndpoint(port: MessagePort | Worker): PortEndpoint {
   const isPort = port instanceof MessagePort;
   return {

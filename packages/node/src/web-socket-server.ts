@@ -79,7 +79,8 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
       : undefined,
   });
   wss.on('connection', (socket: WebSocket) => {
-    // ws reports a refused message (over maxPayload, bad UTF-8) as 'error' before closing with its code: the close is what we act on.
+    // ws reports a refused message (over maxPayload, bad UTF-8) as 'error' before closing with its code: the
+    // close is what we act on.
     socket.on('error', () => undefined);
     const channel = webSocketChannel(socket, {
       whenDrained: drainOf(socket),

@@ -27,7 +27,10 @@ export interface UplinkOptions {
   /** Makes a fresh link to the node to join, e.g. `() => connectWebSocket(url, ...)`. */
   connect: () => Promise<Link>;
   join?: JoinOptions;
-  /** Backoff between attempts; `maxAttempts` counts consecutive failures. Default: forever, 250 ms doubling to 10 s, jitter 0.5. */
+  /**
+   * Backoff between attempts; `maxAttempts` counts consecutive failures. Default: forever, 250 ms doubling to
+   * 10 s, jitter 0.5.
+   */
   retry?: Partial<RetryPolicy>;
   /**
    * Where the resume secret of the latest welcome is kept, so that a new link (a reconnect, or a

@@ -23,7 +23,10 @@ export interface FederationOptions {
   trainer?: Trainer;
   /** Rounds to run (the run may stop earlier through `stopWhen` or `trainer.shouldStop`). */
   rounds: number;
-  /** Fewer usable results than this fails a round; a round also waits for this many learners to be connected. Default 1. */
+  /**
+   * Fewer usable results than this fails a round; a round also waits for this many learners to be connected.
+   * Default 1.
+   */
   minClients?: number;
   /** Which connected learners train each round. Default 'all'. */
   selection?: Selection;

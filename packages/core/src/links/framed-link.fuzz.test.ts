@@ -16,7 +16,10 @@ import type { ByteChannel, ByteHandlers } from './link.js';
 
 const MAX_FRAME_BYTES = 64 * 1024;
 
-/** A byte channel the test delivers to by hand, synchronously, so that a throw out of `data` is seen where it happens. */
+/**
+ * A byte channel the test delivers to by hand, synchronously, so that a throw out of `data` is seen where it
+ * happens.
+ */
 class ScriptedChannel implements ByteChannel {
   closed = false;
   #handlers: ByteHandlers | undefined;

@@ -20,7 +20,10 @@ export interface FramedLinkOptions extends LinkLimits {
    * takes, and that size replaces this one for what is sent to it.
    */
   chunkSize?: number;
-  /** Stop writing while the channel holds more than this many bytes unsent (default 4 MiB, at most half of outboundBytes). */
+  /**
+   * Stop writing while the channel holds more than this many bytes unsent (default 4 MiB, at most half of
+   * outboundBytes).
+   */
   highWater?: number;
   /**
    * Memory for incoming attachments (large typed arrays), `bytes` long. Default `new Uint8Array`;

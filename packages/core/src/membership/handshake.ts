@@ -49,7 +49,10 @@ export interface HandshakeHost<M extends Member> {
   registered(client: ClientInfo): void;
 }
 
-/** Why a node may refuse a hello (judgeHello, the link's own limits): a refusal with another code is out of protocol. */
+/**
+ * Why a node may refuse a hello (judgeHello, the link's own limits): a refusal with another code is out of
+ * protocol.
+ */
 const HELLO_REFUSALS = new Set<string>(['UNAUTHORIZED', 'VERSION_MISMATCH', 'BAD_FRAME', 'ID_TAKEN', 'PAYLOAD_TOO_LARGE', 'OVERLOADED', 'INTERNAL']);
 
 /** Both sides of joining: the hub judging hellos and welcoming, the joiner saying hello and awaiting its welcome. */

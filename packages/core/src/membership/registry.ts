@@ -33,7 +33,10 @@ export type Authenticate = string | ((hello: HelloFrame) => boolean | Promise<bo
  */
 export type Credentials = Readonly<Record<NodeId, string>> | ((id: NodeId) => string | undefined | Promise<string | undefined>);
 
-/** The verdict on a hello: refused with an error, or admitted (and whether it proved its id with its own credential). */
+/**
+ * The verdict on a hello: refused with an error, or admitted (and whether it proved its id with its own
+ * credential).
+ */
 export type HelloVerdict = { refusal: WireError } | { refusal?: undefined; identified: boolean };
 
 /** What users see of a node's registry: its clients and their states, read-only. */

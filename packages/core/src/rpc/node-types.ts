@@ -32,7 +32,10 @@ export interface NodeOptions {
    * which each learner reaches only this node (learners are untrusted).
    */
   relay?: RelayPolicy;
-  /** Where the node reads the time and arms its timers (heartbeat, handshakes, call deadlines). Default the system's. */
+  /**
+   * Where the node reads the time and arms its timers (heartbeat, handshakes, call deadlines). Default the
+   * system's.
+   */
   clock?: Clock;
 }
 

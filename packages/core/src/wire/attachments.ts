@@ -106,7 +106,10 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
   return { frame: { ...frame, [key]: replaced }, attachments, types };
 }
 
-/** Whether `value` holds a typed array that would travel as an attachment: a look that allocates nothing, for the many frames without one. */
+/**
+ * Whether `value` holds a typed array that would travel as an attachment: a look that allocates nothing, for
+ * the many frames without one.
+ */
 function holdsAttachment(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (ArrayBuffer.isView(value)) return value.byteLength >= MIN_ATTACHMENT_BYTES && Object.hasOwn(KINDS, value.constructor.name);

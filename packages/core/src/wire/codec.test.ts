@@ -96,7 +96,8 @@ describe('Codec', () => {
   });
 
   it('gives each decoded byte array its own memory: the next frame decoded does not change it', () => {
-    // What msgpackr writes as plain bin (read back as a view unless told to copy): a Buffer in Node, a Uint8Array in browsers.
+    // What msgpackr writes as plain bin (read back as a view unless told to copy): a Buffer in Node, a
+    // Uint8Array in browsers.
     const bin = (values: number[]) => (globalThis as { Buffer?: { from(v: number[]): Uint8Array } }).Buffer?.from(values) ?? new Uint8Array(values);
     const first = roundTrip(codec, call([bin([1, 2, 3])])) as CallFrame;
     roundTrip(codec, call([bin([9, 9, 9])]));
@@ -189,7 +190,8 @@ describe('Codec decoding state', () => {
   it('keeps what a message defines in a slot of its own to that message: a later message cannot use it', () => {
     const codec = new Codec();
     for (let slot = layouts.length; slot < 64; slot++) {
-      // Defines `slot` as ['kind', 't'] and reads a ping with it: the way honest encoders send objects of no shared layout.
+      // Defines `slot` as ['kind', 't'] and reads a ping with it: the way honest encoders send objects of no
+      // shared layout.
       const defining = Uint8Array.from([0xd4, 0x72, 0x40 + slot, ...hex('92a46b696e64a174a470696e6705')]);
       expect(codec.decode(defining)).toEqual({ kind: 'ping', t: 5 });
       // The same slot, not defined again: read as the number the byte stands for, not as the layout above.

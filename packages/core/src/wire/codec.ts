@@ -164,7 +164,10 @@ function tooLarge(size: number, max: number): OiafedError {
   return new OiafedError('PAYLOAD_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${max} bytes`);
 }
 
-/** Why msgpackr failed, short: its messages may quote the input (a regular expression's source, 100 characters of a value). */
+/**
+ * Why msgpackr failed, short: its messages may quote the input (a regular expression's source, 100 characters
+ * of a value).
+ */
 function reasonOf(cause: unknown): string {
   return boundedText(cause instanceof Error ? cause.message : cause, 200);
 }
