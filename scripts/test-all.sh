@@ -9,6 +9,8 @@ echo "== build and type-check (tsc: strict, declarations for every package)"
 $PNPM run typecheck
 echo "== import rules (dependency-cruiser: layers import one way, the core stays platform-free)"
 $PNPM run check:imports
+echo "== lint and format (typescript-eslint strict type-checked, prettier)"
+$PNPM run lint
 # The tests below run in a private network namespace where possible (see ensure_netns): WebRTC
 # peers then have one known interface to meet on, and nothing can leave the machine.
 echo "== vitest: Node, Chromium, type tests"

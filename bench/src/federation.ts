@@ -1,4 +1,4 @@
-import { accumulate, Federation, joinInMemory, Node, WeightedMean, type Learner, type TrainParams, type TrainResult, type Weights } from '@oiafed/core';
+import { Federation, joinInMemory, Node, WeightedMean, type Learner, type TrainParams, type TrainResult, type Weights } from '@oiafed/core';
 import { interleaved, median, writeSuite, type BenchResult } from './harness.js';
 
 const PARAMS = 4 * 1024 * 1024;
@@ -81,10 +81,15 @@ class FreshUpdateLearner implements Learner {
   getWeights(): Weights {
     return {};
   }
-  setWeights() {}
+  setWeights() {
+    // It keeps no model: each update is made from the weights a round sends.
+  }
 }
 
-/** One FedAvg round of 100 learners of the 4M model through the Federation; live memory sampled as each result is added. */
+/**
+ * One FedAvg round of 100 learners of the 4M model through the Federation; live memory sampled as each result
+ * is added.
+ */
 async function aggregationMemory(): Promise<BenchResult[]> {
   if (!gc) return [{ id: 'fedavg.aggregate.peak_memory', median: NaN, unit: 'x model size', note: 'run with node --expose-gc to measure' }];
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, timeout: 0 });
@@ -145,7 +150,9 @@ class TinyLearner implements Learner {
   getWeights(): Weights {
     return {};
   }
-  setWeights() {}
+  setWeights() {
+    // It keeps no model: each update is made from the weights a round sends.
+  }
 }
 
 /** One FedAvg round over 10,000 in-memory learners, against the same learners called directly. */
@@ -155,7 +162,7 @@ async function round10k(quick: boolean): Promise<BenchResult[]> {
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, timeout: 0 });
-  const objects = Array.from({ length: count }, (_, i) => new TinyLearner(i));
+  const objects: Learner[] = Array.from({ length: count }, (_, i) => new TinyLearner(i));
   const nodes: Node[] = [];
   const setupStart = process.hrtime.bigint();
   for (let i = 0; i < count; i++) {

@@ -31,7 +31,8 @@ export interface Sampled {
   times: number[];
 }
 
-type Op = () => unknown | Promise<unknown>;
+/** One operation; a promise it returns is awaited. */
+type Op = () => unknown;
 
 /**
  * Times several operations side by side: each sample runs `batch` operations, and the samples of

@@ -20,7 +20,11 @@ function rawOps(connection: DataConnectionLike, payload: Uint8Array): { small: (
   connection.on('data', () => settle());
   const channel = connection.dataChannel!;
   return {
-    small: () => new Promise<void>((resolve) => ((settle = resolve), connection.send(new Uint8Array([1, 2, 3])))),
+    small: () =>
+      new Promise<void>((resolve) => {
+        settle = resolve;
+        connection.send(new Uint8Array([1, 2, 3]));
+      }),
     // Chunked to the SCTP limit and paced by bufferedamountlow, as any sender must be; then an ack.
     send16m: () =>
       new Promise<void>((resolve) => {

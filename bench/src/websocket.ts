@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { Federation, Node } from '@oiafed/core';
-import { connectWebSocket, type WebSocketConstructor } from '@oiafed/core/internal';
+import { connectWebSocket } from '@oiafed/core/internal';
 import { serveWebSocket } from '@oiafed/node';
 import { Server as SocketIoServer } from 'socket.io';
 import { io as socketIoClient } from 'socket.io-client';
@@ -24,8 +24,16 @@ async function raw() {
   const upload = new Float32Array(FLOATS);
   const small = Buffer.from([1, 2, 3]);
   return {
-    small: () => new Promise<void>((r) => ((resolve = r), server.send(small))),
-    upload: () => new Promise<void>((r) => ((uploaded = r), client.send(upload))),
+    small: () =>
+      new Promise<void>((r) => {
+        resolve = r;
+        server.send(small);
+      }),
+    upload: () =>
+      new Promise<void>((r) => {
+        uploaded = r;
+        client.send(upload);
+      }),
     close: () => (client.close(), new Promise((r) => wss.close(r))),
   };
 }
@@ -36,7 +44,7 @@ async function ours() {
   const server = await serveWebSocket(trainer, { port: 0 });
   const learner = new Node({ id: 'learner', role: 'learner', timeout: 0 });
   learner.handle('add', (a: number, b: number) => a + b);
-  await learner.connect(await connectWebSocket(server.url, { WebSocket: WebSocket as unknown as WebSocketConstructor }));
+  await learner.connect(await connectWebSocket(server.url, { WebSocket }));
   const upload = new Float32Array(FLOATS);
   return {
     small: () => trainer.call('learner', 'add', [1, 2]),
@@ -59,7 +67,12 @@ async function socketIo() {
   const server = await connected;
   return {
     small: () => server.emitWithAck('add', 1, 2),
-    close: () => (client.close(), new Promise((r) => io.close(r))),
+    close: () => {
+      client.close();
+      return new Promise((r) => {
+        void io.close(r);
+      });
+    },
   };
 }
 
@@ -82,7 +95,7 @@ async function thousandClients(quick: boolean): Promise<BenchResult[]> {
   const script = new URL('./workers/ws-learners.mjs', import.meta.url);
   const child = spawn(process.execPath, [script.pathname, server.url, String(count), String(interval)], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.once('exit', (code) => reject(new Error(`learners exited with ${code}`)));
   });
   const perClient = (live() - before) / count;

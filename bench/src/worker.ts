@@ -18,7 +18,7 @@ const start = (workerData: object) => new Worker(workerUrl, { workerData });
 async function raw() {
   const worker = start({ mode: 'raw' });
   let resolve: (m: { values?: Float32Array }) => void = () => undefined;
-  worker.on('message', (m) => resolve(m));
+  worker.on('message', (m: { values?: Float32Array }) => resolve(m));
   const roundTrip = (message: object, transferList: ArrayBuffer[] = []) =>
     new Promise<{ values?: Float32Array }>((r) => {
       resolve = r;

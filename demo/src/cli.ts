@@ -101,6 +101,9 @@ const number = (value: unknown, name: string, check: (n: number) => boolean, exp
   return n;
 };
 const int = (n: number) => Number.isInteger(n) && n >= 1;
+/** A setting given as text (a number in the config file counts as its digits). */
+const text = (value: unknown, name: string): string =>
+  typeof value === 'string' || typeof value === 'number' ? String(value) : fail(`${name} must be text (got ${JSON.stringify(value)})`);
 
 const options: DemoOptions = { ...DEFAULT_DEMO };
 const set = <K extends keyof DemoOptions>(key: K, value: DemoOptions[K] | undefined) => value !== undefined && (options[key] = value);
@@ -127,11 +130,11 @@ set('port', number(pick(values.port, 'port'), 'port', (n) => Number.isInteger(n)
 set('minClients', number(pick(values['min-clients'], 'minClients'), 'min-clients', int, 'a positive integer'));
 set('heartbeat', number(pick(values.heartbeat, 'heartbeat'), 'heartbeat', int, 'a positive integer (ms)'));
 const signalling = pick(values.signalling, 'signalling');
-if (signalling !== undefined) options.signalling = String(signalling);
+if (signalling !== undefined) options.signalling = text(signalling, 'signalling');
 const token = pick(values.token, 'token');
-if (token !== undefined) options.token = String(token);
+if (token !== undefined) options.token = text(token, 'token');
 const checkpoint = pick(values.checkpoint, 'checkpoint');
-if (checkpoint !== undefined) options.checkpoint = String(checkpoint);
+if (checkpoint !== undefined) options.checkpoint = text(checkpoint, 'checkpoint');
 if (values['node-learners'] || fromFile.nodeLearners === true) options.nodeLearners = true;
 set('workers', number(pick(values.workers, 'workers'), 'workers', int, 'a positive integer'));
 const backend = pick(values.backend, 'backend');
@@ -150,20 +153,23 @@ console.log(
   `oiafed demo: ${options.strategy} on MNIST, ${options.clients} learners (${options.split}), ${options.rounds} rounds, ` +
     `E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits`,
 );
+/** Says where the trainer listens and, with --page, the learner pages to open (their server starts meanwhile). */
+async function announce(address: string, join: Record<string, string>): Promise<void> {
+  const how = options.mode === 'webrtc' ? ` (WebRTC signalling; trainer peer ${join.trainer})` : '';
+  console.log(`trainer listening on ${address}${how}; waiting for ${options.clients} learners`);
+  if (values.page || fromFile.page === true) {
+    const page = await servePage();
+    for (let shard = 0; shard < options.clients; shard++) {
+      const query = new URLSearchParams({ ...join, shard: String(shard), of: String(options.clients), seed: String(options.seed), trainSize: String(options.trainSize), testSize: String(options.testSize), split: options.split, ...(options.token ? { token: options.token } : {}) });
+      console.log(`  learner ${shard}: ${page}/learner.html?${query}`);
+    }
+  }
+}
+
 const result = await runDemo(options, {
   onResume: (round) => console.log(`resuming from the checkpoint of round ${round}`),
   onLearner: (id, event, reason) => (options.mode === 'websocket' || options.mode === 'webrtc') && console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
-  onListening: async (address, join) => {
-    const how = options.mode === 'webrtc' ? ` (WebRTC signalling; trainer peer ${join.trainer})` : '';
-    console.log(`trainer listening on ${address}${how}; waiting for ${options.clients} learners`);
-    if (values.page || fromFile.page === true) {
-      const page = await servePage();
-      for (let shard = 0; shard < options.clients; shard++) {
-        const query = new URLSearchParams({ ...join, shard: String(shard), of: String(options.clients), seed: String(options.seed), trainSize: String(options.trainSize), testSize: String(options.testSize), split: options.split, ...(options.token ? { token: options.token } : {}) });
-        console.log(`  learner ${shard}: ${page}/learner.html?${query}`);
-      }
-    }
-  },
+  onListening: (address, join) => void announce(address, join),
   onClientResult: (round, done, of) => live && process.stdout.write(`\rround ${round}/${options.rounds}  ${done}/${of} clients done`),
   onRound: (s, elapsed) => {
     if (live) process.stdout.write('\r\x1b[2K');

@@ -58,7 +58,7 @@ export function createDemoTrainer(options: DemoRunOptions, trainer: DemoTrainerO
  * The demo's federation on `node` (from `createDemoTrainer`), from its run config, evaluating the
  * global model on `test` after every round. The same in every mode; only where the learners run differs.
  */
-export function createDemoFederation(node: Node, options: DemoRunOptions, test: Dataset, store?: CheckpointStore): { federation: Federation; dispose(): void } {
+export function createDemoFederation(node: Node, options: DemoRunOptions, test: Dataset, store?: CheckpointStore): { federation: Federation; dispose: () => void } {
   const evaluator = createModel(options.seed);
   const config = demoConfig(options, { id: node.id });
   const { federation } = createFederation(config, {

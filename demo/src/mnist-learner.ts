@@ -21,7 +21,10 @@ export class MnistLearner implements Learner {
     this.#model = createModel(seed);
   }
 
-  /** Yields to the event loop every few tens of ms, so the tab (or worker) stays responsive and keeps answering the trainer's pings. */
+  /**
+   * Yields to the event loop every few tens of ms, so the tab (or worker) stays responsive and keeps
+   * answering the trainer's pings.
+   */
   async train({ round, weights, config }: TrainParams): Promise<TrainResult> {
     setModelWeights(this.#model, weights);
     const epochs = Number(config.epochs ?? 1);
@@ -30,7 +33,7 @@ export class MnistLearner implements Learner {
     const full = config.batchSize === 'full' || config.batchSize === 0;
     const batchSize = full ? this.#data.count : Number(config.batchSize ?? 10);
     const optimizer = tf.train.sgd(lr);
-    const variables = this.#model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const variables = this.#model.trainableWeights.map((w) => asVariable(w.read()));
     const anchors = mu > 0 ? variables.map((v) => tf.keep(v.clone())) : [];
     const random = seededRandom(this.#seed * 1_000 + round);
     // Summed on the backend and read once: a read back per batch would stall every step.
@@ -46,13 +49,13 @@ export class MnistLearner implements Learner {
           const { xs, ys } = batchTensors(shuffled, from, to);
           return optimizer.minimize(() => {
             const logits = this.#model.apply(xs, { training: true }) as tf.Tensor2D;
-            const base = tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
+            const base = tf.losses.softmaxCrossEntropy<tf.Tensor2D, tf.Scalar>(ys, logits);
             if (mu === 0) return base;
             const proximal = tf.addN(variables.map((v, i) => v.sub(anchors[i]!).square().sum()));
-            return base.add(proximal.mul(mu / 2)) as tf.Scalar;
+            return base.add<tf.Scalar>(proximal.mul(mu / 2));
           }, true)!;
         });
-        const next = tf.keep(lossSum.add(loss) as tf.Scalar);
+        const next = tf.keep(lossSum.add<tf.Scalar>(loss));
         lossSum.dispose();
         loss.dispose();
         lossSum = next;
@@ -92,4 +95,10 @@ function reorder(data: Dataset, order: readonly number[]): Dataset {
     y[i] = data.y[source]!;
   });
   return { x, y, count: data.count };
+}
+
+/** A trainable weight's value: read() hands back the layer's tf.Variable, typed as a Tensor. */
+function asVariable(value: tf.Tensor): tf.Variable {
+  if (value instanceof tf.Variable) return value as tf.Variable;
+  throw new Error('a trainable weight of the model is not a tf.Variable');
 }

@@ -5,5 +5,6 @@ import { createServer } from 'vite';
 export async function servePage(port = 5173): Promise<string> {
   const server = await createServer({ configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)), server: { port, host: '127.0.0.1' } });
   await server.listen();
-  return `http://127.0.0.1:${server.config.server.port ?? port}`;
+  // Typed as always set; left unset, the port asked for is the one.
+  return `http://127.0.0.1:${(server.config.server.port as number | undefined) ?? port}`;
 }

@@ -27,7 +27,10 @@ export interface DemoOptions extends DemoRunOptions {
   nodeLearners?: boolean;
   /** A file to checkpoint every round to; a restart with the same file resumes from it. */
   checkpoint?: string;
-  /** Liveness of the trainer's links: ping interval (timeout three times it). Default off in memory and worker modes. */
+  /**
+   * Liveness of the trainer's links: ping interval (timeout three times it). Default off in memory and worker
+   * modes.
+   */
   heartbeat?: number;
   trainSize: number;
   testSize: number;

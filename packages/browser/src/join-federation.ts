@@ -1,5 +1,5 @@
 import { type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions } from '@oiafed/core';
-import { joinOverWebRtc, joinOverWebSocket, type WebSocketConstructor } from '@oiafed/core/internal';
+import { joinOverWebRtc, joinOverWebSocket } from '@oiafed/core/internal';
 import WebSocket from 'isomorphic-ws';
 import { sessionResumeStore } from './session-resume-store.js';
 import { Peer } from './webrtc.js';
@@ -11,7 +11,7 @@ import { Peer } from './webrtc.js';
  */
 export function joinFederation(options: JoinFederationOptions | JoinOverWebRtcOptions): Promise<FederationMember> {
   // A page that names its learner keeps the trainer's resume secret across reloads of this tab.
-  const resume = options.id !== undefined && options.resumeStore === undefined ? { resumeStore: sessionResumeStore('url' in options ? options.url : `${options.signalling}#${options.trainer}`, options.id) } : {};
-  if ('url' in options) return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, { ...options, ...resume });
+  const resume = options.id !== undefined && options.resumeStore === undefined ? { resumeStore: sessionResumeStore('url' in options ? options.url : `${typeof options.signalling === 'string' ? options.signalling : JSON.stringify(options.signalling)}#${options.trainer}`, options.id) } : {};
+  if ('url' in options) return joinOverWebSocket(WebSocket, { ...options, ...resume });
   return joinOverWebRtc(Peer, { ...options, ...resume });
 }

@@ -15,7 +15,10 @@ export interface SpawnLearnersOptions extends LearnerPoolOptions {
 export interface WorkerLearners {
   ids: NodeId[];
   workers: Worker[];
-  /** Stops worker `index`, or every worker; their learners disconnect at once. Resolves once they have stopped (as in Node). */
+  /**
+   * Stops worker `index`, or every worker; their learners disconnect at once. Resolves once they have stopped
+   * (as in Node).
+   */
   terminate(index?: number): Promise<void>;
 }
 
@@ -23,7 +26,9 @@ export interface WorkerLearners {
 export async function spawnLearners(options: SpawnLearnersOptions): Promise<WorkerLearners> {
   const { trainer, count } = options;
   if (!Number.isInteger(count) || count < 1) throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
-  const workerCount = Math.min(count, options.workers ?? (globalThis.navigator?.hardwareConcurrency || 2));
+  // A browser that reports no core count (nothing, or 0) gets two workers.
+  const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 0;
+  const workerCount = Math.min(count, options.workers ?? (cores > 0 ? cores : 2));
   const prefix = options.idPrefix ?? 'learner';
   const encoding = options.encoding ?? 'clone';
   const ids = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
@@ -46,7 +51,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
       ports.push(channel.port2);
     }
     linksOf.push(links);
-    // Browsers tell of a dying worker only through 'error'; a terminated one says nothing, so terminate() closes the links itself.
+    // Browsers tell of a dying worker only through 'error'; a terminated one says nothing, so terminate()
+    // closes the links itself.
     worker.addEventListener('error', (event) => {
       event.preventDefault(); // handled here: the learners are reported disconnected
       links.forEach((link) => link.close(`worker crashed: ${event.message}`));

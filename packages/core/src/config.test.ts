@@ -95,6 +95,6 @@ describe('run config', () => {
     [{ colour: 'blue' }, /config\.colour is not a known setting/],
     ['rounds: 3', /config must be an object/],
   ])('refuses %j with a message naming the field', (input, message) => {
-    expect(() => resolveConfig(input)).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
+    expect(() => resolveConfig(input)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
   });
 });

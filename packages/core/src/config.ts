@@ -73,7 +73,10 @@ export interface RunConfig {
 
 /** Budgets in bytes, counts and ms (see ServerLimits), and what the trainer grants learners beyond them. */
 export interface SecurityConfig extends ServerLimits {
-  /** Per-learner credentials, id to secret: a learner must present its own as its token, and may then take over its id. */
+  /**
+   * Per-learner credentials, id to secret: a learner must present its own as its token, and may then take
+   * over its id.
+   */
   credentials?: Record<string, string>;
   /** Which learners may reach other learners through the trainer: none (a star), or those of their own role. */
   relay: 'none' | 'same-role';
@@ -131,7 +134,7 @@ export function resolveConfig(input: unknown): RunConfig {
   }
   unknownKeys(raw, SECTIONS, 'config');
   const d = DEFAULT_RUN_CONFIG;
-  const section = <K extends keyof RunConfig>(key: K): Record<string, unknown> => (raw[key] === undefined ? {} : record(raw[key], key));
+  const section = (key: keyof RunConfig): Record<string, unknown> => (raw[key] === undefined ? {} : record(raw[key], key));
 
   const node = section('node');
   unknownKeys(node, ['id', 'role'], 'node');
@@ -144,7 +147,7 @@ export function resolveConfig(input: unknown): RunConfig {
   const security = section('security');
   unknownKeys(security, [...Object.keys(d.security), 'credentials'], 'security');
   const ds = d.security;
-  const bytes = (key: keyof SecurityConfig & string) => integer(security[key] ?? ds[key], `security.${key}`, 1);
+  const bytes = (key: keyof SecurityConfig) => integer(security[key] ?? ds[key], `security.${key}`, 1);
 
   const id = str(node.id ?? d.node.id, 'node.id');
   if (!isNodeId(id)) fail('node.id', 'an id of 1-128 of A-Z a-z 0-9 . _ : @ -', id);
@@ -270,11 +273,11 @@ function unknownKeys(obj: Record<string, unknown>, known: readonly string[], whe
 }
 function str(v: unknown, field: string): string {
   if (typeof v !== 'string' || v === '') fail(field, 'a non-empty string', v);
-  return v as string;
+  return v;
 }
 function num(v: unknown, field: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(field, 'a number', v);
-  return v as number;
+  return v;
 }
 function positive(v: unknown, field: string): number {
   if (!(num(v, field) > 0)) fail(field, 'a number > 0', v);
@@ -290,7 +293,7 @@ function integer(v: unknown, field: string, min: number, max = Number.MAX_SAFE_I
 }
 function bool(v: unknown, field: string): boolean {
   if (typeof v !== 'boolean') fail(field, 'true or false', v);
-  return v as boolean;
+  return v;
 }
 function list(v: unknown, field: string): unknown[] {
   if (!Array.isArray(v)) fail(field, 'a list', v);

@@ -88,7 +88,7 @@ export const anyFrame: fc.Arbitrary<Envelope> = fc.oneof(
   fc
     .record({ frame: dataFrame, kinds: fc.array(fc.constantFrom('Float32Array', 'Uint8Array', 'Float64Array', 'BigInt64Array'), { minLength: 1, maxLength: 3 }), elements: fc.nat(64) })
     .map(({ frame, kinds, elements }) => ({ kind: 'attached' as const, frame, types: kinds, sizes: kinds.map((k) => elements * (k === 'Uint8Array' ? 1 : k === 'Float32Array' ? 4 : 8)) })),
-) as fc.Arbitrary<Envelope>;
+);
 
 /** An object nested `depth` deep, as msgpackr can still write it. */
 const nested = (depth: number): unknown => {

@@ -49,20 +49,22 @@ interface WritableStream<W = unknown> {
   readonly locked: boolean;
   readonly __w?: W;
 }
-declare var CompressionStream: {
-  new (format: 'gzip' | 'deflate' | 'deflate-raw'): { writable: WritableStream<Uint8Array>; readable: ReadableStream<Uint8Array> };
+declare var CompressionStream: new (format: 'gzip' | 'deflate' | 'deflate-raw') => {
+  writable: WritableStream<Uint8Array>;
+  readable: ReadableStream<Uint8Array>;
 };
-declare var DecompressionStream: {
-  new (format: 'gzip' | 'deflate' | 'deflate-raw'): { writable: WritableStream<Uint8Array>; readable: ReadableStream<Uint8Array> };
+declare var DecompressionStream: new (format: 'gzip' | 'deflate' | 'deflate-raw') => {
+  writable: WritableStream<Uint8Array>;
+  readable: ReadableStream<Uint8Array>;
 };
 interface Blob {
   stream(): ReadableStream<Uint8Array>;
 }
-declare var Blob: { new (parts: readonly (ArrayBuffer | ArrayBufferView)[]): Blob };
+declare var Blob: new (parts: readonly (ArrayBuffer | ArrayBufferView)[]) => Blob;
 interface Response {
   arrayBuffer(): Promise<ArrayBuffer>;
 }
-declare var Response: { new (body: ReadableStream<Uint8Array>): Response };
+declare var Response: new (body: ReadableStream<Uint8Array>) => Response;
 
 interface ReadableStreamDefaultReader<R> {
   read(): Promise<{ done: true; value?: undefined } | { done: false; value: R }>;
@@ -78,4 +80,4 @@ interface URL {
   readonly port: string;
   readonly pathname: string;
 }
-declare var URL: { new (url: string): URL };
+declare var URL: new (url: string) => URL;

@@ -17,8 +17,8 @@ describe('YAML config', () => {
   });
 
   it('names the file and the field of an invalid setting', () => {
-    expect(() => parseConfig('federation:\n  rounds: -2\n', 'run.yaml')).toThrowError(/run\.yaml: federation\.rounds must be an integer from 1 \(got -2\)/);
-    expect(() => parseConfig('federation: [unclosed', 'bad.yaml')).toThrowError(/bad\.yaml is not valid YAML/);
+    expect(() => parseConfig('federation:\n  rounds: -2\n', 'run.yaml')).toThrow(/run\.yaml: federation\.rounds must be an integer from 1 \(got -2\)/);
+    expect(() => parseConfig('federation: [unclosed', 'bad.yaml')).toThrow(/bad\.yaml is not valid YAML/);
   });
 
   it('fails clearly for a missing file', async () => {

@@ -31,10 +31,10 @@ export class FileCheckpointStore implements CheckpointStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    const value = this.#codec.decodeValue(bytes) as Partial<Checkpoint> & { format?: string };
+    const value = this.#codec.decodeValue(bytes) as (Partial<Checkpoint> & { format?: string }) | null | undefined;
     if (value?.format !== 'oiafed-checkpoint' || !Number.isInteger(value.round) || typeof value.weights !== 'object' || !Array.isArray(value.history)) {
       throw new OiafedError('BAD_FRAME', `${this.path} is not an oiafed checkpoint`);
     }
-    return { round: value.round!, weights: value.weights!, history: value.history };
+    return { round: value.round!, weights: value.weights, history: value.history };
   }
 }

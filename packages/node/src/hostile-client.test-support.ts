@@ -90,7 +90,10 @@ export interface Closed {
 export interface RawClientOptions {
   /** Answer the server's pings, as a live client does (default true): keeps a joined attacker from timing out. */
   autoPong?: boolean;
-  /** Answers the server's calls (a learner's train, evaluate...): a value is sent as the result. Unset: calls go unanswered. */
+  /**
+   * Answers the server's calls (a learner's train, evaluate...): a value is sent as the result. Unset: calls
+   * go unanswered.
+   */
   answer?: (method: string, args: unknown[]) => unknown;
   /** Sends a ping of its own every this many ms, reading or not: the server hears it alive all the same. */
   keepAlive?: number;
@@ -101,7 +104,10 @@ export interface RawClientOptions {
  * comes back (frames decoded with the real codec, and the close code).
  */
 export class RawClient {
-  /** Close codes the servers gave attackers, in order (not the closes the tests made): figures for a class's summary. */
+  /**
+   * Close codes the servers gave attackers, in order (not the closes the tests made): figures for a class's
+   * summary.
+   */
   static readonly serverCloses: number[] = [];
   readonly frames: Envelope[] = [];
   readonly closed: Promise<Closed>;
@@ -159,7 +165,7 @@ export class RawClient {
   /** Joins as a learner by the rules (hello with `token`), resolving with the welcome. */
   static async join(url: string, id: string, token: string | undefined, options: RawClientOptions = {}, extra: Record<string, unknown> = {}): Promise<{ client: RawClient; welcome: Envelope }> {
     const client = await RawClient.connect(url, options);
-    client.hello(id, { ...(token === undefined ? {} : { token }), ...extra });
+    void client.hello(id, { ...(token === undefined ? {} : { token }), ...extra });
     const welcome = await client.next((f) => f.kind === 'welcome' || f.kind === 'error');
     if (welcome.kind !== 'welcome') throw new Error(`${id} was refused: ${JSON.stringify(welcome)}`);
     return { client, welcome };
@@ -230,7 +236,7 @@ export interface RoundLine {
   line: string;
 }
 
-const ROUND_LINE = /^round (\d+)\/\d+  (\d+)\/(\d+) learners(?:  \d+ failed \((.*?)\))?(?:  train loss (\S+))?.*  (\d+\.\d) s$/;
+const ROUND_LINE = /^round (\d+)\/\d+ {2}(\d+)\/(\d+) learners(?: {2}\d+ failed \((.*?)\))?(?: {2}train loss (\S+))?.* {2}(\d+\.\d) s$/;
 
 export function parseRound(line: string): RoundLine | undefined {
   const m = ROUND_LINE.exec(line);
@@ -461,7 +467,7 @@ export class HonestLearner implements Learner {
 
   setWeights(weights: Parameters<LinearLearner['setWeights']>[0]) {
     this.#record('setWeights', [weights]);
-    return this.inner.setWeights(weights);
+    this.inner.setWeights(weights);
   }
 
   /** Resolves with the round number once a training that is not yet finished completes. */

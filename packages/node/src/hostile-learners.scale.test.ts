@@ -26,7 +26,8 @@ function startMessage(client: RawClient, sent: Uint8Array): Promise<void> {
 describe('1,000 hostile learners at the default budgets', () => {
   it('keep the trainer under 1 GiB, whatever they send, while an honest learner trains', async () => {
     const { credentials: _none, ...defaults } = DEFAULT_RUN_CONFIG.security;
-    // A heartbeat and a hello timeout longer than the test: the attackers hold their messages open, never pong, and the strangers never say hello.
+    // A heartbeat and a hello timeout longer than the test: the attackers hold their messages open, never
+    // pong, and the strangers never say hello.
     const serve = await ServeProcess.start(dir, 'scale', { token: TOKEN, heartbeat: { interval: 10_000, timeout: 60_000 }, security: defaults, federation: { deadline: 2_000 }, timeouts: { connect: 60_000 } });
     const honest = await joinHonest(serve.url, 'honest', TOKEN, { heartbeat: { interval: 10_000, timeout: 60_000 } });
     try {

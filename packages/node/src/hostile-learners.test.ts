@@ -35,13 +35,15 @@ function withServer(name: string, options: Parameters<typeof ServeProcess.start>
     await ctx.serve.nextRound((r) => r.results >= 1, 0);
     baseline = ctx.serve.resetPeak();
   };
+  // Unset when start() failed before making them.
+  const started = ctx as Partial<typeof ctx>;
   const stop = async () => {
-    ctx.honest?.close();
-    await ctx.serve?.stop();
+    started.honest?.close();
+    await started.serve?.stop();
   };
   /** The class's figures for the closing note: the closes its attackers got, the (last) server's peak under them. */
   const report = () => {
-    if (!summary || !ctx.serve?.alive) return;
+    if (!summary || !started.serve?.alive) return;
     const closes = [...new Set(RawClient.serverCloses.slice(closesFrom))].join('/') || 'none';
     reportClass(name, closes, ctx.serve.memory().peak, baseline);
   };
@@ -250,7 +252,10 @@ describe('learners reaching other learners through the trainer (relay)', () => {
   });
   afterEach(() => mallory.close());
 
-  /** Proof that nothing from mallory reached the honest learner: frames on one link keep their order, and two trainings came after. */
+  /**
+   * Proof that nothing from mallory reached the honest learner: frames on one link keep their order, and two
+   * trainings came after.
+   */
   async function honestHeardNothing(): Promise<void> {
     // The trainer answers mallory's frames in order: this answer means everything before it was handled.
     await mallory.send([TUPLE.call, 999_999, 'noSuchMethod', []]);
@@ -557,7 +562,7 @@ describe('memory budgets', () => {
     const { peak, baseline } = await measured('total-partial-bytes', async () => {
       // Held back (the server stops reading) shows as hoarding that does not finish while the honest learner trains on.
       await Promise.race([Promise.all(clients.map(hoard)), ctx.serve.nextRound(() => true, ctx.serve.lastRound() + 3)]);
-      closes = await Promise.all(clients.map((c) => (c.isClosed ? c.closed.then((x) => x.code) : undefined)));
+      closes = await Promise.all(clients.map((c) => (c.isClosed ? c.closed.then((x) => x.code) : Promise.resolve(undefined))));
       return closes.some((c) => c !== undefined) ? closes.map((c) => c ?? 'open').join('/') : 'none (held back)';
     });
     for (const code of closes) if (code !== undefined) expect(code).toBe(1013);
@@ -612,7 +617,10 @@ describe('memory budgets', () => {
   });
 });
 
-/** Float32 parameters of LargeModelLearner: 3 MiB, under outboundBytes (a frame larger than it is never sent at all). */
+/**
+ * Float32 parameters of LargeModelLearner: 3 MiB, under outboundBytes (a frame larger than it is never sent
+ * at all).
+ */
 const LARGE_MODEL = (3 * 1024 * 1024) / 4;
 
 /**
@@ -633,7 +641,9 @@ class LargeModelLearner {
   getWeights() {
     return this.weights;
   }
-  setWeights() {}
+  setWeights() {
+    // It keeps no model: train works on the weights each round sends.
+  }
 }
 
 describe('a slow reader of large model sends', () => {
@@ -693,7 +703,11 @@ describe('a hostile trainer, against a Node learner', () => {
     return {
       url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
       firstClose: withTimeout(firstClose, 5_000, 'the learner did not close the hostile link'),
-      close: () => new Promise<void>((resolve) => (wss.clients.forEach((c) => c.terminate()), wss.close(() => resolve()))),
+      close: () =>
+        new Promise<void>((resolve) => {
+          wss.clients.forEach((c) => c.terminate());
+          wss.close(() => resolve());
+        }),
     };
   }
 
@@ -719,7 +733,7 @@ describe('a hostile trainer, against a Node learner', () => {
       try {
         const { value, escaped } = await escapes(async () => {
           const joined = joinFederation({ url: trainer.url, id: 'victim', learner: new LinearLearner(linearData(1, 10)), retry: { initialDelay: 20, maxDelay: 200, maxAttempts: 20 } });
-          const close = await trainer.firstClose.catch((error: Error) => error.message);
+          const close = await trainer.firstClose.catch((error: unknown) => (error as Error).message);
           member = await withTimeout(joined, 5_000, 'the learner did not rejoin').catch(() => undefined);
           return close;
         });

@@ -1,5 +1,5 @@
 import { type FederationMember, type JoinFederationOptions, type JoinOverWebRtcOptions } from '@oiafed/core';
-import { joinOverWebRtc, joinOverWebSocket, type WebSocketConstructor } from '@oiafed/core/internal';
+import { joinOverWebRtc, joinOverWebSocket } from '@oiafed/core/internal';
 import WebSocket from 'isomorphic-ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { peerClass } from './webrtc.js';
@@ -14,7 +14,7 @@ export function joinFederation(options: JoinFederationOptions | JoinOverWebRtcOp
     // Like the server, a Node learner hears its messages arrive, and says so: the trainer then sends it models whole.
     // And like the server, until it is welcomed it takes only a hello's worth of bytes from the other end.
     const link = { allocate: allocateUnzeroed, watchProgress: watchWsProgress, limitIncoming: limitWsMessages, maxMessageSize: WS_CLIENT_MAX_PAYLOAD, ...options.link };
-    return joinOverWebSocket(WebSocket as unknown as WebSocketConstructor, { ...options, link });
+    return joinOverWebSocket(WebSocket, { ...options, link });
   }
   return joinOverWebRtc(peerClass(), { ...options, link: { allocate: allocateUnzeroed, ...options.link } });
 }

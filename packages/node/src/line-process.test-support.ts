@@ -35,7 +35,13 @@ export class LineProcess {
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no line matching ${what} within ${ms} ms; last lines:\n${this.lines.slice(-40).join('\n')}`)), ms);
-      this.#waiters.push({ test, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+      this.#waiters.push({
+        test,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
     });
   }
 

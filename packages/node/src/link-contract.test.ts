@@ -1,5 +1,5 @@
 import { type Link } from '@oiafed/core';
-import { acceptPeerConnections, connectWebSocket, FramedLink, webSocketChannel, type WebSocketConstructor, type WebSocketLike } from '@oiafed/core/internal';
+import { acceptPeerConnections, connectWebSocket, FramedLink, webSocketChannel } from '@oiafed/core/internal';
 import WebSocket, { WebSocketServer } from 'ws';
 import { linkContract, type LinkKind } from '../../core/src/links/link-contract.test-support.js';
 import { openDataChannel } from './webrtc.test-support.js';
@@ -19,8 +19,8 @@ const webSocket: LinkKind = {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024 });
     await new Promise((resolve) => wss.once('listening', resolve));
     const server = nextLink();
-    wss.once('connection', (socket) => server.accept(new FramedLink(webSocketChannel(socket as unknown as WebSocketLike, { watchProgress: watchWsProgress, maxMessageSize: 64 * 1024 * 1024 }))));
-    const client = await connectWebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`, { WebSocket: WebSocket as unknown as WebSocketConstructor, watchProgress: watchWsProgress });
+    wss.once('connection', (socket) => server.accept(new FramedLink(webSocketChannel(socket, { watchProgress: watchWsProgress, maxMessageSize: 64 * 1024 * 1024 }))));
+    const client = await connectWebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`, { WebSocket, watchProgress: watchWsProgress });
     const pair = [client, await server.link] as [Link, Link] & { release?: () => unknown };
     pair.release = () => new Promise((resolve) => wss.close(resolve));
     return pair;

@@ -1,11 +1,14 @@
-import { MessagePort, type TransferListItem, type Worker } from 'node:worker_threads';
+import { MessagePort, type Transferable, type Worker } from 'node:worker_threads';
 import type { PortEndpoint } from '@oiafed/core/internal';
 
-/** A worker_threads MessagePort or Worker as a link endpoint. A port's 'close' (its worker died, or the other end closed) closes the link. */
+/**
+ * A worker_threads MessagePort or Worker as a link endpoint. A port's 'close' (its worker died, or the other
+ * end closed) closes the link.
+ */
 export function nodePortEndpoint(port: MessagePort | Worker): PortEndpoint {
   const isPort = port instanceof MessagePort;
   return {
-    postMessage: (message, transfer) => (transfer ? port.postMessage(message, transfer as TransferListItem[]) : port.postMessage(message)),
+    postMessage: (message, transfer) => (transfer ? port.postMessage(message, transfer as Transferable[]) : port.postMessage(message)),
     subscribe(listener) {
       port.on('message', listener);
       return () => port.off('message', listener);

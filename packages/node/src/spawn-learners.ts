@@ -6,7 +6,10 @@ import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, PortLink, type HostRequest, type
 import { nodePortEndpoint } from './node-port.js';
 
 export interface SpawnLearnersOptions extends LearnerPoolOptions {
-  /** A module (path or URL) whose default export (or `createLearner`) makes a learner: `(ctx) => learner`, or a class. */
+  /**
+   * A module (path or URL) whose default export (or `createLearner`) makes a learner: `(ctx) => learner`, or
+   * a class.
+   */
   module: string | URL;
   /** Node flags for the workers. Default: the parent's. */
   execArgv?: string[];

@@ -48,7 +48,10 @@ async function rssWatch(): Promise<{ peak(): number; retained(): Promise<number>
   };
 }
 
-/** Heap and external memory still live after full collections (V8 frees buffers' memory as it sweeps, after the collection proper). */
+/**
+ * Heap and external memory still live after full collections (V8 frees buffers' memory as it sweeps, after
+ * the collection proper).
+ */
 async function liveBytes(): Promise<number> {
   collectGarbage();
   await new Promise((resolve) => setImmediate(resolve));
@@ -90,12 +93,15 @@ async function attacker(url: string) {
     frames,
     /** Says hello as `id` and waits for the welcome: from then on the link is established. */
     async hello(id: string) {
-      socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src: id, role: 'learner', capabilities: [], metadata: {} } as Envelope));
+      socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src: id, role: 'learner', capabilities: [], metadata: {} }));
       await withTimeout(new Promise<void>((resolve) => socket.on('message', () => frames.some((f) => f.kind === 'welcome') && resolve())), 5_000, 'no welcome');
     },
     /** Writes with backpressure; resolves false once the connection is gone. */
     write: (bytes: Uint8Array) => write(tcp, bytes),
-    /** One binary message announcing `length` bytes, of which `send` are written (all by default), from one reused buffer. */
+    /**
+     * One binary message announcing `length` bytes, of which `send` are written (all by default), from one
+     * reused buffer.
+     */
     async message(length: number, send = length, bytes?: Uint8Array) {
       if (!(await write(tcp, header(length)))) return false;
       if (bytes) return write(tcp, bytes);
@@ -166,7 +172,8 @@ describe('WebSocket server memory budgets', () => {
     report('hello (chunks)', codes[8]!, grown, retained);
     expect(codes).toEqual([...Array(8).fill(1009), ...Array(8).fill(4400)]);
     expect(chunked[0]!.frames.find((f) => f.kind === 'error')).toMatchObject({ error: { code: 'BAD_FRAME', message: expect.stringMatching(/chunk frame before the handshake/) } });
-    // What the server read after refusing (ws discards it until the close completes) is garbage the collector has yet to free; unbounded: 8 x 32 MiB held.
+    // What the server read after refusing (ws discards it until the close completes) is garbage the collector
+    // has yet to free; unbounded: 8 x 32 MiB held.
     expect(grown).toBeLessThan(64);
     expect(await node.call('honest', 'getWeights', [])).toBeDefined();
     expect(member.status.state).toBe('registered');
@@ -272,7 +279,10 @@ describe('WebSocket server memory budgets', () => {
     const member = await honestLearner(server);
     let got = 0;
     let heard: () => void = () => undefined;
-    member.node.on('model', () => (got++, heard()));
+    member.node.on('model', () => {
+      got++;
+      heard();
+    });
     const readers = await Promise.all(Array.from({ length: 4 }, () => attacker(server.url)));
     for (const [i, a] of readers.entries()) await a.hello(`sleeper-${i}`);
     // They stop reading: the server's writes to them fill the TCP buffers, then its own.

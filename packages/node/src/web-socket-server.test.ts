@@ -1,4 +1,4 @@
-import { Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type FederationMember, type FederationResult } from '@oiafed/core';
+import { Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type FederationMember, type FederationResult, type Learner } from '@oiafed/core';
 import { Codec, type Envelope } from '@oiafed/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -12,7 +12,7 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function trainerServer(options: Partial<Parameters<typeof serveWebSocket>[0]> = {}, node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false })) {
+async function trainerServer(options: Parameters<typeof serveWebSocket>[1] = {}, node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false })) {
   const server = await serveWebSocket(node, options);
   cleanup.push(() => server.close(), () => node.close());
   return { node, server };
@@ -47,12 +47,15 @@ function rawClient(url: string, options: WebSocket.ClientOptions = {}) {
     frames,
     limits: () => limits,
     send: (frame: Envelope | Uint8Array | string) => socket.send(typeof frame === 'string' || frame instanceof Uint8Array ? frame : codec.encode(frame)),
-    hello: (src: string, extra: object = {}) => socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', capabilities: [], metadata: {}, ...extra } as Envelope)),
+    hello: (src: string, extra: object = {}) => socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', capabilities: [], metadata: {}, ...extra })),
     next: (test: (f: Envelope) => boolean) =>
       withTimeout(
         new Promise<Envelope>((resolve) => {
           const seen = frames.find(test);
-          if (seen) return resolve(seen);
+          if (seen) {
+            resolve(seen);
+            return;
+          }
           const wait = (f: Envelope) => (test(f) ? resolve(f) : waiters.push(wait));
           waiters.push(wait);
         }),
@@ -74,7 +77,7 @@ describe('WebSocket mode', () => {
 
     beforeEach(async () => {
       ({ node, server } = await trainerServer({ maxPayload: 64 * 1024 }, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' })));
-      const honestLearner = new LinearLearner(linearData(1, 40));
+      const honestLearner: Learner = new LinearLearner(linearData(1, 40));
       const train = honestLearner.train.bind(honestLearner);
       // The honest learner holds its result until the attack has been answered.
       const held = new Promise<void>((resolve) => (release = resolve));

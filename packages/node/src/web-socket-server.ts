@@ -2,7 +2,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpSe
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_MAX_PAYLOAD, type Node, type ServerLimits } from '@oiafed/core';
-import { ByteBudget, Codec, FramedLink, linkLimits, serverLimits, webSocketChannel, type WebSocketLike } from '@oiafed/core/internal';
+import { ByteBudget, Codec, FramedLink, linkLimits, serverLimits, webSocketChannel } from '@oiafed/core/internal';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { limitWsMessages, watchWsProgress } from './ws-progress.js';
@@ -79,9 +79,10 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
       : undefined,
   });
   wss.on('connection', (socket: WebSocket) => {
-    // ws reports a refused message (over maxPayload, bad UTF-8) as 'error' before closing with its code: the close is what we act on.
+    // ws reports a refused message (over maxPayload, bad UTF-8) as 'error' before closing with its code: the
+    // close is what we act on.
     socket.on('error', () => undefined);
-    const channel = webSocketChannel(socket as unknown as WebSocketLike, {
+    const channel = webSocketChannel(socket, {
       whenDrained: drainOf(socket),
       watchProgress: watchWsProgress,
       limitIncoming: limitWsMessages,
@@ -93,7 +94,7 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
   const standalone = !options.server;
   const http = options.server ?? createServer((_req, res) => res.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end(STATUS_CODES[426]));
   /** TCP connections not yet upgraded, each with the timer that ends it. */
-  const upgrading = new Map<Socket, ReturnType<typeof setTimeout>>();
+  const upgrading = new Map<Duplex, ReturnType<typeof setTimeout>>();
   /** Sockets let through to ws (upgrading or open): what maxConnections counts. */
   const admitted = new Set<Duplex>();
   const settled = (socket: Duplex) => {
@@ -109,7 +110,7 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
   };
   // On a server of the user's, a connection that makes an ordinary request is the user's to time out.
   const onRequest = (req: IncomingMessage) => settled(req.socket);
-  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!wss.shouldHandle(req)) {
       // Another path: on a server of the user's, another handler's (its socket is not ours to end); on ours, nobody's.
       if (standalone) return refuse(socket, 400, 'no WebSocket endpoint at this path');
@@ -166,8 +167,8 @@ function refuse(socket: Duplex, code: number, message: string): void {
 }
 
 /** The TCP socket under `socket`: itself, or the one a TLS socket of an https server wraps (Node's `_parent`). */
-function rawSocketOf(socket: Duplex): Socket {
-  return ((socket as { _parent?: Socket })._parent ?? socket) as Socket;
+function rawSocketOf(socket: Duplex): Duplex {
+  return (socket as { _parent?: Duplex })._parent ?? socket;
 }
 
 /** `ws` reports writes through the TCP socket's 'drain': wait on it rather than on a timer. */

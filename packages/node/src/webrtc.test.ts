@@ -1,4 +1,4 @@
-import { Federation, Node, type FederationMember, type Link, type OiafedError, type ServerLimits } from '@oiafed/core';
+import { Federation, Node, type FederationMember, type OiafedError, type ServerLimits } from '@oiafed/core';
 import { Codec, connectPeer, type Envelope, type PeerLike } from '@oiafed/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LinearLearner, linearData, linearLearner, zeroLinearWeights } from '../../core/src/fl/linear-learner.test-support.js';
@@ -94,7 +94,7 @@ describe('WebRTC budgets (the same FramedLink limits as over WebSocket)', () => 
     chunked.send({ kind: 'chunk', id: 1, index: 0, count: 2, data: new Uint8Array(10) });
     await chunked.closed;
     const large = await rawChannel(server, 'large');
-    large.send({ kind: 'event', id: 0, src: 'large', dst: 'trainer', name: 'e', payload: 'x'.repeat(4096) } as Envelope);
+    large.send({ kind: 'event', id: 0, src: 'large', dst: 'trainer', name: 'e', payload: 'x'.repeat(4096) });
     await large.closed;
     expect(errors).toEqual([expect.stringMatching(/^BAD_FRAME: chunk frame before the handshake/), expect.stringMatching(/^PAYLOAD_TOO_LARGE: a message of \d+ bytes before the handshake/)]);
     expect(chunked.frames[0]).toMatchObject({ kind: 'error', error: { code: 'BAD_FRAME' } });
@@ -112,7 +112,7 @@ describe('WebRTC budgets (the same FramedLink limits as over WebSocket)', () => 
     // Closed before it opens: the offer goes unanswered, or the channel ends at once.
     const refused = await connectPeer(extra, 'trainer', { timeout: 3_000 }).then(
       (link) => new Promise<string>((resolve) => link.listen({ frame: () => undefined, close: () => resolve('closed') })),
-      (error: OiafedError) => error.code,
+      (error: unknown) => (error as OiafedError).code,
     );
     expect(['TIMEOUT', 'NOT_CONNECTED', 'closed']).toContain(refused);
     expect(trainer.registry.get('learner-1')).toBeUndefined();
@@ -153,8 +153,8 @@ describe('joinFederation over WebRTC (Node learners)', () => {
     const server = await signalling(firstServer.port);
     const trainer = await trainerOver(server, { heartbeat });
     const rejoined = new Promise<void>((resolve) => m.events.on('status', (s) => s.state === 'registered' && resolve()));
-    await withTimeout(rejoined, 25_000, 'the learner did not join the restarted trainer').catch((error: Error) => {
-      throw new Error(`${error.message}; its statuses: ${history.join(', ')}`);
+    await withTimeout(rejoined, 25_000, 'the learner did not join the restarted trainer').catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; its statuses: ${history.join(', ')}`);
     });
     expect(statuses).toContain('reconnecting');
     expect(trainer.registry.get('learner-0')?.state).toBe('connected');

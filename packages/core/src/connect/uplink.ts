@@ -27,7 +27,10 @@ export interface UplinkOptions {
   /** Makes a fresh link to the node to join, e.g. `() => connectWebSocket(url, ...)`. */
   connect: () => Promise<Link>;
   join?: JoinOptions;
-  /** Backoff between attempts; `maxAttempts` counts consecutive failures. Default: forever, 250 ms doubling to 10 s, jitter 0.5. */
+  /**
+   * Backoff between attempts; `maxAttempts` counts consecutive failures. Default: forever, 250 ms doubling to
+   * 10 s, jitter 0.5.
+   */
   retry?: Partial<RetryPolicy>;
   /**
    * Where the resume secret of the latest welcome is kept, so that a new link (a reconnect, or a
@@ -107,7 +110,11 @@ export class Uplink {
         this.#set(failures === 0 && this.#peer === undefined ? 'connecting' : 'reconnecting', { attempt: failures });
         try {
           const link = await this.#o.connect();
-          if (this.#stop.signal.aborted) return link.close('uplink closed');
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run during the await
+          if (this.#stop.signal.aborted) {
+            link.close('uplink closed');
+            return;
+          }
           this.#peer = await this.#o.node.connect(link, this.#secret === undefined ? this.#o.join : { ...this.#o.join, resume: this.#secret });
           if (this.#peer.resume !== undefined) {
             this.#secret = this.#peer.resume;
@@ -118,10 +125,14 @@ export class Uplink {
           this.#first = undefined;
           return;
         } catch (caught) {
+          // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run during the await
           if (this.#stop.signal.aborted) return;
           const error = asOiafedError(caught, 'connecting');
           failures += 1;
-          if (!isRetriable(error) || failures >= this.#policy.maxAttempts) return this.#fail(error);
+          if (!isRetriable(error) || failures >= this.#policy.maxAttempts) {
+            this.#fail(error);
+            return;
+          }
           const wait = retryDelay(this.#policy, failures);
           this.#set('reconnecting', { attempt: failures, delay: wait, error });
           await delay(wait, this.#stop.signal).catch(() => undefined);

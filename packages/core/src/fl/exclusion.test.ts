@@ -36,7 +36,7 @@ describe('Exclusions', () => {
 
   it('never leaves anyone out with rounds 0, and refuses invalid options naming the field', () => {
     expect(new Exclusions({ after: 1, rounds: 0 }).record(1, outcomes({ s: false }))).toEqual([]);
-    expect(() => new Exclusions({ after: 0, rounds: 1 })).toThrowError(/federation\.exclude\.after must be a positive integer \(got 0\)/);
-    expect(() => new Exclusions({ after: 1, rounds: -1 })).toThrowError(/federation\.exclude\.rounds must be an integer >= 0/);
+    expect(() => new Exclusions({ after: 0, rounds: 1 })).toThrow(/federation\.exclude\.after must be a positive integer \(got 0\)/);
+    expect(() => new Exclusions({ after: 1, rounds: -1 })).toThrow(/federation\.exclude\.rounds must be an integer >= 0/);
   });
 });

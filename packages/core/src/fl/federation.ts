@@ -220,7 +220,7 @@ export class Federation {
     if (!(o.overSelection >= 1) || !Number.isFinite(o.overSelection)) throw invalid('overSelection', 'a number >= 1', o.overSelection);
     if (!(o.deadline >= 0)) throw invalid('deadline', 'a number of ms >= 0', o.deadline);
     if (typeof o.selection === 'object' && !(o.selection.fraction > 0 && o.selection.fraction <= 1)) throw invalid('fraction', 'in (0, 1]', o.selection.fraction);
-    if (o.onRoundFailure !== 'retry' && o.onRoundFailure !== 'stop') throw invalid('onRoundFailure', "'retry' or 'stop'", o.onRoundFailure);
+    if (!['retry', 'stop'].includes(o.onRoundFailure)) throw invalid('onRoundFailure', "'retry' or 'stop'", o.onRoundFailure);
     if (!(o.retryDelay >= 0) || !Number.isFinite(o.retryDelay)) throw invalid('retryDelay', 'a number of ms >= 0', o.retryDelay);
     if (!Number.isSafeInteger(o.maxExamples) || o.maxExamples < 1) throw invalid('maxExamples', 'a positive integer', o.maxExamples);
     this.#node = options.node;
@@ -492,7 +492,7 @@ export class Federation {
 
   /** Resolves after `ms`, when a selectable learner joins, or when the run is stopped. */
   #beforeRetry(ms: number): Promise<void> {
-    return settleWithin<void>(
+    return settleWithin(
       ms,
       (settle) => {
         const events = this.#node.events;

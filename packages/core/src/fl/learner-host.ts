@@ -98,7 +98,7 @@ export function awaitHosting(control: PortEndpoint, what: string, timeout: numbe
     timeout,
     (settle) => {
       const unsubscribe = control.subscribe((message) => {
-        const m = message as HostReply;
+        const m = message as HostReply | null | undefined;
         if (m?.type === 'oiafed:ready') settle.resolve(m.ids);
         else if (m?.type === 'oiafed:error') settle.reject(failure(m.message));
       });

@@ -6,7 +6,10 @@ export interface TrainParams {
   round: number;
   /** The global model to start from. In memory mode this is shared: read it, do not modify it. */
   weights: Weights;
-  /** Hyper-parameters from the federation config (epochs, batchSize, lr...), plus the trainer's own (mu for FedProx). */
+  /**
+   * Hyper-parameters from the federation config (epochs, batchSize, lr...), plus the trainer's own (mu for
+   * FedProx).
+   */
   config: Record<string, unknown>;
 }
 

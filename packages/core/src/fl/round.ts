@@ -1,11 +1,11 @@
 import type { NodeId } from '../wire/envelope.js';
-import type { ErrorCode } from '../wire/errors.js';
 import type { Metrics } from './weights.js';
 
 /** A learner that did not contribute to a round, and why. */
 export interface ClientFailure {
   client: NodeId;
-  code: ErrorCode | string;
+  /** One of the ErrorCodes (wire/errors.ts), or a remote application's own code. */
+  code: string;
   message: string;
 }
 

@@ -29,7 +29,7 @@ export class WeightedMean {
     }
     for (const [name, acc] of this.#sum) {
       const update = weights[name];
-      if (!update || update.data.length !== acc.data.length) throw new OiafedError('INVALID_CONFIG', `update tensor ${name} does not match the model layout`);
+      if (update?.data.length !== acc.data.length) throw new OiafedError('INVALID_CONFIG', `update tensor ${name} does not match the model layout`);
       accumulate(acc.data, update.data, weight);
     }
     this.#total += weight;

@@ -15,7 +15,7 @@ export type Metrics = Record<string, number>;
 export function tensor(data: Float32Array | readonly number[], shape: number[] = [data.length]): Tensor {
   const values = data instanceof Float32Array ? data : Float32Array.from(data);
   const size = shape.reduce((a, b) => a * b, 1);
-  if (size !== values.length) throw new OiafedError('INVALID_CONFIG', `shape [${shape}] holds ${size} values, data has ${values.length}`);
+  if (size !== values.length) throw new OiafedError('INVALID_CONFIG', `shape [${shape.join(',')}] holds ${size} values, data has ${values.length}`);
   return { shape: [...shape], data: values };
 }
 
@@ -71,7 +71,7 @@ export function modelProblem(candidate: unknown): string | undefined {
     if (!isPlainObject(t) || !(t.data instanceof Float32Array)) return `tensor ${name} is not { shape, data: Float32Array }`;
     const shape: unknown = t.shape;
     if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return `tensor ${name} has shape ${describeShape(shape)}, not up to ${MAX_RANK} non-negative integers`;
-    const size = shape.reduce((a: number, b: number) => a * b, 1);
+    const size = (shape as number[]).reduce((a, b) => a * b, 1);
     if (size !== t.data.length) return `tensor ${name} has shape [${shape.join(', ')}] (${size} values) but ${t.data.length} values`;
     const at = firstNonFinite(t.data);
     if (at >= 0) return `tensor ${name} has a non-finite value (${t.data[at]}) at index ${at}`;
@@ -111,7 +111,7 @@ export function maxAbsDiff(a: Weights, b: Weights): number {
   let max = 0;
   for (const [name, t] of Object.entries(a)) {
     const other = b[name];
-    if (!other || other.data.length !== t.data.length) return Infinity;
+    if (other?.data.length !== t.data.length) return Infinity;
     for (let i = 0; i < t.data.length; i++) {
       const d = Math.abs(t.data[i]! - other.data[i]!);
       if (d > max || Number.isNaN(d)) max = Number.isNaN(d) ? Infinity : d;

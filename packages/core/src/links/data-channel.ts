@@ -56,7 +56,9 @@ export function dataConnectionChannel(connection: DataConnectionLike): ByteChann
   connection.on('close', () => inbox.close('data channel closed'));
   connection.on('error', (error) => inbox.close(`data channel failed: ${error.message ?? 'error'}`));
   const channel = connection.dataChannel;
-  const maxMessageSize = Math.min(connection.peerConnection?.sctp?.maxMessageSize || DEFAULT_MAX_MESSAGE, DEFAULT_MAX_MESSAGE);
+  // No figure, or 0, leaves our own limit.
+  const sctpMax = connection.peerConnection?.sctp?.maxMessageSize;
+  const maxMessageSize = sctpMax ? Math.min(sctpMax, DEFAULT_MAX_MESSAGE) : DEFAULT_MAX_MESSAGE;
   return {
     get closed() {
       return inbox.closedWith !== undefined || !connection.open;
@@ -68,7 +70,7 @@ export function dataConnectionChannel(connection: DataConnectionLike): ByteChann
     ownsReceived: true,
     ...(channel
       ? {
-          whenDrained(threshold: number, listener: () => void) {
+          whenDrained(threshold: number, listener: () => void): void {
             if (channel.bufferedAmount <= threshold) return listener();
             channel.bufferedAmountLowThreshold = threshold;
             channel.addEventListener('bufferedamountlow', listener, { once: true });

@@ -26,7 +26,7 @@ function pausable(port: MemoryPort<Uint8Array>) {
     close: (reason) => port.close(reason),
     listen(h) {
       handlers = h;
-      port.listen({ data: (bytes) => (state.paused ? held.push(bytes) : h.data(bytes)), close: h.close });
+      port.listen({ data: (bytes) => (state.paused ? held.push(bytes) : h.data(bytes)), close: (reason) => h.close(reason) });
     },
     pause() {
       state.paused = true;
@@ -51,7 +51,15 @@ function receiving(options: FramedLinkOptions = {}, wrap?: (port: MemoryPort<Uin
   const error = withTimeout(new Promise<OiafedError>((resolve) => (failed = resolve)), 3_000, 'no error');
   let arrived: (frame: Envelope) => void = () => undefined;
   const frame = withTimeout(new Promise<Envelope>((resolve) => (arrived = resolve)), 3_000, 'no frame');
-  link.listen({ frame: (f) => (frames.push(f), arrived(f)), close: () => undefined, error: (e) => failed(e), heard: () => void heard++ });
+  link.listen({
+    frame: (f) => {
+      frames.push(f);
+      arrived(f);
+    },
+    close: () => undefined,
+    error: (e) => failed(e),
+    heard: () => heard++,
+  });
   return { link, raw, frames, error, frame, heard: () => heard };
 }
 
@@ -118,7 +126,11 @@ describe('FramedLink partial frames per link', () => {
     let handlers: ByteHandlers | undefined;
     const budget = new ByteBudget(1 << 20);
     const [raw, port] = MemoryPort.pair<Uint8Array>();
-    const channel: ByteChannel = { get closed() { return port.closed; }, send: (b) => port.send(b), close: (r) => port.close(r), reportsProgress: true, listen: (h) => ((handlers = h), port.listen(h)) };
+    const channel: ByteChannel = { get closed() { return port.closed; }, send: (b) => port.send(b), close: (r) => port.close(r), reportsProgress: true, listen: (h) => {
+        handlers = h;
+        port.listen(h);
+      },
+    };
     const link = new FramedLink(channel, { linkPartialBytes: 64 * 1024, partialBudget: budget });
     link.established();
     const errors: OiafedError[] = [];

@@ -16,7 +16,10 @@ import type { ByteChannel, ByteHandlers } from './link.js';
 
 const MAX_FRAME_BYTES = 64 * 1024;
 
-/** A byte channel the test delivers to by hand, synchronously, so that a throw out of `data` is seen where it happens. */
+/**
+ * A byte channel the test delivers to by hand, synchronously, so that a throw out of `data` is seen where it
+ * happens.
+ */
 class ScriptedChannel implements ByteChannel {
   closed = false;
   #handlers: ByteHandlers | undefined;
@@ -25,7 +28,9 @@ class ScriptedChannel implements ByteChannel {
     readonly reportsProgress: boolean,
     readonly ownsReceived: boolean,
   ) {}
-  send(): void {}
+  send(): void {
+    // What the link sends is not what this test is about.
+  }
   listen(handlers: ByteHandlers): void {
     this.#handlers = handlers;
   }
@@ -91,7 +96,7 @@ describe('FramedLink under fuzzing', () => {
         const link = new FramedLink(channel, { codec: new Codec({ maxFrameBytes: MAX_FRAME_BYTES }), chunkSize: shape.chunkSize });
         const problems: string[] = [];
         let failed: unknown;
-        let closed = false;
+        let closed = false as boolean;
         link.listen({
           frame: (frame) => {
             const problem = frameProblem(frame);
@@ -102,7 +107,7 @@ describe('FramedLink under fuzzing', () => {
             link.close(error.message);
           },
           close: () => void (closed = true),
-          heard: () => {},
+          heard: () => undefined,
         });
         for (const bytes of messages.flat()) {
           if (closed) break;

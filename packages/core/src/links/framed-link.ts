@@ -20,7 +20,10 @@ export interface FramedLinkOptions extends LinkLimits {
    * takes, and that size replaces this one for what is sent to it.
    */
   chunkSize?: number;
-  /** Stop writing while the channel holds more than this many bytes unsent (default 4 MiB, at most half of outboundBytes). */
+  /**
+   * Stop writing while the channel holds more than this many bytes unsent (default 4 MiB, at most half of
+   * outboundBytes).
+   */
   highWater?: number;
   /**
    * Memory for incoming attachments (large typed arrays), `bytes` long. Default `new Uint8Array`;
@@ -465,7 +468,9 @@ export class FramedLink implements Link {
     } catch (error) {
       return this.#fail(error);
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- #receive can close the link
     while (this.#deferred.length > 0 && !this.#stopWaiting && !this.#closing) this.#receive(this.#deferred.shift()!);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- so can #settle and #receive
     if (!this.#stopWaiting && !this.#closing) this.#channel.resume?.();
   }
 

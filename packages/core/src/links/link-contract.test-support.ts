@@ -113,7 +113,7 @@ export function linkContract(kinds: readonly LinkKind[]): void {
         expect(near.closes).toHaveLength(1);
         expect(far.closes).toHaveLength(1);
         expect(a.closed).toBe(true);
-        expect(() => a.send(event(1, 'late'))).toThrowError(expect.objectContaining({ code: 'DISCONNECTED' }));
+        expect(() => a.send(event(1, 'late'))).toThrow(expect.objectContaining({ code: 'DISCONNECTED' }));
       });
     });
   }

@@ -54,7 +54,10 @@ export interface ByteChannel {
   readonly closed: boolean;
   /** Bytes accepted but not yet written out, where the platform tells (WebSocket, RTCDataChannel). */
   readonly bufferedAmount?: number;
-  /** Calls `listener` once `bufferedAmount` has fallen to `threshold` or below; lets senders wait instead of piling up. */
+  /**
+   * Calls `listener` once `bufferedAmount` has fallen to `threshold` or below; lets senders wait instead of
+   * piling up.
+   */
   whenDrained?(threshold: number, listener: () => void): void;
   /** The largest message the channel carries, bytes; larger frames are sent in chunks. */
   readonly maxMessageSize?: number;

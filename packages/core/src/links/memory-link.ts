@@ -37,7 +37,7 @@ export class MemoryLink implements Link {
   }
 
   listen(handlers: LinkHandlers): void {
-    this.#port.listen({ data: handlers.frame, close: handlers.close });
+    this.#port.listen({ data: (frame) => handlers.frame(frame), close: (reason) => handlers.close(reason) });
   }
 
   close(reason?: string): void {

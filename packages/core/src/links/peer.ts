@@ -89,7 +89,7 @@ export function reachSignalling(peer: OpenPeer, timeout = DEFAULT_CONNECT_TIMEOU
   if (peer.open) return Promise.resolve();
   const events = peer as OpenPeer & OpenEvents;
   const unreachable = (why: string | undefined) => new OiafedError('NOT_CONNECTED', `peer ${peer.id}: signalling server unreachable (${why})`);
-  return settleWithin<void>(
+  return settleWithin(
     timeout,
     (settle) => {
       const opened = () => settle.resolve();

@@ -45,7 +45,7 @@ describe('PortLink', () => {
     const error = nextEvent(hub.events, 'LINK_ERROR');
     const dropped = nextEvent(hub.events, 'CLIENT_DISCONNECTED');
     const reply = new Promise<unknown>((resolve) =>
-      channel.port2.addEventListener('message', (event) => (event.data as { kind?: string })?.kind === 'error' && resolve(event.data)),
+      channel.port2.addEventListener('message', (event) => (event.data as { kind?: string } | null | undefined)?.kind === 'error' && resolve(event.data)),
     );
     channel.port2.postMessage({ kind: 'call', id: 'not a number' });
     expect((await error)[0].code).toBe('BAD_FRAME');

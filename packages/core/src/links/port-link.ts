@@ -133,6 +133,7 @@ function checked(data: unknown): Envelope {
 
 /** What browsers' MessagePort, Worker and worker scope have in common. */
 export interface MessageTargetLike {
+  // eslint-disable-next-line @typescript-eslint/unified-signatures -- one signature would not take DOM's MessagePort
   postMessage(message: unknown, transfer: Transferable[]): void;
   postMessage(message: unknown): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;

@@ -56,14 +56,14 @@ export function closeCodeFor(reason: string): number {
 
 export interface WebSocketChannelOptions {
   /** Platform code that can tell when the socket's buffer drains (Node's `ws`); browsers cannot. */
-  whenDrained?(threshold: number, listener: () => void): void;
+  whenDrained?: (threshold: number, listener: () => void) => void;
   /**
    * Platform code that can tell when bytes arrive on `socket`, before a message is whole, and how
    * many the message in flight has announced (Node's `ws`); browsers cannot.
    */
-  watchProgress?(socket: WebSocketLike, listener: (arriving: number) => void): void;
+  watchProgress?: (socket: WebSocketLike, listener: (arriving: number) => void) => void;
   /** Platform code that makes `socket` refuse larger messages before buffering them (Node's `ws`). */
-  limitIncoming?(socket: WebSocketLike, bytes: number): void;
+  limitIncoming?: (socket: WebSocketLike, bytes: number) => void;
   maxMessageSize?: number;
 }
 

@@ -51,7 +51,10 @@ export interface HandshakeHost<M extends Member> {
   registered(client: ClientInfo): void;
 }
 
-/** Why a node may refuse a hello (judgeHello, the link's own limits): a refusal with another code is out of protocol. */
+/**
+ * Why a node may refuse a hello (judgeHello, the link's own limits): a refusal with another code is out of
+ * protocol.
+ */
 const HELLO_REFUSALS = new Set<string>(['UNAUTHORIZED', 'VERSION_MISMATCH', 'BAD_FRAME', 'ID_TAKEN', 'PAYLOAD_TOO_LARGE', 'OVERLOADED', 'INTERNAL']);
 
 /** Both sides of joining: the hub judging hellos and welcoming, the joiner saying hello and awaiting its welcome. */
@@ -73,11 +76,15 @@ export class Handshake<M extends Member> {
   }
 
   async onHello(member: M, hello: HelloFrame): Promise<void> {
-    if (member.phase !== 'pending') return this.host.linkError(member, new OiafedError('BAD_FRAME', `unexpected hello from ${hello.src}`));
+    if (member.phase !== 'pending') {
+      this.host.linkError(member, new OiafedError('BAD_FRAME', `unexpected hello from ${hello.src}`));
+      return;
+    }
     member.phase = 'authenticating';
     this.options.clock.clearTimeout(member.helloTimer);
     const { self, authenticate, credentials } = this.options;
     const verdict = await judgeHello(hello, self, authenticate, credentials);
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the link may close during the await
     if (member.phase !== 'authenticating') return;
     const previous = this.host.router.direct(hello.src);
     // A connected id is taken over only by the same client (its resume secret or own credential);
@@ -89,7 +96,8 @@ export class Handshake<M extends Member> {
         : undefined);
     if (refusal) {
       this.host.send(member, { kind: 'error', id: 0, src: self, dst: hello.src, error: refusal });
-      return this.host.drop(member, `${refusal.code ?? 'UNAUTHORIZED'}: ${refusal.message}`);
+      this.host.drop(member, `${refusal.code ?? 'UNAUTHORIZED'}: ${refusal.message}`);
+      return;
     }
     member.peer = hello.src;
     member.role = hello.role;

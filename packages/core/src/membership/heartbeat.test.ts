@@ -115,7 +115,14 @@ describe('Node liveness', () => {
       },
       send: (frame) => a.send(frame),
       close: (reason) => a.close(reason),
-      listen: (handlers) => a.listen({ ...handlers, frame: (f) => (handlers.frame(f), f.kind === 'pong' && onPong()) }),
+      listen: (handlers) =>
+        a.listen({
+          ...handlers,
+          frame: (f) => {
+            handlers.frame(f);
+            if (f.kind === 'pong') onPong();
+          },
+        }),
     };
     hub.accept(counting);
     await leaf.connect(b);

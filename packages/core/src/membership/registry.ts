@@ -56,7 +56,10 @@ export type Authenticate = string | ((hello: HelloFrame) => boolean | Promise<bo
  */
 export type Credentials = Readonly<Record<NodeId, string>> | ((id: NodeId) => string | undefined | Promise<string | undefined>);
 
-/** The verdict on a hello: refused with an error, or admitted (and whether it proved its id with its own credential). */
+/**
+ * The verdict on a hello: refused with an error, or admitted (and whether it proved its id with its own
+ * credential).
+ */
 export type HelloVerdict = { refusal: WireError } | { refusal?: undefined; identified: boolean };
 
 /** What users see of a node's registry: its clients and their states, read-only. */
@@ -212,7 +215,7 @@ export async function judgeHello(hello: HelloFrame, self: NodeId, authenticate: 
   else if (typeof authenticate === 'string') admitted = identified || (hello.token !== undefined && sameText(hello.token, authenticate));
   else admitted = (credentials === undefined || identified) && (await Promise.resolve()
       .then(() => authenticate(hello))
-      .then((ok) => ok === true, () => false));
+      .then((ok: unknown) => ok === true, () => false));
   if (!admitted) return { refusal: protocolError('UNAUTHORIZED', `node ${hello.src} presented a missing or wrong token`) };
   return { identified };
 }

@@ -30,7 +30,8 @@ export function relayAllowed(policy: RelayPolicy, from: RelayParty, to: RelayPar
       return from.role === to.role;
     default:
       try {
-        return policy(from, to, kind) === true;
+        const verdict: unknown = policy(from, to, kind);
+        return verdict === true;
       } catch {
         return false;
       }

@@ -39,7 +39,7 @@ export class Caller {
    */
   request(kind: 'call' | 'event', dst: NodeId, name: string, values: unknown[], options: CallOptions): Promise<unknown> {
     if (!options.retry) return this.#once(kind, dst, name, values, options);
-    return withRetry(resolveRetry(options.retry)!, () => this.#once(kind, dst, name, values, options), options.signal);
+    return withRetry(resolveRetry(options.retry), () => this.#once(kind, dst, name, values, options), options.signal);
   }
 
   /** One attempt under a fresh id (a new one each time, so a retry never reuses a sent frame). */
@@ -97,7 +97,7 @@ export class Caller {
    */
   answered(session: LinkSession, src: NodeId, id: number): Pending | undefined {
     const entry = this.pending.get(id);
-    if (!entry || entry.link !== session.link || (src !== entry.dst && src !== session.peer)) {
+    if (entry?.link !== session.link || (src !== entry.dst && src !== session.peer)) {
       this.host.stats.strayAnswers += 1;
       return undefined;
     }

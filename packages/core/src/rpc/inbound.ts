@@ -77,8 +77,8 @@ export class Inbound {
       default:
         return unreachable(frame);
     }
-    if (frame.src === undefined) {
-      // Left out on the wire: the link's own two ends (see Routed).
+    // Left out on the wire: the link's own two ends (see Routed).
+    if ((frame.src as NodeId | undefined) === undefined) {
       frame.src = session.peer!;
       frame.dst = host.id;
     }
@@ -96,7 +96,7 @@ export class Inbound {
     if (frame.kind === 'cancel') return session.running.get(session.runningKey(frame.src, frame.id))?.cancel(boundedText(frame.reason ?? 'cancelled by caller', 256));
     if (frame.kind === 'ack') return host.caller.answered(session, frame.src, frame.id)?.resolve(undefined);
     if (host.pipeline.idle(session, 'inbound', frame)) return this.#dispatch(session, frame);
-    host.pipeline.pass(
+    void host.pipeline.pass(
       session,
       'inbound',
       frame,

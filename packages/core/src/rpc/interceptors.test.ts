@@ -69,7 +69,12 @@ describe('interceptors', () => {
     };
     const { hub, leaf } = await pair([slowFirst], []);
     const got: unknown[] = [];
-    const done = new Promise<void>((resolve) => leaf.on('n', (n) => void (got.push(n), got.length === 5 && resolve())));
+    const done = new Promise<void>((resolve) =>
+      leaf.on('n', (n) => {
+        got.push(n);
+        if (got.length === 5) resolve();
+      }),
+    );
     for (let n = 0; n < 5; n++) hub.emit('leaf', 'n', n);
     open(); // frame 0 is released only after 1-4 were queued behind it
     await done;

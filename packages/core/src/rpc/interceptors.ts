@@ -1,3 +1,4 @@
+import { boundedText } from '../wire/bounded-text.js';
 import { Codec } from '../wire/codec.js';
 import type { CallFrame, DataFrame, EventFrame, ResultFrame } from '../wire/envelope.js';
 import { OiafedError } from '../wire/errors.js';
@@ -25,6 +26,7 @@ export function intercept(
   let current: DataFrame = frame;
   for (let step = 0; step < n; step++) {
     const interceptor = chain[direction === 'outbound' ? step : n - 1 - step]!;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its interceptor as `this`
     const fn = interceptor[direction];
     if (!fn) continue;
     const out = fn.call(interceptor, current);
@@ -39,6 +41,7 @@ async function finishAsync(chain: readonly Interceptor[], direction: 'outbound' 
   let current = frame;
   for (let step = from; step < n; step++) {
     const interceptor = chain[direction === 'outbound' ? step : n - 1 - step]!;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its interceptor as `this`
     const fn = interceptor[direction];
     if (fn) current = await fn.call(interceptor, current);
   }
@@ -98,7 +101,7 @@ export function compressionInterceptor(options: CompressionOptions = {}): Interc
     },
     async inbound(f) {
       if (f.kind === 'error' || f.meta?.z === undefined) return f;
-      if (f.meta.z !== format) throw new OiafedError('BAD_FRAME', `unsupported compression ${String(f.meta.z)}`);
+      if (f.meta.z !== format) throw new OiafedError('BAD_FRAME', `unsupported compression ${boundedText(f.meta.z, 64)}`);
       const packed = f.kind === 'call' ? f.args[0] : payloadOf(f);
       if (!(packed instanceof Uint8Array)) throw new OiafedError('BAD_FRAME', 'compressed payload is not bytes');
       const raw = await pipe(packed, new DecompressionStream(format), codec.maxFrameBytes);

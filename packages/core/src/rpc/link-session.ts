@@ -16,7 +16,10 @@ export class LinkSession implements Member, FrameQueues {
   role = '';
   handshake: WelcomeWait | undefined;
   helloTimer: unknown;
-  /** Calls made to us over this link, so they can be cancelled: by id when the peer made them, else by caller and id. */
+  /**
+   * Calls made to us over this link, so they can be cancelled: by id when the peer made them, else by caller
+   * and id.
+   */
   readonly running = new Map<number | string, RunningCall>();
   readonly relayed = new Map<string, LinkSession>();
   /** Keep frames in order, each way, while an interceptor is busy. */

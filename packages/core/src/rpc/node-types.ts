@@ -34,7 +34,10 @@ export interface NodeOptions {
   relay?: RelayPolicy;
   /** What the registry remembers of clients that left: `recentDeparted`, default 1,000 (DEFAULT_RECENT_DEPARTED). */
   registry?: Partial<RegistryOptions>;
-  /** Where the node reads the time and arms its timers (heartbeat, handshakes, call deadlines). Default the system's. */
+  /**
+   * Where the node reads the time and arms its timers (heartbeat, handshakes, call deadlines). Default the
+   * system's.
+   */
   clock?: Clock;
 }
 

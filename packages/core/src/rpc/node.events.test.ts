@@ -4,7 +4,8 @@ import { RemoteError } from '../wire/errors.js';
 import { nextEvent, star, type Star } from '../test-support.js';
 
 let net: Star;
-afterEach(() => net?.close());
+// Unset when a test failed before making its network.
+afterEach(() => (net as Star | undefined)?.close());
 
 describe('Node events', () => {
   it('delivers a one-way event with its payload and sender', async () => {

@@ -9,11 +9,11 @@ import { Node } from './node.js';
 import { closeCodeFor } from '../links/web-socket.js';
 
 // Property-based fuzzing of a node's frame handling (issue #11; the decoder alone is fuzzed in
-// codec.fuzz.test.ts): random and mutated valid frames of every kind, before and after the
-// handshake, written as bytes at a trainer node and at a learner node. Whatever comes in: nothing escapes as an uncaught exception, nothing hangs, a
-// link the node rejects is closed with a typed reason, and the node serves a fresh honest link
-// afterwards. FUZZ_SEED=<seed> replays a run, FUZZ_RUNS=<n> sets its length (cases per property),
-// FUZZ_SHRINK=1 shrinks a failing case to a smaller one.
+// codec.fuzz.test.ts): random and mutated valid frames of every kind, before and after the handshake, written
+// as bytes at a trainer node and at a learner node. Whatever comes in: nothing escapes as an uncaught
+// exception, nothing hangs, a link the node rejects is closed with a typed reason, and the node serves a
+// fresh honest link afterwards. FUZZ_SEED=<seed> replays a run, FUZZ_RUNS=<n> sets its length (cases per
+// property), FUZZ_SHRINK=1 shrinks a failing case to a smaller one.
 
 const proc = (globalThis as { process?: { env: Record<string, string | undefined>; on(e: string, l: (error: unknown) => void): void; off(e: string, l: (error: unknown) => void): void } }).process;
 const env = proc?.env ?? {};
@@ -27,7 +27,10 @@ const CASE_MS = 2_000;
 /** Uncaught exceptions and unhandled rejections, in Node and in browsers alike. */
 const escaped: unknown[] = [];
 const recordEscape = (error: unknown) => void escaped.push(error);
-type ErrorEventLike = { error?: unknown; reason?: unknown };
+interface ErrorEventLike {
+  error?: unknown;
+  reason?: unknown;
+}
 const page = globalThis as unknown as { addEventListener?(type: string, l: (e: ErrorEventLike) => void): void; removeEventListener?(type: string, l: (e: ErrorEventLike) => void): void };
 const onPageError = (event: ErrorEventLike) => recordEscape(event.error ?? event.reason);
 if (proc) {
@@ -64,7 +67,10 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ minLength: 1_000, maxLength: 3_000 }),
 );
 
-/** Mostly a plausible value, sometimes a hostile one: frames get past the first checks often enough to reach deeper code. */
+/**
+ * Mostly a plausible value, sometimes a hostile one: frames get past the first checks often enough to reach
+ * deeper code.
+ */
 const field = <T>(valid: fc.Arbitrary<T>, weight = 3): fc.Arbitrary<unknown> => fc.oneof({ weight, arbitrary: valid }, { weight: 1, arbitrary: hostile });
 
 /** Request ids near those a node hands out, and some far away. */
@@ -138,7 +144,10 @@ const tupleFrame: fc.Arbitrary<unknown> = fc.oneof(
 
 const codec = new Codec();
 
-/** One message on the wire: a frame encoded as a peer's codec would, then perhaps damaged; or bytes that are no frame at all. */
+/**
+ * One message on the wire: a frame encoded as a peer's codec would, then perhaps damaged; or bytes that are
+ * no frame at all.
+ */
 const message: fc.Arbitrary<Uint8Array> = fc.oneof(
   { weight: 6, arbitrary: fc.oneof(mapFrame, tupleFrame).map((frame) => codec.encodeValue(frame).slice()) },
   {
@@ -202,7 +211,10 @@ function rawEnd(port: MemoryPort<Uint8Array>) {
     until(test: (f: Record<string, unknown>) => boolean): Promise<void> {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`hang: neither an answer nor a close within ${CASE_MS} ms`)), CASE_MS);
-        const done = () => (clearTimeout(timer), resolve());
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
         if (closedWith !== undefined || frames.some(test)) return done();
         waiter = { test, resolve: done };
         onClose = done;
@@ -319,7 +331,8 @@ describe(`fuzzing a node's frame handling (seed ${SEED})`, () => {
           if (afterHandshake) raw.send(welcome);
           for (const bytes of messages) raw.send(bytes);
           const probe = 2 ** 31 - 1;
-          // After the welcome, a call the learner answers; before it, the welcome itself (which the learner takes or refuses).
+          // After the welcome, a call the learner answers; before it, the welcome itself (which the learner
+          // takes or refuses).
           raw.send(afterHandshake ? codec.encodeValue([0, probe, 'getWeights', []]).slice() : welcome);
           if (afterHandshake) {
             if (!announcesAttachments(messages)) await raw.until((f) => f.id === probe);

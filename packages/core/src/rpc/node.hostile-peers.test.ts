@@ -53,7 +53,7 @@ describe('a node against hostile peers', () => {
       raw.send({ kind: 'result', id, src: 'mallory', dst: 'other', value: 'forged' });
       raw.send({ kind: 'cancel', id, src: 'mallory', dst: 'honest' });
     }
-    await raw.send({ kind: 'call', id: 99, src: 'mallory', dst: 'hub', method: 'nothing', args: [] });
+    raw.send({ kind: 'call', id: 99, src: 'mallory', dst: 'hub', method: 'nothing', args: [] });
     await raw.next('error', (f) => f.id === 99);
     release('done');
     expect(await relayed).toBe('done');

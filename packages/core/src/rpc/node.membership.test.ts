@@ -209,7 +209,7 @@ describe('registration', () => {
       const trainer = new RawPeer(a);
       const joined = learner.connect(b);
       await trainer.next('hello');
-      trainer.send(answer as never);
+      trainer.send(answer);
       await expect(joined).rejects.toBeInstanceOf(Error);
       expect(await trainer.closed()).toMatch(expected);
     }

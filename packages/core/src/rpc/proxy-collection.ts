@@ -36,7 +36,7 @@ export class ProxyCollection<T, E extends EventMap = EventMap> {
     argsByNode: ReadonlyMap<NodeId, ArgsOf<T, M>> | Readonly<Record<NodeId, ArgsOf<T, M>>>,
     options?: CollectOptions<ResultOf<T, M>>,
   ): Promise<Settled<ResultOf<T, M>>[]> {
-    const entries = argsByNode instanceof Map ? new Map(argsByNode) : new Map(Object.entries(argsByNode as Record<NodeId, ArgsOf<T, M>>));
+    const entries = new Map<NodeId, ArgsOf<T, M>>(argsByNode instanceof Map ? argsByNode : Object.entries(argsByNode as Record<NodeId, ArgsOf<T, M>>));
     const ids = this.ids.filter((id) => entries.has(id));
     return this.#gather(ids, (id) => this.#host.call(id, method, entries.get(id)!, this.#merge(options)) as Promise<ResultOf<T, M>>, options);
   }

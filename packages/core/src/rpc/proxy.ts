@@ -8,7 +8,10 @@ export interface CallOptions {
   timeout?: number;
   /** Aborting cancels the call (ABORTED) and tells the remote, whose handler sees its signal abort. */
   signal?: CancelSignal;
-  /** Retry on the codes of RETRIABLE_CODES (TIMEOUT, DISCONNECTED, NOT_CONNECTED, UNKNOWN_TARGET). Only for calls safe to repeat. */
+  /**
+   * Retry on the codes of RETRIABLE_CODES (TIMEOUT, DISCONNECTED, NOT_CONNECTED, UNKNOWN_TARGET). Only for
+   * calls safe to repeat.
+   */
   retry?: boolean | Partial<RetryPolicy>;
   /** Buffers to move rather than copy, where the link can (see `transfer()`). */
   transfer?: readonly Transferable[];

@@ -120,7 +120,10 @@ export class Served {
     );
   }
 
-  /** Answers a request this node will not run: a call or acknowledged event with the error, a one-way event with an event error. */
+  /**
+   * Answers a request this node will not run: a call or acknowledged event with the error, a one-way event
+   * with an event error.
+   */
   refuse(session: LinkSession, frame: CallFrame | EventFrame, error: WireError): void {
     if (frame.kind === 'call') this.answerError(session, frame.id, frame.src, error);
     else this.answerEvent(session, frame, error);

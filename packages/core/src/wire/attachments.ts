@@ -88,7 +88,7 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
       let copy: unknown[] | undefined;
       value.forEach((item, i) => {
         const out = walk(item, depth + 1);
-        if (out !== item) (copy ??= [...value])[i] = out;
+        if (out !== item) (copy ??= [...(value as unknown[])])[i] = out;
       });
       return copy ?? value;
     }
@@ -103,16 +103,19 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
   };
   const replaced = walk(payload, 0);
   if (attachments.length === 0) return undefined;
-  return { frame: { ...frame, [key]: replaced } as Envelope, attachments, types };
+  return { frame: { ...frame, [key]: replaced }, attachments, types };
 }
 
-/** Whether `value` holds a typed array that would travel as an attachment: a look that allocates nothing, for the many frames without one. */
+/**
+ * Whether `value` holds a typed array that would travel as an attachment: a look that allocates nothing, for
+ * the many frames without one.
+ */
 function holdsAttachment(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (ArrayBuffer.isView(value)) return value.byteLength >= MIN_ATTACHMENT_BYTES && Object.hasOwn(KINDS, value.constructor.name);
   if (depth >= MAX_DEPTH) return false;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (holdsAttachment(value[i], depth + 1)) return true;
+    for (const item of value) if (holdsAttachment(item, depth + 1)) return true;
     return false;
   }
   const proto: unknown = Object.getPrototypeOf(value);

@@ -12,7 +12,7 @@ export function boundedText(value: unknown, max = MAX_REPORTED_TEXT): string {
   let out = '';
   for (let i = 0; i < text.length && out.length < max; i++) {
     const c = text.charCodeAt(i);
-    out += c < 0x20 || (c >= 0x7f && c < 0xa0) || c === 0x2028 || c === 0x2029 ? escape(c) : text[i];
+    out += c < 0x20 || (c >= 0x7f && c < 0xa0) || c === 0x2028 || c === 0x2029 ? escape(c) : text.charAt(i);
   }
   return out.length >= max && text.length > 0 && out !== text ? `${out.slice(0, max - 1)}…` : out;
 }

@@ -63,7 +63,7 @@ class RecordDecoder {
   unpack(bytes: Uint8Array, end?: number): unknown {
     const layouts: Layouts = this.#shared.slice();
     this.#unpackr.structures = layouts;
-    const value = end === undefined ? this.#unpackr.unpack(bytes) : this.#unpackr.unpack(bytes, end);
+    const value: unknown = end === undefined ? this.#unpackr.unpack(bytes) : this.#unpackr.unpack(bytes, end);
     // Set by msgpackr only when a definition replaced a layout marked isShared.
     if (layouts.restoreStructures !== undefined) throw new Error('the message redefines a shared frame layout');
     return value;
@@ -94,7 +94,7 @@ export class Codec {
   encode(frame: Envelope): Uint8Array {
     let bytes: Uint8Array;
     try {
-      bytes = this.#packr.pack(toTuple(frame) ?? frame);
+      bytes = this.#pack(toTuple(frame) ?? frame);
     } catch (cause) {
       throw new OiafedError('NOT_SERIALIZABLE', `cannot encode ${frame.kind} frame: ${reasonOf(cause)}`, { cause });
     }
@@ -107,7 +107,7 @@ export class Codec {
   /** Encodes any value (not only frames): what interceptors use to pack payloads. */
   encodeValue(value: unknown): Uint8Array {
     try {
-      return this.#packr.pack(value);
+      return this.#pack(value);
     } catch (cause) {
       throw new OiafedError('NOT_SERIALIZABLE', `cannot encode value: ${reasonOf(cause)}`, { cause });
     }
@@ -145,6 +145,11 @@ export class Codec {
    * sockets deliver) that costs more than the rest of decoding a small frame. Small frames are
    * therefore copied into one buffer that keeps its DataView, and read up to their length.
    */
+  // msgpackr declares its result as Node's Buffer, a name the platform-free core does not have.
+  #pack(value: unknown): Uint8Array {
+    return this.#packr.pack(value) as Uint8Array;
+  }
+
   #unpack(bytes: Uint8Array): unknown {
     if (bytes.byteLength > SCRATCH_BYTES) {
       // From a subclass (Node's Buffer) msgpackr's copies of byte strings would be Buffers too.
@@ -159,7 +164,10 @@ function tooLarge(size: number, max: number): OiafedError {
   return new OiafedError('PAYLOAD_TOO_LARGE', `frame of ${size} bytes exceeds the limit of ${max} bytes`);
 }
 
-/** Why msgpackr failed, short: its messages may quote the input (a regular expression's source, 100 characters of a value). */
+/**
+ * Why msgpackr failed, short: its messages may quote the input (a regular expression's source, 100 characters
+ * of a value).
+ */
 function reasonOf(cause: unknown): string {
   return boundedText(cause instanceof Error ? cause.message : cause, 200);
 }

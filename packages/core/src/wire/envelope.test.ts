@@ -56,6 +56,12 @@ const valid: Record<Envelope['kind'], Record<string, unknown>> = {
 };
 
 /** [kind, field, what the field holds, the value]: each must make the frame BAD_FRAME, naming the field. */
+/** `frame` with `field` set to `value`, or left out when `value` is undefined. */
+function withField(frame: Record<string, unknown>, field: string, value: unknown): Record<string, unknown> {
+  const { [field]: _replaced, ...rest } = frame;
+  return value === undefined ? rest : { ...frame, [field]: value };
+}
+
 const hostile: [Envelope['kind'], string, string, unknown][] = [
   ['call', 'id', 'a fraction', 1.5],
   ['call', 'id', 'negative', -1],
@@ -144,8 +150,7 @@ describe('frame fields', () => {
 
   for (const [kind, field, what, value] of hostile) {
     it(`refuses a ${kind} frame whose ${field} is ${what}, naming the field`, () => {
-      const frame = { ...valid[kind], [field]: value };
-      if (value === undefined) delete frame[field];
+      const frame = withField(valid[kind], field, value);
       shows(frameProblem(frame), kind, field);
     });
   }
@@ -154,8 +159,7 @@ describe('frame fields', () => {
     const codec = new Codec();
     for (const [kind, field, what, value] of hostile) {
       if (value instanceof Map || field === 'data') continue; // msgpackr writes these as other types
-      const frame = { ...valid[kind], [field]: value };
-      if (value === undefined) delete frame[field];
+      const frame = withField(valid[kind], field, value);
       // msgpackr itself cannot write 3,000 levels (its encoder recurses): such bytes are written by hand.
       const bytes = what.includes('3,000') ? deepErrorFrame(3000) : codec.encode(frame as unknown as Envelope);
       let caught: unknown;
@@ -183,7 +187,7 @@ describe('frame fields', () => {
     const codec = new Codec();
     const shallow = codec.decode(deepErrorFrame(4));
     expect(shallow).toMatchObject({ kind: 'error', src: 'a', dst: 'b', error: { name: 'E', message: 'm', cause: { cause: { cause: { cause: { message: 'bottom' } } } } } });
-    expect(() => codec.decode(deepErrorFrame(5))).toThrowError(/error has causes nested deeper than 4/);
+    expect(() => codec.decode(deepErrorFrame(5))).toThrow(/error has causes nested deeper than 4/);
   });
 
   it('takes an answer to a peer that has not said who it is (dst empty), and broadcasts (dst every node)', () => {

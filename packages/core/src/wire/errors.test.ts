@@ -60,7 +60,7 @@ describe('remote errors from the wire', () => {
       const error = fromWireError('peer', input as WireError);
       expect(error).toBeInstanceOf(OiafedError);
       expect(typeof error.message).toBe('string');
-      expect(() => `${error.message} ${(error as RemoteError).remoteName}`).not.toThrow();
+      expect(() => `${error.message} ${(error as { remoteName?: string }).remoteName}`).not.toThrow();
       expect(depthOf(error)).toBeLessThanOrEqual(MAX_CAUSE_DEPTH);
       expect(() => new RemoteError('peer', input as WireError)).not.toThrow();
     }
@@ -92,9 +92,9 @@ describe('errors onto the wire', () => {
   it(`sends at most ${MAX_CAUSE_DEPTH} causes, even of an error that is its own cause`, () => {
     const cyclic = new Error('loop');
     (cyclic as { cause?: unknown }).cause = cyclic;
-    let wire: WireError | undefined = toWireError(cyclic, false);
+    let wire: WireError = toWireError(cyclic, false);
     let depth = 0;
-    while (wire?.cause) {
+    while (wire.cause) {
       wire = wire.cause;
       depth++;
     }

@@ -22,7 +22,7 @@ describe('onceWithTimeout', () => {
 
   it('fails with TIMEOUT naming what did not happen, and the cleanup is told the error once', async () => {
     const cleaned: unknown[] = [];
-    const waiting = onceWithTimeout<void>(5, () => 'only 1 of 2 learners connected', () => (error) => cleaned.push(error));
+    const waiting = onceWithTimeout(5, () => 'only 1 of 2 learners connected', () => (error) => cleaned.push(error));
     await expect(waiting).rejects.toMatchObject({ code: 'TIMEOUT', message: 'only 1 of 2 learners connected within 5 ms' });
     expect(cleaned).toHaveLength(1);
     expect(cleaned[0]).toBeInstanceOf(OiafedError);

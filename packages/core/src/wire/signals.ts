@@ -1,3 +1,4 @@
+import { boundedText } from './bounded-text.js';
 import { systemClock, type Clock } from './clock.js';
 import { OiafedError } from './errors.js';
 
@@ -14,8 +15,8 @@ export interface CancelSignal {
 }
 
 export interface Settle<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
+  resolve: (value: T) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Takes off what a wait put on (listeners); told the error when the wait failed. */
@@ -100,13 +101,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 export function abortError(signal: CancelSignal): OiafedError {
   const reason = signal.reason;
   if (reason instanceof OiafedError) return reason;
-  const why = reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : String(reason);
+  // Any other reason is described by boundedText, which never calls its toString (that may throw).
+  const why =
+    reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : typeof reason === 'string' ? reason : boundedText(reason);
   return new OiafedError('ABORTED', `call aborted: ${why}`, { cause: reason });
 }
 
 /** Waits `ms`, or rejects with ABORTED as soon as `signal` aborts. */
 export function delay(ms: number, signal?: CancelSignal): Promise<void> {
-  return settleWithin<void>(
+  return settleWithin(
     ms,
     (settle) => {
       if (!signal) return () => undefined;
