@@ -10,11 +10,14 @@ module.exports = {
       comment: `packages/core/src/${layer} may import only ${layers.slice(0, i).join(', ') || 'itself'}: layers import one way, down (${layers.join(' <- ')})`,
       severity: 'error',
       from: { path: `^packages/core/src/${layer}/`, pathNot: tests },
-      to: { path: `^packages/core/src/(${[...layers.slice(i + 1), 'config\\.ts', 'index\\.ts', 'internal\\.ts', 'run\\.ts'].join('|')})` },
+      to: {
+        path: `^packages/core/src/(${[...layers.slice(i + 1), 'config\\.ts', 'index\\.ts', 'internal\\.ts', 'run\\.ts'].join('|')})`,
+      },
     })),
     {
       name: 'core-is-platform-free',
-      comment: 'packages/core runs unchanged in browsers and Node: no node:* module (DOM-only globals are kept out by globals.d.ts)',
+      comment:
+        'packages/core runs unchanged in browsers and Node: no node:* module (DOM-only globals are kept out by globals.d.ts)',
       severity: 'error',
       from: { path: '^packages/core/src/' },
       to: { dependencyTypes: ['core'] },
@@ -39,6 +42,9 @@ module.exports = {
     exclude: { path: '(^|/)(dist|node_modules)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.typetest.json' },
-    enhancedResolveOptions: { conditionNames: ['source', 'import', 'default'], extensions: ['.ts', '.js', '.mjs'] },
+    enhancedResolveOptions: {
+      conditionNames: ['source', 'import', 'default'],
+      extensions: ['.ts', '.js', '.mjs'],
+    },
   },
 };

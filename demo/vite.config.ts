@@ -7,7 +7,14 @@ import { loadMnist } from './src/mnist-node.js';
 function mnistDigits(): Plugin {
   let bytes: Uint8Array | undefined;
   // Returns nothing: a function returned from configureServer would be run as a post hook.
-  const serve = (server: { middlewares: { use(path: string, fn: (req: unknown, res: { setHeader(k: string, v: string): void; end(b: Uint8Array): void }) => void): void } }): void => {
+  const serve = (server: {
+    middlewares: {
+      use(
+        path: string,
+        fn: (req: unknown, res: { setHeader(k: string, v: string): void; end(b: Uint8Array): void }) => void,
+      ): void;
+    };
+  }): void => {
     server.middlewares.use('/mnist.bin', (_req, res) => {
       bytes ??= encodeDataset(loadMnist());
       res.setHeader('content-type', 'application/octet-stream');
@@ -23,5 +30,9 @@ export default defineConfig({
   resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
   plugins: [mnistDigits()],
   server: { host: '127.0.0.1', fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
-  build: { outDir: fileURLToPath(new URL('./dist-web', import.meta.url)), emptyOutDir: true, target: 'es2022' },
+  build: {
+    outDir: fileURLToPath(new URL('./dist-web', import.meta.url)),
+    emptyOutDir: true,
+    target: 'es2022',
+  },
 });

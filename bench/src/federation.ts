@@ -1,4 +1,13 @@
-import { Federation, joinInMemory, Node, WeightedMean, type Learner, type TrainParams, type TrainResult, type Weights } from '@oiafed/core';
+import {
+  Federation,
+  joinInMemory,
+  Node,
+  WeightedMean,
+  type Learner,
+  type TrainParams,
+  type TrainResult,
+  type Weights,
+} from '@oiafed/core';
 import { interleaved, median, writeSuite, type BenchResult } from './harness.js';
 
 const PARAMS = 4 * 1024 * 1024;
@@ -46,7 +55,13 @@ async function aggregateThroughput(quick: boolean): Promise<BenchResult[]> {
   const gbps = (ns: number) => bytes / ns; // bytes per ns = GB/s
   const ratio = gbps(t.ours!.median) / gbps(t.raw!.median);
   return [
-    { id: 'raw.accumulate', median: gbps(t.raw!.median), unit: 'GB/s of updates', samples: t.raw!.samples, note: 'a[i] += w * b[i] over the same 100 updates' },
+    {
+      id: 'raw.accumulate',
+      median: gbps(t.raw!.median),
+      unit: 'GB/s of updates',
+      samples: t.raw!.samples,
+      note: 'a[i] += w * b[i] over the same 100 updates',
+    },
     {
       id: 'fedavg.aggregate',
       median: gbps(t.ours!.median),
@@ -91,7 +106,15 @@ class FreshUpdateLearner implements Learner {
  * is added.
  */
 async function aggregationMemory(): Promise<BenchResult[]> {
-  if (!gc) return [{ id: 'fedavg.aggregate.peak_memory', median: NaN, unit: 'x model size', note: 'run with node --expose-gc to measure' }];
+  if (!gc)
+    return [
+      {
+        id: 'fedavg.aggregate.peak_memory',
+        median: NaN,
+        unit: 'x model size',
+        note: 'run with node --expose-gc to measure',
+      },
+    ];
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, timeout: 0 });
   const learners: Node[] = [];
   for (let i = 0; i < 100; i++) {
@@ -119,7 +142,8 @@ async function aggregationMemory(): Promise<BenchResult[]> {
   for (const node of learners) node.close();
   trainer.close();
   const failures = result.history[0]?.failures ?? [];
-  if (failures.length) throw new Error(`aggregation round had failures: ${failures[0]!.code} ${failures[0]!.message}`);
+  if (failures.length)
+    throw new Error(`aggregation round had failures: ${failures[0]!.code} ${failures[0]!.message}`);
   const ratio = peak / modelBytes;
   return [
     {
@@ -185,10 +209,12 @@ async function round10k(quick: boolean): Promise<BenchResult[]> {
 
     t = process.hrtime.bigint();
     const mean = new WeightedMean();
-    await Promise.all(objects.map(async (learner) => {
-      const r = await learner.train({ round: 1, weights: initial, config: {} });
-      mean.add(r.weights, r.numExamples);
-    }));
+    await Promise.all(
+      objects.map(async (learner) => {
+        const r = await learner.train({ round: 1, weights: initial, config: {} });
+        mean.add(r.weights, r.numExamples);
+      }),
+    );
     mean.result();
     directRuns.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
@@ -197,11 +223,40 @@ async function round10k(quick: boolean): Promise<BenchResult[]> {
   const ours = median(oursRuns);
   const direct = median(directRuns);
   return [
-    { id: 'direct.round.10k', median: direct, unit: 'ms', samples: directRuns.length, note: `${count} learner objects called directly, same aggregation` },
-    { id: 'memory.round.10k', median: ours, unit: 'ms', ratio: ours / direct, vs: 'direct.round.10k', samples: oursRuns.length, note: `one FedAvg round, ${count} learner nodes in memory mode` },
-    { id: 'memory.round.10k.per_learner', median: (ours * 1000) / count, unit: 'us per learner', ratio: ours / direct, vs: 'direct.round.10k' },
-    { id: 'memory.round.10k.overhead_per_learner', median: ((ours - direct) * 1000) / count, unit: 'us per learner' },
-    { id: 'memory.learner.heap', median: perLearnerBytes / 1024, unit: 'KiB per learner node', note: `heap of a learner node joined in memory (after gc; setup of ${count} took ${setupMs.toFixed(0)} ms)` },
+    {
+      id: 'direct.round.10k',
+      median: direct,
+      unit: 'ms',
+      samples: directRuns.length,
+      note: `${count} learner objects called directly, same aggregation`,
+    },
+    {
+      id: 'memory.round.10k',
+      median: ours,
+      unit: 'ms',
+      ratio: ours / direct,
+      vs: 'direct.round.10k',
+      samples: oursRuns.length,
+      note: `one FedAvg round, ${count} learner nodes in memory mode`,
+    },
+    {
+      id: 'memory.round.10k.per_learner',
+      median: (ours * 1000) / count,
+      unit: 'us per learner',
+      ratio: ours / direct,
+      vs: 'direct.round.10k',
+    },
+    {
+      id: 'memory.round.10k.overhead_per_learner',
+      median: ((ours - direct) * 1000) / count,
+      unit: 'us per learner',
+    },
+    {
+      id: 'memory.learner.heap',
+      median: perLearnerBytes / 1024,
+      unit: 'KiB per learner node',
+      note: `heap of a learner node joined in memory (after gc; setup of ${count} took ${setupMs.toFixed(0)} ms)`,
+    },
   ];
 }
 

@@ -39,7 +39,10 @@ type Op = () => unknown;
  * the contenders are interleaved (a, b, c, a, b, c...) so that the machine's noise falls on all
  * of them alike. Returns the median ns per operation of each.
  */
-export async function interleaved(ops: Record<string, Op>, options: { batch: number; samples: number; warmup?: number }): Promise<Record<string, Sampled>> {
+export async function interleaved(
+  ops: Record<string, Op>,
+  options: { batch: number; samples: number; warmup?: number },
+): Promise<Record<string, Sampled>> {
   const names = Object.keys(ops);
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = -(options.warmup ?? 2); round < options.samples; round++) {
@@ -51,7 +54,9 @@ export async function interleaved(ops: Record<string, Op>, options: { batch: num
       if (round >= 0) times[name]!.push(ns);
     }
   }
-  return Object.fromEntries(names.map((n) => [n, { median: median(times[n]!), samples: times[n]!.length, times: times[n]! }]));
+  return Object.fromEntries(
+    names.map((n) => [n, { median: median(times[n]!), samples: times[n]!.length, times: times[n]! }]),
+  );
 }
 
 export function median(values: readonly number[]): number {
@@ -65,12 +70,21 @@ const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results'
 /** Writes results/<suite>.json and results/<suite>.md, and prints the table. */
 export function writeSuite(suite: string, results: BenchResult[], notes: string[] = []): void {
   mkdirSync(resultsDir, { recursive: true });
-  const meta = { date: new Date().toISOString(), node: process.version, cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency };
-  writeFileSync(join(resultsDir, `${suite}.json`), JSON.stringify({ suite, ...meta, results, notes }, null, 2) + '\n');
-  const fmt = (n: number | undefined) => (n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3));
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency,
+  };
+  writeFileSync(
+    join(resultsDir, `${suite}.json`),
+    JSON.stringify({ suite, ...meta, results, notes }, null, 2) + '\n',
+  );
+  const fmt = (n: number | undefined) =>
+    n === undefined ? '' : n >= 100 ? n.toFixed(0) : n >= 1 ? n.toFixed(2) : n.toPrecision(3);
   // The range column only in a suite that reports one, so the others' tables stay as they were.
   const ranged = results.some((r) => r.ratioRange);
-  const range = (r: BenchResult) => (ranged ? ` ${r.ratioRange ? `${fmt(r.ratioRange[0])}–${fmt(r.ratioRange[1])}` : ''} |` : '');
+  const range = (r: BenchResult) =>
+    ranged ? ` ${r.ratioRange ? `${fmt(r.ratioRange[0])}–${fmt(r.ratioRange[1])}` : ''} |` : '';
   const lines = [
     `# Benchmark suite \`${suite}\``,
     '',
@@ -78,7 +92,10 @@ export function writeSuite(suite: string, results: BenchResult[], notes: string[
     '',
     `| id | median | unit | ratio |${ranged ? ' ratio min–max |' : ''} vs | target | met |`,
     `|---|---:|---|---:|${ranged ? '---:|' : ''}---|---|---|`,
-    ...results.map((r) => `| ${r.id} | ${fmt(r.median)} | ${r.unit} | ${fmt(r.ratio)} |${range(r)} ${r.vs ?? ''} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`),
+    ...results.map(
+      (r) =>
+        `| ${r.id} | ${fmt(r.median)} | ${r.unit} | ${fmt(r.ratio)} |${range(r)} ${r.vs ?? ''} | ${r.target ?? ''} | ${r.met === undefined ? '' : r.met ? 'yes' : 'NO'} |`,
+    ),
     ...(notes.length ? ['', ...notes.map((n) => `- ${n}`)] : []),
     '',
   ];

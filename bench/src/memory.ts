@@ -11,8 +11,14 @@ function microtaskChannel() {
   let toA: (data: unknown) => void = () => undefined;
   let toB: (data: unknown) => void = () => undefined;
   return {
-    a: { post: (data: unknown) => queueMicrotask(() => toB(data)), on: (fn: (data: unknown) => void) => void (toA = fn) },
-    b: { post: (data: unknown) => queueMicrotask(() => toA(data)), on: (fn: (data: unknown) => void) => void (toB = fn) },
+    a: {
+      post: (data: unknown) => queueMicrotask(() => toB(data)),
+      on: (fn: (data: unknown) => void) => void (toA = fn),
+    },
+    b: {
+      post: (data: unknown) => queueMicrotask(() => toA(data)),
+      on: (fn: (data: unknown) => void) => void (toB = fn),
+    },
   };
 }
 
@@ -64,8 +70,21 @@ export async function memorySuite(quick: boolean): Promise<void> {
   const us = (ns: number) => ns / 1000;
   const ratio = t.ours!.median / t.birpc!.median;
   const results: BenchResult[] = [
-    { id: 'direct.call', median: us(t.direct!.median), unit: 'us', samples: t.direct!.samples, note: 'awaited async function call' },
-    { id: 'birpc.call.small', median: us(t.birpc!.median), unit: 'us', ratio: t.birpc!.median / t.direct!.median, vs: 'direct.call', samples: t.birpc!.samples },
+    {
+      id: 'direct.call',
+      median: us(t.direct!.median),
+      unit: 'us',
+      samples: t.direct!.samples,
+      note: 'awaited async function call',
+    },
+    {
+      id: 'birpc.call.small',
+      median: us(t.birpc!.median),
+      unit: 'us',
+      ratio: t.birpc!.median / t.direct!.median,
+      vs: 'direct.call',
+      samples: t.birpc!.samples,
+    },
     {
       id: 'memory.call.small',
       median: us(t.ours!.median),
@@ -76,8 +95,19 @@ export async function memorySuite(quick: boolean): Promise<void> {
       met: ratio <= 1.0 && us(t.ours!.median) < 3,
       samples: t.ours!.samples,
     },
-    { id: 'memory.call.small.vs.direct', median: us(t.ours!.median), unit: 'us', ratio: t.ours!.median / t.direct!.median, vs: 'direct.call' },
-    { id: 'memory.event.throughput', median: eventRuns[eventRuns.length >> 1]!, unit: 'events/s', samples: eventRuns.length },
+    {
+      id: 'memory.call.small.vs.direct',
+      median: us(t.ours!.median),
+      unit: 'us',
+      ratio: t.ours!.median / t.direct!.median,
+      vs: 'direct.call',
+    },
+    {
+      id: 'memory.event.throughput',
+      median: eventRuns[eventRuns.length >> 1]!,
+      unit: 'events/s',
+      samples: eventRuns.length,
+    },
   ];
   writeSuite('memory', results, [
     'memory.call.small: trainer.proxy(learner).add(1, 2) over a non-strict in-memory link, default node options (heartbeat on, 30 s call timeout).',

@@ -5,7 +5,8 @@ export function rawEchoAndAck(connection: DataConnectionLike, bytes: number): vo
   let received = 0;
   connection.on('data', (d) => {
     const data = d as ArrayBuffer | Uint8Array;
-    if (data.byteLength <= 8) return connection.send(data instanceof Uint8Array ? data : new Uint8Array(data));
+    if (data.byteLength <= 8)
+      return connection.send(data instanceof Uint8Array ? data : new Uint8Array(data));
     received += data.byteLength;
     if (received >= bytes) {
       received = 0;

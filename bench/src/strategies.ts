@@ -1,4 +1,13 @@
-import { createStrategy, STRATEGY_NAMES, type Aggregation, type ClientUpdate, type RoundStart, type Strategy, type StrategyName, type Weights } from '@oiafed/core';
+import {
+  createStrategy,
+  STRATEGY_NAMES,
+  type Aggregation,
+  type ClientUpdate,
+  type RoundStart,
+  type Strategy,
+  type StrategyName,
+  type Weights,
+} from '@oiafed/core';
 import { interleaved, median, writeSuite, type BenchResult, type Sampled } from './harness.js';
 
 const LEARNERS = 20;
@@ -44,7 +53,11 @@ const updates: ClientUpdate[] = Array.from({ length: LEARNERS }, (_, i) => ({
 const make = (name: StrategyName) => createStrategy(name, OPTIONS[name]);
 
 /** One round's server side, as the schedule runs it: a fresh aggregation, every update added, its result, the server step. */
-function round(strategy: Strategy, each: (update: ClientUpdate) => ClientUpdate = (u) => u, sample = (_at: string) => {}): Weights {
+function round(
+  strategy: Strategy,
+  each: (update: ClientUpdate) => ClientUpdate = (u) => u,
+  sample = (_at: string) => {},
+): Weights {
   const aggregation = strategy.aggregation(start);
   updates.forEach((update, i) => {
     add(aggregation, each, update);
@@ -61,7 +74,11 @@ function round(strategy: Strategy, each: (update: ClientUpdate) => ClientUpdate 
  * In a function of its own so that the update it makes dies with its frame: an interpreter
  * register of round()'s frame would otherwise hold the last one through result() and update().
  */
-function add(aggregation: Aggregation, each: (update: ClientUpdate) => ClientUpdate, update: ClientUpdate): void {
+function add(
+  aggregation: Aggregation,
+  each: (update: ClientUpdate) => ClientUpdate,
+  update: ClientUpdate,
+): void {
   aggregation.add(each(update));
 }
 
@@ -118,7 +135,10 @@ export async function strategiesSuite(quick: boolean): Promise<void> {
     const strategy = make(name);
     // A round that keeps the updates takes 3-10x FedAvg's: fewer samples keep the suite near a minute.
     const samples = quick ? 3 : strategy.aggregation(start).keepsUpdates ? 9 : 15;
-    const t = await interleaved({ fedavg: () => round(fedavg), [name]: () => round(strategy) }, { batch: 1, samples });
+    const t = await interleaved(
+      { fedavg: () => round(fedavg), [name]: () => round(strategy) },
+      { batch: 1, samples },
+    );
     pairs.set(name, { base: t.fedavg!, own: t[name]! });
   }
   const bytes = LEARNERS * MODEL_BYTES;
@@ -126,11 +146,21 @@ export async function strategiesSuite(quick: boolean): Promise<void> {
   const fedavgTimes = [...pairs.values()].flatMap((p) => p.base.times);
 
   const roundNote = (name: StrategyName, ns: number) => {
-    const options = OPTIONS[name] ? ` (${Object.entries(OPTIONS[name]!).map(([k, v]) => `${k} ${v}`).join(', ')})` : '';
+    const options = OPTIONS[name]
+      ? ` (${Object.entries(OPTIONS[name]!)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`
+      : '';
     return `one round${options}: aggregation(start), add x${LEARNERS}, result(), update(start, aggregate); ${(ns / 1e6).toFixed(0)} ms`;
   };
   const results: BenchResult[] = [
-    { id: 'fedavg.aggregate', median: gbps(median(fedavgTimes)), unit: 'GB/s of updates', samples: fedavgTimes.length, note: `${roundNote('fedavg', median(fedavgTimes))}; all its samples, from every pair` },
+    {
+      id: 'fedavg.aggregate',
+      median: gbps(median(fedavgTimes)),
+      unit: 'GB/s of updates',
+      samples: fedavgTimes.length,
+      note: `${roundNote('fedavg', median(fedavgTimes))}; all its samples, from every pair`,
+    },
   ];
   for (const [name, { base, own }] of pairs) {
     const paired = own.times.map((ns, i) => base.times[i]! / ns);
@@ -149,13 +179,35 @@ export async function strategiesSuite(quick: boolean): Promise<void> {
     const m = memory[name];
     results.push(
       m
-        ? { id: `${name}.aggregate.peak_memory`, median: m.models, unit: 'x model size', ratio: m.models, vs: `one model (${MODEL_BYTES / 2 ** 20} MiB)`, samples: m.samples, note: `highest after ${m.at}` }
-        : { id: `${name}.aggregate.peak_memory`, median: NaN, unit: 'x model size', note: 'run with node --expose-gc to measure' },
+        ? {
+            id: `${name}.aggregate.peak_memory`,
+            median: m.models,
+            unit: 'x model size',
+            ratio: m.models,
+            vs: `one model (${MODEL_BYTES / 2 ** 20} MiB)`,
+            samples: m.samples,
+            note: `highest after ${m.at}`,
+          }
+        : {
+            id: `${name}.aggregate.peak_memory`,
+            median: NaN,
+            unit: 'x model size',
+            note: 'run with node --expose-gc to measure',
+          },
     );
   }
   const seconds = Number(process.hrtime.bigint() - began) / 1e9;
   writeSuite('strategies', results, [
-    `${LEARNERS} updates of a ${PARAMS}-parameter float32 model (${LAYERS} tensors, ${MODEL_BYTES / 2 ** 20} MiB), the same updates for every strategy; each built-in made by createStrategy(name) on its defaults, except ${Object.entries(OPTIONS).map(([name, o]) => `${name} (${Object.entries(o!).map(([k, v]) => `${k} ${v}`).join(', ')})`).join(', ')}.`,
+    `${LEARNERS} updates of a ${PARAMS}-parameter float32 model (${LAYERS} tensors, ${MODEL_BYTES / 2 ** 20} MiB), the same updates for every strategy; each built-in made by createStrategy(name) on its defaults, except ${Object.entries(
+      OPTIONS,
+    )
+      .map(
+        ([name, o]) =>
+          `${name} (${Object.entries(o!)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')})`,
+      )
+      .join(', ')}.`,
     `<name>.aggregate: throughput in GB/s of updates (${LEARNERS} x ${MODEL_BYTES / 2 ** 20} MiB per round); ratio = its throughput / fedavg's over the same updates, each strategy interleaved with fedavg in a pair of its own (fedavg, it, fedavg, it...) in the same run (higher is better; below 1 is slower than FedAvg's streaming mean). ratio min–max: the lowest and highest ratio of one of its samples to the fedavg sample taken just before it. fedavg.aggregate pools fedavg's samples from every pair; each ratio is against the fedavg median of its own pair, shown in vs.`,
     '<name>.aggregate.peak_memory: live heap + ArrayBuffer memory above the pre-round baseline, after gc, in models: sampled after each add (the update just added still in hand), after result() and after update(), each update a fresh copy that the caller drops once added. A buffer made and freed inside one call is not seen: those that keep the updates build their one-model result beside them inside result(), one model more than sampled.',
     `Suite time: ${seconds.toFixed(0)} s${quick ? ' (--quick)' : ''}.`,

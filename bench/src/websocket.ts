@@ -81,7 +81,12 @@ async function thousandClients(quick: boolean): Promise<BenchResult[]> {
   const count = quick ? 200 : 1_000;
   const interval = 1_000;
   const gc = (globalThis as { gc?: () => void }).gc;
-  const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: { interval, timeout: interval * 3 }, timeout: 0 });
+  const trainer = new Node({
+    id: 'trainer',
+    role: 'trainer',
+    heartbeat: { interval, timeout: interval * 3 },
+    timeout: 0,
+  });
   const server = await serveWebSocket(trainer, { port: 0 });
   const live = () => {
     gc?.();
@@ -93,7 +98,9 @@ async function thousandClients(quick: boolean): Promise<BenchResult[]> {
   let missed = 0;
   trainer.events.on('CLIENT_DISCONNECTED', () => missed++);
   const script = new URL('./workers/ws-learners.mjs', import.meta.url);
-  const child = spawn(process.execPath, [script.pathname, server.url, String(count), String(interval)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script.pathname, server.url, String(count), String(interval)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
     child.once('exit', (code) => reject(new Error(`learners exited with ${code}`)));
@@ -102,9 +109,15 @@ async function thousandClients(quick: boolean): Promise<BenchResult[]> {
   const runs: number[] = [];
   for (let run = 0; run < (quick ? 2 : 3); run++) {
     const t = process.hrtime.bigint();
-    const result = await new Federation({ node: trainer, rounds: 1, minClients: count, initialWeights: { w: { shape: [10], data: new Float32Array(10) } } }).start();
+    const result = await new Federation({
+      node: trainer,
+      rounds: 1,
+      minClients: count,
+      initialWeights: { w: { shape: [10], data: new Float32Array(10) } },
+    }).start();
     runs.push(Number(process.hrtime.bigint() - t) / 1e6);
-    if (result.history[0]!.results !== count) throw new Error(`round had ${result.history[0]!.results} of ${count} results`);
+    if (result.history[0]!.results !== count)
+      throw new Error(`round had ${result.history[0]!.results} of ${count} results`);
   }
   const rttSeen = trainer.registry.connected().filter((id) => trainer.rtt(id) !== undefined).length;
   const missedDuringRun = missed; // shutting down below disconnects everyone: not a miss
@@ -112,9 +125,26 @@ async function thousandClients(quick: boolean): Promise<BenchResult[]> {
   await server.close();
   trainer.close();
   return [
-    { id: 'ws.clients.1000', median: median(runs), unit: 'ms per FedAvg round', samples: runs.length, note: `${count} learners (another process), heartbeat ${interval} ms; ${rttSeen} had answered pings; heartbeats missed: ${missedDuringRun}` },
-    { id: 'ws.clients.1000.trainer_memory', median: perClient / 1024, unit: 'KiB per client', note: 'trainer process heap + external after all joined, minus before, per client' },
-    { id: 'ws.clients.1000.heartbeat_missed', median: missedDuringRun, unit: 'clients declared dead', target: '0', met: missedDuringRun === 0 },
+    {
+      id: 'ws.clients.1000',
+      median: median(runs),
+      unit: 'ms per FedAvg round',
+      samples: runs.length,
+      note: `${count} learners (another process), heartbeat ${interval} ms; ${rttSeen} had answered pings; heartbeats missed: ${missedDuringRun}`,
+    },
+    {
+      id: 'ws.clients.1000.trainer_memory',
+      median: perClient / 1024,
+      unit: 'KiB per client',
+      note: 'trainer process heap + external after all joined, minus before, per client',
+    },
+    {
+      id: 'ws.clients.1000.heartbeat_missed',
+      median: missedDuringRun,
+      unit: 'clients declared dead',
+      target: '0',
+      met: missedDuringRun === 0,
+    },
   ];
 }
 
@@ -122,21 +152,78 @@ export async function websocketSuite(quick: boolean): Promise<void> {
   const r = await raw();
   const o = await ours();
   const s = await socketIo();
-  const small = await interleaved({ raw: r.small, ours: o.small, socketio: s.small }, { batch: quick ? 300 : 2_000, samples: quick ? 5 : 41, warmup: 3 });
-  const upload = await interleaved({ raw: r.upload, ours: o.upload }, { batch: quick ? 3 : 10, samples: quick ? 3 : 15, warmup: 2 });
+  const small = await interleaved(
+    { raw: r.small, ours: o.small, socketio: s.small },
+    { batch: quick ? 300 : 2_000, samples: quick ? 5 : 41, warmup: 3 },
+  );
+  const upload = await interleaved(
+    { raw: r.upload, ours: o.upload },
+    { batch: quick ? 3 : 10, samples: quick ? 3 : 15, warmup: 2 },
+  );
   await Promise.all([r.close(), o.close(), s.close()]);
   const us = (ns: number) => ns / 1000;
   const gbps = (ns: number) => (FLOATS * 4) / ns;
   const callRatio = small.ours!.median / small.raw!.median;
   const vsIo = small.ours!.median / small.socketio!.median;
   const uploadRatio = gbps(upload.ours!.median) / gbps(upload.raw!.median);
-  writeSuite('websocket', [
-    { id: 'raw.ws.small', median: us(small.raw!.median), unit: 'us', samples: small.raw!.samples, note: 'ws server sends 3 bytes, the client echoes them' },
-    { id: 'ws.call.small', median: us(small.ours!.median), unit: 'us', ratio: callRatio, vs: 'raw.ws.small', target: 'ratio <= 1.3', met: callRatio <= 1.3, samples: small.ours!.samples },
-    { id: 'socketio.emitWithAck.small', median: us(small.socketio!.median), unit: 'us', ratio: small.socketio!.median / small.raw!.median, vs: 'raw.ws.small' },
-    { id: 'ws.call.small.vs.socketio', median: us(small.ours!.median), unit: 'us', ratio: vsIo, vs: 'socketio.emitWithAck.small', target: 'ratio <= 1.0', met: vsIo <= 1.0 },
-    { id: 'raw.ws.upload16m', median: gbps(upload.raw!.median), unit: 'GB/s', samples: upload.raw!.samples, note: '16 MiB from client to server, server acks' },
-    { id: 'ws.upload16m', median: gbps(upload.ours!.median), unit: 'GB/s', ratio: uploadRatio, vs: 'raw.ws.upload16m', target: 'throughput ratio >= 0.8', met: uploadRatio >= 0.8, samples: upload.ours!.samples },
-    ...(await thousandClients(quick)),
-  ], ['Loopback. ws.call.small: trainer.call(learner, add) over our WebSocket link; socket.io: server emitWithAck to the client, websocket transport only.', 'ws.upload16m: learner.call(trainer, upload, [Float32Array of 16 MiB]) through the RPC, against raw ws sending the same bytes. The server announces its maxPayload (default 32 MiB), so the array travels as one message beside its call frame and reaches the handler without a copy.']);
+  writeSuite(
+    'websocket',
+    [
+      {
+        id: 'raw.ws.small',
+        median: us(small.raw!.median),
+        unit: 'us',
+        samples: small.raw!.samples,
+        note: 'ws server sends 3 bytes, the client echoes them',
+      },
+      {
+        id: 'ws.call.small',
+        median: us(small.ours!.median),
+        unit: 'us',
+        ratio: callRatio,
+        vs: 'raw.ws.small',
+        target: 'ratio <= 1.3',
+        met: callRatio <= 1.3,
+        samples: small.ours!.samples,
+      },
+      {
+        id: 'socketio.emitWithAck.small',
+        median: us(small.socketio!.median),
+        unit: 'us',
+        ratio: small.socketio!.median / small.raw!.median,
+        vs: 'raw.ws.small',
+      },
+      {
+        id: 'ws.call.small.vs.socketio',
+        median: us(small.ours!.median),
+        unit: 'us',
+        ratio: vsIo,
+        vs: 'socketio.emitWithAck.small',
+        target: 'ratio <= 1.0',
+        met: vsIo <= 1.0,
+      },
+      {
+        id: 'raw.ws.upload16m',
+        median: gbps(upload.raw!.median),
+        unit: 'GB/s',
+        samples: upload.raw!.samples,
+        note: '16 MiB from client to server, server acks',
+      },
+      {
+        id: 'ws.upload16m',
+        median: gbps(upload.ours!.median),
+        unit: 'GB/s',
+        ratio: uploadRatio,
+        vs: 'raw.ws.upload16m',
+        target: 'throughput ratio >= 0.8',
+        met: uploadRatio >= 0.8,
+        samples: upload.ours!.samples,
+      },
+      ...(await thousandClients(quick)),
+    ],
+    [
+      'Loopback. ws.call.small: trainer.call(learner, add) over our WebSocket link; socket.io: server emitWithAck to the client, websocket transport only.',
+      'ws.upload16m: learner.call(trainer, upload, [Float32Array of 16 MiB]) through the RPC, against raw ws sending the same bytes. The server announces its maxPayload (default 32 MiB), so the array travels as one message beside its call frame and reaches the handler without a copy.',
+    ],
+  );
 }

@@ -68,9 +68,19 @@ async function comlink() {
 }
 
 export async function workerSuite(quick: boolean): Promise<void> {
-  const contenders = { raw: await raw(), clone: await ours('clone'), msgpack: await ours('msgpack'), comlink: await comlink() };
+  const contenders = {
+    raw: await raw(),
+    clone: await ours('clone'),
+    msgpack: await ours('msgpack'),
+    comlink: await comlink(),
+  };
   const small = await interleaved(
-    { raw: contenders.raw.small, clone: contenders.clone.small, msgpack: contenders.msgpack.small, comlink: contenders.comlink.small },
+    {
+      raw: contenders.raw.small,
+      clone: contenders.clone.small,
+      msgpack: contenders.msgpack.small,
+      comlink: contenders.comlink.small,
+    },
     { batch: quick ? 500 : 2_000, samples: quick ? 7 : 41, warmup: 3 },
   );
   // Transfers take tens of microseconds: many per sample, past the JIT's warm-up.
@@ -79,23 +89,101 @@ export async function workerSuite(quick: boolean): Promise<void> {
     { batch: quick ? 50 : 200, samples: quick ? 5 : 41, warmup: 5 },
   );
   // msgpack copies 16 MiB each way (tens of milliseconds): a few samples tell the story.
-  Object.assign(big, await interleaved({ msgpack: contenders.msgpack.big }, { batch: 3, samples: quick ? 3 : 5, warmup: 1 }));
+  Object.assign(
+    big,
+    await interleaved({ msgpack: contenders.msgpack.big }, { batch: 3, samples: quick ? 3 : 5, warmup: 1 }),
+  );
   await Promise.all(Object.values(contenders).map((c) => c.close()));
 
   const us = (ns: number) => ns / 1000;
   const ms = (ns: number) => ns / 1e6;
   const r = (a: number, b: number) => a / b;
   const results: BenchResult[] = [
-    { id: 'raw.postMessage.small', median: us(small.raw!.median), unit: 'us', samples: small.raw!.samples, note: 'worker_threads round trip of a small object' },
-    { id: 'worker.call.small', median: us(small.clone!.median), unit: 'us', ratio: r(small.clone!.median, small.raw!.median), vs: 'raw.postMessage.small', target: 'ratio <= 1.3', met: small.clone!.median / small.raw!.median <= 1.3, samples: small.clone!.samples, note: 'frames as structured clones (the default)' },
-    { id: 'worker.call.small.msgpack', median: us(small.msgpack!.median), unit: 'us', ratio: r(small.msgpack!.median, small.raw!.median), vs: 'raw.postMessage.small', note: 'same, frames as msgpack bytes instead of structured clones' },
-    { id: 'comlink.call.small', median: us(small.comlink!.median), unit: 'us', ratio: r(small.comlink!.median, small.raw!.median), vs: 'raw.postMessage.small' },
-    { id: 'worker.call.small.vs.comlink', median: us(small.clone!.median), unit: 'us', ratio: r(small.clone!.median, small.comlink!.median), vs: 'comlink.call.small', target: 'ratio <= 1.0', met: small.clone!.median <= small.comlink!.median },
-    { id: 'raw.transfer16m', median: ms(big.raw!.median), unit: 'ms', samples: big.raw!.samples, note: '16 MiB Float32Array to the worker and back, transferred' },
-    { id: 'worker.weights16m', median: ms(big.clone!.median), unit: 'ms', ratio: r(big.clone!.median, big.raw!.median), vs: 'raw.transfer16m', target: 'ratio <= 1.5', met: big.clone!.median / big.raw!.median <= 1.5, samples: big.clone!.samples, note: 'structured clone, the weights transferred' },
-    { id: 'worker.weights16m.msgpack', median: ms(big.msgpack!.median), unit: 'ms', ratio: r(big.msgpack!.median, big.raw!.median), vs: 'raw.transfer16m', note: 'msgpack frames: encoded (a copy), the bytes transferred' },
-    { id: 'comlink.weights16m', median: ms(big.comlink!.median), unit: 'ms', ratio: r(big.comlink!.median, big.raw!.median), vs: 'raw.transfer16m', note: 'with Comlink.transfer' },
-    { id: 'worker.weights16m.vs.comlink', median: ms(big.clone!.median), unit: 'ms', ratio: r(big.clone!.median, big.comlink!.median), vs: 'comlink.weights16m', target: 'ratio <= 1.0', met: big.clone!.median <= big.comlink!.median },
+    {
+      id: 'raw.postMessage.small',
+      median: us(small.raw!.median),
+      unit: 'us',
+      samples: small.raw!.samples,
+      note: 'worker_threads round trip of a small object',
+    },
+    {
+      id: 'worker.call.small',
+      median: us(small.clone!.median),
+      unit: 'us',
+      ratio: r(small.clone!.median, small.raw!.median),
+      vs: 'raw.postMessage.small',
+      target: 'ratio <= 1.3',
+      met: small.clone!.median / small.raw!.median <= 1.3,
+      samples: small.clone!.samples,
+      note: 'frames as structured clones (the default)',
+    },
+    {
+      id: 'worker.call.small.msgpack',
+      median: us(small.msgpack!.median),
+      unit: 'us',
+      ratio: r(small.msgpack!.median, small.raw!.median),
+      vs: 'raw.postMessage.small',
+      note: 'same, frames as msgpack bytes instead of structured clones',
+    },
+    {
+      id: 'comlink.call.small',
+      median: us(small.comlink!.median),
+      unit: 'us',
+      ratio: r(small.comlink!.median, small.raw!.median),
+      vs: 'raw.postMessage.small',
+    },
+    {
+      id: 'worker.call.small.vs.comlink',
+      median: us(small.clone!.median),
+      unit: 'us',
+      ratio: r(small.clone!.median, small.comlink!.median),
+      vs: 'comlink.call.small',
+      target: 'ratio <= 1.0',
+      met: small.clone!.median <= small.comlink!.median,
+    },
+    {
+      id: 'raw.transfer16m',
+      median: ms(big.raw!.median),
+      unit: 'ms',
+      samples: big.raw!.samples,
+      note: '16 MiB Float32Array to the worker and back, transferred',
+    },
+    {
+      id: 'worker.weights16m',
+      median: ms(big.clone!.median),
+      unit: 'ms',
+      ratio: r(big.clone!.median, big.raw!.median),
+      vs: 'raw.transfer16m',
+      target: 'ratio <= 1.5',
+      met: big.clone!.median / big.raw!.median <= 1.5,
+      samples: big.clone!.samples,
+      note: 'structured clone, the weights transferred',
+    },
+    {
+      id: 'worker.weights16m.msgpack',
+      median: ms(big.msgpack!.median),
+      unit: 'ms',
+      ratio: r(big.msgpack!.median, big.raw!.median),
+      vs: 'raw.transfer16m',
+      note: 'msgpack frames: encoded (a copy), the bytes transferred',
+    },
+    {
+      id: 'comlink.weights16m',
+      median: ms(big.comlink!.median),
+      unit: 'ms',
+      ratio: r(big.comlink!.median, big.raw!.median),
+      vs: 'raw.transfer16m',
+      note: 'with Comlink.transfer',
+    },
+    {
+      id: 'worker.weights16m.vs.comlink',
+      median: ms(big.clone!.median),
+      unit: 'ms',
+      ratio: r(big.clone!.median, big.comlink!.median),
+      vs: 'comlink.weights16m',
+      target: 'ratio <= 1.0',
+      met: big.clone!.median <= big.comlink!.median,
+    },
   ];
   writeSuite('worker', results, [
     'Node worker_threads, one worker per contender, samples interleaved. Ours: trainer.proxy(worker).add(1, 2) and .echo(transfer(weights)) over PortLink.',

@@ -89,12 +89,32 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-const fromFile: Record<string, unknown> = values.config ? ((parse(readFileSync(values.config, 'utf8')) as Record<string, unknown> | null) ?? {}) : {};
-const known = new Set([...Object.keys(DEFAULT_DEMO), 'target', 'json', 'workers', 'port', 'signalling', 'token', 'nodeLearners', 'minClients', 'checkpoint', 'heartbeat', 'page']);
+const fromFile: Record<string, unknown> = values.config
+  ? ((parse(readFileSync(values.config, 'utf8')) as Record<string, unknown> | null) ?? {})
+  : {};
+const known = new Set([
+  ...Object.keys(DEFAULT_DEMO),
+  'target',
+  'json',
+  'workers',
+  'port',
+  'signalling',
+  'token',
+  'nodeLearners',
+  'minClients',
+  'checkpoint',
+  'heartbeat',
+  'page',
+]);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
 const pick = (flag: string | undefined, key: keyof DemoOptions | 'json'): unknown => flag ?? fromFile[key];
-const number = (value: unknown, name: string, check: (n: number) => boolean, expected: string): number | undefined => {
+const number = (
+  value: unknown,
+  name: string,
+  check: (n: number) => boolean,
+  expected: string,
+): number | undefined => {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || !check(n)) fail(`${name} must be ${expected} (got ${JSON.stringify(value)})`);
@@ -103,31 +123,73 @@ const number = (value: unknown, name: string, check: (n: number) => boolean, exp
 const int = (n: number) => Number.isInteger(n) && n >= 1;
 /** A setting given as text (a number in the config file counts as its digits). */
 const text = (value: unknown, name: string): string =>
-  typeof value === 'string' || typeof value === 'number' ? String(value) : fail(`${name} must be text (got ${JSON.stringify(value)})`);
+  typeof value === 'string' || typeof value === 'number'
+    ? String(value)
+    : fail(`${name} must be text (got ${JSON.stringify(value)})`);
 
 const options: DemoOptions = { ...DEFAULT_DEMO };
-const set = <K extends keyof DemoOptions>(key: K, value: DemoOptions[K] | undefined) => value !== undefined && (options[key] = value);
+const set = <K extends keyof DemoOptions>(key: K, value: DemoOptions[K] | undefined) =>
+  value !== undefined && (options[key] = value);
 set('clients', number(pick(values.clients, 'clients'), 'clients', int, 'a positive integer'));
-set('fraction', number(pick(values.fraction, 'fraction'), 'fraction', (n) => n > 0 && n <= 1, 'in (0, 1]'));
+set(
+  'fraction',
+  number(pick(values.fraction, 'fraction'), 'fraction', (n) => n > 0 && n <= 1, 'in (0, 1]'),
+);
 set('epochs', number(pick(values.epochs, 'epochs'), 'epochs', int, 'a positive integer'));
 set('rounds', number(pick(values.rounds, 'rounds'), 'rounds', int, 'a positive integer'));
-set('lr', number(pick(values.lr, 'lr'), 'lr', (n) => n > 0, 'a positive number'));
-set('seed', number(pick(values.seed, 'seed'), 'seed', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'));
-set('mu', number(pick(values.mu, 'mu'), 'mu', (n) => n >= 0, 'a number >= 0'));
-set('target', number(pick(values.target, 'target'), 'target', (n) => n > 0 && n <= 1, 'an accuracy in (0, 1]'));
+set(
+  'lr',
+  number(pick(values.lr, 'lr'), 'lr', (n) => n > 0, 'a positive number'),
+);
+set(
+  'seed',
+  number(pick(values.seed, 'seed'), 'seed', (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
+);
+set(
+  'mu',
+  number(pick(values.mu, 'mu'), 'mu', (n) => n >= 0, 'a number >= 0'),
+);
+set(
+  'target',
+  number(pick(values.target, 'target'), 'target', (n) => n > 0 && n <= 1, 'an accuracy in (0, 1]'),
+);
 set('trainSize', number(pick(values['train-size'], 'trainSize'), 'train-size', int, 'a positive integer'));
 set('testSize', number(pick(values['test-size'], 'testSize'), 'test-size', int, 'a positive integer'));
 const batch = pick(values['batch-size'], 'batchSize');
-if (batch !== undefined) options.batchSize = batch === 'full' ? 'full' : number(batch, 'batch-size', int, "a positive integer or 'full'")!;
+if (batch !== undefined)
+  options.batchSize =
+    batch === 'full' ? 'full' : number(batch, 'batch-size', int, "a positive integer or 'full'")!;
 const split = values.noniid ? 'noniid' : values.iid ? 'iid' : fromFile.split;
-if (split !== undefined) options.split = split === 'noniid' ? 'noniid' : split === 'iid' ? 'iid' : fail(`split must be iid or noniid (got ${JSON.stringify(split)})`);
+if (split !== undefined)
+  options.split =
+    split === 'noniid'
+      ? 'noniid'
+      : split === 'iid'
+        ? 'iid'
+        : fail(`split must be iid or noniid (got ${JSON.stringify(split)})`);
 const strategy = pick(values.strategy, 'strategy');
-if (strategy !== undefined) options.strategy = STRATEGY_NAMES.find((name) => name === strategy) ?? fail(`strategy must be one of ${STRATEGY_NAMES.join(', ')} (got ${JSON.stringify(strategy)})`);
+if (strategy !== undefined)
+  options.strategy =
+    STRATEGY_NAMES.find((name) => name === strategy) ??
+    fail(`strategy must be one of ${STRATEGY_NAMES.join(', ')} (got ${JSON.stringify(strategy)})`);
 const mode = pick(values.mode, 'mode');
 const modes = ['memory', 'worker', 'websocket', 'webrtc'] as const;
-if (mode !== undefined) options.mode = modes.find((m) => m === mode) ?? fail(`mode must be ${modes.join(', ')} (got ${JSON.stringify(mode)})`);
-set('port', number(pick(values.port, 'port'), 'port', (n) => Number.isInteger(n) && n >= 0 && n < 65_536, 'a port number'));
-set('minClients', number(pick(values['min-clients'], 'minClients'), 'min-clients', int, 'a positive integer'));
+if (mode !== undefined)
+  options.mode =
+    modes.find((m) => m === mode) ?? fail(`mode must be ${modes.join(', ')} (got ${JSON.stringify(mode)})`);
+set(
+  'port',
+  number(
+    pick(values.port, 'port'),
+    'port',
+    (n) => Number.isInteger(n) && n >= 0 && n < 65_536,
+    'a port number',
+  ),
+);
+set(
+  'minClients',
+  number(pick(values['min-clients'], 'minClients'), 'min-clients', int, 'a positive integer'),
+);
 set('heartbeat', number(pick(values.heartbeat, 'heartbeat'), 'heartbeat', int, 'a positive integer (ms)'));
 const signalling = pick(values.signalling, 'signalling');
 if (signalling !== undefined) options.signalling = text(signalling, 'signalling');
@@ -138,7 +200,13 @@ if (checkpoint !== undefined) options.checkpoint = text(checkpoint, 'checkpoint'
 if (values['node-learners'] || fromFile.nodeLearners === true) options.nodeLearners = true;
 set('workers', number(pick(values.workers, 'workers'), 'workers', int, 'a positive integer'));
 const backend = pick(values.backend, 'backend');
-if (backend !== undefined) options.backend = backend === 'cpu' ? 'cpu' : backend === 'wasm' ? 'wasm' : fail(`backend must be wasm or cpu (got ${JSON.stringify(backend)})`);
+if (backend !== undefined)
+  options.backend =
+    backend === 'cpu'
+      ? 'cpu'
+      : backend === 'wasm'
+        ? 'wasm'
+        : fail(`backend must be wasm or cpu (got ${JSON.stringify(backend)})`);
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
 const jsonPath = pick(values.json, 'json') as string | undefined;
 if (values['trainer-tab']) {
@@ -160,7 +228,16 @@ async function announce(address: string, join: Record<string, string>): Promise<
   if (values.page || fromFile.page === true) {
     const page = await servePage();
     for (let shard = 0; shard < options.clients; shard++) {
-      const query = new URLSearchParams({ ...join, shard: String(shard), of: String(options.clients), seed: String(options.seed), trainSize: String(options.trainSize), testSize: String(options.testSize), split: options.split, ...(options.token ? { token: options.token } : {}) });
+      const query = new URLSearchParams({
+        ...join,
+        shard: String(shard),
+        of: String(options.clients),
+        seed: String(options.seed),
+        trainSize: String(options.trainSize),
+        testSize: String(options.testSize),
+        split: options.split,
+        ...(options.token ? { token: options.token } : {}),
+      });
       console.log(`  learner ${shard}: ${page}/learner.html?${query}`);
     }
   }
@@ -168,9 +245,12 @@ async function announce(address: string, join: Record<string, string>): Promise<
 
 const result = await runDemo(options, {
   onResume: (round) => console.log(`resuming from the checkpoint of round ${round}`),
-  onLearner: (id, event, reason) => (options.mode === 'websocket' || options.mode === 'webrtc') && console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
+  onLearner: (id, event, reason) =>
+    (options.mode === 'websocket' || options.mode === 'webrtc') &&
+    console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
   onListening: (address, join) => void announce(address, join),
-  onClientResult: (round, done, of) => live && process.stdout.write(`\rround ${round}/${options.rounds}  ${done}/${of} clients done`),
+  onClientResult: (round, done, of) =>
+    live && process.stdout.write(`\rround ${round}/${options.rounds}  ${done}/${of} clients done`),
   onRound: (s, elapsed) => {
     if (live) process.stdout.write('\r\x1b[2K');
     const failed = s.failures.length ? `  ${s.failures.length} failed` : '';
@@ -183,10 +263,27 @@ const result = await runDemo(options, {
 });
 console.log(
   `done: ${result.rounds} rounds in ${seconds(result.elapsedMs)} (${result.reason}); final test accuracy ${result.finalAccuracy.toFixed(4)}, best ${result.bestAccuracy.toFixed(4)}` +
-    (options.target === undefined ? '' : result.targetRound ? `; reached ${options.target} at round ${result.targetRound}` : `; never reached ${options.target}`),
+    (options.target === undefined
+      ? ''
+      : result.targetRound
+        ? `; reached ${options.target} at round ${result.targetRound}`
+        : `; never reached ${options.target}`),
 );
 if (jsonPath) {
-  await writeFile(jsonPath, JSON.stringify({ options, reason: result.reason, targetRound: result.targetRound, elapsedMs: result.elapsedMs, rounds: result.history }, null, 2) + '\n');
+  await writeFile(
+    jsonPath,
+    JSON.stringify(
+      {
+        options,
+        reason: result.reason,
+        targetRound: result.targetRound,
+        elapsedMs: result.elapsedMs,
+        rounds: result.history,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   console.log(`per-round metrics written to ${jsonPath}`);
 }
 // node-datachannel's native threads outlive closed connections whose far end (a tab) is still

@@ -1,4 +1,13 @@
-import { createFederation, createNode, resolveConfig, type CheckpointStore, type Federation, type Node, type RunConfig, type StrategyName } from '@oiafed/core';
+import {
+  createFederation,
+  createNode,
+  resolveConfig,
+  type CheckpointStore,
+  type Federation,
+  type Node,
+  type RunConfig,
+  type StrategyName,
+} from '@oiafed/core';
 import type { Dataset } from './mnist.js';
 import { createModel, evaluateModel, modelWeights, setModelWeights } from './model.js';
 
@@ -58,7 +67,12 @@ export function createDemoTrainer(options: DemoRunOptions, trainer: DemoTrainerO
  * The demo's federation on `node` (from `createDemoTrainer`), from its run config, evaluating the
  * global model on `test` after every round. The same in every mode; only where the learners run differs.
  */
-export function createDemoFederation(node: Node, options: DemoRunOptions, test: Dataset, store?: CheckpointStore): { federation: Federation; dispose: () => void } {
+export function createDemoFederation(
+  node: Node,
+  options: DemoRunOptions,
+  test: Dataset,
+  store?: CheckpointStore,
+): { federation: Federation; dispose: () => void } {
   const evaluator = createModel(options.seed);
   const config = demoConfig(options, { id: node.id });
   const { federation } = createFederation(config, {
@@ -69,7 +83,8 @@ export function createDemoFederation(node: Node, options: DemoRunOptions, test: 
       setModelWeights(evaluator, weights);
       return evaluateModel(evaluator, test);
     },
-    stopWhen: (summary) => options.target !== undefined && (summary.evalMetrics.accuracy ?? 0) >= options.target,
+    stopWhen: (summary) =>
+      options.target !== undefined && (summary.evalMetrics.accuracy ?? 0) >= options.target,
   });
   return { federation, dispose: () => evaluator.dispose() };
 }

@@ -1,7 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededRandom, shuffle, type EvaluateParams, type EvaluateResult, type Learner, type TrainParams, type TrainResult, type Weights } from '@oiafed/core';
+import {
+  seededRandom,
+  shuffle,
+  type EvaluateParams,
+  type EvaluateResult,
+  type Learner,
+  type TrainParams,
+  type TrainResult,
+  type Weights,
+} from '@oiafed/core';
 import type { Dataset } from './mnist.js';
-import { batchTensors, createModel, evaluateModel, modelWeights, setModelWeights, yieldToEventLoop } from './model.js';
+import {
+  batchTensors,
+  createModel,
+  evaluateModel,
+  modelWeights,
+  setModelWeights,
+  yieldToEventLoop,
+} from './model.js';
 
 const YIELD_EVERY_MS = 25;
 
@@ -41,7 +57,10 @@ export class MnistLearner implements Learner {
     let batches = 0;
     let sliceStart = Date.now();
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = shuffle(Array.from({ length: this.#data.count }, (_, i) => i), random);
+      const order = shuffle(
+        Array.from({ length: this.#data.count }, (_, i) => i),
+        random,
+      );
       const shuffled = reorder(this.#data, order);
       for (let from = 0; from < shuffled.count; from += batchSize) {
         const to = Math.min(shuffled.count, from + batchSize);

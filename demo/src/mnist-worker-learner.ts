@@ -12,6 +12,11 @@ let shards: Dataset[] | undefined;
 export default async function createLearner({ index, data }: LearnerContext): Promise<MnistLearner> {
   const options = data as DemoOptions;
   await useBackend(options.backend);
-  shards ??= partition(trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed).train, options.clients, options.split, options.seed);
+  shards ??= partition(
+    trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed).train,
+    options.clients,
+    options.split,
+    options.seed,
+  );
   return new MnistLearner(shards[index]!, options.seed * 100 + index);
 }

@@ -45,10 +45,22 @@ export function subset(data: Dataset, indices: readonly number[]): Dataset {
 }
 
 /** A seeded shuffle split into train and test sets (the package's own sampler is unseeded). */
-export function trainTestSplit(data: Dataset, trainSize: number, testSize: number, seed: number): { train: Dataset; test: Dataset } {
-  if (trainSize + testSize > data.count) throw new Error(`asked for ${trainSize} + ${testSize} examples; the package has ${data.count}`);
-  const order = shuffle(Array.from({ length: data.count }, (_, i) => i), seededRandom(seed));
-  return { train: subset(data, order.slice(0, trainSize)), test: subset(data, order.slice(trainSize, trainSize + testSize)) };
+export function trainTestSplit(
+  data: Dataset,
+  trainSize: number,
+  testSize: number,
+  seed: number,
+): { train: Dataset; test: Dataset } {
+  if (trainSize + testSize > data.count)
+    throw new Error(`asked for ${trainSize} + ${testSize} examples; the package has ${data.count}`);
+  const order = shuffle(
+    Array.from({ length: data.count }, (_, i) => i),
+    seededRandom(seed),
+  );
+  return {
+    train: subset(data, order.slice(0, trainSize)),
+    test: subset(data, order.slice(trainSize, trainSize + testSize)),
+  };
 }
 
 /**
@@ -61,13 +73,24 @@ export function partition(data: Dataset, clients: number, split: 'iid' | 'noniid
   const indices = Array.from({ length: data.count }, (_, i) => i);
   if (split === 'iid') {
     shuffle(indices, random);
-    return Array.from({ length: clients }, (_, c) => subset(data, indices.filter((_, i) => i % clients === c)));
+    return Array.from({ length: clients }, (_, c) =>
+      subset(
+        data,
+        indices.filter((_, i) => i % clients === c),
+      ),
+    );
   }
   indices.sort((a, b) => data.y[a]! - data.y[b]! || a - b);
   const shards = clients * 2;
   const size = Math.floor(data.count / shards);
-  const order = shuffle(Array.from({ length: shards }, (_, s) => s), random);
+  const order = shuffle(
+    Array.from({ length: shards }, (_, s) => s),
+    random,
+  );
   return Array.from({ length: clients }, (_, c) =>
-    subset(data, [order[2 * c]!, order[2 * c + 1]!].flatMap((s) => indices.slice(s * size, (s + 1) * size))),
+    subset(
+      data,
+      [order[2 * c]!, order[2 * c + 1]!].flatMap((s) => indices.slice(s * size, (s + 1) * size)),
+    ),
   );
 }

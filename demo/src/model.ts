@@ -41,7 +41,13 @@ export function createModel(seed: number): tf.Sequential {
   const init = (s: number) => tf.initializers.glorotUniform({ seed: seed * 10 + s });
   return tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [PIXELS], units: 200, activation: 'relu', name: 'hidden1', kernelInitializer: init(1) }),
+      tf.layers.dense({
+        inputShape: [PIXELS],
+        units: 200,
+        activation: 'relu',
+        name: 'hidden1',
+        kernelInitializer: init(1),
+      }),
       tf.layers.dense({ units: 200, activation: 'relu', name: 'hidden2', kernelInitializer: init(2) }),
       tf.layers.dense({ units: CLASSES, name: 'logits', kernelInitializer: init(3) }),
     ],
@@ -54,7 +60,10 @@ export function modelWeights(model: tf.LayersModel): Weights {
   for (const layer of model.layers) {
     layer.weights.forEach((variable, i) => {
       const name = `${layer.name}/${variable.originalName.split('/').pop() ?? i}`;
-      out[name] = { shape: [...variable.shape] as number[], data: variable.read().dataSync() as Float32Array };
+      out[name] = {
+        shape: [...variable.shape] as number[],
+        data: variable.read().dataSync() as Float32Array,
+      };
     });
   }
   return out;
@@ -81,7 +90,11 @@ export function batchTensors(data: Dataset, from: number, to: number): { xs: tf.
 }
 
 /** Mean cross-entropy and accuracy of the model on a dataset, in batches. */
-export function evaluateModel(model: tf.LayersModel, data: Dataset, batch = 1000): { loss: number; accuracy: number } {
+export function evaluateModel(
+  model: tf.LayersModel,
+  data: Dataset,
+  batch = 1000,
+): { loss: number; accuracy: number } {
   let loss = 0;
   let correct = 0;
   for (let from = 0; from < data.count; from += batch) {

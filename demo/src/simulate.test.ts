@@ -56,6 +56,8 @@ describe('the MNIST demo', () => {
     expect(iid.every((d) => labels(d).size === 10)).toBe(true);
     const noniid = partition(train, 10, 'noniid', 3);
     expect(noniid.every((d) => d.count === 200 && labels(d).size <= 4)).toBe(true);
-    expect(partition(train, 10, 'noniid', 3).map((d) => Array.from(d.y))).toEqual(noniid.map((d) => Array.from(d.y)));
+    expect(partition(train, 10, 'noniid', 3).map((d) => Array.from(d.y))).toEqual(
+      noniid.map((d) => Array.from(d.y)),
+    );
   });
 });

@@ -1,5 +1,19 @@
-import { joinInMemory, Node, type CheckpointStore, type FederationMember, type FederationResult, type RoundSummary } from '@oiafed/core';
-import { FileCheckpointStore, joinFederation, servePeerSignalling, serveWebRtc, serveWebSocket, spawnLearners } from '@oiafed/node';
+import {
+  joinInMemory,
+  Node,
+  type CheckpointStore,
+  type FederationMember,
+  type FederationResult,
+  type RoundSummary,
+} from '@oiafed/core';
+import {
+  FileCheckpointStore,
+  joinFederation,
+  servePeerSignalling,
+  serveWebRtc,
+  serveWebSocket,
+  spawnLearners,
+} from '@oiafed/node';
 import { partition, trainTestSplit } from './mnist.js';
 import { loadMnist } from './mnist-node.js';
 import { MnistLearner } from './mnist-learner.js';
@@ -86,13 +100,24 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   await useBackend(options.backend);
   const { test } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
   // Links have no heartbeat unless asked: a learner training synchronously cannot answer pings.
-  const trainer = createDemoTrainer(options, { id: 'trainer', ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}), ...(options.token ? { token: options.token } : {}) });
+  const trainer = createDemoTrainer(options, {
+    id: 'trainer',
+    ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+    ...(options.token ? { token: options.token } : {}),
+  });
   trainer.events.on('CLIENT_REGISTERED', (c) => hooks.onLearner?.(c.id, 'joined'));
   trainer.events.on('CLIENT_DISCONNECTED', (c) => hooks.onLearner?.(c.id, 'disconnected', c.reason));
-  const start = { memory: startInMemory, worker: startInWorkers, websocket: startOverWebSocket, webrtc: startOverWebRtc }[options.mode];
+  const start = {
+    memory: startInMemory,
+    worker: startInWorkers,
+    websocket: startOverWebSocket,
+    webrtc: startOverWebRtc,
+  }[options.mode];
   const stopLearners = await start(trainer, options, hooks);
 
-  const store: CheckpointStore | undefined = options.checkpoint ? new FileCheckpointStore(options.checkpoint) : undefined;
+  const store: CheckpointStore | undefined = options.checkpoint
+    ? new FileCheckpointStore(options.checkpoint)
+    : undefined;
   const saved = await store?.load();
   if (saved) hooks.onResume?.(saved.round);
   const { federation, dispose } = createDemoFederation(trainer, options, test, store);
@@ -111,7 +136,10 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     // The first round waits for every learner; later rounds need only minClients.
-    await federation.waitForClients(options.clients, options.mode === 'websocket' || options.mode === 'webrtc' ? 3_600_000 : 60_000);
+    await federation.waitForClients(
+      options.clients,
+      options.mode === 'websocket' || options.mode === 'webrtc' ? 3_600_000 : 60_000,
+    );
     const result = await federation.start();
     const accuracies = result.history.map((r) => r.evalMetrics.accuracy ?? 0);
     const reached = options.target === undefined ? -1 : accuracies.findIndex((a) => a >= options.target!);
@@ -141,7 +169,9 @@ const startInMemory: StartLearners = async (trainer, options) => {
     node.serve(new MnistLearner(shard, options.seed * 100 + i));
     return node;
   });
-  await Promise.all(learners.map((node, i) => joinInMemory(trainer, node, { metadata: { examples: shards[i]!.count } })));
+  await Promise.all(
+    learners.map((node, i) => joinInMemory(trainer, node, { metadata: { examples: shards[i]!.count } })),
+  );
   return async () => learners.forEach((node) => node.close());
 };
 
@@ -181,14 +211,25 @@ const startOverWebRtc: StartLearners = async (trainer, options, hooks) => {
 };
 
 /** With `nodeLearners`, the demo's learners in this process, joining the trainer over the network. */
-async function joinNodeLearners(options: DemoOptions, where: { url: string } | { signalling: string; trainer: string }): Promise<FederationMember[]> {
+async function joinNodeLearners(
+  options: DemoOptions,
+  where: { url: string } | { signalling: string; trainer: string },
+): Promise<FederationMember[]> {
   if (!options.nodeLearners) return [];
   const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
   const shards = partition(train, options.clients, options.split, options.seed);
   const members: FederationMember[] = [];
   for (const [i, shard] of shards.entries()) {
     const learner = new MnistLearner(shard, options.seed * 100 + i);
-    members.push(await joinFederation({ ...where, id: `learner-${i}`, learner, heartbeat: false, ...(options.token ? { token: options.token } : {}) }));
+    members.push(
+      await joinFederation({
+        ...where,
+        id: `learner-${i}`,
+        learner,
+        heartbeat: false,
+        ...(options.token ? { token: options.token } : {}),
+      }),
+    );
   }
   return members;
 }

@@ -29,9 +29,16 @@ const rounds = (n: number) => `${n} round${n === 1 ? '' : 's'}`;
 function show(status: MemberStatus): void {
   const el = $('state');
   el.dataset.state = status.state;
-  el.textContent = status.state === 'finished' ? `finished (${status.reason}, ${rounds(status.rounds ?? 0)})` : status.state + (status.round ? ` round ${status.round}` : '');
+  el.textContent =
+    status.state === 'finished'
+      ? `finished (${status.reason}, ${rounds(status.rounds ?? 0)})`
+      : status.state + (status.round ? ` round ${status.round}` : '');
   if (status.round) $('round').textContent = String(status.round);
-  log(status.state + (status.reason ? `: ${status.reason}` : '') + (status.delay ? ` (next try in ${Math.round(status.delay)} ms)` : ''));
+  log(
+    status.state +
+      (status.reason ? `: ${status.reason}` : '') +
+      (status.delay ? ` (next try in ${Math.round(status.delay)} ms)` : ''),
+  );
 }
 
 const all = await startPage();

@@ -8,7 +8,11 @@ import { decodeDataset, type Dataset } from '../src/mnist.js';
 import { useBackend } from '../src/model.js';
 
 export async function startPage(): Promise<Dataset> {
-  setWasmPaths({ 'tfjs-backend-wasm.wasm': wasm, 'tfjs-backend-wasm-simd.wasm': wasmSimd, 'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded });
+  setWasmPaths({
+    'tfjs-backend-wasm.wasm': wasm,
+    'tfjs-backend-wasm-simd.wasm': wasmSimd,
+    'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+  });
   await useBackend('wasm');
   return decodeDataset(new Uint8Array(await (await fetch('/mnist.bin')).arrayBuffer()));
 }

@@ -27,16 +27,36 @@ $('signalling').textContent = signalling;
 $('run').textContent = `FedAvg, ${rounds} rounds, ${clients} learners, seed ${seed}`;
 
 const { test } = trainTestSplit(await startPage(), num('trainSize', 8_000), num('testSize', 2_000), seed);
-const options = { clients, fraction: 1, epochs: num('epochs', 1), batchSize: q.get('batchSize') === 'full' ? ('full' as const) : num('batchSize', 10), rounds, lr: num('lr', 0.05), seed, strategy: 'fedavg' as const, mu: 0, minClients: num('minClients', clients) };
+const options = {
+  clients,
+  fraction: 1,
+  epochs: num('epochs', 1),
+  batchSize: q.get('batchSize') === 'full' ? ('full' as const) : num('batchSize', 10),
+  rounds,
+  lr: num('lr', 0.05),
+  seed,
+  strategy: 'fedavg' as const,
+  mu: 0,
+  minClients: num('minClients', clients),
+};
 const node = createDemoTrainer(options, { id, ...(heartbeat > 0 ? { heartbeat } : {}) });
 const learners = () => ($('learners').textContent = node.registry.connected().join(', ') || 'none yet');
 node.events.on('CLIENT_REGISTERED', (c) => (log(`learner ${c.id} joined`), learners()));
-node.events.on('CLIENT_DISCONNECTED', (c) => (log(`learner ${c.id} disconnected: ${c.reason ?? ''}`), learners()));
+node.events.on(
+  'CLIENT_DISCONNECTED',
+  (c) => (log(`learner ${c.id} disconnected: ${c.reason ?? ''}`), learners()),
+);
 await serveWebRtc(node, { signalling });
 const { federation } = createDemoFederation(node, options, test);
 federation.events.on('ROUND_FINISHED', (s) => {
   const row = document.createElement('tr');
-  for (const cell of [s.round, `${s.results}/${s.clients.length}`, (s.trainMetrics.loss ?? NaN).toFixed(4), (s.evalMetrics.accuracy ?? NaN).toFixed(4), (s.timings.totalMs / 1000).toFixed(1)]) {
+  for (const cell of [
+    s.round,
+    `${s.results}/${s.clients.length}`,
+    (s.trainMetrics.loss ?? NaN).toFixed(4),
+    (s.evalMetrics.accuracy ?? NaN).toFixed(4),
+    (s.timings.totalMs / 1000).toFixed(1),
+  ]) {
     row.append(Object.assign(document.createElement('td'), { textContent: String(cell) }));
   }
   $('rounds').append(row);

@@ -11,7 +11,13 @@ const scenario = join(here, 'fixtures/core-scenario.js');
 interface Scenario {
   coreScenario: (core: unknown) => Promise<unknown>;
 }
-const expected = { registered: ['a', 'b'], scaledType: 'Float32Array', scaled: [2, 4, 6], rounds: [1, 1], missing: 'METHOD_NOT_FOUND' };
+const expected = {
+  registered: ['a', 'b'],
+  scaledType: 'Float32Array',
+  scaled: [2, 4, 6],
+  rounds: [1, 1],
+  missing: 'METHOD_NOT_FOUND',
+};
 
 test('the core bundle loads and runs in Node', async () => {
   const core: unknown = await import(pathToFileURL(bundle).href);

@@ -17,7 +17,8 @@ export function statusOf(page: Page, states: string[], round?: number): Promise<
     ([states, round]) =>
       new Promise<string>((resolve) => {
         const member = (globalThis as unknown as { oiafed: MemberLike }).oiafed;
-        const fits = (s: { state: string; round?: number }) => states.includes(s.state) && (round === undefined || s.round === round);
+        const fits = (s: { state: string; round?: number }) =>
+          states.includes(s.state) && (round === undefined || s.round === round);
         if (fits(member.status)) return resolve(member.status.state);
         member.events.on('status', (s) => fits(s) && resolve(s.state));
       }),
@@ -26,16 +27,22 @@ export function statusOf(page: Page, states: string[], round?: number): Promise<
 }
 
 /** The page has joined (its member exists once registered). */
-export const joined = (page: Page) => page.waitForFunction(() => 'oiafed' in globalThis, undefined, { timeout: 120_000, polling: 'raf' });
-
+export const joined = (page: Page) =>
+  page.waitForFunction(() => 'oiafed' in globalThis, undefined, { timeout: 120_000, polling: 'raf' });
 
 /** Opens one learner tab per shard, `query(shard)` naming the trainer, and resolves once all have joined. */
-export async function openLearnerTabs(context: BrowserContext, count: number, query: (shard: number) => Record<string, string>): Promise<Page[]> {
+export async function openLearnerTabs(
+  context: BrowserContext,
+  count: number,
+  query: (shard: number) => Record<string, string>,
+): Promise<Page[]> {
   const tabs: Page[] = [];
   for (let shard = 0; shard < count; shard++) {
     const page = await context.newPage();
     page.on('pageerror', (e) => console.log(`tab ${shard}: ${e.message}`));
-    await page.goto(`${PAGES}/learner.html?${new URLSearchParams({ shard: String(shard), of: String(count), id: `tab-${shard}`, ...query(shard) })}`);
+    await page.goto(
+      `${PAGES}/learner.html?${new URLSearchParams({ shard: String(shard), of: String(count), id: `tab-${shard}`, ...query(shard) })}`,
+    );
     tabs.push(page);
   }
   await Promise.all(tabs.map(joined));

@@ -6,12 +6,35 @@ import { openLearnerTabs, statusOf } from './learner-page.js';
 import { TrainerProcess } from './trainer-process.js';
 
 const data = { seed: '1', trainSize: '3000', testSize: '500', split: 'iid' };
-const trainerArgs = ['--rounds', '4', '--train-size', data.trainSize, '--test-size', data.testSize, '--seed', data.seed, '--min-clients', '2', '--heartbeat', '1000'];
+const trainerArgs = [
+  '--rounds',
+  '4',
+  '--train-size',
+  data.trainSize,
+  '--test-size',
+  data.testSize,
+  '--seed',
+  data.seed,
+  '--min-clients',
+  '2',
+  '--heartbeat',
+  '1000',
+];
 
-test('a Node trainer and three learner tabs run FedAvg on MNIST; a tab closes mid-round; the trainer restarts and the tabs finish the run, then hear it completed', async ({ browser }) => {
+test('a Node trainer and three learner tabs run FedAvg on MNIST; a tab closes mid-round; the trainer restarts and the tabs finish the run, then hear it completed', async ({
+  browser,
+}) => {
   const dir = mkdtempSync(join(tmpdir(), 'oiafed-e2e-'));
   const checkpoint = join(dir, 'checkpoint.bin');
-  const first = new TrainerProcess([...trainerArgs, '--clients', '3', '--port', '0', '--checkpoint', checkpoint]);
+  const first = new TrainerProcess([
+    ...trainerArgs,
+    '--clients',
+    '3',
+    '--port',
+    '0',
+    '--checkpoint',
+    checkpoint,
+  ]);
   let second: TrainerProcess | undefined;
   try {
     const [, url] = await first.waitFor(/trainer listening on (ws:\/\/\S+);/);
@@ -36,18 +59,32 @@ test('a Node trainer and three learner tabs run FedAvg on MNIST; a tab closes mi
     await first.waitFor(/done: 2 rounds .* \(stopped\)/);
     expect(await first.exited).toBe(0);
     expect(await statusOf(tabs[0]!, ['disconnected', 'reconnecting'])).toMatch(/disconnected|reconnecting/);
-    second = new TrainerProcess([...trainerArgs, '--clients', '2', '--port', new URL(url!).port, '--checkpoint', checkpoint]);
+    second = new TrainerProcess([
+      ...trainerArgs,
+      '--clients',
+      '2',
+      '--port',
+      new URL(url!).port,
+      '--checkpoint',
+      checkpoint,
+    ]);
     await second.waitFor(/resuming from the checkpoint of round 2/);
     await second.waitFor(/learner tab-0 joined/, 60_000);
     await second.waitFor(/learner tab-1 joined/, 60_000);
-    const [, finalAcc] = await second.waitFor(/done: 4 rounds .* \(completed\); final test accuracy (\d\.\d+)/);
+    const [, finalAcc] = await second.waitFor(
+      /done: 4 rounds .* \(completed\); final test accuracy (\d\.\d+)/,
+    );
     expect(Number(finalAcc)).toBeGreaterThan(0.6);
     expect(await second.exited).toBe(0);
     // The run is over: the tabs are told, show it, and stop trying.
     for (const tab of tabs.slice(0, 2)) {
       expect(await statusOf(tab, ['finished'])).toBe('finished');
       await expect(tab.locator('#state')).toHaveText('finished (completed, 4 rounds)');
-      expect(await tab.evaluate(() => (globalThis as unknown as { oiafed: { uplink: { status: string } } }).oiafed.uplink.status)).toBe('closed');
+      expect(
+        await tab.evaluate(
+          () => (globalThis as unknown as { oiafed: { uplink: { status: string } } }).oiafed.uplink.status,
+        ),
+      ).toBe('closed');
     }
     await context.close();
   } finally {

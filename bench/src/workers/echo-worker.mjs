@@ -13,11 +13,16 @@ const service = {
 };
 
 if (workerData.mode === 'raw') {
-  parentPort.on('message', (message) => parentPort.postMessage(message, message.values ? [message.values.buffer] : []));
+  parentPort.on('message', (message) =>
+    parentPort.postMessage(message, message.values ? [message.values.buffer] : []),
+  );
 } else if (workerData.mode === 'ours') {
   const node = new Node({ id: 'worker', role: 'learner', heartbeat: false });
   node.serve(service);
   await node.connect(new PortLink(nodePortEndpoint(parentPort), { encoding: workerData.encoding }));
 } else {
-  Comlink.expose({ add: service.add, echo: (values) => Comlink.transfer(values, [values.buffer]) }, nodeEndpoint(parentPort));
+  Comlink.expose(
+    { add: service.add, echo: (values) => Comlink.transfer(values, [values.buffer]) },
+    nodeEndpoint(parentPort),
+  );
 }

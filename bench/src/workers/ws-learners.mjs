@@ -4,7 +4,10 @@ import { joinFederation } from '@oiafed/node';
 
 const [url, count, interval] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
 const learner = (i) => ({
-  train: ({ weights }) => ({ weights: { w: { shape: weights.w.shape, data: weights.w.data.map((x) => x + (i % 7) * 0.001) } }, numExamples: 1 + (i % 5) }),
+  train: ({ weights }) => ({
+    weights: { w: { shape: weights.w.shape, data: weights.w.data.map((x) => x + (i % 7) * 0.001) } },
+    numExamples: 1 + (i % 5),
+  }),
   evaluate: () => ({ numExamples: 1, metrics: {} }),
   getWeights: () => ({}),
   setWeights: () => undefined,
@@ -12,7 +15,12 @@ const learner = (i) => ({
 for (let i = 0; i < count; i += 50) {
   await Promise.all(
     Array.from({ length: Math.min(50, count - i) }, (_, k) =>
-      joinFederation({ url, id: `learner-${i + k}`, learner: learner(i + k), heartbeat: { interval, timeout: interval * 3 } }),
+      joinFederation({
+        url,
+        id: `learner-${i + k}`,
+        learner: learner(i + k),
+        heartbeat: { interval, timeout: interval * 3 },
+      }),
     ),
   );
 }

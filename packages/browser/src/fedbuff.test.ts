@@ -7,7 +7,8 @@ import { spawnLearners } from './spawn-learners.js';
 // 10x different speeds (the workers' timers stand for the devices' speeds; the test waits on the
 // federation's events only).
 
-const linearWorker = () => new Worker(new URL('./fixtures/linear-learner.worker.ts', import.meta.url), { type: 'module' });
+const linearWorker = () =>
+  new Worker(new URL('./fixtures/linear-learner.worker.ts', import.meta.url), { type: 'module' });
 const cleanup: (() => unknown)[] = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
@@ -19,14 +20,21 @@ const SLOW = 10 * FAST;
 const VERSIONS = 40;
 
 /** The versions (rounds) whose model `client`'s results were folded into. */
-const versionsOf = (history: readonly RoundSummary[], client: NodeId) => history.filter((s) => s.clients.includes(client)).map((s) => s.round);
+const versionsOf = (history: readonly RoundSummary[], client: NodeId) =>
+  history.filter((s) => s.clients.includes(client)).map((s) => s.round);
 
 describe('FedBuff in a Chromium tab', () => {
   it('learners in Web Workers 10x apart in speed: every version completes, a worker terminated mid-training fails at once, a learner spawned later counts in later versions, fast learners count in more versions than the slow one', async () => {
     const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
     cleanup.push(() => trainer.close());
     // learner-3 never answers: its worker is terminated while it trains.
-    const learners = await spawnLearners({ trainer, count: 4, workers: 4, createWorker: linearWorker, data: { trainDelayMs: [FAST, FAST, SLOW], hangIndex: 3 } });
+    const learners = await spawnLearners({
+      trainer,
+      count: 4,
+      workers: 4,
+      createWorker: linearWorker,
+      data: { trainDelayMs: [FAST, FAST, SLOW], hangIndex: 3 },
+    });
     cleanup.push(() => learners.terminate());
     // No deadline: learner-3's training can only end through its worker's end. minClients 3: every
     // version waits for that many learners, and three are left once learner-3 is gone.
@@ -38,11 +46,15 @@ describe('FedBuff in a Chromium tab', () => {
       config: { lr: 0.05 },
       schedule: { name: 'fedbuff', concurrency: 4, buffer: 2, maxStaleness: VERSIONS },
     });
-    const failed = new Promise<ClientFailure>((resolve) => federation.events.on('CLIENT_FAILED', (f) => f.client === 'learner-3' && resolve(f)));
+    const failed = new Promise<ClientFailure>((resolve) =>
+      federation.events.on('CLIENT_FAILED', (f) => f.client === 'learner-3' && resolve(f)),
+    );
     // Every learner is asked at the start (concurrency 4): by the first version, learner-3's training is under way.
     federation.events.once('ROUND_FINISHED', () => void learners.terminate(3));
     const run = federation.start();
-    expect(await withTimeout(failed, 5_000, "learner-3's training did not end with its worker")).toMatchObject({ code: 'DISCONNECTED' });
+    expect(
+      await withTimeout(failed, 5_000, "learner-3's training did not end with its worker"),
+    ).toMatchObject({ code: 'DISCONNECTED' });
 
     // Held between two versions while a worker for the late learner starts, so the run cannot end before it is in.
     const joinedAfter = await withTimeout(
@@ -55,7 +67,13 @@ describe('FedBuff in a Chromium tab', () => {
       10_000,
       'no version after learner-3 left',
     );
-    const late = await spawnLearners({ trainer, count: 1, idPrefix: 'late', createWorker: linearWorker, data: { trainDelayMs: [FAST] } });
+    const late = await spawnLearners({
+      trainer,
+      count: 1,
+      idPrefix: 'late',
+      createWorker: linearWorker,
+      data: { trainDelayMs: [FAST] },
+    });
     cleanup.push(() => late.terminate());
     federation.resume();
     const result = await withTimeout(run, 60_000, 'the run did not complete');
@@ -65,13 +83,16 @@ describe('FedBuff in a Chromium tab', () => {
     expect(history.map((s) => s.round)).toEqual(Array.from({ length: VERSIONS }, (_, i) => i + 1));
     expect(history.every((s) => s.results === 2 && s.stale === 0)).toBe(true);
     expect(joinedAfter).toBeLessThan(VERSIONS);
-    expect(history.flatMap((s) => s.failures)).toContainEqual(expect.objectContaining({ client: 'learner-3', code: 'DISCONNECTED' }));
+    expect(history.flatMap((s) => s.failures)).toContainEqual(
+      expect.objectContaining({ client: 'learner-3', code: 'DISCONNECTED' }),
+    );
     expect(versionsOf(history, 'learner-3')).toEqual([]);
     const lateVersions = versionsOf(history, 'late-0');
     expect(lateVersions.length).toBeGreaterThan(0);
     expect(lateVersions.every((v) => v > joinedAfter)).toBe(true);
     const slow = versionsOf(history, 'learner-2').length;
     expect(slow).toBeGreaterThan(0);
-    for (const fast of ['learner-0', 'learner-1']) expect(versionsOf(history, fast).length).toBeGreaterThan(slow);
+    for (const fast of ['learner-0', 'learner-1'])
+      expect(versionsOf(history, fast).length).toBeGreaterThan(slow);
   });
 });

@@ -1,5 +1,10 @@
 import { type LearnerFactory, type Node } from '@oiafed/core';
-import { answerHostRequest, eventTargetEndpoint, isHostRequest, type MessageTargetLike } from '@oiafed/core/internal';
+import {
+  answerHostRequest,
+  eventTargetEndpoint,
+  isHostRequest,
+  type MessageTargetLike,
+} from '@oiafed/core/internal';
 
 /**
  * Call in a Web Worker module: hosts the learners a `spawnLearners` on the page asks for, each made
@@ -13,7 +18,12 @@ export function hostLearnersInWorker(factory: LearnerFactory): Promise<Node[]> {
       if (!isHostRequest(request)) return;
       scope.removeEventListener('message', onMessage);
       const ports = (request.ports as MessagePort[]).map((port) => eventTargetEndpoint(port));
-      void answerHostRequest((reply) => scope.postMessage(reply, []), request, ports, async () => factory).then(resolve);
+      void answerHostRequest(
+        (reply) => scope.postMessage(reply, []),
+        request,
+        ports,
+        async () => factory,
+      ).then(resolve);
     };
     scope.addEventListener('message', onMessage);
   });

@@ -9,9 +9,21 @@ import { Peer } from './webrtc.js';
  * data channel (given `signalling` and the `trainer`'s peer id), reconnects with backoff when the
  * link drops, and reports its state (`member.events.on("status", ...)`).
  */
-export function joinFederation(options: JoinFederationOptions | JoinOverWebRtcOptions): Promise<FederationMember> {
+export function joinFederation(
+  options: JoinFederationOptions | JoinOverWebRtcOptions,
+): Promise<FederationMember> {
   // A page that names its learner keeps the trainer's resume secret across reloads of this tab.
-  const resume = options.id !== undefined && options.resumeStore === undefined ? { resumeStore: sessionResumeStore('url' in options ? options.url : `${typeof options.signalling === 'string' ? options.signalling : JSON.stringify(options.signalling)}#${options.trainer}`, options.id) } : {};
+  const resume =
+    options.id !== undefined && options.resumeStore === undefined
+      ? {
+          resumeStore: sessionResumeStore(
+            'url' in options
+              ? options.url
+              : `${typeof options.signalling === 'string' ? options.signalling : JSON.stringify(options.signalling)}#${options.trainer}`,
+            options.id,
+          ),
+        }
+      : {};
   if ('url' in options) return joinOverWebSocket(WebSocket, { ...options, ...resume });
   return joinOverWebRtc(Peer, { ...options, ...resume });
 }

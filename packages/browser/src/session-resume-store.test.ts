@@ -8,7 +8,9 @@ describe('sessionResumeStore', () => {
     sessionResumeStore('ws://trainer:8787', 'tab-7').save('0123456789abcdef0123456789abcdef');
     // A reload makes a new store for the same trainer and id: it reads the same entry.
     expect(sessionResumeStore('ws://trainer:8787', 'tab-7').load()).toBe('0123456789abcdef0123456789abcdef');
-    expect(sessionStorage.getItem('oiafed:resume:ws://trainer:8787:tab-7')).toBe('0123456789abcdef0123456789abcdef');
+    expect(sessionStorage.getItem('oiafed:resume:ws://trainer:8787:tab-7')).toBe(
+      '0123456789abcdef0123456789abcdef',
+    );
   });
 
   it('keeps the secrets of other ids and other trainers apart', () => {

@@ -1,5 +1,12 @@
 import { OiafedError, type NodeId } from '@oiafed/core';
-import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, eventTargetEndpoint, PortLink, type HostRequest, type LearnerPoolOptions } from '@oiafed/core/internal';
+import {
+  awaitHosting,
+  DEFAULT_HOSTING_TIMEOUT,
+  eventTargetEndpoint,
+  PortLink,
+  type HostRequest,
+  type LearnerPoolOptions,
+} from '@oiafed/core/internal';
 
 export interface SpawnLearnersOptions extends LearnerPoolOptions {
   /**
@@ -25,7 +32,8 @@ export interface WorkerLearners {
 /** Starts learners in Web Workers and joins each to `trainer` over a MessageChannel of its own. */
 export async function spawnLearners(options: SpawnLearnersOptions): Promise<WorkerLearners> {
   const { trainer, count } = options;
-  if (!Number.isInteger(count) || count < 1) throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
   // A browser that reports no core count (nothing, or 0) gets two workers.
   const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 0;
   const workerCount = Math.min(count, options.workers ?? (cores > 0 ? cores : 2));
@@ -57,11 +65,27 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
       event.preventDefault(); // handled here: the learners are reported disconnected
       links.forEach((link) => link.close(`worker crashed: ${event.message}`));
     });
-    const request: HostRequest & { ports: MessagePort[] } = { type: 'oiafed:host', learners, encoding, node: options.node ?? {}, data: options.data, ports };
+    const request: HostRequest & { ports: MessagePort[] } = {
+      type: 'oiafed:host',
+      learners,
+      encoding,
+      node: options.node ?? {},
+      data: options.data,
+      ports,
+    };
     worker.postMessage(request, ports);
     ready.push(
-      awaitHosting(eventTargetEndpoint(worker, { closable: false }), `worker ${w}${options.name ? ` (${options.name})` : ''}`, options.timeout ?? DEFAULT_HOSTING_TIMEOUT, (fail) =>
-        worker.addEventListener('error', (event) => fail(`worker failed to start: ${event.message || 'script error (does the module load?)'}`), { once: true }),
+      awaitHosting(
+        eventTargetEndpoint(worker, { closable: false }),
+        `worker ${w}${options.name ? ` (${options.name})` : ''}`,
+        options.timeout ?? DEFAULT_HOSTING_TIMEOUT,
+        (fail) =>
+          worker.addEventListener(
+            'error',
+            (event) =>
+              fail(`worker failed to start: ${event.message || 'script error (does the module load?)'}`),
+            { once: true },
+          ),
       ),
     );
   }

@@ -10,6 +10,9 @@ export function createPeer(id: string, options: PeerOptions): Promise<OpenPeer> 
 }
 
 /** Lets learners in other tabs (or Node) reach `node` over data channels: a trainer in a tab. */
-export function serveWebRtc(node: Node, options: PeerOptions & { link?: FramedLinkOptions }): Promise<OpenPeer> {
+export function serveWebRtc(
+  node: Node,
+  options: PeerOptions & { link?: FramedLinkOptions },
+): Promise<OpenPeer> {
   return serveOverWebRtc(Peer, node, options);
 }

@@ -19,11 +19,22 @@ describe('run config', () => {
 
   it('takes each default from the module it configures, so the config and the code cannot disagree', () => {
     expect(DEFAULT_RUN_CONFIG.heartbeat).toBe(DEFAULT_HEARTBEAT);
-    expect(DEFAULT_RUN_CONFIG.timeouts).toEqual({ connect: DEFAULT_CONNECT_TIMEOUT, request: DEFAULT_REQUEST_TIMEOUT });
+    expect(DEFAULT_RUN_CONFIG.timeouts).toEqual({
+      connect: DEFAULT_CONNECT_TIMEOUT,
+      request: DEFAULT_REQUEST_TIMEOUT,
+    });
     expect(DEFAULT_RUN_CONFIG.security).toMatchObject(DEFAULT_LIMITS);
     expect(DEFAULT_RUN_CONFIG.transport.maxPayload).toBe(DEFAULT_MAX_PAYLOAD);
-    expect(DEFAULT_RUN_CONFIG.security).toMatchObject({ maxExamples: DEFAULT_MAX_EXAMPLES, excludeAfter: DEFAULT_EXCLUDE.after, excludeRounds: DEFAULT_EXCLUDE.rounds, recentDeparted: DEFAULT_RECENT_DEPARTED });
-    expect(resolveConfig({ heartbeat: { interval: 1_000 } }).heartbeat).toEqual({ interval: 1_000, timeout: DEFAULT_HEARTBEAT.timeout });
+    expect(DEFAULT_RUN_CONFIG.security).toMatchObject({
+      maxExamples: DEFAULT_MAX_EXAMPLES,
+      excludeAfter: DEFAULT_EXCLUDE.after,
+      excludeRounds: DEFAULT_EXCLUDE.rounds,
+      recentDeparted: DEFAULT_RECENT_DEPARTED,
+    });
+    expect(resolveConfig({ heartbeat: { interval: 1_000 } }).heartbeat).toEqual({
+      interval: 1_000,
+      timeout: DEFAULT_HEARTBEAT.timeout,
+    });
   });
 
   it('has no retry section: nothing a trainer does would read it', () => {
@@ -31,14 +42,25 @@ describe('run config', () => {
   });
 
   it('takes federation.checkpoint, the key the README documents', () => {
-    expect(resolveConfig({ federation: { checkpoint: 'run.checkpoint' } }).federation.checkpoint).toBe('run.checkpoint');
+    expect(resolveConfig({ federation: { checkpoint: 'run.checkpoint' } }).federation.checkpoint).toBe(
+      'run.checkpoint',
+    );
   });
 
   it('takes the security budgets and per-learner credentials, and names a bad one', () => {
-    const config = resolveConfig({ security: { maxConnections: 10, relay: 'same-role', credentials: { 'learner-1': 's3cret' } } });
-    expect(config.security).toMatchObject({ maxConnections: 10, relay: 'same-role', credentials: { 'learner-1': 's3cret' }, helloBytes: 64 * 1024 });
+    const config = resolveConfig({
+      security: { maxConnections: 10, relay: 'same-role', credentials: { 'learner-1': 's3cret' } },
+    });
+    expect(config.security).toMatchObject({
+      maxConnections: 10,
+      relay: 'same-role',
+      credentials: { 'learner-1': 's3cret' },
+      helloBytes: 64 * 1024,
+    });
     expect(() => resolveConfig({ security: { outboundBytes: -1 } })).toThrow(/security\.outboundBytes/);
-    expect(() => resolveConfig({ security: { credentials: { 'bad id!': 'x' } } })).toThrow(/security\.credentials/);
+    expect(() => resolveConfig({ security: { credentials: { 'bad id!': 'x' } } })).toThrow(
+      /security\.credentials/,
+    );
     expect(() => resolveConfig({ security: { relay: 'all' } })).toThrow(/security\.relay/);
   });
 
@@ -63,31 +85,74 @@ describe('run config', () => {
     const config = resolveConfig({
       transport: { mode: 'websocket', port: 8080, token: 't' },
       heartbeat: { interval: 100, timeout: 300 },
-      federation: { rounds: 3, fraction: 0.5, strategy: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } },
+      federation: {
+        rounds: 3,
+        fraction: 0.5,
+        strategy: { name: 'fedprox', options: { mu: 0.1 } },
+        train: { lr: 0.05 },
+      },
     });
     expect(config.transport).toMatchObject({ mode: 'websocket', port: 8080, token: 't', interceptors: [] });
     expect(config.heartbeat).toEqual({ interval: 100, timeout: 300 });
-    expect(config.federation).toMatchObject({ rounds: 3, fraction: 0.5, minClients: 1, minResults: 1, overSelection: 1, strategy: { name: 'fedprox', options: { mu: 0.1 } }, train: { lr: 0.05 } });
+    expect(config.federation).toMatchObject({
+      rounds: 3,
+      fraction: 0.5,
+      minClients: 1,
+      minResults: 1,
+      overSelection: 1,
+      strategy: { name: 'fedprox', options: { mu: 0.1 } },
+      train: { lr: 0.05 },
+    });
     expect(resolveConfig({ heartbeat: false }).heartbeat).toBe(false);
     const turn = { urls: ['turn:10.0.0.2:3478'], username: 'u', credential: 'c' };
-    expect(resolveConfig({ transport: { mode: 'webrtc', iceServers: [{ urls: 'stun:10.0.0.2' }, turn] } }).transport.iceServers).toEqual([{ urls: 'stun:10.0.0.2' }, turn]);
+    expect(
+      resolveConfig({ transport: { mode: 'webrtc', iceServers: [{ urls: 'stun:10.0.0.2' }, turn] } })
+        .transport.iceServers,
+    ).toEqual([{ urls: 'stun:10.0.0.2' }, turn]);
   });
 
   it.each([
     [{ federation: { rounds: 0 } }, /federation\.rounds must be an integer from 1 \(got 0\)/],
     [{ federation: { fraction: 2 } }, /federation\.fraction must be in \(0, 1\] \(got 2\)/],
-    [{ federation: { strategy: { name: 'fedsgd' } } }, /federation\.strategy\.name must be one of fedavg, fedprox, fedavgm, .* \(got "fedsgd"\)/],
+    [
+      { federation: { strategy: { name: 'fedsgd' } } },
+      /federation\.strategy\.name must be one of fedavg, fedprox, fedavgm, .* \(got "fedsgd"\)/,
+    ],
     [{ federation: { trainer: { name: 'fedavg' } } }, /federation\.trainer is not a known setting/],
-    [{ federation: { minClients: 4, minResults: 5 } }, /federation\.minResults must be at most federation\.minClients \(4\)/],
+    [
+      { federation: { minClients: 4, minResults: 5 } },
+      /federation\.minResults must be at most federation\.minClients \(4\)/,
+    ],
     [{ federation: { overSelection: 0.5 } }, /federation\.overSelection must be a number >= 1/],
-    [{ federation: { schedule: { name: 'fedbuff', concurrency: 2, buffer: 3 } } }, /federation\.schedule\.buffer must be at most federation\.schedule\.concurrency \(2\)/],
-    [{ federation: { schedule: { name: 'fedbuf' } } }, /federation\.schedule\.name must be one of sync, fedbuff/],
-    [{ federation: { strategy: { name: 'fedavg', module: './mine.js' } } }, /federation\.strategy must be a name or a module, not both/],
-    [{ transport: { mode: 'carrier-pigeon' } }, /transport\.mode must be one of memory, worker, websocket, webrtc/],
+    [
+      { federation: { schedule: { name: 'fedbuff', concurrency: 2, buffer: 3 } } },
+      /federation\.schedule\.buffer must be at most federation\.schedule\.concurrency \(2\)/,
+    ],
+    [
+      { federation: { schedule: { name: 'fedbuf' } } },
+      /federation\.schedule\.name must be one of sync, fedbuff/,
+    ],
+    [
+      { federation: { strategy: { name: 'fedavg', module: './mine.js' } } },
+      /federation\.strategy must be a name or a module, not both/,
+    ],
+    [
+      { transport: { mode: 'carrier-pigeon' } },
+      /transport\.mode must be one of memory, worker, websocket, webrtc/,
+    ],
     [{ transport: { port: 70000 } }, /transport\.port must be an integer from 0 to 65535/],
-    [{ transport: { iceServers: [{ url: 'stun:x' }] } }, /transport\.iceServers\[0\]\.url is not a known setting/],
-    [{ transport: { iceServers: [{ urls: 3 }] } }, /transport\.iceServers\[0\]\.urls must be a non-empty string/],
-    [{ heartbeat: { interval: 100, timeout: 50 } }, /heartbeat\.timeout must be greater than heartbeat\.interval/],
+    [
+      { transport: { iceServers: [{ url: 'stun:x' }] } },
+      /transport\.iceServers\[0\]\.url is not a known setting/,
+    ],
+    [
+      { transport: { iceServers: [{ urls: 3 }] } },
+      /transport\.iceServers\[0\]\.urls must be a non-empty string/,
+    ],
+    [
+      { heartbeat: { interval: 100, timeout: 50 } },
+      /heartbeat\.timeout must be greater than heartbeat\.interval/,
+    ],
     [{ timeouts: { request: -1 } }, /timeouts\.request must be a number >= 0/],
     [{ retry: { maxAttempts: 3 } }, /retry is not a setting of a run: the trainer retries no call/],
     [{ node: { id: 'has space' } }, /node\.id must be an id/],
@@ -95,6 +160,8 @@ describe('run config', () => {
     [{ colour: 'blue' }, /config\.colour is not a known setting/],
     ['rounds: 3', /config must be an object/],
   ])('refuses %j with a message naming the field', (input, message) => {
-    expect(() => resolveConfig(input)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
+    expect(() => resolveConfig(input)).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }),
+    );
   });
 });

@@ -10,7 +10,6 @@ import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
 import { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
 import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 
-
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
 export type InterceptorName = 'logging' | 'compression';
 
@@ -52,9 +51,12 @@ export interface RunConfig {
      * The algorithm: a built-in by name, or a module of the user's (a path, relative to the
      * config file) whose default export makes a Strategy from the options (a class or a function).
      */
-    strategy: { name: StrategyName; options: Record<string, unknown> } | { module: string; options: Record<string, unknown> };
+    strategy:
+      | { name: StrategyName; options: Record<string, unknown> }
+      | { module: string; options: Record<string, unknown> };
     /** Synchronous rounds, or FedBuff (buffered asynchronous aggregation). */
-    schedule: { name: 'sync' } | { name: 'fedbuff'; concurrency: number; buffer: number; maxStaleness: number };
+    schedule:
+      { name: 'sync' } | { name: 'fedbuff'; concurrency: number; buffer: number; maxStaleness: number };
     /** Hyper-parameters the learners receive (epochs, batchSize, lr...). */
     train: Record<string, unknown>;
     /** Where checkpoints go (Node: a file path). */
@@ -91,7 +93,9 @@ export interface SecurityConfig extends ServerLimits {
 }
 
 /** Every field optional, nested: what a user writes. */
-export type RunConfigInput = { [K in keyof RunConfig]?: RunConfig[K] extends object ? Partial<RunConfig[K]> : RunConfig[K] };
+export type RunConfigInput = {
+  [K in keyof RunConfig]?: RunConfig[K] extends object ? Partial<RunConfig[K]> : RunConfig[K];
+};
 
 export const DEFAULT_RUN_CONFIG: RunConfig = {
   node: { id: 'trainer', role: 'trainer' },
@@ -130,16 +134,24 @@ export function resolveConfig(input: unknown): RunConfig {
   // `retry` was validated and read by nothing: a trainer's calls are not retried (a train call is
   // not safe to repeat blindly), and the learners' reconnect policy is theirs (joinFederation's retry).
   if (raw.retry !== undefined) {
-    throw new OiafedError('INVALID_CONFIG', "retry is not a setting of a run: the trainer retries no call; learners set their reconnect policy where they join (joinFederation's retry)");
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      "retry is not a setting of a run: the trainer retries no call; learners set their reconnect policy where they join (joinFederation's retry)",
+    );
   }
   unknownKeys(raw, SECTIONS, 'config');
   const d = DEFAULT_RUN_CONFIG;
-  const section = (key: keyof RunConfig): Record<string, unknown> => (raw[key] === undefined ? {} : record(raw[key], key));
+  const section = (key: keyof RunConfig): Record<string, unknown> =>
+    raw[key] === undefined ? {} : record(raw[key], key);
 
   const node = section('node');
   unknownKeys(node, ['id', 'role'], 'node');
   const transport = section('transport');
-  unknownKeys(transport, ['mode', 'url', 'host', 'port', 'token', 'maxPayload', 'interceptors', 'iceServers'], 'transport');
+  unknownKeys(
+    transport,
+    ['mode', 'url', 'host', 'port', 'token', 'maxPayload', 'interceptors', 'iceServers'],
+    'transport',
+  );
   const timeouts = section('timeouts');
   unknownKeys(timeouts, ['connect', 'request'], 'timeouts');
   const fed = section('federation');
@@ -157,41 +169,72 @@ export function resolveConfig(input: unknown): RunConfig {
   else if (raw.heartbeat !== undefined) {
     const hb = record(raw.heartbeat, 'heartbeat');
     unknownKeys(hb, ['interval', 'timeout'], 'heartbeat');
-    heartbeat = { interval: positive(hb.interval ?? DEFAULT_HEARTBEAT.interval, 'heartbeat.interval'), timeout: positive(hb.timeout ?? DEFAULT_HEARTBEAT.timeout, 'heartbeat.timeout') };
-    if (heartbeat.timeout <= heartbeat.interval) fail('heartbeat.timeout', `greater than heartbeat.interval (${heartbeat.interval})`, heartbeat.timeout);
+    heartbeat = {
+      interval: positive(hb.interval ?? DEFAULT_HEARTBEAT.interval, 'heartbeat.interval'),
+      timeout: positive(hb.timeout ?? DEFAULT_HEARTBEAT.timeout, 'heartbeat.timeout'),
+    };
+    if (heartbeat.timeout <= heartbeat.interval)
+      fail('heartbeat.timeout', `greater than heartbeat.interval (${heartbeat.interval})`, heartbeat.timeout);
   }
 
-  const strategy: Record<string, unknown> = fed.strategy === undefined ? d.federation.strategy : record(fed.strategy, 'federation.strategy');
+  const strategy: Record<string, unknown> =
+    fed.strategy === undefined ? d.federation.strategy : record(fed.strategy, 'federation.strategy');
   unknownKeys(strategy, ['name', 'module', 'options'], 'federation.strategy');
-  if (strategy.name !== undefined && strategy.module !== undefined) fail('federation.strategy', 'a name or a module, not both', strategy);
-  const strategyOptions = strategy.options === undefined ? {} : record(strategy.options, 'federation.strategy.options');
+  if (strategy.name !== undefined && strategy.module !== undefined)
+    fail('federation.strategy', 'a name or a module, not both', strategy);
+  const strategyOptions =
+    strategy.options === undefined ? {} : record(strategy.options, 'federation.strategy.options');
   const chosenStrategy: RunConfig['federation']['strategy'] =
     strategy.module === undefined
-      ? { name: oneOf(strategy.name ?? 'fedavg', STRATEGY_NAMES, 'federation.strategy.name'), options: strategyOptions }
+      ? {
+          name: oneOf(strategy.name ?? 'fedavg', STRATEGY_NAMES, 'federation.strategy.name'),
+          options: strategyOptions,
+        }
       : { module: str(strategy.module, 'federation.strategy.module'), options: strategyOptions };
   const minClients = integer(fed.minClients ?? d.federation.minClients, 'federation.minClients', 1);
   const minResults = integer(fed.minResults ?? minClients, 'federation.minResults', 1);
-  if (minResults > minClients) fail('federation.minResults', `at most federation.minClients (${minClients}): a round may start with only that many learners`, minResults);
-  const schedule = fed.schedule === undefined ? d.federation.schedule : scheduleOf(record(fed.schedule, 'federation.schedule'));
+  if (minResults > minClients)
+    fail(
+      'federation.minResults',
+      `at most federation.minClients (${minClients}): a round may start with only that many learners`,
+      minResults,
+    );
+  const schedule =
+    fed.schedule === undefined
+      ? d.federation.schedule
+      : scheduleOf(record(fed.schedule, 'federation.schedule'));
   const overSelection = num(fed.overSelection ?? 1, 'federation.overSelection');
-  if (!(overSelection >= 1) || !Number.isFinite(overSelection)) fail('federation.overSelection', 'a number >= 1', overSelection);
-  const port = transport.port === undefined ? undefined : integer(transport.port, 'transport.port', 0, 65_535);
+  if (!(overSelection >= 1) || !Number.isFinite(overSelection))
+    fail('federation.overSelection', 'a number >= 1', overSelection);
+  const port =
+    transport.port === undefined ? undefined : integer(transport.port, 'transport.port', 0, 65_535);
   const fraction = num(fed.fraction ?? 1, 'federation.fraction');
   if (!(fraction > 0 && fraction <= 1)) fail('federation.fraction', 'in (0, 1]', fraction);
 
   const config: RunConfig = {
     node: { id, role: str(node.role ?? d.node.role, 'node.role') },
     transport: {
-      mode: oneOf(transport.mode ?? 'memory', ['memory', 'worker', 'websocket', 'webrtc'] as const, 'transport.mode'),
+      mode: oneOf(
+        transport.mode ?? 'memory',
+        ['memory', 'worker', 'websocket', 'webrtc'] as const,
+        'transport.mode',
+      ),
       ...(transport.url === undefined ? {} : { url: str(transport.url, 'transport.url') }),
       ...(transport.host === undefined ? {} : { host: str(transport.host, 'transport.host') }),
       ...(port === undefined ? {} : { port }),
       ...(transport.token === undefined ? {} : { token: str(transport.token, 'transport.token') }),
       maxPayload: positive(transport.maxPayload ?? d.transport.maxPayload, 'transport.maxPayload'),
-      interceptors: list(transport.interceptors ?? [], 'transport.interceptors').map((v, i) => oneOf(v, ['logging', 'compression'] as const, `transport.interceptors[${i}]`)),
-      iceServers: list(transport.iceServers ?? [], 'transport.iceServers').map((v, i) => iceServer(v, `transport.iceServers[${i}]`)),
+      interceptors: list(transport.interceptors ?? [], 'transport.interceptors').map((v, i) =>
+        oneOf(v, ['logging', 'compression'] as const, `transport.interceptors[${i}]`),
+      ),
+      iceServers: list(transport.iceServers ?? [], 'transport.iceServers').map((v, i) =>
+        iceServer(v, `transport.iceServers[${i}]`),
+      ),
     },
-    timeouts: { connect: positive(timeouts.connect ?? d.timeouts.connect, 'timeouts.connect'), request: nonNegative(timeouts.request ?? d.timeouts.request, 'timeouts.request') },
+    timeouts: {
+      connect: positive(timeouts.connect ?? d.timeouts.connect, 'timeouts.connect'),
+      request: nonNegative(timeouts.request ?? d.timeouts.request, 'timeouts.request'),
+    },
     heartbeat,
     federation: {
       rounds: integer(fed.rounds ?? d.federation.rounds, 'federation.rounds', 1),
@@ -206,10 +249,16 @@ export function resolveConfig(input: unknown): RunConfig {
       schedule,
       train: fed.train === undefined ? {} : record(fed.train, 'federation.train'),
       ...(fed.checkpoint === undefined ? {} : { checkpoint: str(fed.checkpoint, 'federation.checkpoint') }),
-      onRoundFailure: oneOf(fed.onRoundFailure ?? d.federation.onRoundFailure, ['retry', 'stop'] as const, 'federation.onRoundFailure'),
+      onRoundFailure: oneOf(
+        fed.onRoundFailure ?? d.federation.onRoundFailure,
+        ['retry', 'stop'] as const,
+        'federation.onRoundFailure',
+      ),
     },
     security: {
-      ...(security.credentials === undefined ? {} : { credentials: credentials(security.credentials, 'security.credentials') }),
+      ...(security.credentials === undefined
+        ? {}
+        : { credentials: credentials(security.credentials, 'security.credentials') }),
       relay: oneOf(security.relay ?? ds.relay, ['none', 'same-role'] as const, 'security.relay'),
       maxConnections: bytes('maxConnections'),
       upgradeTimeout: bytes('upgradeTimeout'),
@@ -240,7 +289,9 @@ function credentials(v: unknown, field: string): Record<string, string> {
 function iceServer(v: unknown, field: string): IceServer {
   const server = record(v, field);
   unknownKeys(server, ['urls', 'username', 'credential'], field);
-  const urls = Array.isArray(server.urls) ? server.urls.map((u, i) => str(u, `${field}.urls[${i}]`)) : str(server.urls, `${field}.urls`);
+  const urls = Array.isArray(server.urls)
+    ? server.urls.map((u, i) => str(u, `${field}.urls[${i}]`))
+    : str(server.urls, `${field}.urls`);
   return {
     urls,
     ...(server.username === undefined ? {} : { username: str(server.username, `${field}.username`) }),
@@ -263,13 +314,23 @@ function scheduleOf(raw: Record<string, unknown>): RunConfig['federation']['sche
   unknownKeys(raw, ['name', 'concurrency', 'buffer', 'maxStaleness'], 'federation.schedule');
   const concurrency = integer(raw.concurrency ?? 10, 'federation.schedule.concurrency', 1);
   const buffer = integer(raw.buffer ?? Math.min(concurrency, 5), 'federation.schedule.buffer', 1);
-  if (buffer > concurrency) fail('federation.schedule.buffer', `at most federation.schedule.concurrency (${concurrency})`, buffer);
-  return { name, concurrency, buffer, maxStaleness: integer(raw.maxStaleness ?? 10, 'federation.schedule.maxStaleness', 0) };
+  if (buffer > concurrency)
+    fail('federation.schedule.buffer', `at most federation.schedule.concurrency (${concurrency})`, buffer);
+  return {
+    name,
+    concurrency,
+    buffer,
+    maxStaleness: integer(raw.maxStaleness ?? 10, 'federation.schedule.maxStaleness', 0),
+  };
 }
 
 function unknownKeys(obj: Record<string, unknown>, known: readonly string[], where: string): void {
   const extra = Object.keys(obj).filter((k) => !known.includes(k));
-  if (extra.length) throw new OiafedError('INVALID_CONFIG', `${where}.${extra[0]} is not a known setting (known: ${known.join(', ')})`);
+  if (extra.length)
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `${where}.${extra[0]} is not a known setting (known: ${known.join(', ')})`,
+    );
 }
 function str(v: unknown, field: string): string {
   if (typeof v !== 'string' || v === '') fail(field, 'a non-empty string', v);
@@ -288,7 +349,8 @@ function nonNegative(v: unknown, field: string): number {
   return v as number;
 }
 function integer(v: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) fail(field, `an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, v);
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
+    fail(field, `an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`, v);
   return v as number;
 }
 function bool(v: unknown, field: string): boolean {

@@ -22,14 +22,22 @@ export function fuzzSettings(numRuns: number): fc.Parameters<unknown> {
 }
 
 /** Codes a peer's bad bytes may earn: anything else thrown is a bug in the wire. */
-export const PEER_ERROR_CODES: ReadonlySet<string> = new Set(['BAD_FRAME', 'PAYLOAD_TOO_LARGE', 'OVERLOADED']);
+export const PEER_ERROR_CODES: ReadonlySet<string> = new Set([
+  'BAD_FRAME',
+  'PAYLOAD_TOO_LARGE',
+  'OVERLOADED',
+]);
 
 /** Throws (failing the property) unless `error` is a typed error for a peer's input, with a bounded message. */
 export function expectPeerError(error: unknown): asserts error is OiafedError {
   if (!(error instanceof OiafedError) || !PEER_ERROR_CODES.has(error.code)) {
-    throw new Error(`not a typed error for bad input: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`, { cause: error });
+    throw new Error(
+      `not a typed error for bad input: ${error instanceof Error ? `${error.name}: ${error.message}` : typeof error}`,
+      { cause: error },
+    );
   }
-  if (error.message.length > 512) throw new Error(`error message of ${error.message.length} characters: ${error.message.slice(0, 80)}…`);
+  if (error.message.length > 512)
+    throw new Error(`error message of ${error.message.length} characters: ${error.message.slice(0, 80)}…`);
 }
 
 const nodeId = fc.constantFrom('hub', 'learner-1', 'l2');
@@ -61,12 +69,28 @@ const wireError = fc.record(
 );
 
 /** Without undefined fields: a frame as a decoder gives it back. */
-const compact = <T extends object>(frame: T): T => Object.fromEntries(Object.entries(frame).filter(([, v]) => v !== undefined)) as T;
+const compact = <T extends object>(frame: T): T =>
+  Object.fromEntries(Object.entries(frame).filter(([, v]) => v !== undefined)) as T;
 const routed = <T extends object>(frame: fc.Arbitrary<T>) =>
-  fc.tuple(frame, fc.option(fc.record({ src: nodeId, dst: fc.constantFrom('hub', 'learner-1', '*') }), { nil: undefined })).map(([f, ends]) => compact({ ...f, ...ends }));
+  fc
+    .tuple(
+      frame,
+      fc.option(fc.record({ src: nodeId, dst: fc.constantFrom('hub', 'learner-1', '*') }), {
+        nil: undefined,
+      }),
+    )
+    .map(([f, ends]) => compact({ ...f, ...ends }));
 
 const dataFrame = fc.oneof(
-  routed(fc.record({ kind: fc.constant('call' as const), id, method: text, args: fc.array(payload, { maxLength: 3 }), meta })),
+  routed(
+    fc.record({
+      kind: fc.constant('call' as const),
+      id,
+      method: text,
+      args: fc.array(payload, { maxLength: 3 }),
+      meta,
+    }),
+  ),
   routed(fc.record({ kind: fc.constant('result' as const), id, value: payload, meta })),
   routed(fc.record({ kind: fc.constant('event' as const), id, name: text, payload, meta })),
 );
@@ -74,20 +98,64 @@ const dataFrame = fc.oneof(
 /** A valid frame of every kind there is. */
 export const anyFrame: fc.Arbitrary<Envelope> = fc.oneof(
   dataFrame,
-  routed(fc.record({ kind: fc.constant('error' as const), id, error: wireError, event: fc.option(text, { nil: undefined }) })),
-  routed(fc.record({ kind: fc.constant('cancel' as const), id, reason: fc.option(text, { nil: undefined }) })),
+  routed(
+    fc.record({
+      kind: fc.constant('error' as const),
+      id,
+      error: wireError,
+      event: fc.option(text, { nil: undefined }),
+    }),
+  ),
+  routed(
+    fc.record({ kind: fc.constant('cancel' as const), id, reason: fc.option(text, { nil: undefined }) }),
+  ),
   routed(fc.record({ kind: fc.constant('ack' as const), id })),
   fc
-    .record({ kind: fc.constant('hello' as const), version: fc.constant(2), src: nodeId, role: fc.constantFrom('learner', 'trainer'), token: fc.option(text, { nil: undefined }), resume: fc.option(text, { nil: undefined }), capabilities: fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }), metadata: fc.dictionary(fc.string({ maxLength: 6 }), payload, { maxKeys: 3 }) })
+    .record({
+      kind: fc.constant('hello' as const),
+      version: fc.constant(2),
+      src: nodeId,
+      role: fc.constantFrom('learner', 'trainer'),
+      token: fc.option(text, { nil: undefined }),
+      resume: fc.option(text, { nil: undefined }),
+      capabilities: fc.array(fc.string({ maxLength: 8 }), { maxLength: 4 }),
+      metadata: fc.dictionary(fc.string({ maxLength: 6 }), payload, { maxKeys: 3 }),
+    })
     .map(compact),
-  fc.record({ kind: fc.constant('welcome' as const), version: fc.constant(2), src: nodeId, dst: nodeId, role: fc.constantFrom('learner', 'trainer') }),
-  fc.record({ kind: fc.constant('bye' as const), src: nodeId, reason: fc.option(text, { nil: undefined }) }).map(compact),
+  fc.record({
+    kind: fc.constant('welcome' as const),
+    version: fc.constant(2),
+    src: nodeId,
+    dst: nodeId,
+    role: fc.constantFrom('learner', 'trainer'),
+  }),
+  fc
+    .record({ kind: fc.constant('bye' as const), src: nodeId, reason: fc.option(text, { nil: undefined }) })
+    .map(compact),
   fc.record({ kind: fc.constantFrom('ping' as const, 'pong' as const), t: number.filter(Number.isFinite) }),
   fc.record({ kind: fc.constant('limits' as const), maxMessage: fc.integer({ min: 1, max: 2 ** 30 }) }),
-  fc.record({ kind: fc.constant('chunk' as const), id: fc.nat(40), index: fc.nat(4), count: fc.nat(5), data: fc.uint8Array({ maxLength: 64 }) }),
+  fc.record({
+    kind: fc.constant('chunk' as const),
+    id: fc.nat(40),
+    index: fc.nat(4),
+    count: fc.nat(5),
+    data: fc.uint8Array({ maxLength: 64 }),
+  }),
   fc
-    .record({ frame: dataFrame, kinds: fc.array(fc.constantFrom('Float32Array', 'Uint8Array', 'Float64Array', 'BigInt64Array'), { minLength: 1, maxLength: 3 }), elements: fc.nat(64) })
-    .map(({ frame, kinds, elements }) => ({ kind: 'attached' as const, frame, types: kinds, sizes: kinds.map((k) => elements * (k === 'Uint8Array' ? 1 : k === 'Float32Array' ? 4 : 8)) })),
+    .record({
+      frame: dataFrame,
+      kinds: fc.array(fc.constantFrom('Float32Array', 'Uint8Array', 'Float64Array', 'BigInt64Array'), {
+        minLength: 1,
+        maxLength: 3,
+      }),
+      elements: fc.nat(64),
+    })
+    .map(({ frame, kinds, elements }) => ({
+      kind: 'attached' as const,
+      frame,
+      types: kinds,
+      sizes: kinds.map((k) => elements * (k === 'Uint8Array' ? 1 : k === 'Float32Array' ? 4 : 8)),
+    })),
 );
 
 /** An object nested `depth` deep, as msgpackr can still write it. */
@@ -127,15 +195,24 @@ export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.integer(),
   fc.double(),
-  fc.anything({ maxDepth: 3, maxKeys: 4, withMap: true, withSet: true, withTypedArray: true, withBigInt: true }),
+  fc.anything({
+    maxDepth: 3,
+    maxKeys: 4,
+    withMap: true,
+    withSet: true,
+    withTypedArray: true,
+    withBigInt: true,
+  }),
 );
 
 /** `frame` with one field (or one nested field of its error or inner frame) replaced by `value`. */
 export function withField(frame: Envelope, pick: number, value: unknown): Envelope {
   const fields = frame as unknown as Record<string, unknown>;
   const paths = Object.keys(fields).map((k) => [k]);
-  if (typeof fields.error === 'object') paths.push(['error', 'name'], ['error', 'message'], ['error', 'cause'], ['error', 'code']);
-  if (typeof fields.frame === 'object') paths.push(['frame', 'kind'], ['frame', 'id'], ['frame', 'method'], ['frame', 'src']);
+  if (typeof fields.error === 'object')
+    paths.push(['error', 'name'], ['error', 'message'], ['error', 'cause'], ['error', 'code']);
+  if (typeof fields.frame === 'object')
+    paths.push(['frame', 'kind'], ['frame', 'id'], ['frame', 'method'], ['frame', 'src']);
   const path = paths[pick % paths.length]!;
   if (path.length === 1) return { ...fields, [path[0]!]: value } as unknown as Envelope;
   const inner = fields[path[0]!] as Record<string, unknown>;
@@ -152,11 +229,20 @@ export type Mutation =
 
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ type: fc.constant('flip' as const), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
-  fc.record({ type: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    type: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
   fc.record({ type: fc.constant('delete' as const), at: fc.nat(), count: fc.integer({ min: 1, max: 8 }) }),
   fc.record({ type: fc.constant('truncate' as const), at: fc.nat() }),
   // A record definition (msgpackr's 0x72 extension) spliced in: one-byte or two-byte id, any slot.
-  fc.record({ type: fc.constant('define' as const), at: fc.nat(), slot: fc.integer({ min: 0, max: 63 }), high: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }) }),
+  fc.record({
+    type: fc.constant('define' as const),
+    at: fc.nat(),
+    slot: fc.integer({ min: 0, max: 63 }),
+    high: fc.option(fc.integer({ min: 0, max: 255 }), { nil: undefined }),
+  }),
 );
 
 export function mutate(bytes: Uint8Array, mutations: readonly Mutation[]): Uint8Array {

@@ -17,13 +17,29 @@ export type { MemoryLinkOptions } from './links/memory-link.js';
 export { Node, exposedMethods } from './rpc/node.js';
 export type { NodeOptions, JoinOptions, PeerInfo, NodeEvents, NodeStats, EventHandler } from './rpc/node.js';
 export type { Clock } from './wire/clock.js';
-export type { RemoteProxy, RemoteMethod, ProxyBuiltins, CallOptions, EventMap, MethodName, ArgsOf, ResultOf } from './rpc/proxy.js';
+export type {
+  RemoteProxy,
+  RemoteMethod,
+  ProxyBuiltins,
+  CallOptions,
+  EventMap,
+  MethodName,
+  ArgsOf,
+  ResultOf,
+} from './rpc/proxy.js';
 export { ProxyCollection } from './rpc/proxy-collection.js';
 export type { Settled, CollectOptions } from './rpc/proxy-collection.js';
 export { currentCall } from './rpc/call-context.js';
 export type { CallContext } from './rpc/call-context.js';
 export type { RelayKind, RelayParty, RelayPolicy } from './membership/relay-policy.js';
-export type { ClientInfo, ClientState, ClientDirectory, Authenticate, Credentials, RegistryOptions } from './membership/registry.js';
+export type {
+  ClientInfo,
+  ClientState,
+  ClientDirectory,
+  Authenticate,
+  Credentials,
+  RegistryOptions,
+} from './membership/registry.js';
 export { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
 export { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 export type { HeartbeatOptions } from './membership/heartbeat.js';
@@ -37,12 +53,26 @@ export { transfer } from './rpc/transfer.js';
 export { isNodeId, assertNodeId, randomNodeId } from './wire/node-id.js';
 export { seededRandom, deriveSeed, shuffle } from './fl/random.js';
 export { Federation } from './fl/federation.js';
-export type { FederationOptions, FederationEvents, FederationState, FederationStatus, FederationResult } from './fl/federation.js';
+export type {
+  FederationOptions,
+  FederationEvents,
+  FederationState,
+  FederationStatus,
+  FederationResult,
+} from './fl/federation.js';
 export { Strategy } from './fl/strategy.js';
 export type { RoundStart, ClientEvaluation } from './fl/strategy.js';
 export { Cohort } from './fl/cohort.js';
 export type { GatherOutcome, GatherOptions, LearnerMethod, ParamsOf, ClientActivity } from './fl/cohort.js';
-export type { Aggregation, Aggregate, ClientUpdate, Rejection, ServerOptimizer, StrategyState, StateValue } from './fl/aggregation.js';
+export type {
+  Aggregation,
+  Aggregate,
+  ClientUpdate,
+  Rejection,
+  ServerOptimizer,
+  StrategyState,
+  StateValue,
+} from './fl/aggregation.js';
 export { FedAvg, FedProx } from './fl/strategies/fedavg.js';
 export type { FedProxOptions } from './fl/strategies/fedavg.js';
 export { FedAvgM, FedAdagrad, FedAdam, FedYogi, ServerOptimized } from './fl/strategies/server-optimized.js';
@@ -50,7 +80,10 @@ export { FedMedian, FedTrimmedAvg, Krum, CenteredClipping } from './fl/strategie
 export { MedianAggregation } from './fl/aggregations/coordinate-median.js';
 export { TrimmedMeanAggregation, type TrimmedMeanOptions } from './fl/aggregations/trimmed-mean.js';
 export { KrumAggregation, type KrumOptions } from './fl/aggregations/krum.js';
-export { CenteredClippingAggregation, type CenteredClippingOptions } from './fl/aggregations/centered-clipping.js';
+export {
+  CenteredClippingAggregation,
+  type CenteredClippingOptions,
+} from './fl/aggregations/centered-clipping.js';
 export { FedAvgMOptimizer, type FedAvgMOptions } from './fl/server-optimizers/fedavgm.js';
 export { FedAdagradOptimizer, type FedAdagradOptions } from './fl/server-optimizers/fedadagrad.js';
 export { FedAdamOptimizer } from './fl/server-optimizers/fedadam.js';
@@ -58,9 +91,25 @@ export { FedYogiOptimizer } from './fl/server-optimizers/fedyogi.js';
 export type { FedOptOptions } from './fl/server-optimizers/fedopt.js';
 export { createStrategy, STRATEGY_NAMES } from './fl/strategies/by-name.js';
 export type { StrategyName } from './fl/strategies/by-name.js';
-export type { Learner, LearnerProxy, TrainParams, TrainResult, EvaluateParams, EvaluateResult } from './fl/learner.js';
+export type {
+  Learner,
+  LearnerProxy,
+  TrainParams,
+  TrainResult,
+  EvaluateParams,
+  EvaluateResult,
+} from './fl/learner.js';
 export { WeightedMean, WeightedMeanAggregation, accumulate, weightedMetrics } from './fl/weighted-mean.js';
-export { tensor, cloneWeights, parameterCount, weightsBytes, layoutMismatch, modelProblem, firstNonFinite, maxAbsDiff } from './fl/weights.js';
+export {
+  tensor,
+  cloneWeights,
+  parameterCount,
+  weightsBytes,
+  layoutMismatch,
+  modelProblem,
+  firstNonFinite,
+  maxAbsDiff,
+} from './fl/weights.js';
 export type { Tensor, Weights, Metrics } from './fl/weights.js';
 export { selectClients } from './fl/selection.js';
 export type { Selection, SelectOptions, Selected } from './fl/selection.js';
@@ -69,7 +118,13 @@ export type { Checkpoint, CheckpointStore } from './fl/checkpoint.js';
 export type { RoundSummary, ClientFailure, RoundFailure } from './fl/round.js';
 export { DEFAULT_EXCLUDE } from './fl/exclusion.js';
 export type { ExcludeOptions } from './fl/exclusion.js';
-export { assertTrainResult, assertEvaluateResult, MAX_METRICS, MAX_METRIC_NAME, DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
+export {
+  assertTrainResult,
+  assertEvaluateResult,
+  MAX_METRICS,
+  MAX_METRIC_NAME,
+  DEFAULT_MAX_EXAMPLES,
+} from './fl/result-validation.js';
 export type { ResultLimits } from './fl/result-validation.js';
 export { resolveConfig, DEFAULT_RUN_CONFIG } from './config.js';
 export { createFederation, createNode } from './run.js';
@@ -82,7 +137,15 @@ export type { LearnerContext, LearnerFactory } from './fl/learner-host.js';
 export type { ConnectWebSocketOptions } from './links/web-socket.js';
 export type { UplinkStatus, UplinkStatusDetail, ResumeStore } from './connect/uplink.js';
 export { FederationMember } from './fl/member.js';
-export type { MemberOptions, MemberStatus, MemberState, MemberEvents, FinishedNotice, JoinFederationOptions, JoinOverWebRtcOptions } from './fl/member.js';
+export type {
+  MemberOptions,
+  MemberStatus,
+  MemberState,
+  MemberEvents,
+  FinishedNotice,
+  JoinFederationOptions,
+  JoinOverWebRtcOptions,
+} from './fl/member.js';
 export { RUN_END_EVENT } from './fl/run-end.js';
 export type { RunEndNotice, RunEndReason } from './fl/run-end.js';
 export type { OpenPeer, PeerOptions, SignallingAddress, IceServer } from './links/peer.js';

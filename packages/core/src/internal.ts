@@ -4,7 +4,22 @@
  * budgets, the uplink. A federation's own code needs none of it (`@oiafed/core` is the SDK); it may
  * change between minor versions.
  */
-export type { Envelope, FrameKind, CallFrame, ResultFrame, ErrorFrame, CancelFrame, EventFrame, AckFrame, HelloFrame, WelcomeFrame, ByeFrame, PingFrame, PongFrame, ChunkFrame } from './wire/envelope.js';
+export type {
+  Envelope,
+  FrameKind,
+  CallFrame,
+  ResultFrame,
+  ErrorFrame,
+  CancelFrame,
+  EventFrame,
+  AckFrame,
+  HelloFrame,
+  WelcomeFrame,
+  ByeFrame,
+  PingFrame,
+  PongFrame,
+  ChunkFrame,
+} from './wire/envelope.js';
 export { toWireError, fromWireError } from './wire/errors.js';
 export { Codec, DEFAULT_MAX_FRAME_BYTES } from './wire/codec.js';
 export type { CodecOptions } from './wire/codec.js';
@@ -24,7 +39,14 @@ export { retryDelay, withRetry } from './rpc/retry.js';
 export { delay, onceWithTimeout, withTimeout } from './wire/signals.js';
 export { PortLink, eventTargetEndpoint } from './links/port-link.js';
 export type { PortEndpoint, PortEncoding, PortLinkOptions, MessageTargetLike } from './links/port-link.js';
-export { hostLearners, answerHostRequest, awaitHosting, isHostRequest, factoryOf, DEFAULT_HOSTING_TIMEOUT } from './fl/learner-host.js';
+export {
+  hostLearners,
+  answerHostRequest,
+  awaitHosting,
+  isHostRequest,
+  factoryOf,
+  DEFAULT_HOSTING_TIMEOUT,
+} from './fl/learner-host.js';
 export type { HostRequest, HostReply, LearnerPoolOptions } from './fl/learner-host.js';
 export { webSocketChannel, connectWebSocket, closeCodeFor } from './links/web-socket.js';
 export type { WebSocketLike, WebSocketConstructor, WebSocketChannelOptions } from './links/web-socket.js';

@@ -11,7 +11,9 @@ import { FedMedian } from './fl/strategies/robust.js';
 
 describe('createFederation', () => {
   it('gives the trainer node the id and role of config.node, which a joining learner is told', async () => {
-    const { node, federation } = createFederation(resolveConfig({ node: { id: 'hub', role: 'aggregator' }, heartbeat: false }));
+    const { node, federation } = createFederation(
+      resolveConfig({ node: { id: 'hub', role: 'aggregator' }, heartbeat: false }),
+    );
     const learner = new Node({ id: 'learner-1', role: 'learner', heartbeat: false });
     try {
       expect(await joinInMemory(node, learner)).toMatchObject({ id: 'hub', role: 'aggregator' });
@@ -23,7 +25,10 @@ describe('createFederation', () => {
   });
 
   it('runs the rounds of config.federation with the learners that join', async () => {
-    const config = resolveConfig({ heartbeat: false, federation: { rounds: 2, minClients: 2, train: { lr: 0.05 }, onRoundFailure: 'stop' } });
+    const config = resolveConfig({
+      heartbeat: false,
+      federation: { rounds: 2, minClients: 2, train: { lr: 0.05 }, onRoundFailure: 'stop' },
+    });
     const { node, federation } = createFederation(config);
     const learners = [1, 2].map((seed) => {
       const learner = new Node({ id: `learner-${seed}`, role: 'learner', heartbeat: false });
@@ -51,14 +56,18 @@ describe('createFederation', () => {
   });
 
   it('runs the strategy and schedule the config names', () => {
-    const { node, federation } = createFederation(resolveConfig({ federation: { strategy: { name: 'fedadam', options: { eta: 0.05 } } } }));
+    const { node, federation } = createFederation(
+      resolveConfig({ federation: { strategy: { name: 'fedadam', options: { eta: 0.05 } } } }),
+    );
     expect(federation.strategy).toBeInstanceOf(FedAdam);
     node.close();
   });
 
   it("takes a module's strategy from the platform, and refuses to run without it", () => {
     const config = resolveConfig({ federation: { strategy: { module: './mine.js', options: {} } } });
-    expect(() => createFederation(config)).toThrowError(/federation\.strategy\.module "\.\/mine\.js" is loaded by the platform/);
+    expect(() => createFederation(config)).toThrowError(
+      /federation\.strategy\.module "\.\/mine\.js" is loaded by the platform/,
+    );
     const strategy = new FedMedian();
     const { node, federation } = createFederation(config, { strategy });
     expect(federation.strategy).toBe(strategy);

@@ -88,5 +88,8 @@ export function createFederation(config: RunConfig, parts: RunParts = {}): Run {
 function strategyOf(chosen: RunConfig['federation']['strategy'], loaded: Strategy | undefined): Strategy {
   if (loaded) return loaded;
   if ('name' in chosen) return createStrategy(chosen.name, chosen.options);
-  throw new OiafedError('INVALID_CONFIG', `federation.strategy.module ${JSON.stringify(chosen.module)} is loaded by the platform: pass the strategy it makes as parts.strategy`);
+  throw new OiafedError(
+    'INVALID_CONFIG',
+    `federation.strategy.module ${JSON.stringify(chosen.module)} is loaded by the platform: pass the strategy it makes as parts.strategy`,
+  );
 }

@@ -41,9 +41,15 @@ export interface Star {
 }
 
 /** A trainer-like hub with learner-like leaves joined over strict in-memory links. */
-export async function star(count: number, options: { hub?: NodeOptions; leaf?: NodeOptions; strict?: boolean } = {}): Promise<Star> {
+export async function star(
+  count: number,
+  options: { hub?: NodeOptions; leaf?: NodeOptions; strict?: boolean } = {},
+): Promise<Star> {
   const hub = new Node({ id: 'hub', role: 'trainer', heartbeat: false, ...options.hub });
-  const leaves = Array.from({ length: count }, (_, i) => new Node({ id: `leaf-${i}`, role: 'learner', heartbeat: false, ...options.leaf }));
+  const leaves = Array.from(
+    { length: count },
+    (_, i) => new Node({ id: `leaf-${i}`, role: 'learner', heartbeat: false, ...options.leaf }),
+  );
   await Promise.all(leaves.map((leaf) => joinInMemory(hub, leaf, { strict: options.strict ?? true })));
   return {
     hub,
@@ -86,11 +92,21 @@ export class RawPeer {
   }
 
   /** The first frame (already received or still to come) that passes `test`. */
-  next<K extends Envelope['kind']>(kind: K, test: (f: Extract<Envelope, { kind: K }>) => boolean = () => true, ms = 3_000): Promise<Extract<Envelope, { kind: K }>> {
+  next<K extends Envelope['kind']>(
+    kind: K,
+    test: (f: Extract<Envelope, { kind: K }>) => boolean = () => true,
+    ms = 3_000,
+  ): Promise<Extract<Envelope, { kind: K }>> {
     const match = (f: Envelope) => f.kind === kind && test(f as Extract<Envelope, { kind: K }>);
     const seen = this.received.find(match);
     if (seen) return Promise.resolve(seen as Extract<Envelope, { kind: K }>);
-    return withTimeout(new Promise((resolve) => this.#waiters.push({ test: match, resolve: resolve as (f: Envelope) => void })), ms, `no ${kind} frame`);
+    return withTimeout(
+      new Promise((resolve) =>
+        this.#waiters.push({ test: match, resolve: resolve as (f: Envelope) => void }),
+      ),
+      ms,
+      `no ${kind} frame`,
+    );
   }
 
   closed(ms = 3_000): Promise<string> {
@@ -98,7 +114,15 @@ export class RawPeer {
   }
 
   hello(src: string, extra: Partial<HelloFrame> = {}): void {
-    this.send({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', capabilities: [], metadata: {}, ...extra });
+    this.send({
+      kind: 'hello',
+      version: PROTOCOL_VERSION,
+      src,
+      role: 'learner',
+      capabilities: [],
+      metadata: {},
+      ...extra,
+    });
   }
 }
 
@@ -129,7 +153,8 @@ export class ManualClock implements Clock {
     const end = this.#now + ms;
     for (;;) {
       let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
+      for (const entry of this.#timers)
+        if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
       if (!next) break;
       this.#timers.delete(next[0]);
       this.#now = Math.max(this.#now, next[1].at);

@@ -20,7 +20,10 @@ describe('call signals', () => {
     const controller = new AbortController();
     const call = trainer.call('learner', 'hang', [], { signal: controller.signal });
     controller.abort('user pressed stop');
-    await expect(call).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringContaining('user pressed stop') });
+    await expect(call).rejects.toMatchObject({
+      code: 'ABORTED',
+      message: expect.stringContaining('user pressed stop'),
+    });
   });
 
   it('take a CancelScope without a cast: aborting the scope rejects every call under it', async () => {

@@ -21,19 +21,41 @@ function freePort(): Promise<number> {
   });
 }
 
-const closeOf = (socket: WebSocket) => withTimeout(new Promise<number>((resolve) => socket.on('close', (code) => resolve(code))), 5_000, 'not closed');
+const closeOf = (socket: WebSocket) =>
+  withTimeout(
+    new Promise<number>((resolve) => socket.on('close', (code) => resolve(code))),
+    5_000,
+    'not closed',
+  );
 
 describe('oiafed serve: the security budgets of its config', () => {
   it('applies security.maxConnections, upgradeTimeout and helloBytes to its WebSocket server', async () => {
     const port = await freePort();
     const config = join(dir, 'budgets.yaml');
-    await writeFile(config, [`transport: { mode: websocket, port: ${port} }`, 'security: { maxConnections: 2, upgradeTimeout: 300, helloBytes: 1024 }', 'federation: { rounds: 1, minClients: 1 }', ''].join('\n'));
-    const run = new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', 'serve', config], { cwd: here });
+    await writeFile(
+      config,
+      [
+        `transport: { mode: websocket, port: ${port} }`,
+        'security: { maxConnections: 2, upgradeTimeout: 300, helloBytes: 1024 }',
+        'federation: { rounds: 1, minClients: 1 }',
+        '',
+      ].join('\n'),
+    );
+    const run = new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', 'serve', config], {
+      cwd: here,
+    });
     const sockets: WebSocket[] = [];
     try {
       await run.waitFor(/serving ws:\/\/127\.0\.0\.1:\d+/);
       const url = `ws://127.0.0.1:${port}`;
-      const open = (socket: WebSocket) => withTimeout(new Promise<void>((resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject))), 5_000, 'not open');
+      const open = (socket: WebSocket) =>
+        withTimeout(
+          new Promise<void>(
+            (resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject)),
+          ),
+          5_000,
+          'not open',
+        );
       // A stranger's message over helloBytes: refused by ws itself (1009).
       const large = new WebSocket(url);
       sockets.push(large);
@@ -48,13 +70,25 @@ describe('oiafed serve: the security budgets of its config', () => {
       const refused = new WebSocket(url);
       sockets.push(refused);
       refused.on('error', () => undefined);
-      const status = await withTimeout(new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))), 5_000, 'no answer');
+      const status = await withTimeout(
+        new Promise<number>((resolve) =>
+          refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+        ),
+        5_000,
+        'no answer',
+      );
       expect(status).toBe(503);
       // A TCP connection that never asks to upgrade is ended after upgradeTimeout.
       const silent = connect(port, '127.0.0.1');
       silent.on('error', () => undefined);
-      await withTimeout(new Promise((resolve) => silent.once('close', resolve)), 5_000, 'silent socket kept open');
-      expect(await Promise.race([run.exited.then(() => 'exited'), Promise.resolve('serving')])).toBe('serving');
+      await withTimeout(
+        new Promise((resolve) => silent.once('close', resolve)),
+        5_000,
+        'silent socket kept open',
+      );
+      expect(await Promise.race([run.exited.then(() => 'exited'), Promise.resolve('serving')])).toBe(
+        'serving',
+      );
     } finally {
       for (const socket of sockets) socket.terminate();
       run.kill();

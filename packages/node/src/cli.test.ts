@@ -16,9 +16,14 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'oiafed-cli-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const oiafed = (...args: string[]) => new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', ...args], { cwd: here });
+const oiafed = (...args: string[]) =>
+  new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', ...args], { cwd: here });
 /** A learner in a process of its own (fixtures/learner-process.fixture.ts): it joins, trains, and exits on its own. */
-const learnerProcess = (...args: string[]) => new LineProcess(['--import', 'tsx', '--conditions=source', 'fixtures/learner-process.fixture.ts', ...args], { cwd: here });
+const learnerProcess = (...args: string[]) =>
+  new LineProcess(
+    ['--import', 'tsx', '--conditions=source', 'fixtures/learner-process.fixture.ts', ...args],
+    { cwd: here },
+  );
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -55,11 +60,25 @@ describe('oiafed serve', () => {
     let trained = 0;
     stalling.train = (params) => (++trained === 2 ? (new Promise(() => undefined) as never) : train(params));
     const members = await Promise.all([
-      joinFederation({ url: `ws://127.0.0.1:${port}`, id: 'a', learner: new LinearLearner(linearData(1, 30)), token: 'sesame', retry: { initialDelay: 20, maxDelay: 200 } }),
-      joinFederation({ url: `ws://127.0.0.1:${port}`, id: 'b', learner: stalling, token: 'sesame', retry: { initialDelay: 20, maxDelay: 200 } }),
+      joinFederation({
+        url: `ws://127.0.0.1:${port}`,
+        id: 'a',
+        learner: new LinearLearner(linearData(1, 30)),
+        token: 'sesame',
+        retry: { initialDelay: 20, maxDelay: 200 },
+      }),
+      joinFederation({
+        url: `ws://127.0.0.1:${port}`,
+        id: 'b',
+        learner: stalling,
+        token: 'sesame',
+        retry: { initialDelay: 20, maxDelay: 200 },
+      }),
     ]);
     try {
-      await first.waitFor(/^round 1\/3 {2}2\/2 learners {2}train loss \d\.\d+ {2}eval federated_loss \d\.\d+/m);
+      await first.waitFor(
+        /^round 1\/3 {2}2\/2 learners {2}train loss \d\.\d+ {2}eval federated_loss \d\.\d+/m,
+      );
       first.interrupt();
       await first.waitFor(/^done: 1 of 3 rounds \(stopped\); checkpoint .*federation\.yaml\.checkpoint$/);
       expect(await first.exited).toBe(0);
@@ -71,7 +90,10 @@ describe('oiafed serve', () => {
       expect(second.lines.some((l) => l.startsWith('round 1/'))).toBe(false);
       expect(await second.exited).toBe(0);
       for (const member of members) {
-        expect(await withTimeout(member.finished, 5_000, `${member.id} not told`)).toEqual({ reason: 'completed', rounds: 3 });
+        expect(await withTimeout(member.finished, 5_000, `${member.id} not told`)).toEqual({
+          reason: 'completed',
+          rounds: 3,
+        });
         expect(member.status.state).toBe('finished');
       }
     } finally {
@@ -83,12 +105,23 @@ describe('oiafed serve', () => {
   it('ends the run for learner processes joined over WebSocket: they hear it completed and exit 0 on their own', async () => {
     const port = await freePort();
     const config = join(dir, 'learner-processes.yaml');
-    await writeFile(config, [`transport: { mode: websocket, port: ${port} }`, 'heartbeat: { interval: 200, timeout: 1000 }', 'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }', ''].join('\n'));
+    await writeFile(
+      config,
+      [
+        `transport: { mode: websocket, port: ${port} }`,
+        'heartbeat: { interval: 200, timeout: 1000 }',
+        'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }',
+        '',
+      ].join('\n'),
+    );
     const run = oiafed('serve', config);
     const learners: LineProcess[] = [];
     try {
       await run.waitFor(/serving ws:\/\/127\.0\.0\.1:\d+; fedavg, 2 rounds, minClients 2/);
-      learners.push(learnerProcess(`ws://127.0.0.1:${port}`, 'a', '1'), learnerProcess(`ws://127.0.0.1:${port}`, 'b', '2'));
+      learners.push(
+        learnerProcess(`ws://127.0.0.1:${port}`, 'a', '1'),
+        learnerProcess(`ws://127.0.0.1:${port}`, 'b', '2'),
+      );
       await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
       expect(await withTimeout(run.exited, 10_000, 'oiafed serve did not exit')).toBe(0);
       for (const learner of learners) {
@@ -104,12 +137,29 @@ describe('oiafed serve', () => {
   it('serves a federation over WebRTC: its own signalling server, learner processes joining over data channels, which exit 0 once the run completes', async () => {
     const port = await freePort();
     const config = join(dir, 'webrtc.yaml');
-    await writeFile(config, ['node: { id: fl-trainer }', `transport: { mode: webrtc, port: ${port} }`, 'heartbeat: { interval: 200, timeout: 1000 }', 'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }', ''].join('\n'));
+    await writeFile(
+      config,
+      [
+        'node: { id: fl-trainer }',
+        `transport: { mode: webrtc, port: ${port} }`,
+        'heartbeat: { interval: 200, timeout: 1000 }',
+        'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }',
+        '',
+      ].join('\n'),
+    );
     const run = oiafed('serve', config);
     const learners: LineProcess[] = [];
     try {
-      await run.waitFor(new RegExp(`serving http://127\\.0\\.0\\.1:${port}/ \\(WebRTC signalling; trainer peer fl-trainer\\); fedavg, 2 rounds`));
-      for (const [id, seed] of [['a', '1'], ['b', '2']] as const) learners.push(learnerProcess(`http://127.0.0.1:${port}/`, id, seed, 'fl-trainer'));
+      await run.waitFor(
+        new RegExp(
+          `serving http://127\\.0\\.0\\.1:${port}/ \\(WebRTC signalling; trainer peer fl-trainer\\); fedavg, 2 rounds`,
+        ),
+      );
+      for (const [id, seed] of [
+        ['a', '1'],
+        ['b', '2'],
+      ] as const)
+        learners.push(learnerProcess(`http://127.0.0.1:${port}/`, id, seed, 'fl-trainer'));
       await run.waitFor(/^round 2\/2 {2}2\/2 learners {2}train loss \d\.\d+/m, 30_000);
       await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
       expect(await withTimeout(run.exited, 10_000, 'oiafed serve did not exit')).toBe(0);
@@ -126,22 +176,43 @@ describe('oiafed serve', () => {
   it('reports a failed round and runs it again until a good learner joins and the run completes with exit code 0; a 4 MiB error stays one short line and out of the checkpoint', async () => {
     const port = await freePort();
     const config = join(dir, 'retry.yaml');
-    await writeFile(config, [`transport: { mode: websocket, port: ${port} }`, 'heartbeat: { interval: 200, timeout: 1000 }', 'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }', ''].join('\n'));
+    await writeFile(
+      config,
+      [
+        `transport: { mode: websocket, port: ${port} }`,
+        'heartbeat: { interval: 200, timeout: 1000 }',
+        'federation: { rounds: 2, minClients: 2, train: { lr: 0.05 } }',
+        '',
+      ].join('\n'),
+    );
     const run = oiafed('serve', config);
     await run.waitFor(/serving ws:\/\/127\.0\.0\.1:\d+; fedavg, 2 rounds, minClients 2/);
     const thrower = new LinearLearner(linearData(3, 30));
-    thrower.train = () => Promise.reject(new Error(`\u001b[2J\u001b[31m${'x'.repeat(4 << 20)}\nforged line`)) as never;
-    const member = (id: string, learner: LinearLearner) => joinFederation({ url: `ws://127.0.0.1:${port}`, id, learner, retry: { initialDelay: 20, maxDelay: 200 } });
+    thrower.train = () =>
+      Promise.reject(new Error(`\u001b[2J\u001b[31m${'x'.repeat(4 << 20)}\nforged line`)) as never;
+    const member = (id: string, learner: LinearLearner) =>
+      joinFederation({
+        url: `ws://127.0.0.1:${port}`,
+        id,
+        learner,
+        retry: { initialDelay: 20, maxDelay: 200 },
+      });
     const members = [await member('a', new LinearLearner(linearData(1, 30))), await member('b', thrower)];
     try {
-      const [failed] = await run.waitFor(/^round 1\/2 failed \(attempt 1\): round 1: 1 of 2 learners returned train results, fewer than minResults 2 \(b: REMOTE_ERROR \\u001b\[2J\\u001b\[31mxxx.*; running it again in 1\.0 s, or when a learner joins$/);
+      const [failed] = await run.waitFor(
+        /^round 1\/2 failed \(attempt 1\): round 1: 1 of 2 learners returned train results, fewer than minResults 2 \(b: REMOTE_ERROR \\u001b\[2J\\u001b\[31mxxx.*; running it again in 1\.0 s, or when a learner joins$/,
+      );
       expect(failed.length).toBeLessThan(1_500);
       members.push(await member('c', new LinearLearner(linearData(2, 30))));
       await run.waitFor(/^round 2\/2 {2}2\/3 learners {2}1 failed \(b: REMOTE_ERROR\)/);
       await run.waitFor(/^left out of selection: learner b for 5 rounds \(failed 3 in a row\)$/);
       await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
       expect(await run.exited).toBe(0);
-      expect(run.lines.every((line) => line.length < 1_500 && !line.includes('\u001b') && !line.startsWith('forged'))).toBe(true);
+      expect(
+        run.lines.every(
+          (line) => line.length < 1_500 && !line.includes('\u001b') && !line.startsWith('forged'),
+        ),
+      ).toBe(true);
       // b's three failures are in the history: 1 KiB each at most, not 4 MiB.
       expect((await stat(`${config}.checkpoint`)).size).toBeLessThan(16 * 1024);
     } finally {
@@ -153,7 +224,10 @@ describe('oiafed serve', () => {
   it('runs its trainer under node.id and node.role, which a joining learner is told', async () => {
     const port = await freePort();
     const config = join(dir, 'role.yaml');
-    await writeFile(config, `node: { id: hub, role: aggregator }\ntransport: { mode: websocket, port: ${port} }\nheartbeat: false\n`);
+    await writeFile(
+      config,
+      `node: { id: hub, role: aggregator }\ntransport: { mode: websocket, port: ${port} }\nheartbeat: false\n`,
+    );
     const run = oiafed('serve', config);
     const learner = new Node({ id: 'learner-1', role: 'learner', heartbeat: false });
     try {

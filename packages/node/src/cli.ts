@@ -54,26 +54,52 @@ function progress(s: RoundSummary, rounds: number): string {
 }
 
 function roundFailed(f: RoundFailure, rounds: number): string {
-  const next = f.retryInMs === undefined ? 'stopping (federation.onRoundFailure: stop)' : `running it again in ${(f.retryInMs / 1000).toFixed(1)} s, or when a learner joins`;
+  const next =
+    f.retryInMs === undefined
+      ? 'stopping (federation.onRoundFailure: stop)'
+      : `running it again in ${(f.retryInMs / 1000).toFixed(1)} s, or when a learner joins`;
   return `round ${f.round}/${rounds} failed (attempt ${f.attempt}): ${f.reason}; ${next}`;
 }
 
 async function serve(file: string, config: RunConfig): Promise<number> {
   if (config.transport.mode !== 'websocket' && config.transport.mode !== 'webrtc') {
-    throw new OiafedError('INVALID_CONFIG', `transport.mode must be websocket or webrtc for oiafed serve (got ${config.transport.mode}): learners connect to the trainer it runs`);
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `transport.mode must be websocket or webrtc for oiafed serve (got ${config.transport.mode}): learners connect to the trainer it runs`,
+    );
   }
   const fed = config.federation;
-  const store = new FileCheckpointStore(fed.checkpoint ?? join(dirname(file), `${basename(file)}.checkpoint`));
+  const store = new FileCheckpointStore(
+    fed.checkpoint ?? join(dirname(file), `${basename(file)}.checkpoint`),
+  );
   const chosen = fed.strategy;
-  const strategy = 'module' in chosen ? await loadStrategyModule(chosen.module, dirname(file), chosen.options) : undefined;
+  const strategy =
+    'module' in chosen ? await loadStrategyModule(chosen.module, dirname(file), chosen.options) : undefined;
   // A server keeps waiting for learners (a day per wait) until the run ends or Ctrl-C.
-  const { node, federation } = createFederation(config, { store, clientWait: 24 * 3_600_000, log: (line) => console.log(line), ...(strategy ? { strategy } : {}) });
-  const server = config.transport.mode === 'webrtc' ? await serveDataChannels(node, config) : await serveWebSocket(node, { port: config.transport.port ?? 8787, host: config.transport.host ?? '127.0.0.1', maxPayload: config.transport.maxPayload, limits: config.security });
-  console.log(`oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`);
+  const { node, federation } = createFederation(config, {
+    store,
+    clientWait: 24 * 3_600_000,
+    log: (line) => console.log(line),
+    ...(strategy ? { strategy } : {}),
+  });
+  const server =
+    config.transport.mode === 'webrtc'
+      ? await serveDataChannels(node, config)
+      : await serveWebSocket(node, {
+          port: config.transport.port ?? 8787,
+          host: config.transport.host ?? '127.0.0.1',
+          maxPayload: config.transport.maxPayload,
+          limits: config.security,
+        });
+  console.log(
+    `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`,
+  );
   const saved = await store.load();
   if (saved) console.log(`resuming after round ${saved.round} from ${store.path}`);
   node.events.on('CLIENT_REGISTERED', (c) => console.log(`learner ${boundedText(c.id)} joined`));
-  node.events.on('CLIENT_DISCONNECTED', (c) => console.log(`learner ${boundedText(c.id)} ${c.state}: ${boundedText(c.reason ?? '')}`));
+  node.events.on('CLIENT_DISCONNECTED', (c) =>
+    console.log(`learner ${boundedText(c.id)} ${c.state}: ${boundedText(c.reason ?? '')}`),
+  );
   node.events.on('CLIENT_UNREGISTERED', (c) => console.log(`learner ${boundedText(c.id)} left`));
 
   // Exclusions come just before their round's end: one line for all of them, after the round's.
@@ -91,7 +117,9 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     const result = await federation.start();
-    console.log(`done: ${result.rounds} of ${fed.rounds} rounds (${result.reason}); checkpoint ${store.path}`);
+    console.log(
+      `done: ${result.rounds} of ${fed.rounds} rounds (${result.reason}); checkpoint ${store.path}`,
+    );
     return 0;
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
@@ -102,9 +130,15 @@ async function serve(file: string, config: RunConfig): Promise<number> {
 }
 
 /** The trainer's peer, at the signalling server the config names or one started here. */
-async function serveDataChannels(node: Node, config: RunConfig): Promise<{ url: string; close(): Promise<void> }> {
+async function serveDataChannels(
+  node: Node,
+  config: RunConfig,
+): Promise<{ url: string; close(): Promise<void> }> {
   const { url, port, host, iceServers } = config.transport;
-  const own = url === undefined ? await servePeerSignalling({ port: port ?? 9000, host: host ?? '127.0.0.1' }) : undefined;
+  const own =
+    url === undefined
+      ? await servePeerSignalling({ port: port ?? 9000, host: host ?? '127.0.0.1' })
+      : undefined;
   const signalling = url ?? `http://${own!.host}:${own!.port}${own!.path}`;
   const peer = await serveWebRtc(node, { signalling, iceServers, limits: config.security });
   return {

@@ -10,18 +10,39 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe('YAML config', () => {
   it('loads the same shape as the typed config object', async () => {
     const path = join(dir, 'federation.yaml');
-    await writeFile(path, ['transport:', '  mode: websocket', '  port: 9000', 'federation:', '  rounds: 4', '  strategy:', '    name: fedprox', '    options: { mu: 0.01 }', ''].join('\n'));
+    await writeFile(
+      path,
+      [
+        'transport:',
+        '  mode: websocket',
+        '  port: 9000',
+        'federation:',
+        '  rounds: 4',
+        '  strategy:',
+        '    name: fedprox',
+        '    options: { mu: 0.01 }',
+        '',
+      ].join('\n'),
+    );
     const config = await loadConfig(path);
     expect(config.transport).toMatchObject({ mode: 'websocket', port: 9000 });
-    expect(config.federation).toMatchObject({ rounds: 4, strategy: { name: 'fedprox', options: { mu: 0.01 } } });
+    expect(config.federation).toMatchObject({
+      rounds: 4,
+      strategy: { name: 'fedprox', options: { mu: 0.01 } },
+    });
   });
 
   it('names the file and the field of an invalid setting', () => {
-    expect(() => parseConfig('federation:\n  rounds: -2\n', 'run.yaml')).toThrow(/run\.yaml: federation\.rounds must be an integer from 1 \(got -2\)/);
+    expect(() => parseConfig('federation:\n  rounds: -2\n', 'run.yaml')).toThrow(
+      /run\.yaml: federation\.rounds must be an integer from 1 \(got -2\)/,
+    );
     expect(() => parseConfig('federation: [unclosed', 'bad.yaml')).toThrow(/bad\.yaml is not valid YAML/);
   });
 
   it('fails clearly for a missing file', async () => {
-    await expect(loadConfig(join(dir, 'missing.yaml'))).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/cannot read config/) });
+    await expect(loadConfig(join(dir, 'missing.yaml'))).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(/cannot read config/),
+    });
   });
 });

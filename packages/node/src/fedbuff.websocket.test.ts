@@ -1,4 +1,12 @@
-import { Federation, Node, type ClientFailure, type FederationMember, type Learner, type NodeId, type RoundSummary } from '@oiafed/core';
+import {
+  Federation,
+  Node,
+  type ClientFailure,
+  type FederationMember,
+  type Learner,
+  type NodeId,
+  type RoundSummary,
+} from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { linearLearner, slowedBy } from '../../core/src/fl/linear-learner.test-support.js';
 import { withTimeout } from '../../core/src/test-support.js';
@@ -41,7 +49,8 @@ function leavingLearner(index: number, nth: number): { learner: Learner; reached
 }
 
 /** The versions (rounds) whose model `client`'s results were folded into. */
-const versionsOf = (history: readonly RoundSummary[], client: NodeId) => history.filter((s) => s.clients.includes(client)).map((s) => s.round);
+const versionsOf = (history: readonly RoundSummary[], client: NodeId) =>
+  history.filter((s) => s.clients.includes(client)).map((s) => s.round);
 
 describe('FedBuff over WebSocket (Node learners)', () => {
   it('completes every version with learners 10x apart in speed, one leaving mid-training (a failure at once) and one joining later (counted in later versions); fast learners count in more versions than the slow one', async () => {
@@ -70,12 +79,16 @@ describe('FedBuff over WebSocket (Node learners)', () => {
       config: { lr: 0.05 },
       schedule: { name: 'fedbuff', concurrency: 4, buffer: 2, maxStaleness: VERSIONS },
     });
-    const leaverFailed = new Promise<ClientFailure>((resolve) => federation.events.on('CLIENT_FAILED', (f) => f.client === 'leaver' && resolve(f)));
+    const leaverFailed = new Promise<ClientFailure>((resolve) =>
+      federation.events.on('CLIENT_FAILED', (f) => f.client === 'leaver' && resolve(f)),
+    );
     const run = federation.start();
 
     await withTimeout(leaver.reached, 10_000, 'the leaver was never asked a third time');
     await leaving.close();
-    expect(await withTimeout(leaverFailed, 5_000, "the leaver's training did not end when it left")).toMatchObject({ client: 'leaver', code: 'DISCONNECTED' });
+    expect(
+      await withTimeout(leaverFailed, 5_000, "the leaver's training did not end when it left"),
+    ).toMatchObject({ client: 'leaver', code: 'DISCONNECTED' });
 
     // Held between two versions while the late learner's WebSocket join completes (the learners
     // under way keep training meanwhile), so the run cannot end before the late learner is in.
@@ -102,7 +115,9 @@ describe('FedBuff over WebSocket (Node learners)', () => {
 
     // The leaver's training under way was reported with a version, and nothing of it counted after.
     const reportedIn = history.find((s) => s.failures.some((f) => f.client === 'leaver'));
-    expect(reportedIn?.failures).toContainEqual(expect.objectContaining({ client: 'leaver', code: 'DISCONNECTED' }));
+    expect(reportedIn?.failures).toContainEqual(
+      expect.objectContaining({ client: 'leaver', code: 'DISCONNECTED' }),
+    );
     expect(versionsOf(history, 'leaver').every((v) => v <= reportedIn!.round)).toBe(true);
 
     // The late learner trained for versions after it joined.

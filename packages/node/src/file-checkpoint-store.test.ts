@@ -12,7 +12,18 @@ describe('FileCheckpointStore', () => {
   it('saves and loads the round, the weights as Float32Arrays, and the history', async () => {
     const store = new FileCheckpointStore(join(dir, 'run', 'checkpoint.bin'));
     expect(await store.load()).toBeUndefined();
-    const history = [{ round: 2, clients: ['a'], results: 1, numExamples: 5, failures: [], trainMetrics: { loss: 0.5 }, evalMetrics: { accuracy: 0.9 }, timings: { trainMs: 1, evaluateMs: 2, totalMs: 3 } }];
+    const history = [
+      {
+        round: 2,
+        clients: ['a'],
+        results: 1,
+        numExamples: 5,
+        failures: [],
+        trainMetrics: { loss: 0.5 },
+        evalMetrics: { accuracy: 0.9 },
+        timings: { trainMs: 1, evaluateMs: 2, totalMs: 3 },
+      },
+    ];
     await store.save({ round: 2, weights: { w: tensor([1, 2, 3, 4], [2, 2]) }, history });
     const loaded = await store.load();
     expect(loaded?.round).toBe(2);

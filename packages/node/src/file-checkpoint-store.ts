@@ -19,7 +19,10 @@ export class FileCheckpointStore implements CheckpointStore {
   async save(checkpoint: Checkpoint): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     const temporary = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temporary, this.#codec.encodeValue({ format: 'oiafed-checkpoint', version: 1, ...checkpoint }));
+    await writeFile(
+      temporary,
+      this.#codec.encodeValue({ format: 'oiafed-checkpoint', version: 1, ...checkpoint }),
+    );
     await rename(temporary, this.path);
   }
 
@@ -31,8 +34,14 @@ export class FileCheckpointStore implements CheckpointStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw error;
     }
-    const value = this.#codec.decodeValue(bytes) as (Partial<Checkpoint> & { format?: string }) | null | undefined;
-    if (value?.format !== 'oiafed-checkpoint' || !Number.isInteger(value.round) || typeof value.weights !== 'object' || !Array.isArray(value.history)) {
+    const value = this.#codec.decodeValue(bytes) as
+      (Partial<Checkpoint> & { format?: string }) | null | undefined;
+    if (
+      value?.format !== 'oiafed-checkpoint' ||
+      !Number.isInteger(value.round) ||
+      typeof value.weights !== 'object' ||
+      !Array.isArray(value.history)
+    ) {
       throw new OiafedError('BAD_FRAME', `${this.path} is not an oiafed checkpoint`);
     }
     return { round: value.round!, weights: value.weights, history: value.history };

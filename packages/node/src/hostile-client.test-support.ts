@@ -3,7 +3,13 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { currentCall, PROTOCOL_VERSION, type FederationMember, type Learner, type TrainParams } from '@oiafed/core';
+import {
+  currentCall,
+  PROTOCOL_VERSION,
+  type FederationMember,
+  type Learner,
+  type TrainParams,
+} from '@oiafed/core';
 import { Codec, type Envelope, type WebSocketLike } from '@oiafed/core/internal';
 import WebSocket from 'ws';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
@@ -121,7 +127,10 @@ export class RawClient {
     options: RawClientOptions,
   ) {
     socket.on('error', () => undefined);
-    const keepAlive = options.keepAlive === undefined ? undefined : setInterval(() => void this.send({ kind: 'ping', t: Date.now() }), options.keepAlive);
+    const keepAlive =
+      options.keepAlive === undefined
+        ? undefined
+        : setInterval(() => void this.send({ kind: 'ping', t: Date.now() }), options.keepAlive);
     this.closed = new Promise((resolve) =>
       socket.on('close', (code, reason) => {
         clearInterval(keepAlive);
@@ -139,9 +148,11 @@ export class RawClient {
       }
       if (frame.kind === 'limits') return;
       this.frames.push(frame);
-      for (let i = this.#waiters.length - 1; i >= 0; i--) if (this.#waiters[i]!.test(frame)) this.#waiters.splice(i, 1)[0]!.resolve(frame);
+      for (let i = this.#waiters.length - 1; i >= 0; i--)
+        if (this.#waiters[i]!.test(frame)) this.#waiters.splice(i, 1)[0]!.resolve(frame);
       if (frame.kind === 'ping' && options.autoPong !== false) void this.send({ kind: 'pong', t: frame.t });
-      if (frame.kind === 'call' && options.answer) void this.send([TUPLE.result, frame.id, options.answer(frame.method, frame.args)]);
+      if (frame.kind === 'call' && options.answer)
+        void this.send([TUPLE.result, frame.id, options.answer(frame.method, frame.args)]);
     });
   }
 
@@ -163,7 +174,13 @@ export class RawClient {
   }
 
   /** Joins as a learner by the rules (hello with `token`), resolving with the welcome. */
-  static async join(url: string, id: string, token: string | undefined, options: RawClientOptions = {}, extra: Record<string, unknown> = {}): Promise<{ client: RawClient; welcome: Envelope }> {
+  static async join(
+    url: string,
+    id: string,
+    token: string | undefined,
+    options: RawClientOptions = {},
+    extra: Record<string, unknown> = {},
+  ): Promise<{ client: RawClient; welcome: Envelope }> {
     const client = await RawClient.connect(url, options);
     void client.hello(id, { ...(token === undefined ? {} : { token }), ...extra });
     const welcome = await client.next((f) => f.kind === 'welcome' || f.kind === 'error');
@@ -187,14 +204,26 @@ export class RawClient {
   }
 
   hello(src: unknown, extra: Record<string, unknown> = {}): Promise<boolean> {
-    return this.send({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', capabilities: [], metadata: {}, ...extra });
+    return this.send({
+      kind: 'hello',
+      version: PROTOCOL_VERSION,
+      src,
+      role: 'learner',
+      capabilities: [],
+      metadata: {},
+      ...extra,
+    });
   }
 
   /** The first frame (received or to come) that passes `test`. */
   next(test: (f: Envelope) => boolean, ms = 5_000): Promise<Envelope> {
     const seen = this.frames.find(test);
     if (seen) return Promise.resolve(seen);
-    return withTimeout(new Promise<Envelope>((resolve) => this.#waiters.push({ test, resolve })), ms, 'no such frame from the server');
+    return withTimeout(
+      new Promise<Envelope>((resolve) => this.#waiters.push({ test, resolve })),
+      ms,
+      'no such frame from the server',
+    );
   }
 
   /** The close, within `ms`. */
@@ -236,7 +265,8 @@ export interface RoundLine {
   line: string;
 }
 
-const ROUND_LINE = /^round (\d+)\/\d+ {2}(\d+)\/(\d+) learners(?: {2}\d+ failed \((.*?)\))?(?: {2}train loss (\S+))?.* {2}(\d+\.\d) s$/;
+const ROUND_LINE =
+  /^round (\d+)\/\d+ {2}(\d+)\/(\d+) learners(?: {2}\d+ failed \((.*?)\))?(?: {2}train loss (\S+))?.* {2}(\d+\.\d) s$/;
 
 export function parseRound(line: string): RoundLine | undefined {
   const m = ROUND_LINE.exec(line);
@@ -246,7 +276,15 @@ export function parseRound(line: string): RoundLine | undefined {
     const at = pair.lastIndexOf(': ');
     if (at > 0) failures.set(pair.slice(0, at), pair.slice(at + 2));
   }
-  return { round: Number(m[1]), results: Number(m[2]), selected: Number(m[3]), failures, loss: m[5] === undefined ? undefined : Number(m[5]), seconds: Number(m[6]), line };
+  return {
+    round: Number(m[1]),
+    results: Number(m[2]),
+    selected: Number(m[3]),
+    failures,
+    loss: m[5] === undefined ? undefined : Number(m[5]),
+    seconds: Number(m[6]),
+    line,
+  };
 }
 
 export interface ServeConfig {
@@ -286,7 +324,9 @@ export class ServeProcess {
   ) {
     void process.exited.then((code) => (this.#exitCode = code));
     this.#died = process.exited.then((code) => {
-      throw new Error(`oiafed serve exited (code ${code}); last lines:\n${process.lines.slice(-15).join('\n')}`);
+      throw new Error(
+        `oiafed serve exited (code ${code}); last lines:\n${process.lines.slice(-15).join('\n')}`,
+      );
     });
     this.#died.catch(() => undefined);
   }
@@ -302,14 +342,29 @@ export class ServeProcess {
     const config = join(dir, `${name}.yaml`);
     const run = {
       node: { id: 'trainer' },
-      transport: { mode: 'websocket', host: '127.0.0.1', port, ...(options.token === undefined ? {} : { token: options.token }) },
+      transport: {
+        mode: 'websocket',
+        host: '127.0.0.1',
+        port,
+        ...(options.token === undefined ? {} : { token: options.token }),
+      },
       heartbeat: options.heartbeat ?? { interval: 200, timeout: 1_000 },
       timeouts: { connect: 3_000, ...options.timeouts },
-      federation: { rounds: 100_000, minClients: 1, deadline: 4_000, train: { lr: 0.05 }, checkpoint: join(dir, `${name}.checkpoint`), ...options.federation },
+      federation: {
+        rounds: 100_000,
+        minClients: 1,
+        deadline: 4_000,
+        train: { lr: 0.05 },
+        checkpoint: join(dir, `${name}.checkpoint`),
+        ...options.federation,
+      },
       security: { ...LOW_BUDGETS, ...options.security },
     };
     await writeFile(config, JSON.stringify(run, null, 1));
-    const process = new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', 'serve', config], { cwd: here, ...(globalThis.process.env.HOSTILE_VERBOSE ? { verbose: name } : {}) });
+    const process = new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', 'serve', config], {
+      cwd: here,
+      ...(globalThis.process.env.HOSTILE_VERBOSE ? { verbose: name } : {}),
+    });
     const serve = new ServeProcess(process, `ws://127.0.0.1:${port}`, config);
     try {
       await process.waitFor(/^oiafed: trainer \S+ serving ws:/, 30_000);
@@ -346,7 +401,11 @@ export class ServeProcess {
   }
 
   /** The first round line after round `after` (default: the last one printed so far) that passes `test`. */
-  async nextRound(test: (r: RoundLine) => boolean = () => true, after = this.lastRound(), ms = 30_000): Promise<RoundLine> {
+  async nextRound(
+    test: (r: RoundLine) => boolean = () => true,
+    after = this.lastRound(),
+    ms = 30_000,
+  ): Promise<RoundLine> {
     const line = await this.#whileAlive(
       this.process.waitForLine(
         (l) => {
@@ -364,7 +423,13 @@ export class ServeProcess {
    * The first of the next `rounds` round lines (after round `after`) that passes `test`; fails,
    * naming those rounds, when none of them does.
    */
-  async roundWithin(test: (r: RoundLine) => boolean, rounds: number, what: string, after = this.lastRound(), ms = 30_000): Promise<RoundLine> {
+  async roundWithin(
+    test: (r: RoundLine) => boolean,
+    rounds: number,
+    what: string,
+    after = this.lastRound(),
+    ms = 30_000,
+  ): Promise<RoundLine> {
     let seen = 0;
     const line = await this.#whileAlive(
       this.process.waitForLine(
@@ -379,7 +444,13 @@ export class ServeProcess {
       ),
     );
     const r = parseRound(line)!;
-    if (!test(r)) throw new Error(`${what}: not in the ${rounds} rounds after round ${after}:\n${this.rounds().filter((x) => x.round > after).map((x) => x.line).join('\n')}`);
+    if (!test(r))
+      throw new Error(
+        `${what}: not in the ${rounds} rounds after round ${after}:\n${this.rounds()
+          .filter((x) => x.round > after)
+          .map((x) => x.line)
+          .join('\n')}`,
+      );
     return r;
   }
 
@@ -391,7 +462,8 @@ export class ServeProcess {
   /** Resident and peak resident memory of the server, MiB (from /proc). */
   memory(): { rss: number; peak: number } {
     const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const kib = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
     return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
   }
 
@@ -472,12 +544,20 @@ export class HonestLearner implements Learner {
 
   /** Resolves with the round number once a training that is not yet finished completes. */
   nextTrained(ms = 15_000): Promise<number> {
-    return withTimeout(new Promise<number>((resolve) => this.#trained.push(resolve)), ms, 'the honest learner did not finish a training');
+    return withTimeout(
+      new Promise<number>((resolve) => this.#trained.push(resolve)),
+      ms,
+      'the honest learner did not finish a training',
+    );
   }
 
   /** Resolves with the round number when the next training starts. */
   nextTrainStart(ms = 15_000): Promise<number> {
-    return withTimeout(new Promise<number>((resolve) => this.#started.push(resolve)), ms, 'the honest learner did not start a training');
+    return withTimeout(
+      new Promise<number>((resolve) => this.#started.push(resolve)),
+      ms,
+      'the honest learner did not start a training',
+    );
   }
 
   /** Whether any call reached this learner from someone other than `trainer`. */
@@ -504,14 +584,19 @@ export class PingCounter {
       }
       if (frame.kind !== 'ping') return;
       this.count += 1;
-      for (let i = this.#waiters.length - 1; i >= 0; i--) if (this.count >= this.#waiters[i]!.at) this.#waiters.splice(i, 1)[0]!.resolve();
+      for (let i = this.#waiters.length - 1; i >= 0; i--)
+        if (this.count >= this.#waiters[i]!.at) this.#waiters.splice(i, 1)[0]!.resolve();
     });
   };
 
   /** Resolves once `n` more pings have arrived. */
   more(n: number, ms = 15_000): Promise<void> {
     const at = this.count + n;
-    return withTimeout(new Promise<void>((resolve) => this.#waiters.push({ at, resolve })), ms, `fewer than ${n} more pings reached the learner`);
+    return withTimeout(
+      new Promise<void>((resolve) => this.#waiters.push({ at, resolve })),
+      ms,
+      `fewer than ${n} more pings reached the learner`,
+    );
   }
 }
 
@@ -528,7 +613,12 @@ export async function joinHonest(
   url: string,
   id: string,
   token: string | undefined,
-  options: { seed?: number; trainMs?: number; learner?: Learner | object; heartbeat?: { interval: number; timeout: number } } = {},
+  options: {
+    seed?: number;
+    trainMs?: number;
+    learner?: Learner | object;
+    heartbeat?: { interval: number; timeout: number };
+  } = {},
 ): Promise<HonestMember & { close(): void }> {
   const learner = new HonestLearner(options.seed ?? 1, options.trainMs);
   const pings = new PingCounter();

@@ -3,11 +3,33 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, tensor, type FederationMember, type TrainParams, type Weights } from '@oiafed/core';
+import {
+  PROTOCOL_VERSION,
+  tensor,
+  type FederationMember,
+  type TrainParams,
+  type Weights,
+} from '@oiafed/core';
 import { Codec, type CallFrame, type Envelope } from '@oiafed/core/internal';
 import { WebSocketServer } from 'ws';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
-import { deepCause, escapes, HOLE, joinHonest, pack, packWith, RawClient, ServeProcess, TUPLE, UNPRINTABLE, reportClass, type Closed, type HonestMember, type RoundLine, UpgradeRefused } from './hostile-client.test-support.js';
+import {
+  deepCause,
+  escapes,
+  HOLE,
+  joinHonest,
+  pack,
+  packWith,
+  RawClient,
+  ServeProcess,
+  TUPLE,
+  UNPRINTABLE,
+  reportClass,
+  type Closed,
+  type HonestMember,
+  type RoundLine,
+  UpgradeRefused,
+} from './hostile-client.test-support.js';
 import { withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
 
@@ -24,14 +46,22 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
  * failed (it may have killed or wedged the server) the next case gets a fresh server and learner,
  * so each case reports on its own attack.
  */
-function withServer(name: string, options: Parameters<typeof ServeProcess.start>[2] = {}, honestOptions: Parameters<typeof joinHonest>[3] = {}, summary = true) {
+function withServer(
+  name: string,
+  options: Parameters<typeof ServeProcess.start>[2] = {},
+  honestOptions: Parameters<typeof joinHonest>[3] = {},
+  summary = true,
+) {
   const ctx = {} as { serve: ServeProcess; honest: HonestMember & { close(): void } };
   let starts = 0;
   let baseline = 0;
   let closesFrom = 0;
   const start = async () => {
     ctx.serve = await ServeProcess.start(dir, `${name}-${++starts}`, { token: TOKEN, ...options });
-    ctx.honest = await joinHonest(ctx.serve.url, 'honest', options.token ?? TOKEN, { ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}), ...honestOptions });
+    ctx.honest = await joinHonest(ctx.serve.url, 'honest', options.token ?? TOKEN, {
+      ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
+      ...honestOptions,
+    });
     await ctx.serve.nextRound((r) => r.results >= 1, 0);
     baseline = ctx.serve.resetPeak();
   };
@@ -69,7 +99,11 @@ function withServer(name: string, options: Parameters<typeof ServeProcess.start>
 /** The server survived the attack and the honest learner finished a round after it, with its result counted. */
 async function honestKeepsTraining(ctx: { serve: ServeProcess; honest: HonestMember }): Promise<void> {
   expect(ctx.serve.alive).toBe(true);
-  const round = await ctx.serve.roundWithin((r) => r.results >= 1 && !r.failures.has('honest'), 3, 'a round with the honest learner result');
+  const round = await ctx.serve.roundWithin(
+    (r) => r.results >= 1 && !r.failures.has('honest'),
+    3,
+    'a round with the honest learner result',
+  );
   expect(round.results).toBeGreaterThanOrEqual(1);
   expect(ctx.serve.alive).toBe(true);
   expect(ctx.honest.drops).toEqual([]);
@@ -80,7 +114,9 @@ function joinAttacker(url: string, id: string) {
   return RawClient.join(url, id, TOKEN, {
     answer: (method, args) => {
       const params = args[0] as { weights?: unknown } | undefined;
-      return method === 'train' ? { weights: params?.weights, numExamples: 1, metrics: {} } : { numExamples: 1, metrics: {} };
+      return method === 'train'
+        ? { weights: params?.weights, numExamples: 1, metrics: {} }
+        : { numExamples: 1, metrics: {} };
     },
   });
 }
@@ -115,7 +151,18 @@ describe('hostile fields in every frame kind', () => {
 
   it('closes with 4400 an error frame whose event name cannot be printed (map and tuple forms)', async () => {
     const { client } = await attacker();
-    expect((await attack(client, { kind: 'error', id: 0, src: `spy-${n}`, dst: 'trainer', error: wireError, event: UNPRINTABLE })).code).toBe(4400);
+    expect(
+      (
+        await attack(client, {
+          kind: 'error',
+          id: 0,
+          src: `spy-${n}`,
+          dst: 'trainer',
+          error: wireError,
+          event: UNPRINTABLE,
+        })
+      ).code,
+    ).toBe(4400);
     const second = await attacker();
     expect((await attack(second.client, [TUPLE.error, 0, wireError, UNPRINTABLE])).code).toBe(4400);
     await honestKeepsTraining(ctx);
@@ -123,7 +170,15 @@ describe('hostile fields in every frame kind', () => {
 
   it('closes with 4400 an error frame whose cause message cannot be printed', async () => {
     const { client } = await attacker();
-    expect((await attack(client, [TUPLE.error, 0, { name: 'Error', message: 'outer', cause: { name: 'Error', message: UNPRINTABLE } }])).code).toBe(4400);
+    expect(
+      (
+        await attack(client, [
+          TUPLE.error,
+          0,
+          { name: 'Error', message: 'outer', cause: { name: 'Error', message: UNPRINTABLE } },
+        ])
+      ).code,
+    ).toBe(4400);
     await honestKeepsTraining(ctx);
   });
 
@@ -135,13 +190,26 @@ describe('hostile fields in every frame kind', () => {
 
   it('closes with 4400 an error frame whose name or code is not a string', async () => {
     const { client } = await attacker();
-    expect((await attack(client, [TUPLE.error, 0, { name: UNPRINTABLE, message: 'm', code: UNPRINTABLE }])).code).toBe(4400);
+    expect(
+      (await attack(client, [TUPLE.error, 0, { name: UNPRINTABLE, message: 'm', code: UNPRINTABLE }])).code,
+    ).toBe(4400);
     await honestKeepsTraining(ctx);
   });
 
   it('closes with 4400 a call whose method name is not a string (map and tuple forms)', async () => {
     const { client } = await attacker();
-    expect((await attack(client, { kind: 'call', id: 1, src: `spy-${n}`, dst: 'trainer', method: UNPRINTABLE, args: [] })).code).toBe(4400);
+    expect(
+      (
+        await attack(client, {
+          kind: 'call',
+          id: 1,
+          src: `spy-${n}`,
+          dst: 'trainer',
+          method: UNPRINTABLE,
+          args: [],
+        })
+      ).code,
+    ).toBe(4400);
     const second = await attacker();
     expect((await attack(second.client, [TUPLE.call, 1, UNPRINTABLE, []])).code).toBe(4400);
     await honestKeepsTraining(ctx);
@@ -155,7 +223,10 @@ describe('hostile fields in every frame kind', () => {
 
   it('closes with 4400 a cancel whose reason is not a string (map and tuple forms)', async () => {
     const { client } = await attacker();
-    expect((await attack(client, { kind: 'cancel', id: 1, src: `spy-${n}`, dst: 'trainer', reason: UNPRINTABLE })).code).toBe(4400);
+    expect(
+      (await attack(client, { kind: 'cancel', id: 1, src: `spy-${n}`, dst: 'trainer', reason: UNPRINTABLE }))
+        .code,
+    ).toBe(4400);
     const second = await attacker();
     expect((await attack(second.client, [TUPLE.cancel, 1, UNPRINTABLE])).code).toBe(4400);
     await honestKeepsTraining(ctx);
@@ -186,8 +257,24 @@ describe('hostile fields in every frame kind', () => {
 
   it('takes a hello whose metadata holds unprintable values nested 3,000 deep (within helloBytes) without printing or walking them', async () => {
     const client = await RawClient.connect(ctx.serve.url);
-    await client.send(packWith({ kind: 'hello', version: 2, src: 'odd-meta', role: 'observer', token: TOKEN, capabilities: [], metadata: { odd: UNPRINTABLE, deep: HOLE } }, deepCause(3_000)));
-    expect(await client.next((f) => f.kind === 'welcome' || f.kind === 'error')).toMatchObject({ kind: 'welcome', dst: 'odd-meta' });
+    await client.send(
+      packWith(
+        {
+          kind: 'hello',
+          version: 2,
+          src: 'odd-meta',
+          role: 'observer',
+          token: TOKEN,
+          capabilities: [],
+          metadata: { odd: UNPRINTABLE, deep: HOLE },
+        },
+        deepCause(3_000),
+      ),
+    );
+    expect(await client.next((f) => f.kind === 'welcome' || f.kind === 'error')).toMatchObject({
+      kind: 'welcome',
+      dst: 'odd-meta',
+    });
     await ctx.serve.line(/^learner odd-meta joined/);
     await honestKeepsTraining(ctx);
     expect(client.isClosed).toBe(false);
@@ -204,7 +291,11 @@ describe('hostile fields in every frame kind', () => {
   });
 
   it('refuses a hello whose token, version or resume secret is not a string or number, with 4400 or 4401', async () => {
-    for (const extra of [{ token: UNPRINTABLE }, { token: TOKEN, version: UNPRINTABLE }, { token: TOKEN, resume: UNPRINTABLE }]) {
+    for (const extra of [
+      { token: UNPRINTABLE },
+      { token: TOKEN, version: UNPRINTABLE },
+      { token: TOKEN, resume: UNPRINTABLE },
+    ]) {
       const client = await RawClient.connect(ctx.serve.url);
       await client.hello('odd-hello', extra);
       expect([4400, 4401]).toContain((await client.waitClosed()).code);
@@ -259,7 +350,9 @@ describe('learners reaching other learners through the trainer (relay)', () => {
   async function honestHeardNothing(): Promise<void> {
     // The trainer answers mallory's frames in order: this answer means everything before it was handled.
     await mallory.send([TUPLE.call, 999_999, 'noSuchMethod', []]);
-    expect(await mallory.next((f) => f.kind === 'error' && f.id === 999_999)).toMatchObject({ error: { code: 'METHOD_NOT_FOUND' } });
+    expect(await mallory.next((f) => f.kind === 'error' && f.id === 999_999)).toMatchObject({
+      error: { code: 'METHOD_NOT_FOUND' },
+    });
     await ctx.honest.learner.nextTrained();
     await ctx.honest.learner.nextTrained();
     expect(ctx.honest.learner.callsFromOthers()).toEqual([]);
@@ -268,32 +361,65 @@ describe('learners reaching other learners through the trainer (relay)', () => {
 
   for (const [method, args] of [
     ['getWeights', []],
-    ['setWeights', [{ w: { shape: [3], data: new Float32Array([666, 666, 666]) }, b: { shape: [1], data: new Float32Array([666]) } }]],
+    [
+      'setWeights',
+      [
+        {
+          w: { shape: [3], data: new Float32Array([666, 666, 666]) },
+          b: { shape: [1], data: new Float32Array([666]) },
+        },
+      ],
+    ],
     ['train', [{ round: 1, weights: {}, config: { stolen: true } }]],
   ] as const) {
     it(`answers a call of the honest learner's ${method} with UNKNOWN_TARGET and does not deliver it`, async () => {
       await mallory.send({ kind: 'call', id: 7, src: `mallory-${n}`, dst: 'honest', method, args });
-      expect(await mallory.next((f) => f.kind === 'error' && f.id === 7)).toMatchObject({ error: { code: 'UNKNOWN_TARGET' } });
+      expect(await mallory.next((f) => f.kind === 'error' && f.id === 7)).toMatchObject({
+        error: { code: 'UNKNOWN_TARGET' },
+      });
       await honestHeardNothing();
       await honestKeepsTraining(ctx);
     });
   }
 
   it('answers an acknowledged event to the honest learner with UNKNOWN_TARGET and does not deliver it', async () => {
-    await mallory.send({ kind: 'event', id: 8, src: `mallory-${n}`, dst: 'honest', name: 'poke', payload: 'acked' });
-    expect(await mallory.next((f) => f.kind === 'error' && f.id === 8)).toMatchObject({ error: { code: 'UNKNOWN_TARGET' } });
+    await mallory.send({
+      kind: 'event',
+      id: 8,
+      src: `mallory-${n}`,
+      dst: 'honest',
+      name: 'poke',
+      payload: 'acked',
+    });
+    expect(await mallory.next((f) => f.kind === 'error' && f.id === 8)).toMatchObject({
+      error: { code: 'UNKNOWN_TARGET' },
+    });
     await honestHeardNothing();
     await honestKeepsTraining(ctx);
   });
 
   it('does not deliver a one-way event to the honest learner', async () => {
-    await mallory.send({ kind: 'event', id: 0, src: `mallory-${n}`, dst: 'honest', name: 'poke', payload: 'one-way' });
+    await mallory.send({
+      kind: 'event',
+      id: 0,
+      src: `mallory-${n}`,
+      dst: 'honest',
+      name: 'poke',
+      payload: 'one-way',
+    });
     await honestHeardNothing();
     await honestKeepsTraining(ctx);
   });
 
   it('does not deliver a broadcast from a learner to the other learners', async () => {
-    await mallory.send({ kind: 'event', id: 0, src: `mallory-${n}`, dst: '*', name: 'poke', payload: 'broadcast' });
+    await mallory.send({
+      kind: 'event',
+      id: 0,
+      src: `mallory-${n}`,
+      dst: '*',
+      name: 'poke',
+      payload: 'broadcast',
+    });
     await honestHeardNothing();
     await honestKeepsTraining(ctx);
   });
@@ -308,8 +434,20 @@ describe('answers from a peer that was not asked', () => {
     const call = (await client.next((f) => f.kind === 'call')) as CallFrame;
     const round = await ctx.honest.learner.nextTrainStart();
     const guesses = Array.from({ length: 201 }, (_, i) => Math.max(0, call.id - 100) + i);
-    const forged = { weights: { w: { shape: [3], data: new Float32Array([1e9, 1e9, 1e9]) }, b: { shape: [1], data: new Float32Array([1e9]) } }, numExamples: 1e6, metrics: {} };
-    await Promise.all(guesses.flatMap((id) => [client.send([TUPLE.result, id, forged]), client.send([TUPLE.error, id, { name: 'Error', message: 'forged failure' }])]));
+    const forged = {
+      weights: {
+        w: { shape: [3], data: new Float32Array([1e9, 1e9, 1e9]) },
+        b: { shape: [1], data: new Float32Array([1e9]) },
+      },
+      numExamples: 1e6,
+      metrics: {},
+    };
+    await Promise.all(
+      guesses.flatMap((id) => [
+        client.send([TUPLE.result, id, forged]),
+        client.send([TUPLE.error, id, { name: 'Error', message: 'forged failure' }]),
+      ]),
+    );
     const line = await ctx.serve.nextRound((r) => r.round === round, round - 1);
     expect(line.failures.get('honest')).toBeUndefined();
     expect(line.loss).toBeLessThan(1e6);
@@ -369,9 +507,17 @@ describe('results that are not results', () => {
   const honestTrain = (params: TrainParams) => new LinearLearner(linearData(9, 30)).train(params);
   const cases: [string, string, Partial<Record<'train' | 'evaluate', (params: TrainParams) => unknown>>][] = [
     ['null-train', 'a train that returns null', { train: () => null }],
-    ['nan-weights', 'NaN weights', { train: (p) => ({ ...honestTrain(p), weights: { w: tensor([NaN, 1, 1]), b: tensor([NaN]) } }) }],
+    [
+      'nan-weights',
+      'NaN weights',
+      { train: (p) => ({ ...honestTrain(p), weights: { w: tensor([NaN, 1, 1]), b: tensor([NaN]) } }) },
+    ],
     ['huge-count', 'numExamples 1e30', { train: (p) => ({ ...honestTrain(p), numExamples: 1e30 }) }],
-    ['wrong-layout', 'weights of another layout', { train: (p) => ({ ...honestTrain(p), weights: { z: tensor([1, 2]) } }) }],
+    [
+      'wrong-layout',
+      'weights of another layout',
+      { train: (p) => ({ ...honestTrain(p), weights: { z: tensor([1, 2]) } }) },
+    ],
     ['null-eval', 'an evaluate that returns null', { evaluate: () => null }],
   ];
   for (const [id, what, methods] of cases) {
@@ -402,16 +548,31 @@ describe('results that are not results', () => {
 });
 
 describe('a learner that never trains', () => {
-  const ctx = withServer('sleeper', { federation: { deadline: 1_500 }, security: { excludeAfter: 2, excludeRounds: 1_000 } });
+  const ctx = withServer('sleeper', {
+    federation: { deadline: 1_500 },
+    security: { excludeAfter: 2, excludeRounds: 1_000 },
+  });
 
   it('is left out of selection after excludeAfter failed rounds, and rounds go at the honest learner pace', async () => {
-    const sleeper = await joinHonest(ctx.serve.url, 'sleeper', TOKEN, { learner: { ...honestMethods(), train: () => new Promise(() => undefined) } });
+    const sleeper = await joinHonest(ctx.serve.url, 'sleeper', TOKEN, {
+      learner: { ...honestMethods(), train: () => new Promise(() => undefined) },
+    });
     try {
-      const timedOut = await ctx.serve.roundWithin((r) => r.failures.get('sleeper') === 'TIMEOUT', 3, 'a round the sleeper timed out');
-      const second = await ctx.serve.roundWithin((r) => r.failures.get('sleeper') === 'TIMEOUT', 1, 'a second', timedOut.round);
+      const timedOut = await ctx.serve.roundWithin(
+        (r) => r.failures.get('sleeper') === 'TIMEOUT',
+        3,
+        'a round the sleeper timed out',
+      );
+      const second = await ctx.serve.roundWithin(
+        (r) => r.failures.get('sleeper') === 'TIMEOUT',
+        1,
+        'a second',
+        timedOut.round,
+      );
       // From here on the sleeper (still connected: it answers pings) is not selected.
       const after: RoundLine[] = [];
-      for (let i = 0; i < 3; i++) after.push(await ctx.serve.nextRound(() => true, after.at(-1)?.round ?? second.round));
+      for (let i = 0; i < 3; i++)
+        after.push(await ctx.serve.nextRound(() => true, after.at(-1)?.round ?? second.round));
       const paced = after.filter((r) => r.selected === 1 && r.results === 1 && r.seconds < 1);
       expect(paced.length).toBeGreaterThanOrEqual(2);
       expect(sleeper.drops).toEqual([]);
@@ -425,12 +586,19 @@ describe('a learner that never trains', () => {
 /** What a learner needs besides train, from a linear learner. */
 function honestMethods() {
   const base = new LinearLearner(linearData(4, 30));
-  return { evaluate: (p: TrainParams) => base.evaluate(p), getWeights: () => base.getWeights(), setWeights: (w: Weights) => base.setWeights(w) };
+  return {
+    evaluate: (p: TrainParams) => base.evaluate(p),
+    getWeights: () => base.getWeights(),
+    setWeights: (w: Weights) => base.setWeights(w),
+  };
 }
 
 describe('a round that fails', () => {
   it('does not end oiafed serve: it reports the failure, goes on once enough learners are there, and exits 0 on Ctrl-C', async () => {
-    const serve = await ServeProcess.start(dir, 'failed-round', { token: TOKEN, federation: { minClients: 2, deadline: 1_500 } });
+    const serve = await ServeProcess.start(dir, 'failed-round', {
+      token: TOKEN,
+      federation: { minClients: 2, deadline: 1_500 },
+    });
     const members: { close(): void }[] = [];
     try {
       members.push(await joinHonest(serve.url, 'a', TOKEN));
@@ -443,7 +611,9 @@ describe('a round that fails', () => {
         },
       });
       members.push(flaky);
-      await serve.line(/^round 1\/\d+ failed|ROUND_FAILED|round 1: 1 of 2 learners returned train results, fewer than minResults 2/);
+      await serve.line(
+        /^round 1\/\d+ failed|ROUND_FAILED|round 1: 1 of 2 learners returned train results, fewer than minResults 2/,
+      );
       expect(serve.alive).toBe(true);
       flaky.close();
       members.push(await joinHonest(serve.url, 'b', TOKEN, { seed: 2 }));
@@ -460,7 +630,11 @@ describe('a round that fails', () => {
 });
 
 /** The server's close code, or what happened instead: figures are printed whatever the outcome. */
-const closeOf = (client: RawClient, ms = 5_000): Promise<number | string> => client.waitClosed(ms).then((c) => c.code, () => `not closed within ${ms} ms`);
+const closeOf = (client: RawClient, ms = 5_000): Promise<number | string> =>
+  client.waitClosed(ms).then(
+    (c) => c.code,
+    () => `not closed within ${ms} ms`,
+  );
 
 /**
  * Slack over a budget for what a Node process's resident size does by itself (GC, rounds running),
@@ -473,11 +647,19 @@ describe('memory budgets', () => {
   // A heartbeat timeout of 10 s here: reading a flood of 168 MiB stalled the server for over 3 s
   // while the whole suite ran beside it on two cores, and a shorter timeout then drops the honest
   // learner for silence (the defaults are 30 s / 90 s).
-  const ctx = withServer('budgets', { heartbeat: { interval: 500, timeout: 10_000 }, security: { linkPartialChunks: 1_024 } }, {}, false);
+  const ctx = withServer(
+    'budgets',
+    { heartbeat: { interval: 500, timeout: 10_000 }, security: { linkPartialChunks: 1_024 } },
+    {},
+    false,
+  );
   let n = 0;
 
   /** Runs `attack` with a fresh peak measurement; prints and returns the figures. */
-  async function measured(name: string, attack: () => Promise<number | string>): Promise<{ close: number | string; peak: number; baseline: number }> {
+  async function measured(
+    name: string,
+    attack: () => Promise<number | string>,
+  ): Promise<{ close: number | string; peak: number; baseline: number }> {
     const baseline = ctx.serve.resetPeak();
     const close = await attack();
     const peak = ctx.serve.memory().peak;
@@ -505,7 +687,12 @@ describe('memory budgets', () => {
 
   it('closes with 4400 an attached frame before hello', async () => {
     const client = await RawClient.connect(ctx.serve.url);
-    await client.send({ kind: 'attached', frame: { kind: 'event', id: 0, name: 'x', payload: null }, sizes: [1_024], types: ['Uint8Array'] });
+    await client.send({
+      kind: 'attached',
+      frame: { kind: 'event', id: 0, name: 'x', payload: null },
+      sizes: [1_024],
+      types: ['Uint8Array'],
+    });
     expect((await client.waitClosed()).code).toBe(4400);
     await honestKeepsTraining(ctx);
   });
@@ -514,7 +701,8 @@ describe('memory budgets', () => {
     const { client } = await joinAttacker(ctx.serve.url, `hoarder-${++n}`);
     const chunk = new Uint8Array(1024 * 1024);
     const { close, peak, baseline } = await measured('link-partial-bytes', async () => {
-      for (let index = 0; index < 64 && !client.isClosed; index++) await client.send({ kind: 'chunk', id: 1, index, count: 1_000, data: chunk });
+      for (let index = 0; index < 64 && !client.isClosed; index++)
+        await client.send({ kind: 'chunk', id: 1, index, count: 1_000, data: chunk });
       return closeOf(client);
     });
     expect(close).toBe(1009);
@@ -526,7 +714,8 @@ describe('memory budgets', () => {
     const { client } = await joinAttacker(ctx.serve.url, `hoarder-${++n}`);
     const { close, peak, baseline } = await measured('link-partial-chunks', async () => {
       const sent: Promise<boolean>[] = [];
-      for (let index = 0; index < 5_000; index++) sent.push(client.send({ kind: 'chunk', id: 1, index, count: 1_000_000, data: new Uint8Array(0) }));
+      for (let index = 0; index < 5_000; index++)
+        sent.push(client.send({ kind: 'chunk', id: 1, index, count: 1_000_000, data: new Uint8Array(0) }));
       await Promise.all(sent);
       return closeOf(client);
     });
@@ -539,7 +728,12 @@ describe('memory budgets', () => {
     const { client } = await joinAttacker(ctx.serve.url, `hoarder-${++n}`);
     const slice = new Uint8Array(1024 * 1024);
     const { close, peak, baseline } = await measured('attached-announce', async () => {
-      await client.send({ kind: 'attached', frame: { kind: 'event', id: 0, name: 'x', payload: null }, sizes: [64 * 1024 * 1024], types: ['Uint8Array'] });
+      await client.send({
+        kind: 'attached',
+        frame: { kind: 'event', id: 0, name: 'x', payload: null },
+        sizes: [64 * 1024 * 1024],
+        types: ['Uint8Array'],
+      });
       for (let i = 0; i < 64 && !client.isClosed; i++) await client.sendBytes(slice);
       return closeOf(client);
     });
@@ -549,21 +743,34 @@ describe('memory budgets', () => {
   });
 
   it('keeps all links together under totalPartialBytes (32 MiB): 24 links of 7 MiB each are refused (1013) or held back', async () => {
-    const clients = await Promise.all(Array.from({ length: 24 }, () => joinAttacker(ctx.serve.url, `hoarder-${++n}`).then((j) => j.client)));
+    const clients = await Promise.all(
+      Array.from({ length: 24 }, () => joinAttacker(ctx.serve.url, `hoarder-${++n}`).then((j) => j.client)),
+    );
     const chunk = new Uint8Array(1024 * 1024);
     /** Seven chunks, then a call the trainer answers: its answer means the chunks were all read. */
     const hoard = async (client: RawClient, i: number) => {
-      for (let index = 0; index < 7 && !client.isClosed; index++) await client.send({ kind: 'chunk', id: 1, index, count: 1_000, data: chunk });
+      for (let index = 0; index < 7 && !client.isClosed; index++)
+        await client.send({ kind: 'chunk', id: 1, index, count: 1_000, data: chunk });
       if (client.isClosed) return;
       await client.send([TUPLE.call, 1_000 + i, 'noSuchMethod', []]);
-      await Promise.race([client.next((f) => f.kind === 'error' && f.id === 1_000 + i, 30_000), client.closed]);
+      await Promise.race([
+        client.next((f) => f.kind === 'error' && f.id === 1_000 + i, 30_000),
+        client.closed,
+      ]);
     };
     let closes: (number | undefined)[] = [];
     const { peak, baseline } = await measured('total-partial-bytes', async () => {
       // Held back (the server stops reading) shows as hoarding that does not finish while the honest learner trains on.
-      await Promise.race([Promise.all(clients.map(hoard)), ctx.serve.nextRound(() => true, ctx.serve.lastRound() + 3)]);
-      closes = await Promise.all(clients.map((c) => (c.isClosed ? c.closed.then((x) => x.code) : Promise.resolve(undefined))));
-      return closes.some((c) => c !== undefined) ? closes.map((c) => c ?? 'open').join('/') : 'none (held back)';
+      await Promise.race([
+        Promise.all(clients.map(hoard)),
+        ctx.serve.nextRound(() => true, ctx.serve.lastRound() + 3),
+      ]);
+      closes = await Promise.all(
+        clients.map((c) => (c.isClosed ? c.closed.then((x) => x.code) : Promise.resolve(undefined))),
+      );
+      return closes.some((c) => c !== undefined)
+        ? closes.map((c) => c ?? 'open').join('/')
+        : 'none (held back)';
     });
     for (const code of closes) if (code !== undefined) expect(code).toBe(1013);
     // Within three times the budget: a chunk is held as it came and as decoded, and memory freed
@@ -576,10 +783,18 @@ describe('memory budgets', () => {
   it('destroys a TCP connection that does not complete its WebSocket upgrade within upgradeTimeout (500 ms)', async () => {
     const port = Number(new URL(ctx.serve.url).port);
     const silent = connect(port, '127.0.0.1');
-    const partial = connect(port, '127.0.0.1', () => partial.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'));
+    const partial = connect(port, '127.0.0.1', () =>
+      partial.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n'),
+    );
     const started = Date.now();
     const closedWithin = (socket: Socket) =>
-      withTimeout(new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)).on('error', () => undefined)), 5_000, 'a TCP connection without an upgrade was not closed');
+      withTimeout(
+        new Promise<number>((resolve) =>
+          socket.on('close', () => resolve(Date.now() - started)).on('error', () => undefined),
+        ),
+        5_000,
+        'a TCP connection without an upgrade was not closed',
+      );
     try {
       const [a, b] = await Promise.all([closedWithin(silent), closedWithin(partial)]);
       console.log(`class upgrade-timeout: destroyed after ${a} ms (silent) and ${b} ms (partial request)`);
@@ -603,7 +818,9 @@ describe('memory budgets', () => {
           refused = error;
         }
       }
-      console.log(`class max-connections: HTTP ${refused?.status ?? 'none'} after ${open.length} open besides the honest learner`);
+      console.log(
+        `class max-connections: HTTP ${refused?.status ?? 'none'} after ${open.length} open besides the honest learner`,
+      );
       expect(refused?.status).toBe(503);
       expect(open.length).toBeGreaterThanOrEqual(40);
       expect(open.length).toBeLessThan(50);
@@ -647,7 +864,12 @@ class LargeModelLearner {
 }
 
 describe('a slow reader of large model sends', () => {
-  const ctx = withServer('slow-reader', { federation: { deadline: 1_000 }, security: { excludeAfter: 1_000 } }, { learner: new LargeModelLearner() }, false);
+  const ctx = withServer(
+    'slow-reader',
+    { federation: { deadline: 1_000 }, security: { excludeAfter: 1_000 } },
+    { learner: new LargeModelLearner() },
+    false,
+  );
 
   it('drops a learner that stops reading once what waits for it passes outboundBytes (4 MiB), with a 3 MiB model sent each round: OVERLOADED, close 1013', async () => {
     // It stops reading but keeps sending pings: the heartbeat (which drops the silent, 4408) hears it alive.
@@ -657,7 +879,10 @@ describe('a slow reader of large model sends', () => {
     const after = ctx.serve.lastRound();
     const dropped = ctx.serve.line(/^learner slow (disconnected|timeout): OVERLOADED/, 60_000);
     // Without a budget nothing is dropped: the run goes on sending, and the peak shows what that holds.
-    const outcome = await Promise.race([dropped, ctx.serve.nextRound(() => true, after + 12, 60_000).then(() => 'not dropped after 12 rounds')]);
+    const outcome = await Promise.race([
+      dropped,
+      ctx.serve.nextRound(() => true, after + 12, 60_000).then(() => 'not dropped after 12 rounds'),
+    ]);
     const peak = ctx.serve.memory().peak;
     client.resume();
     const close = outcome.startsWith('learner') ? (await client.waitClosed(10_000)).code : outcome;
@@ -695,8 +920,15 @@ describe('a hostile trainer, against a Node learner', () => {
             return;
           }
           if (frame.kind !== 'hello') return;
-          const welcome = { kind: 'welcome', version: PROTOCOL_VERSION, src: 'trainer', dst: frame.src, role: 'trainer' };
-          for (const value of first ? script(frame.src) : [welcome]) socket.send(value instanceof Uint8Array ? value : pack(value));
+          const welcome = {
+            kind: 'welcome',
+            version: PROTOCOL_VERSION,
+            src: 'trainer',
+            dst: frame.src,
+            role: 'trainer',
+          };
+          for (const value of first ? script(frame.src) : [welcome])
+            socket.send(value instanceof Uint8Array ? value : pack(value));
         });
       }),
     );
@@ -711,28 +943,73 @@ describe('a hostile trainer, against a Node learner', () => {
     };
   }
 
-  const welcome = (id: string) => ({ kind: 'welcome', version: PROTOCOL_VERSION, src: 'trainer', dst: id, role: 'trainer' });
+  const welcome = (id: string) => ({
+    kind: 'welcome',
+    version: PROTOCOL_VERSION,
+    src: 'trainer',
+    dst: id,
+    role: 'trainer',
+  });
   const cases: [string, (id: string) => unknown[]][] = [
-    ['a bye whose reason cannot be printed', (id) => [welcome(id), { kind: 'bye', src: 'trainer', reason: UNPRINTABLE }]],
-    ['a bye whose reason cannot be printed, instead of a welcome', () => [{ kind: 'bye', src: 'trainer', reason: UNPRINTABLE }]],
-    ['a welcome whose role and version cannot be printed', (id) => [{ ...welcome(id), role: UNPRINTABLE, version: UNPRINTABLE }]],
-    ['an error frame whose event name cannot be printed', (id) => [welcome(id), { kind: 'error', id: 0, src: 'trainer', dst: id, error: wireError, event: UNPRINTABLE }]],
-    ['an error frame whose cause message cannot be printed', (id) => [welcome(id), [TUPLE.error, 0, { name: 'Error', message: 'outer', cause: { name: 'Error', message: UNPRINTABLE } }]]],
-    ['an error frame whose cause is nested 3,000 deep', (id) => [welcome(id), packWith([TUPLE.error, 0, HOLE], deepCause(3_000))]],
-    ['a call whose method name is not a string', (id) => [welcome(id), { kind: 'call', id: 1, src: 'trainer', dst: id, method: UNPRINTABLE, args: [] }]],
+    [
+      'a bye whose reason cannot be printed',
+      (id) => [welcome(id), { kind: 'bye', src: 'trainer', reason: UNPRINTABLE }],
+    ],
+    [
+      'a bye whose reason cannot be printed, instead of a welcome',
+      () => [{ kind: 'bye', src: 'trainer', reason: UNPRINTABLE }],
+    ],
+    [
+      'a welcome whose role and version cannot be printed',
+      (id) => [{ ...welcome(id), role: UNPRINTABLE, version: UNPRINTABLE }],
+    ],
+    [
+      'an error frame whose event name cannot be printed',
+      (id) => [
+        welcome(id),
+        { kind: 'error', id: 0, src: 'trainer', dst: id, error: wireError, event: UNPRINTABLE },
+      ],
+    ],
+    [
+      'an error frame whose cause message cannot be printed',
+      (id) => [
+        welcome(id),
+        [TUPLE.error, 0, { name: 'Error', message: 'outer', cause: { name: 'Error', message: UNPRINTABLE } }],
+      ],
+    ],
+    [
+      'an error frame whose cause is nested 3,000 deep',
+      (id) => [welcome(id), packWith([TUPLE.error, 0, HOLE], deepCause(3_000))],
+    ],
+    [
+      'a call whose method name is not a string',
+      (id) => [welcome(id), { kind: 'call', id: 1, src: 'trainer', dst: id, method: UNPRINTABLE, args: [] }],
+    ],
     ['an event whose name is not a string', (id) => [welcome(id), [TUPLE.event, 0, UNPRINTABLE, null]]],
     ['a cancel whose reason is not a string', (id) => [welcome(id), [TUPLE.cancel, 1, UNPRINTABLE]]],
-    ['the layout redefinition d4724a91a178c0', (id) => [welcome(id), Uint8Array.from(Buffer.from('d4724a91a178c0', 'hex'))]],
+    [
+      'the layout redefinition d4724a91a178c0',
+      (id) => [welcome(id), Uint8Array.from(Buffer.from('d4724a91a178c0', 'hex'))],
+    ],
   ];
   const closes = new Set<number | string>();
-  afterAll(() => console.log(`class hostile-trainer: close ${[...closes].join('/') || 'none'} (given by the learner; the learner is this test process)`));
+  afterAll(() =>
+    console.log(
+      `class hostile-trainer: close ${[...closes].join('/') || 'none'} (given by the learner; the learner is this test process)`,
+    ),
+  );
   for (const [what, script] of cases) {
     it(`closes the link with 4400 on ${what}, throws nothing out of the learner process, and rejoins`, async () => {
       const trainer = await hostileTrainer(script);
       let member: FederationMember | undefined;
       try {
         const { value, escaped } = await escapes(async () => {
-          const joined = joinFederation({ url: trainer.url, id: 'victim', learner: new LinearLearner(linearData(1, 10)), retry: { initialDelay: 20, maxDelay: 200, maxAttempts: 20 } });
+          const joined = joinFederation({
+            url: trainer.url,
+            id: 'victim',
+            learner: new LinearLearner(linearData(1, 10)),
+            retry: { initialDelay: 20, maxDelay: 200, maxAttempts: 20 },
+          });
           const close = await trainer.firstClose.catch((error: unknown) => (error as Error).message);
           member = await withTimeout(joined, 5_000, 'the learner did not rejoin').catch(() => undefined);
           return close;

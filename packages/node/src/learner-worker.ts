@@ -10,13 +10,18 @@ const control = parentPort!;
 control.once('message', (message: unknown) => {
   if (!isHostRequest(message)) return;
   const ports = (message.ports as MessagePort[]).map(nodePortEndpoint);
-  void answerHostRequest((reply) => control.postMessage(reply), message, ports, async () => {
-    let loaded: Record<string, unknown>;
-    try {
-      loaded = (await import(module)) as Record<string, unknown>;
-    } catch (error) {
-      throw new Error(`learner module ${module} failed to load: ${(error as Error).message}`);
-    }
-    return factoryOf(loaded, module);
-  });
+  void answerHostRequest(
+    (reply) => control.postMessage(reply),
+    message,
+    ports,
+    async () => {
+      let loaded: Record<string, unknown>;
+      try {
+        loaded = (await import(module)) as Record<string, unknown>;
+      } catch (error) {
+        throw new Error(`learner module ${module} failed to load: ${(error as Error).message}`);
+      }
+      return factoryOf(loaded, module);
+    },
+  );
 });

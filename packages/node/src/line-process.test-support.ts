@@ -34,7 +34,15 @@ export class LineProcess {
     const seen = this.lines.find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no line matching ${what} within ${ms} ms; last lines:\n${this.lines.slice(-40).join('\n')}`)), ms);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no line matching ${what} within ${ms} ms; last lines:\n${this.lines.slice(-40).join('\n')}`,
+            ),
+          ),
+        ms,
+      );
       this.#waiters.push({
         test,
         resolve: (line) => {

@@ -19,8 +19,17 @@ const webSocket: LinkKind = {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 64 * 1024 * 1024 });
     await new Promise((resolve) => wss.once('listening', resolve));
     const server = nextLink();
-    wss.once('connection', (socket) => server.accept(new FramedLink(webSocketChannel(socket, { watchProgress: watchWsProgress, maxMessageSize: 64 * 1024 * 1024 }))));
-    const client = await connectWebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`, { WebSocket, watchProgress: watchWsProgress });
+    wss.once('connection', (socket) =>
+      server.accept(
+        new FramedLink(
+          webSocketChannel(socket, { watchProgress: watchWsProgress, maxMessageSize: 64 * 1024 * 1024 }),
+        ),
+      ),
+    );
+    const client = await connectWebSocket(`ws://127.0.0.1:${(wss.address() as { port: number }).port}`, {
+      WebSocket,
+      watchProgress: watchWsProgress,
+    });
     const pair = [client, await server.link] as [Link, Link] & { release?: () => unknown };
     pair.release = () => new Promise((resolve) => wss.close(resolve));
     return pair;
@@ -31,7 +40,10 @@ const dataChannel: LinkKind = {
   name: 'WebRTC data channel (PeerJS over node-datachannel, raw serialization, chunked under the SCTP limit)',
   async pair() {
     const signalling = await servePeerSignalling({ port: 0 });
-    const [a, b] = await Promise.all([createPeer('contract-a', { signalling }), createPeer('contract-b', { signalling })]);
+    const [a, b] = await Promise.all([
+      createPeer('contract-a', { signalling }),
+      createPeer('contract-b', { signalling }),
+    ]);
     const far = nextLink();
     acceptPeerConnections(b, far.accept);
     const near = await openDataChannel(a, 'contract-b');

@@ -8,7 +8,11 @@ import { serveWebSocket } from './web-socket-server.js';
 const workerThreads: Mode = {
   name: 'worker_threads: learners in worker threads, weights moved by transfer',
   async join(trainer, count) {
-    const learners = await spawnLearners({ trainer, module: new URL('./fixtures/linear-learner.fixture.ts', import.meta.url), count });
+    const learners = await spawnLearners({
+      trainer,
+      module: new URL('./fixtures/linear-learner.fixture.ts', import.meta.url),
+      count,
+    });
     return () => learners.terminate();
   },
 };
@@ -17,7 +21,16 @@ const webSocket: Mode = {
   name: 'WebSocket: Node learners joining a ws server with joinFederation',
   async join(trainer, count) {
     const server = await serveWebSocket(trainer);
-    const members = await Promise.all(Array.from({ length: count }, (_, index) => joinFederation({ url: server.url, id: `learner-${index}`, learner: linearLearner(index), heartbeat: false })));
+    const members = await Promise.all(
+      Array.from({ length: count }, (_, index) =>
+        joinFederation({
+          url: server.url,
+          id: `learner-${index}`,
+          learner: linearLearner(index),
+          heartbeat: false,
+        }),
+      ),
+    );
     return async () => {
       members.forEach((member) => member.close());
       await server.close();
@@ -30,7 +43,17 @@ const webRtc: Mode = {
   async join(trainer, count) {
     const signalling = await servePeerSignalling({ port: 0 });
     const peer = await serveWebRtc(trainer, { signalling });
-    const members = await Promise.all(Array.from({ length: count }, (_, index) => joinFederation({ signalling, trainer: 'trainer', id: `learner-${index}`, learner: linearLearner(index), heartbeat: false })));
+    const members = await Promise.all(
+      Array.from({ length: count }, (_, index) =>
+        joinFederation({
+          signalling,
+          trainer: 'trainer',
+          id: `learner-${index}`,
+          learner: linearLearner(index),
+          heartbeat: false,
+        }),
+      ),
+    );
     return async () => {
       members.forEach((member) => member.close());
       peer.destroy();

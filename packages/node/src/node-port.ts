@@ -8,7 +8,8 @@ import type { PortEndpoint } from '@oiafed/core/internal';
 export function nodePortEndpoint(port: MessagePort | Worker): PortEndpoint {
   const isPort = port instanceof MessagePort;
   return {
-    postMessage: (message, transfer) => (transfer ? port.postMessage(message, transfer as Transferable[]) : port.postMessage(message)),
+    postMessage: (message, transfer) =>
+      transfer ? port.postMessage(message, transfer as Transferable[]) : port.postMessage(message),
     subscribe(listener) {
       port.on('message', listener);
       return () => port.off('message', listener);
@@ -16,7 +17,8 @@ export function nodePortEndpoint(port: MessagePort | Worker): PortEndpoint {
     ...(isPort
       ? {
           close: () => port.close(),
-          onClose: (listener: (reason: string) => void) => port.once('close', () => listener('port closed: the worker exited or the other end closed')),
+          onClose: (listener: (reason: string) => void) =>
+            port.once('close', () => listener('port closed: the worker exited or the other end closed')),
         }
       : {}),
   };

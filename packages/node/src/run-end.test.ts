@@ -1,4 +1,10 @@
-import { Federation, Node, type FederationMember, type FederationOptions, type MemberState } from '@oiafed/core';
+import {
+  Federation,
+  Node,
+  type FederationMember,
+  type FederationOptions,
+  type MemberState,
+} from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import { linearLearner } from '../../core/src/fl/linear-learner.test-support.js';
@@ -44,7 +50,13 @@ describe('the end of a run over WebSocket (Node learners)', () => {
     const sockets: WebSocket[] = [];
     server.wss.on('connection', (socket: WebSocket) => sockets.push(socket));
     const join = async (id: string, index: number) => {
-      const member = await joinFederation({ url: server.url, id, learner: linearLearner(index), heartbeat: false, retry: AT_ONCE });
+      const member = await joinFederation({
+        url: server.url,
+        id,
+        learner: linearLearner(index),
+        heartbeat: false,
+        retry: AT_ONCE,
+      });
       cleanup.push(() => member.close());
       return member;
     };
@@ -59,7 +71,10 @@ describe('the end of a run over WebSocket (Node learners)', () => {
     const closed = new Promise<number>((resolve) => sockets[0]!.once('close', (code) => resolve(code)));
 
     expect(await run(trainer).start()).toMatchObject({ reason: 'completed', rounds: 2 });
-    expect(await withTimeout(member.finished, 5_000, 'not told the run ended')).toEqual({ reason: 'completed', rounds: 2 });
+    expect(await withTimeout(member.finished, 5_000, 'not told the run ended')).toEqual({
+      reason: 'completed',
+      rounds: 2,
+    });
     expect(member.status).toMatchObject({ state: 'finished', reason: 'completed', rounds: 2 });
     expect(await withTimeout(closed, 5_000, 'the learner kept its connection')).toBe(1000);
 
@@ -79,7 +94,10 @@ describe('the end of a run over WebSocket (Node learners)', () => {
     federation.events.on('ROUND_FINISHED', (s) => s.round === 1 && federation.stop());
     expect(await federation.start()).toMatchObject({ reason: 'stopped', rounds: 1 });
     for (const member of members) {
-      expect(await withTimeout(member.finished, 5_000, `${member.id} not told`)).toEqual({ reason: 'stopped', rounds: 1 });
+      expect(await withTimeout(member.finished, 5_000, `${member.id} not told`)).toEqual({
+        reason: 'stopped',
+        rounds: 1,
+      });
       expect(member.status.state).toBe('finished');
     }
   });
@@ -97,7 +115,15 @@ describe('the end of a run over WebRTC (Node learners)', () => {
     let finished = false;
     peer.on('connection', (connection) => finished && connection.peer === 'learner-0' && (offeredAfter += 1));
     const join = async (id: string, index: number) => {
-      const member = await joinFederation({ signalling: `http://${signalling.host}:${signalling.port}/`, trainer: 'trainer', id, learner: linearLearner(index), heartbeat: false, retry: AT_ONCE, link: { timeout: 5_000 } });
+      const member = await joinFederation({
+        signalling: `http://${signalling.host}:${signalling.port}/`,
+        trainer: 'trainer',
+        id,
+        learner: linearLearner(index),
+        heartbeat: false,
+        retry: AT_ONCE,
+        link: { timeout: 5_000 },
+      });
       cleanup.push(() => member.close());
       return member;
     };
@@ -106,7 +132,10 @@ describe('the end of a run over WebRTC (Node learners)', () => {
     const gone = nextEvent(trainer.events, 'PEER_DISCONNECTED', 10_000);
 
     expect(await run(trainer).start()).toMatchObject({ reason: 'completed', rounds: 2 });
-    expect(await withTimeout(member.finished, 5_000, 'not told the run ended')).toEqual({ reason: 'completed', rounds: 2 });
+    expect(await withTimeout(member.finished, 5_000, 'not told the run ended')).toEqual({
+      reason: 'completed',
+      rounds: 2,
+    });
     finished = true;
     expect(member.status).toMatchObject({ state: 'finished', reason: 'completed', rounds: 2 });
     expect((await gone)[0]).toBe('learner-0');

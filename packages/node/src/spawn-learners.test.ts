@@ -14,7 +14,10 @@ function trainerNode() {
   return node;
 }
 
-async function spawn(trainer: Node, options: Partial<Parameters<typeof spawnLearners>[0]> = {}): Promise<WorkerLearners> {
+async function spawn(
+  trainer: Node,
+  options: Partial<Parameters<typeof spawnLearners>[0]> = {},
+): Promise<WorkerLearners> {
   const learners = await spawnLearners({ trainer, module: fixture, count: 3, ...options });
   cleanup.push(() => learners.terminate());
   return learners;
@@ -25,7 +28,13 @@ describe('learners in worker_threads', () => {
     const trainer = trainerNode();
     const learners = await spawn(trainer, { count: 5, workers: 2 });
     expect(learners.workers).toHaveLength(2);
-    expect(trainer.registry.connected().sort()).toEqual(['learner-0', 'learner-1', 'learner-2', 'learner-3', 'learner-4']);
+    expect(trainer.registry.connected().sort()).toEqual([
+      'learner-0',
+      'learner-1',
+      'learner-2',
+      'learner-3',
+      'learner-4',
+    ]);
     expect(await trainer.proxy<{ caller(): string }>('learner-3').caller()).toBe('trainer');
   });
 
@@ -33,7 +42,9 @@ describe('learners in worker_threads', () => {
     const trainer = trainerNode();
     const learners = await spawn(trainer, { data: { hangIndex: 1 } });
     const federation = new Federation({ node: trainer, rounds: 1, config: { lr: 0.05 } });
-    const disconnected = new Promise<string>((resolve) => trainer.events.once('CLIENT_DISCONNECTED', (c) => resolve(c.id)));
+    const disconnected = new Promise<string>((resolve) =>
+      trainer.events.once('CLIENT_DISCONNECTED', (c) => resolve(c.id)),
+    );
     let killedAt = 0;
     federation.events.on('CLIENT_RESULT', ({ client }) => {
       // learner-1 hangs; once another has answered, learner-1 is mid-round: kill its worker.
@@ -44,19 +55,32 @@ describe('learners in worker_threads', () => {
     });
     const result = await federation.start();
     expect(await disconnected).toBe('learner-1');
-    expect(result.history[0]).toMatchObject({ results: 2, failures: [{ client: 'learner-1', code: 'DISCONNECTED' }] });
+    expect(result.history[0]).toMatchObject({
+      results: 2,
+      failures: [{ client: 'learner-1', code: 'DISCONNECTED' }],
+    });
     expect(Date.now() - killedAt).toBeLessThan(5_000);
     expect(trainer.registry.get('learner-1')?.state).toBe('disconnected');
   });
 
   it('fails with an error naming the module when the learner module is missing or throws', async () => {
     const trainer = trainerNode();
-    await expect(spawnLearners({ trainer, module: new URL('./fixtures/no-such-learner.ts', import.meta.url), count: 1 })).rejects.toMatchObject({
+    await expect(
+      spawnLearners({ trainer, module: new URL('./fixtures/no-such-learner.ts', import.meta.url), count: 1 }),
+    ).rejects.toMatchObject({
       code: 'INVALID_CONFIG',
       message: expect.stringMatching(/learner module .*no-such-learner\.ts failed to load/),
     });
-    await expect(spawnLearners({ trainer, module: new URL('./fixtures/broken-learner.fixture.ts', import.meta.url), count: 1 })).rejects.toMatchObject({
-      message: expect.stringMatching(/broken-learner\.fixture\.ts failed to load: this learner module is broken on purpose/),
+    await expect(
+      spawnLearners({
+        trainer,
+        module: new URL('./fixtures/broken-learner.fixture.ts', import.meta.url),
+        count: 1,
+      }),
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(
+        /broken-learner\.fixture\.ts failed to load: this learner module is broken on purpose/,
+      ),
     });
   });
 
@@ -64,12 +88,16 @@ describe('learners in worker_threads', () => {
     const trainer = trainerNode();
     await spawn(trainer, { count: 1 });
     const values = new Float32Array([1, 2, 3, 4]);
-    const back = await trainer.proxy<{ echo(v: Float32Array): Float32Array }>('learner-0').echo(transfer(values, [values.buffer]));
+    const back = await trainer
+      .proxy<{ echo(v: Float32Array): Float32Array }>('learner-0')
+      .echo(transfer(values, [values.buffer]));
     expect(values.buffer.byteLength).toBe(0); // detached: it now belongs to the worker
     expect(Array.from(back)).toEqual([1, 2, 3, 4]);
   });
 
   it('refuses a count that is not a positive integer', async () => {
-    await expect(spawnLearners({ trainer: trainerNode(), module: fixture, count: 0 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(spawnLearners({ trainer: trainerNode(), module: fixture, count: 0 })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
   });
 });

@@ -2,7 +2,13 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { OiafedError, type NodeId } from '@oiafed/core';
-import { awaitHosting, DEFAULT_HOSTING_TIMEOUT, PortLink, type HostRequest, type LearnerPoolOptions } from '@oiafed/core/internal';
+import {
+  awaitHosting,
+  DEFAULT_HOSTING_TIMEOUT,
+  PortLink,
+  type HostRequest,
+  type LearnerPoolOptions,
+} from '@oiafed/core/internal';
 import { nodePortEndpoint } from './node-port.js';
 
 export interface SpawnLearnersOptions extends LearnerPoolOptions {
@@ -30,12 +36,19 @@ const start = fromSources ? new URL('./ts-worker-entry.mjs', import.meta.url) : 
 /** Starts learners in worker_threads and joins each to `trainer` over a MessagePort link of its own. */
 export async function spawnLearners(options: SpawnLearnersOptions): Promise<WorkerLearners> {
   const { trainer, count } = options;
-  if (!Number.isInteger(count) || count < 1) throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
   const workerCount = Math.min(count, options.workers ?? availableParallelism());
-  const module = options.module instanceof URL ? options.module.href : options.module.startsWith('file:') ? options.module : pathToFileURL(options.module).href;
+  const module =
+    options.module instanceof URL
+      ? options.module.href
+      : options.module.startsWith('file:')
+        ? options.module
+        : pathToFileURL(options.module).href;
   const prefix = options.idPrefix ?? 'learner';
   const encoding = options.encoding ?? 'clone';
-  const execArgv = options.execArgv ?? (fromSources ? [...process.execArgv, '--conditions=source'] : process.execArgv);
+  const execArgv =
+    options.execArgv ?? (fromSources ? [...process.execArgv, '--conditions=source'] : process.execArgv);
   const workers: Worker[] = [];
   const ids: NodeId[] = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
   const ready: Promise<NodeId[]>[] = [];
@@ -59,18 +72,34 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
     const closeLinks = (why: string) => links.forEach((link) => link.close(why));
     worker.once('exit', (code) => closeLinks(`worker exited with code ${code}`));
     worker.once('error', (error) => closeLinks(`worker crashed: ${error.message}`));
-    const request: HostRequest & { ports: unknown[] } = { type: 'oiafed:host', learners, encoding, node: options.node ?? {}, data: options.data, ports };
+    const request: HostRequest & { ports: unknown[] } = {
+      type: 'oiafed:host',
+      learners,
+      encoding,
+      node: options.node ?? {},
+      data: options.data,
+      ports,
+    };
     worker.postMessage(request, ports);
     ready.push(
-      awaitHosting(nodePortEndpoint(worker), `worker ${w} (learner module ${module})`, options.timeout ?? DEFAULT_HOSTING_TIMEOUT, (fail) => {
-        worker.once('error', (error) => fail(`worker crashed: ${error.message}`));
-        worker.once('exit', (code) => fail(`worker exited with code ${code} before its learners were ready`));
-      }),
+      awaitHosting(
+        nodePortEndpoint(worker),
+        `worker ${w} (learner module ${module})`,
+        options.timeout ?? DEFAULT_HOSTING_TIMEOUT,
+        (fail) => {
+          worker.once('error', (error) => fail(`worker crashed: ${error.message}`));
+          worker.once('exit', (code) =>
+            fail(`worker exited with code ${code} before its learners were ready`),
+          );
+        },
+      ),
     );
   }
 
   const terminate = async (only?: number) => {
-    await Promise.all(workers.filter((_, w) => only === undefined || w === only).map((worker) => worker.terminate()));
+    await Promise.all(
+      workers.filter((_, w) => only === undefined || w === only).map((worker) => worker.terminate()),
+    );
   };
   try {
     await Promise.all(ready);

@@ -10,7 +10,11 @@ import WebSocket from 'ws';
 import { linearLearner } from '../../core/src/fl/linear-learner.test-support.js';
 import { withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
-import { serveWebSocket, type WebSocketServerOptions, type WebSocketTrainerServer } from './web-socket-server.js';
+import {
+  serveWebSocket,
+  type WebSocketServerOptions,
+  type WebSocketTrainerServer,
+} from './web-socket-server.js';
 
 const MiB = 1024 * 1024;
 const codec = new Codec();
@@ -19,14 +23,30 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function trainerServer(limits: Partial<ServerLimits>, node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false }), extra: Partial<WebSocketServerOptions> = {}) {
+async function trainerServer(
+  limits: Partial<ServerLimits>,
+  node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false }),
+  extra: Partial<WebSocketServerOptions> = {},
+) {
   const server = await serveWebSocket(node, { limits, ...extra });
-  cleanup.push(() => server.close(), () => node.close());
+  cleanup.push(
+    () => server.close(),
+    () => node.close(),
+  );
   return { node, server };
 }
 
-async function honestLearner(server: WebSocketTrainerServer, extra: Partial<Parameters<typeof joinFederation>[0]> = {}): Promise<FederationMember> {
-  const member = await joinFederation({ url: server.url, id: 'honest', learner: linearLearner(0), heartbeat: false, ...extra });
+async function honestLearner(
+  server: WebSocketTrainerServer,
+  extra: Partial<Parameters<typeof joinFederation>[0]> = {},
+): Promise<FederationMember> {
+  const member = await joinFederation({
+    url: server.url,
+    id: 'honest',
+    learner: linearLearner(0),
+    heartbeat: false,
+    ...extra,
+  });
   cleanup.push(() => member.close());
   return member;
 }
@@ -43,7 +63,8 @@ async function rssWatch(): Promise<{ peak(): number; retained(): Promise<number>
   writeFileSync('/proc/self/clear_refs', '5');
   const base = process.memoryUsage().rss;
   return {
-    peak: () => (Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024 - base) / MiB,
+    peak: () =>
+      (Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) * 1024 - base) / MiB,
     retained: async () => ((await liveBytes()) - before) / MiB,
   };
 }
@@ -67,7 +88,9 @@ const collectGarbage = (() => {
 })();
 
 function report(name: string, code: number | string, rss: number, retained?: number): void {
-  console.log(`budget ${name}: close ${code}, rss +${rss.toFixed(1)} MiB${retained === undefined ? '' : ` (peak; +${retained.toFixed(1)} MiB live after a collection)`}`);
+  console.log(
+    `budget ${name}: close ${code}, rss +${rss.toFixed(1)} MiB${retained === undefined ? '' : ` (peak; +${retained.toFixed(1)} MiB live after a collection)`}`,
+  );
 }
 
 /**
@@ -81,8 +104,18 @@ async function attacker(url: string) {
   socket.on('error', () => undefined);
   const frames: Envelope[] = [];
   socket.on('message', (data: Buffer) => frames.push(codec.decode(data)));
-  const closed = withTimeout(new Promise<number>((resolve) => socket.on('close', (code) => resolve(code))), 10_000, 'attacker not closed');
-  await withTimeout(new Promise<void>((resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject))), 5_000, 'attacker not open');
+  const closed = withTimeout(
+    new Promise<number>((resolve) => socket.on('close', (code) => resolve(code))),
+    10_000,
+    'attacker not closed',
+  );
+  await withTimeout(
+    new Promise<void>(
+      (resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject)),
+    ),
+    5_000,
+    'attacker not open',
+  );
   const tcp = (socket as unknown as { _socket: Socket })._socket;
   tcp.on('error', () => undefined);
   cleanup.push(() => socket.terminate());
@@ -93,8 +126,23 @@ async function attacker(url: string) {
     frames,
     /** Says hello as `id` and waits for the welcome: from then on the link is established. */
     async hello(id: string) {
-      socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src: id, role: 'learner', capabilities: [], metadata: {} }));
-      await withTimeout(new Promise<void>((resolve) => socket.on('message', () => frames.some((f) => f.kind === 'welcome') && resolve())), 5_000, 'no welcome');
+      socket.send(
+        codec.encode({
+          kind: 'hello',
+          version: PROTOCOL_VERSION,
+          src: id,
+          role: 'learner',
+          capabilities: [],
+          metadata: {},
+        }),
+      );
+      await withTimeout(
+        new Promise<void>((resolve) =>
+          socket.on('message', () => frames.some((f) => f.kind === 'welcome') && resolve()),
+        ),
+        5_000,
+        'no welcome',
+      );
     },
     /** Writes with backpressure; resolves false once the connection is gone. */
     write: (bytes: Uint8Array) => write(tcp, bytes),
@@ -106,7 +154,8 @@ async function attacker(url: string) {
       if (!(await write(tcp, header(length)))) return false;
       if (bytes) return write(tcp, bytes);
       for (let sent = 0; sent < send; sent += ZEROS.byteLength) {
-        if (!(await write(tcp, sent + ZEROS.byteLength <= send ? ZEROS : ZEROS.subarray(0, send - sent)))) return false;
+        if (!(await write(tcp, sent + ZEROS.byteLength <= send ? ZEROS : ZEROS.subarray(0, send - sent))))
+          return false;
       }
       return true;
     },
@@ -162,7 +211,13 @@ describe('WebSocket server memory budgets', () => {
     // Eight more send chunked frames: 1 KiB chunks of a 1,500-chunk frame, each within a hello's size.
     const chunked = await Promise.all(Array.from({ length: 8 }, () => attacker(server.url)));
     const chunks = chunked.map(async (a) => {
-      for (let index = 0; index < 1500; index++) if (!(await a.write(frame(codec.encode({ kind: 'chunk', id: 1, index, count: 1500, data: ZEROS.subarray(0, 1024) }))))) return;
+      for (let index = 0; index < 1500; index++)
+        if (
+          !(await a.write(
+            frame(codec.encode({ kind: 'chunk', id: 1, index, count: 1500, data: ZEROS.subarray(0, 1024) })),
+          ))
+        )
+          return;
     });
     const codes = await Promise.all([...large, ...chunked].map((a) => a.closed));
     await Promise.all([...writes, ...chunks]);
@@ -171,7 +226,9 @@ describe('WebSocket server memory budgets', () => {
     report('hello (message > helloBytes)', codes[0]!, grown, retained);
     report('hello (chunks)', codes[8]!, grown, retained);
     expect(codes).toEqual([...Array(8).fill(1009), ...Array(8).fill(4400)]);
-    expect(chunked[0]!.frames.find((f) => f.kind === 'error')).toMatchObject({ error: { code: 'BAD_FRAME', message: expect.stringMatching(/chunk frame before the handshake/) } });
+    expect(chunked[0]!.frames.find((f) => f.kind === 'error')).toMatchObject({
+      error: { code: 'BAD_FRAME', message: expect.stringMatching(/chunk frame before the handshake/) },
+    });
     // What the server read after refusing (ws discards it until the close completes) is garbage the collector
     // has yet to free; unbounded: 8 x 32 MiB held.
     expect(grown).toBeLessThan(64);
@@ -183,33 +240,79 @@ describe('WebSocket server memory budgets', () => {
     const { server, node } = await trainerServer({ linkPartialBytes: 8 * MiB, linkPartialChunks: 256 });
     const member = await honestLearner(server);
     const rss = await rssWatch();
-    const [chunks, empty, attachment, message, arriving] = await Promise.all(Array.from({ length: 5 }, () => attacker(server.url)));
-    await Promise.all([chunks!.hello('chunks'), empty!.hello('empty'), attachment!.hello('attachment'), message!.hello('message'), arriving!.hello('arriving')]);
+    const [chunks, empty, attachment, message, arriving] = await Promise.all(
+      Array.from({ length: 5 }, () => attacker(server.url)),
+    );
+    await Promise.all([
+      chunks!.hello('chunks'),
+      empty!.hello('empty'),
+      attachment!.hello('attachment'),
+      message!.hello('message'),
+      arriving!.hello('arriving'),
+    ]);
     // 1 MiB chunks of a 100-chunk frame: 100 MiB if held.
-    const chunk = (index: number) => frame(codec.encode({ kind: 'chunk', id: 1, index, count: 100, data: ZEROS }));
+    const chunk = (index: number) =>
+      frame(codec.encode({ kind: 'chunk', id: 1, index, count: 100, data: ZEROS }));
     const bigChunks = (async () => {
       for (let index = 0; index < 100; index++) if (!(await chunks!.write(chunk(index)))) return;
     })();
     // A million empty chunks, 200 to each frame of 256 (so that none completes).
     const emptyChunks = (async () => {
-      for (let n = 0; n < 1_000_000; n++) if (!(await empty!.write(frame(codec.encode({ kind: 'chunk', id: 1 + Math.floor(n / 200), index: n % 200, count: 256, data: new Uint8Array(0) }))))) return;
+      for (let n = 0; n < 1_000_000; n++)
+        if (
+          !(await empty!.write(
+            frame(
+              codec.encode({
+                kind: 'chunk',
+                id: 1 + Math.floor(n / 200),
+                index: n % 200,
+                count: 256,
+                data: new Uint8Array(0),
+              }),
+            ),
+          ))
+        )
+          return;
     })();
     // An attached frame announcing 100 MiB, then its bytes.
-    const attached = codec.encode({ kind: 'attached', frame: { kind: 'event', id: 0, src: 'attachment', dst: 'trainer', name: 'e', payload: null } as never, sizes: [100 * MiB], types: ['Uint8Array'] });
+    const attached = codec.encode({
+      kind: 'attached',
+      frame: { kind: 'event', id: 0, src: 'attachment', dst: 'trainer', name: 'e', payload: null } as never,
+      sizes: [100 * MiB],
+      types: ['Uint8Array'],
+    });
     const attachedBytes = attachment!.write(frame(attached)).then(() => attachment!.message(100 * MiB));
     // A message over maxPayload (32 MiB), and one within it but over linkPartialBytes.
     const over = message!.message(64 * MiB);
     const within = arriving!.message(16 * MiB);
-    const codes = await Promise.all([chunks!.closed, empty!.closed, attachment!.closed, message!.closed, arriving!.closed]);
+    const codes = await Promise.all([
+      chunks!.closed,
+      empty!.closed,
+      attachment!.closed,
+      message!.closed,
+      arriving!.closed,
+    ]);
     await Promise.all([bigChunks, emptyChunks, attachedBytes, over, within]);
     const grown = rss.peak();
     const retained = await rss.retained();
-    const names = ['linkPartialBytes (chunks)', 'linkPartialChunks (empty chunks)', 'linkPartialBytes (attachment announced)', 'maxPayload (message announced)', 'linkPartialBytes (message arriving)'];
+    const names = [
+      'linkPartialBytes (chunks)',
+      'linkPartialChunks (empty chunks)',
+      'linkPartialBytes (attachment announced)',
+      'maxPayload (message announced)',
+      'linkPartialBytes (message arriving)',
+    ];
     names.forEach((name, i) => report(name, codes[i]!, grown, retained));
     expect(codes).toEqual([1009, 1009, 1009, 1009, 1009]);
-    expect(empty!.frames.find((f) => f.kind === 'error')).toMatchObject({ error: { message: 'more than 256 chunks held at once' } });
-    expect(attachment!.frames.find((f) => f.kind === 'error')).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE' } });
-    expect(arriving!.frames.find((f) => f.kind === 'error')).toMatchObject({ error: { message: expect.stringMatching(/exceed this link's 8388608/) } });
+    expect(empty!.frames.find((f) => f.kind === 'error')).toMatchObject({
+      error: { message: 'more than 256 chunks held at once' },
+    });
+    expect(attachment!.frames.find((f) => f.kind === 'error')).toMatchObject({
+      error: { code: 'PAYLOAD_TOO_LARGE' },
+    });
+    expect(arriving!.frames.find((f) => f.kind === 'error')).toMatchObject({
+      error: { message: expect.stringMatching(/exceed this link's 8388608/) },
+    });
     expect(grown).toBeLessThan(64); // unbounded: 100 + 100 + 32 + 16 MiB and the empty chunks
     expect(server.partialBudget.used).toBe(0);
     expect(await node.call('honest', 'getWeights', [])).toBeDefined();
@@ -219,7 +322,10 @@ describe('WebSocket server memory budgets', () => {
   it('holds all links together within totalPartialBytes: more waits unread (no heartbeat loss for our pause), and an honest upload completes once stalled holders are dropped', async () => {
     const heartbeat = { interval: 100, timeout: 600 };
     const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat });
-    const { server } = await trainerServer({ totalPartialBytes: 24 * MiB, linkPartialBytes: 16 * MiB }, trainer);
+    const { server } = await trainerServer(
+      { totalPartialBytes: 24 * MiB, linkPartialBytes: 16 * MiB },
+      trainer,
+    );
     let uploaded: Float32Array | undefined;
     trainer.handle('upload', (w: Float32Array) => ((uploaded = w), w.length));
     const member = await honestLearner(server, { heartbeat });
@@ -264,9 +370,15 @@ describe('WebSocket server memory budgets', () => {
     report('totalPartialBytes (waiting pushers, read once room was free)', pusherCodes[0]!, grown, retained);
     expect(holderCodes).toEqual([4408, 4408]);
     expect(pusherCodes).toEqual(Array(12).fill(4400));
-    expect(Buffer.from(uploaded!.buffer, uploaded!.byteOffset, uploaded!.byteLength).equals(Buffer.from(weights.buffer))).toBe(true);
+    expect(
+      Buffer.from(uploaded!.buffer, uploaded!.byteOffset, uploaded!.byteLength).equals(
+        Buffer.from(weights.buffer),
+      ),
+    ).toBe(true);
     expect(dropped.filter((d) => d.startsWith('honest'))).toEqual([]);
-    expect(dropped.filter((d) => d.startsWith('pusher'))).toEqual(expect.arrayContaining([expect.stringMatching(/^pusher-0: BAD_FRAME/)]));
+    expect(dropped.filter((d) => d.startsWith('pusher'))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^pusher-0: BAD_FRAME/)]),
+    );
     // Read two at a time, the pushers cost the budget's 24 MiB, twice that while ws joins a message's
     // reads into one buffer, plus the holders' 12 MiB, the honest model and what the collector has
     // not yet freed; unbounded, 12 x 12 MiB at once, twice over.
@@ -287,7 +399,17 @@ describe('WebSocket server memory budgets', () => {
     for (const [i, a] of readers.entries()) await a.hello(`sleeper-${i}`);
     // They stop reading: the server's writes to them fill the TCP buffers, then its own.
     for (const a of readers) a.tcp.pause();
-    const overloaded = Promise.all(readers.map((_, i) => withTimeout(new Promise<string>((resolve) => node.events.on('CLIENT_DISCONNECTED', (c) => c.id === `sleeper-${i}` && resolve(c.reason ?? ''))), 15_000, `sleeper-${i} not dropped`)));
+    const overloaded = Promise.all(
+      readers.map((_, i) =>
+        withTimeout(
+          new Promise<string>((resolve) =>
+            node.events.on('CLIENT_DISCONNECTED', (c) => c.id === `sleeper-${i}` && resolve(c.reason ?? '')),
+          ),
+          15_000,
+          `sleeper-${i} not dropped`,
+        ),
+      ),
+    );
     const model = 'm'.repeat(4 * MiB); // not a typed array: encoded (a copy) for every link
     const rss = await rssWatch();
     for (let round = 0; round < 16; round++) {
@@ -324,9 +446,16 @@ describe('WebSocket server connection budgets', () => {
     if (send !== undefined) socket.once('connect', () => socket.write(send));
     const opened = Date.now();
     cleanup.push(() => socket.destroy());
-    return withTimeout(new Promise<{ answer: string; after: number }>((resolve) => socket.once('close', () => resolve({ answer, after: Date.now() - opened }))), 5_000, 'connection not closed');
+    return withTimeout(
+      new Promise<{ answer: string; after: number }>((resolve) =>
+        socket.once('close', () => resolve({ answer, after: Date.now() - opened })),
+      ),
+      5_000,
+      'connection not closed',
+    );
   }
-  const upgrade = (path = '/') => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+  const upgrade = (path = '/') =>
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
 
   it('holds connections that have not upgraded to maxConnections at once: one more is ended at once', async () => {
     const { server } = await trainerServer({ maxConnections: 3, upgradeTimeout: 60_000 });
@@ -347,16 +476,25 @@ describe('WebSocket server connection budgets', () => {
 
   for (const mode of ['standalone', "on the user's http server"] as const) {
     it(`${mode}: refuses upgrades beyond maxConnections with HTTP 503 and destroys sockets that do not upgrade within upgradeTimeout`, async () => {
-      const user = mode === 'standalone' ? undefined : createServer((_req, res) => void setTimeout(() => res.end('slow page'), 400));
+      const user =
+        mode === 'standalone'
+          ? undefined
+          : createServer((_req, res) => void setTimeout(() => res.end('slow page'), 400));
       if (user) {
         await new Promise<void>((resolve) => user.listen(0, '127.0.0.1', resolve));
         cleanup.push(() => new Promise((resolve) => user.close(resolve)));
       }
-      const { server } = await trainerServer({ maxConnections: 3, upgradeTimeout: 200 }, undefined, user ? { server: user } : {});
+      const { server } = await trainerServer(
+        { maxConnections: 3, upgradeTimeout: 200 },
+        undefined,
+        user ? { server: user } : {},
+      );
       const rss = await rssWatch();
       await Promise.all([attacker(server.url), attacker(server.url), attacker(server.url)]);
       const refused = await rawConnection(server.port, upgrade());
-      expect(refused.answer).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*the server holds 3 connections, its limit$/);
+      expect(refused.answer).toMatch(
+        /^HTTP\/1\.1 503 Service Unavailable\r\n[\s\S]*the server holds 3 connections, its limit$/,
+      );
 
       const silent = rawConnection(server.port);
       const slowloris = rawConnection(server.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');

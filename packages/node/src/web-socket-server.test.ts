@@ -1,8 +1,21 @@
-import { Federation, maxAbsDiff, Node, PROTOCOL_VERSION, type FederationMember, type FederationResult, type Learner } from '@oiafed/core';
+import {
+  Federation,
+  maxAbsDiff,
+  Node,
+  PROTOCOL_VERSION,
+  type FederationMember,
+  type FederationResult,
+  type Learner,
+} from '@oiafed/core';
 import { Codec, type Envelope } from '@oiafed/core/internal';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { LinearLearner, linearData, linearLearner, REFERENCE_RUN } from '../../core/src/fl/linear-learner.test-support.js';
+import {
+  LinearLearner,
+  linearData,
+  linearLearner,
+  REFERENCE_RUN,
+} from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
 import { serveWebSocket, type WebSocketTrainerServer } from './web-socket-server.js';
@@ -12,14 +25,30 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-async function trainerServer(options: Parameters<typeof serveWebSocket>[1] = {}, node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false })) {
+async function trainerServer(
+  options: Parameters<typeof serveWebSocket>[1] = {},
+  node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false }),
+) {
   const server = await serveWebSocket(node, options);
-  cleanup.push(() => server.close(), () => node.close());
+  cleanup.push(
+    () => server.close(),
+    () => node.close(),
+  );
   return { node, server };
 }
 
-async function learner(server: WebSocketTrainerServer, index: number, extra: Partial<Parameters<typeof joinFederation>[0]> = {}): Promise<FederationMember> {
-  const member = await joinFederation({ url: server.url, id: `learner-${index}`, learner: linearLearner(index), heartbeat: false, ...extra });
+async function learner(
+  server: WebSocketTrainerServer,
+  index: number,
+  extra: Partial<Parameters<typeof joinFederation>[0]> = {},
+): Promise<FederationMember> {
+  const member = await joinFederation({
+    url: server.url,
+    id: `learner-${index}`,
+    learner: linearLearner(index),
+    heartbeat: false,
+    ...extra,
+  });
   cleanup.push(() => member.close());
   return member;
 }
@@ -38,16 +67,40 @@ function rawClient(url: string, options: WebSocket.ClientOptions = {}) {
     frames.push(frame);
     waiters.splice(0).forEach((w) => w(frame));
   });
-  const closed = withTimeout(new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))), 5_000, 'socket not closed');
-  const opened = withTimeout(new Promise<void>((resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject))), 5_000, 'socket not open');
+  const closed = withTimeout(
+    new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    ),
+    5_000,
+    'socket not closed',
+  );
+  const opened = withTimeout(
+    new Promise<void>(
+      (resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject)),
+    ),
+    5_000,
+    'socket not open',
+  );
   return {
     socket,
     opened,
     closed,
     frames,
     limits: () => limits,
-    send: (frame: Envelope | Uint8Array | string) => socket.send(typeof frame === 'string' || frame instanceof Uint8Array ? frame : codec.encode(frame)),
-    hello: (src: string, extra: object = {}) => socket.send(codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', capabilities: [], metadata: {}, ...extra })),
+    send: (frame: Envelope | Uint8Array | string) =>
+      socket.send(typeof frame === 'string' || frame instanceof Uint8Array ? frame : codec.encode(frame)),
+    hello: (src: string, extra: object = {}) =>
+      socket.send(
+        codec.encode({
+          kind: 'hello',
+          version: PROTOCOL_VERSION,
+          src,
+          role: 'learner',
+          capabilities: [],
+          metadata: {},
+          ...extra,
+        }),
+      ),
     next: (test: (f: Envelope) => boolean) =>
       withTimeout(
         new Promise<Envelope>((resolve) => {
@@ -76,13 +129,22 @@ describe('WebSocket mode', () => {
     let release: () => void;
 
     beforeEach(async () => {
-      ({ node, server } = await trainerServer({ maxPayload: 64 * 1024 }, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' })));
+      ({ node, server } = await trainerServer(
+        { maxPayload: 64 * 1024 },
+        new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' }),
+      ));
       const honestLearner: Learner = new LinearLearner(linearData(1, 40));
       const train = honestLearner.train.bind(honestLearner);
       // The honest learner holds its result until the attack has been answered.
       const held = new Promise<void>((resolve) => (release = resolve));
       honestLearner.train = (params) => held.then(() => train(params));
-      await joinFederation({ url: server.url, id: 'honest', learner: honestLearner, token: 'sesame', heartbeat: false }).then((m) => cleanup.push(() => m.close()));
+      await joinFederation({
+        url: server.url,
+        id: 'honest',
+        learner: honestLearner,
+        token: 'sesame',
+        heartbeat: false,
+      }).then((m) => cleanup.push(() => m.close()));
       round = new Federation({ node, rounds: 1, config: { lr: 0.05 } }).start();
     });
 
@@ -146,11 +208,18 @@ describe('WebSocket mode', () => {
       const prober = await stranger();
       prober.hello('prober', { token: 'sesame' });
       await prober.next((f) => f.kind === 'welcome');
-      for (const [id, method] of [[1, 'launchMissiles'], [2, 'constructor'], [3, '__proto__'], [4, 'toString']] as const) {
+      for (const [id, method] of [
+        [1, 'launchMissiles'],
+        [2, 'constructor'],
+        [3, '__proto__'],
+        [4, 'toString'],
+      ] as const) {
         prober.send({ kind: 'call', id, src: 'prober', dst: 'trainer', method, args: [] });
       }
       for (const id of [1, 2, 3, 4]) {
-        expect(await prober.next((f) => f.kind === 'error' && f.id === id)).toMatchObject({ error: { code: 'METHOD_NOT_FOUND' } });
+        expect(await prober.next((f) => f.kind === 'error' && f.id === id)).toMatchObject({
+          error: { code: 'METHOD_NOT_FOUND' },
+        });
       }
       await honestRoundCompletes();
       prober.socket.close();
@@ -159,7 +228,10 @@ describe('WebSocket mode', () => {
     it('a hello repeated on one link: 4400', async () => {
       const flooder = await stranger();
       for (let i = 0; i < 50; i++) flooder.hello('flooder', { token: 'sesame' });
-      expect(await flooder.closed).toMatchObject({ code: 4400, reason: expect.stringMatching(/unexpected hello/) });
+      expect(await flooder.closed).toMatchObject({
+        code: 4400,
+        reason: expect.stringMatching(/unexpected hello/),
+      });
       await honestRoundCompletes();
     });
 
@@ -167,7 +239,13 @@ describe('WebSocket mode', () => {
       const origins = await serveWebSocket(node, { origins: ['http://good.test'] });
       cleanup.push(() => origins.close());
       const wrongOrigin = new WebSocket(origins.url, { headers: { Origin: 'http://evil.test' } });
-      const status = await withTimeout(new Promise<number>((resolve) => wrongOrigin.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))), 5_000, 'no response');
+      const status = await withTimeout(
+        new Promise<number>((resolve) =>
+          wrongOrigin.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+        ),
+        5_000,
+        'no response',
+      );
       expect(status).toBe(403);
       await honestRoundCompletes();
     });
@@ -187,7 +265,9 @@ describe('WebSocket mode', () => {
 
     const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
     const registered = nextEvent(trainer.events, 'CLIENT_REGISTERED', 10_000);
-    const rejoined = new Promise<void>((resolve) => member.events.on('status', (s) => s.state === 'registered' && resolve()));
+    const rejoined = new Promise<void>((resolve) =>
+      member.events.on('status', (s) => s.state === 'registered' && resolve()),
+    );
     await trainerServer({ port }, trainer);
     expect((await registered)[0].id).toBe('learner-0');
     await withTimeout(rejoined, 10_000, 'learner not registered again');
@@ -209,16 +289,31 @@ describe('WebSocket mode', () => {
   });
 
   it('gives up on a refusal instead of retrying it: a wrong token fails the join', async () => {
-    const { server } = await trainerServer({}, new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' }));
-    await expect(joinFederation({ url: server.url, learner: new LinearLearner(linearData(1, 4)), token: 'nope', heartbeat: false })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    const { server } = await trainerServer(
+      {},
+      new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: 'sesame' }),
+    );
+    await expect(
+      joinFederation({
+        url: server.url,
+        learner: new LinearLearner(linearData(1, 4)),
+        token: 'nope',
+        heartbeat: false,
+      }),
+    ).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
   it('takes a 16 MiB model from a learner in one message and hands it on without a copy; under a small maxPayload, in slices below it', async () => {
     for (const maxPayload of [undefined, 256 * 1024]) {
-      const { node, server } = await trainerServer(maxPayload ? { maxPayload } : {}, new Node({ id: 'trainer', role: 'trainer', heartbeat: false }));
+      const { node, server } = await trainerServer(
+        maxPayload ? { maxPayload } : {},
+        new Node({ id: 'trainer', role: 'trainer', heartbeat: false }),
+      );
       let messages = 0;
       let last: Buffer | undefined;
-      server.wss.on('connection', (socket) => socket.on('message', (data: Buffer) => (messages++, (last = data))));
+      server.wss.on('connection', (socket) =>
+        socket.on('message', (data: Buffer) => (messages++, (last = data))),
+      );
       let received: Float32Array | undefined;
       node.handle('upload', (w: Float32Array) => ((received = w), w.length));
       const member = await learner(server, 0);
@@ -226,7 +321,12 @@ describe('WebSocket mode', () => {
       messages = 0;
       expect(await member.node.call('trainer', 'upload', [weights])).toBe(weights.length);
       expect(received).toBeInstanceOf(Float32Array);
-      expect(maxAbsDiff({ w: { shape: [weights.length], data: received! } }, { w: { shape: [weights.length], data: weights } })).toBe(0);
+      expect(
+        maxAbsDiff(
+          { w: { shape: [weights.length], data: received! } },
+          { w: { shape: [weights.length], data: weights } },
+        ),
+      ).toBe(0);
       if (maxPayload) expect(messages).toBe(1 + Math.ceil(weights.byteLength / (maxPayload - 64)));
       else {
         expect(messages).toBe(2); // the call frame, then the array whole
@@ -251,12 +351,25 @@ describe('WebSocket mode', () => {
           const frame = codec.decode(data);
           frames.push(frame);
           if (frame.kind !== 'hello') return;
-          socket.send(codec.encode({ kind: 'welcome', version: PROTOCOL_VERSION, src: 'trainer', dst: frame.src, role: 'trainer' }));
+          socket.send(
+            codec.encode({
+              kind: 'welcome',
+              version: PROTOCOL_VERSION,
+              src: 'trainer',
+              dst: frame.src,
+              role: 'trainer',
+            }),
+          );
           resolve(frames);
         });
       }),
     );
-    const member = await joinFederation({ url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`, id: 'node-learner', learner: linearLearner(0), heartbeat: false });
+    const member = await joinFederation({
+      url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}`,
+      id: 'node-learner',
+      learner: linearLearner(0),
+      heartbeat: false,
+    });
     cleanup.push(() => member.close());
     expect((await first).map((f) => f.kind)).toEqual(['limits', 'hello']);
     expect((await first)[0]).toEqual({ kind: 'limits', maxMessage: 100 * 1024 * 1024 });
@@ -275,7 +388,15 @@ describe('WebSocket mode', () => {
       }),
     );
     const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
-    const refused = expect(joinFederation({ url, id: 'node-learner', learner: linearLearner(0), heartbeat: false, retry: { maxAttempts: 1 } })).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    const refused = expect(
+      joinFederation({
+        url,
+        id: 'node-learner',
+        learner: linearLearner(0),
+        heartbeat: false,
+        retry: { maxAttempts: 1 },
+      }),
+    ).rejects.toMatchObject({ code: 'DISCONNECTED' });
     expect(await withTimeout(closed, 5_000, 'learner did not close')).toBe(1009);
     await refused;
   });
@@ -283,7 +404,9 @@ describe('WebSocket mode', () => {
   it("counts a message's bytes arriving as the learner being alive, before the message is whole", async () => {
     const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: { interval: 50, timeout: 200 } });
     const { server } = await trainerServer({}, trainer);
-    const dropped = new Promise<never>((_, reject) => trainer.events.on('CLIENT_DISCONNECTED', (c) => reject(new Error(`${c.id} dropped: ${c.reason}`))));
+    const dropped = new Promise<never>((_, reject) =>
+      trainer.events.on('CLIENT_DISCONNECTED', (c) => reject(new Error(`${c.id} dropped: ${c.reason}`))),
+    );
     const got = new Promise<number>((resolve) => trainer.on('big', (text: string) => resolve(text.length)));
     const slow = rawClient(server.url);
     await slow.opened;
@@ -291,11 +414,19 @@ describe('WebSocket mode', () => {
     await slow.next((f) => f.kind === 'welcome');
     // One message, sent in fragments: the next one each time the trainer pings, so it takes 12
     // intervals (three timeouts) to arrive, and no pong can be sent before it is whole.
-    const bytes = new Codec().encode({ kind: 'event', id: 0, name: 'big', payload: 'x'.repeat(120_000) } as unknown as Envelope);
+    const bytes = new Codec().encode({
+      kind: 'event',
+      id: 0,
+      name: 'big',
+      payload: 'x'.repeat(120_000),
+    } as unknown as Envelope);
     const parts = 12;
     let sent = 0;
     const sendNext = () => {
-      const part = bytes.subarray(Math.floor((sent * bytes.length) / parts), Math.floor(((sent + 1) * bytes.length) / parts));
+      const part = bytes.subarray(
+        Math.floor((sent * bytes.length) / parts),
+        Math.floor(((sent + 1) * bytes.length) / parts),
+      );
       sent += 1;
       slow.socket.send(part, { binary: true, fin: sent === parts });
     };
@@ -317,7 +448,12 @@ describe('WebSocket mode', () => {
     const weights = new Float32Array(12 * 1024 * 1024).map((_, i) => (i % 1000) / 7);
     const back = (await node.call('learner-0', 'echo', [weights], { timeout: 60_000 })) as Float32Array;
     expect(back.length).toBe(weights.length);
-    expect(maxAbsDiff({ w: { shape: [back.length], data: back } }, { w: { shape: [weights.length], data: weights } })).toBe(0);
+    expect(
+      maxAbsDiff(
+        { w: { shape: [back.length], data: back } },
+        { w: { shape: [weights.length], data: weights } },
+      ),
+    ).toBe(0);
     expect(lost).toBe(false);
     expect(node.registry.get('learner-0')?.state).toBe('connected');
   });

@@ -2,7 +2,14 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpSe
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_MAX_PAYLOAD, type Node, type ServerLimits } from '@oiafed/core';
-import { ByteBudget, Codec, FramedLink, linkLimits, serverLimits, webSocketChannel } from '@oiafed/core/internal';
+import {
+  ByteBudget,
+  Codec,
+  FramedLink,
+  linkLimits,
+  serverLimits,
+  webSocketChannel,
+} from '@oiafed/core/internal';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { limitWsMessages, watchWsProgress } from './ws-progress.js';
@@ -58,7 +65,10 @@ export interface WebSocketTrainerServer {
  * `upgradeTimeout` is destroyed. ws's own limit on a message is a hello's size until the link is
  * established, and `maxPayload` after.
  */
-export async function serveWebSocket(node: Node, options: WebSocketServerOptions = {}): Promise<WebSocketTrainerServer> {
+export async function serveWebSocket(
+  node: Node,
+  options: WebSocketServerOptions = {},
+): Promise<WebSocketTrainerServer> {
   const maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
   const limits = serverLimits(options.limits);
   const partialBudget = new ByteBudget(limits.totalPartialBytes);
@@ -75,7 +85,9 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
     maxPayload: Math.min(limits.helloBytes, maxPayload),
     verifyClient: origins
       ? (info: { origin: string }, done: (ok: boolean, code?: number, message?: string) => void) =>
-          origins.has(info.origin) ? done(true) : done(false, 403, `origin ${info.origin || '(none)'} is not allowed`)
+          origins.has(info.origin)
+            ? done(true)
+            : done(false, 403, `origin ${info.origin || '(none)'} is not allowed`)
       : undefined,
   });
   wss.on('connection', (socket: WebSocket) => {
@@ -92,7 +104,11 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
   });
 
   const standalone = !options.server;
-  const http = options.server ?? createServer((_req, res) => res.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end(STATUS_CODES[426]));
+  const http =
+    options.server ??
+    createServer((_req, res) =>
+      res.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end(STATUS_CODES[426]),
+    );
   /** TCP connections not yet upgraded, each with the timer that ends it. */
   const upgrading = new Map<Duplex, ReturnType<typeof setTimeout>>();
   /** Sockets let through to ws (upgrading or open): what maxConnections counts. */
@@ -105,7 +121,10 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
   const onConnection = (socket: Socket) => {
     // A flood of connections that never upgrade is held to maxConnections at once, not only in time.
     if (upgrading.size >= limits.maxConnections) return void socket.destroy();
-    upgrading.set(socket, setTimeout(() => socket.destroy(), limits.upgradeTimeout));
+    upgrading.set(
+      socket,
+      setTimeout(() => socket.destroy(), limits.upgradeTimeout),
+    );
     socket.once('close', () => settled(socket));
   };
   // On a server of the user's, a connection that makes an ordinary request is the user's to time out.
@@ -116,7 +135,8 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
       if (standalone) return refuse(socket, 400, 'no WebSocket endpoint at this path');
       return settled(socket);
     }
-    if (admitted.size >= limits.maxConnections) return refuse(socket, 503, `the server holds ${limits.maxConnections} connections, its limit`);
+    if (admitted.size >= limits.maxConnections)
+      return refuse(socket, 503, `the server holds ${limits.maxConnections} connections, its limit`);
     admitted.add(socket);
     socket.once('close', () => admitted.delete(socket));
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -163,7 +183,9 @@ export async function serveWebSocket(node: Node, options: WebSocketServerOptions
 /** Answers an upgrade with an HTTP error and ends the connection (as ws does for its own refusals). */
 function refuse(socket: Duplex, code: number, message: string): void {
   socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
+  );
 }
 
 /** The TCP socket under `socket`: itself, or the one a TLS socket of an https server wraps (Node's `_parent`). */
@@ -174,7 +196,14 @@ function rawSocketOf(socket: Duplex): Duplex {
 /** `ws` reports writes through the TCP socket's 'drain': wait on it rather than on a timer. */
 function drainOf(socket: WebSocket): (threshold: number, listener: () => void) => void {
   return (threshold, listener) => {
-    const tcp = (socket as unknown as { _socket?: { once(e: 'drain' | 'close', l: () => void): void; off(e: 'drain' | 'close', l: () => void): void } })._socket;
+    const tcp = (
+      socket as unknown as {
+        _socket?: {
+          once(e: 'drain' | 'close', l: () => void): void;
+          off(e: 'drain' | 'close', l: () => void): void;
+        };
+      }
+    )._socket;
     if (!tcp || socket.bufferedAmount <= threshold) return listener();
     const done = () => {
       tcp.off('drain', done);

@@ -14,4 +14,3 @@ export async function openDataChannel(peer: PeerLike, id: string): Promise<Link>
     }
   }
 }
-

@@ -1,7 +1,12 @@
 import { Federation, Node, type FederationMember, type OiafedError, type ServerLimits } from '@oiafed/core';
 import { Codec, connectPeer, type Envelope, type PeerLike } from '@oiafed/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LinearLearner, linearData, linearLearner, zeroLinearWeights } from '../../core/src/fl/linear-learner.test-support.js';
+import {
+  LinearLearner,
+  linearData,
+  linearLearner,
+  zeroLinearWeights,
+} from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
 import { openDataChannel } from './webrtc.test-support.js';
@@ -24,7 +29,11 @@ async function peer(id: string, server: SignallingServer): Promise<PeerLike & { 
   return p;
 }
 
-async function trainerOver(server: SignallingServer, options: ConstructorParameters<typeof Node>[0] = {}, limits: Partial<ServerLimits> = {}): Promise<Node> {
+async function trainerOver(
+  server: SignallingServer,
+  options: ConstructorParameters<typeof Node>[0] = {},
+  limits: Partial<ServerLimits> = {},
+): Promise<Node> {
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, ...options });
   cleanup.push(() => trainer.close());
   const p = await serveWebRtc(trainer, { signalling: server, limits });
@@ -32,7 +41,11 @@ async function trainerOver(server: SignallingServer, options: ConstructorParamet
   return trainer;
 }
 
-async function learnerOver(server: SignallingServer, id: string, options: ConstructorParameters<typeof Node>[0] = {}): Promise<{ node: Node; peer: PeerLike & { destroy(): void } }> {
+async function learnerOver(
+  server: SignallingServer,
+  id: string,
+  options: ConstructorParameters<typeof Node>[0] = {},
+): Promise<{ node: Node; peer: PeerLike & { destroy(): void } }> {
   const node = new Node({ id, role: 'learner', heartbeat: false, ...options });
   cleanup.push(() => node.close());
   const p = await peer(id, server);
@@ -61,7 +74,9 @@ describe('WebRTC mode (Node peers, PeerJS over node-datachannel)', () => {
   it('reports a learner whose peer goes away, and rejects its pending calls at once', async () => {
     const server = await signalling();
     const trainer = await trainerOver(server, { heartbeat: { interval: 50, timeout: 300 } });
-    const { node, peer: learnerPeer } = await learnerOver(server, 'learner-0', { heartbeat: { interval: 50, timeout: 300 } });
+    const { node, peer: learnerPeer } = await learnerOver(server, 'learner-0', {
+      heartbeat: { interval: 50, timeout: 300 },
+    });
     node.handle('hang', () => new Promise(() => undefined));
     const pending = trainer.call('learner-0', 'hang', [], { timeout: 60_000 });
     const gone = nextEvent(trainer.events, 'CLIENT_DISCONNECTED', 5_000);
@@ -80,8 +95,16 @@ describe('WebRTC budgets (the same FramedLink limits as over WebSocket)', () => 
     const codec = new Codec();
     const frames: Envelope[] = [];
     connection.on('data', (data) => frames.push(codec.decode(new Uint8Array(data as ArrayBuffer))));
-    const closed = withTimeout(new Promise<void>((resolve) => connection.on('close', resolve)), 5_000, `${id}'s channel not closed`);
-    await withTimeout(new Promise<void>((resolve) => connection.on('open', resolve)), 5_000, `${id}'s channel not open`);
+    const closed = withTimeout(
+      new Promise<void>((resolve) => connection.on('close', resolve)),
+      5_000,
+      `${id}'s channel not closed`,
+    );
+    await withTimeout(
+      new Promise<void>((resolve) => connection.on('open', resolve)),
+      5_000,
+      `${id}'s channel not open`,
+    );
     return { connection, frames, closed, send: (frame: Envelope) => connection.send(codec.encode(frame)) };
   }
 
@@ -96,7 +119,10 @@ describe('WebRTC budgets (the same FramedLink limits as over WebSocket)', () => 
     const large = await rawChannel(server, 'large');
     large.send({ kind: 'event', id: 0, src: 'large', dst: 'trainer', name: 'e', payload: 'x'.repeat(4096) });
     await large.closed;
-    expect(errors).toEqual([expect.stringMatching(/^BAD_FRAME: chunk frame before the handshake/), expect.stringMatching(/^PAYLOAD_TOO_LARGE: a message of \d+ bytes before the handshake/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(/^BAD_FRAME: chunk frame before the handshake/),
+      expect.stringMatching(/^PAYLOAD_TOO_LARGE: a message of \d+ bytes before the handshake/),
+    ]);
     expect(chunked.frames[0]).toMatchObject({ kind: 'error', error: { code: 'BAD_FRAME' } });
     // The trainer serves learners all the same.
     const { node } = await learnerOver(server, 'learner-0');
@@ -111,7 +137,10 @@ describe('WebRTC budgets (the same FramedLink limits as over WebSocket)', () => 
     const extra = await peer('learner-1', server);
     // Closed before it opens: the offer goes unanswered, or the channel ends at once.
     const refused = await connectPeer(extra, 'trainer', { timeout: 3_000 }).then(
-      (link) => new Promise<string>((resolve) => link.listen({ frame: () => undefined, close: () => resolve('closed') })),
+      (link) =>
+        new Promise<string>((resolve) =>
+          link.listen({ frame: () => undefined, close: () => resolve('closed') }),
+        ),
       (error: unknown) => (error as OiafedError).code,
     );
     expect(['TIMEOUT', 'NOT_CONNECTED', 'closed']).toContain(refused);
@@ -128,8 +157,18 @@ describe('WebRTC budgets (the same FramedLink limits as over WebSocket)', () => 
 describe('joinFederation over WebRTC (Node learners)', () => {
   const heartbeat = { interval: 50, timeout: 400 };
 
-  async function member(server: SignallingServer, options: Partial<Parameters<typeof joinFederation>[0]> = {}): Promise<FederationMember> {
-    const m = await joinFederation({ signalling: `http://${server.host}:${server.port}/`, trainer: 'trainer', id: 'learner-0', learner: new LinearLearner(linearData(1, 20)), heartbeat, ...options });
+  async function member(
+    server: SignallingServer,
+    options: Partial<Parameters<typeof joinFederation>[0]> = {},
+  ): Promise<FederationMember> {
+    const m = await joinFederation({
+      signalling: `http://${server.host}:${server.port}/`,
+      trainer: 'trainer',
+      id: 'learner-0',
+      learner: new LinearLearner(linearData(1, 20)),
+      heartbeat,
+      ...options,
+    });
     cleanup.push(() => m.close());
     return m;
   }
@@ -139,12 +178,21 @@ describe('joinFederation over WebRTC (Node learners)', () => {
     const first = new Node({ id: 'trainer', role: 'trainer', heartbeat });
     const firstPeer = await serveWebRtc(first, { signalling: firstServer });
     // Short attempts: one that fails to open on a loaded machine is retried well within the wait.
-    const m = await member(firstServer, { retry: { initialDelay: 20, maxDelay: 200 }, link: { timeout: 5_000 }, signallingTimeout: 3_000 });
+    const m = await member(firstServer, {
+      retry: { initialDelay: 20, maxDelay: 200 },
+      link: { timeout: 5_000 },
+      signallingTimeout: 3_000,
+    });
     expect(first.registry.get('learner-0')?.state).toBe('connected');
     const statuses: string[] = [];
     const history: string[] = [];
-    m.events.on('status', (s) => (statuses.push(s.state), history.push(`${s.state}${s.error ? ` (${s.error.message})` : ''}`)));
-    const dropped = new Promise<void>((resolve) => m.events.on('status', (s) => s.state === 'disconnected' && resolve()));
+    m.events.on(
+      'status',
+      (s) => (statuses.push(s.state), history.push(`${s.state}${s.error ? ` (${s.error.message})` : ''}`)),
+    );
+    const dropped = new Promise<void>((resolve) =>
+      m.events.on('status', (s) => s.state === 'disconnected' && resolve()),
+    );
     firstPeer.destroy();
     first.close();
     await firstServer.close();
@@ -152,20 +200,32 @@ describe('joinFederation over WebRTC (Node learners)', () => {
 
     const server = await signalling(firstServer.port);
     const trainer = await trainerOver(server, { heartbeat });
-    const rejoined = new Promise<void>((resolve) => m.events.on('status', (s) => s.state === 'registered' && resolve()));
-    await withTimeout(rejoined, 25_000, 'the learner did not join the restarted trainer').catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}; its statuses: ${history.join(', ')}`);
-    });
+    const rejoined = new Promise<void>((resolve) =>
+      m.events.on('status', (s) => s.state === 'registered' && resolve()),
+    );
+    await withTimeout(rejoined, 25_000, 'the learner did not join the restarted trainer').catch(
+      (error: unknown) => {
+        throw new Error(`${(error as Error).message}; its statuses: ${history.join(', ')}`);
+      },
+    );
     expect(statuses).toContain('reconnecting');
     expect(trainer.registry.get('learner-0')?.state).toBe('connected');
-    const result = await new Federation({ node: trainer, rounds: 1, minClients: 1, initialWeights: zeroLinearWeights() }).start();
+    const result = await new Federation({
+      node: trainer,
+      rounds: 1,
+      minClients: 1,
+      initialWeights: zeroLinearWeights(),
+    }).start();
     expect(result.history[0]!.results).toBe(1);
   }, 45_000);
 
   it('fails fast with NOT_CONNECTED when no peer has the trainer id (not after the open timeout)', async () => {
     const server = await signalling();
     const started = Date.now();
-    await expect(member(server, { trainer: 'nobody', retry: { maxAttempts: 1 } })).rejects.toMatchObject({ code: 'NOT_CONNECTED', message: expect.stringContaining('nobody') });
+    await expect(member(server, { trainer: 'nobody', retry: { maxAttempts: 1 } })).rejects.toMatchObject({
+      code: 'NOT_CONNECTED',
+      message: expect.stringContaining('nobody'),
+    });
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -177,7 +237,9 @@ describe('joinFederation over WebRTC (Node learners)', () => {
   it('refuses an id another peer holds with INVALID_CONFIG', async () => {
     const server = await signalling();
     await trainerOver(server);
-    await expect(createPeer('trainer', { signalling: server })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    await expect(createPeer('trainer', { signalling: server })).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+    });
   });
 });
 

@@ -1,7 +1,13 @@
 import { createRequire } from 'node:module';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type FramedLinkOptions, type Node, type OpenPeer, type PeerOptions, type ServerLimits } from '@oiafed/core';
+import {
+  type FramedLinkOptions,
+  type Node,
+  type OpenPeer,
+  type PeerOptions,
+  type ServerLimits,
+} from '@oiafed/core';
 import { openPeer, serveOverWebRtc, type PeerConstructor } from '@oiafed/core/internal';
 import WebSocket from 'ws';
 import { allocateUnzeroed } from './allocate-unzeroed.js';
@@ -28,7 +34,8 @@ export function installWebRtcGlobals(): void {
   const g = globalThis as Record<string, unknown>;
   const polyfill = require('node-datachannel/polyfill') as Record<string, unknown>;
   g.WebSocket ??= SignallingWebSocket;
-  for (const name of ['RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate']) g[name] ??= polyfill[name];
+  for (const name of ['RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate'])
+    g[name] ??= polyfill[name];
 }
 
 export interface SignallingOptions {
@@ -54,7 +61,9 @@ type ExpressApp = RequestHandler & { use(handler: RequestHandler): void };
  */
 export async function servePeerSignalling(options: SignallingOptions = {}): Promise<SignallingServer> {
   const express = require('express') as () => ExpressApp;
-  const { ExpressPeerServer } = require('peer') as { ExpressPeerServer: (server: Server, options: object) => RequestHandler };
+  const { ExpressPeerServer } = require('peer') as {
+    ExpressPeerServer: (server: Server, options: object) => RequestHandler;
+  };
   const host = options.host ?? '127.0.0.1';
   const path = options.path ?? '/';
   const app = express();
@@ -101,6 +110,12 @@ export function createPeer(id: string, options: PeerOptions): Promise<OpenPeer> 
  * Lets learners reach `node` over data channels: a peer under the node's id that accepts them,
  * within `limits` (the run config's `security` budgets; see serveOverWebRtc).
  */
-export function serveWebRtc(node: Node, options: PeerOptions & { link?: FramedLinkOptions; limits?: Partial<ServerLimits> }): Promise<OpenPeer> {
-  return serveOverWebRtc(peerClass(), node, { ...options, link: { allocate: allocateUnzeroed, ...options.link } });
+export function serveWebRtc(
+  node: Node,
+  options: PeerOptions & { link?: FramedLinkOptions; limits?: Partial<ServerLimits> },
+): Promise<OpenPeer> {
+  return serveOverWebRtc(peerClass(), node, {
+    ...options,
+    link: { allocate: allocateUnzeroed, ...options.link },
+  });
 }

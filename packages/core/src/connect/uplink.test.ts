@@ -73,7 +73,10 @@ describe('Uplink resume secrets', () => {
     await old.start();
     const retrying = page(hub, 'tab-1', undefined, 50);
     const refused = new Promise<void>((resolve) =>
-      retrying.events.on('status', (status, detail) => status === 'reconnecting' && detail.error?.code === 'ID_TAKEN' && resolve()),
+      retrying.events.on(
+        'status',
+        (status, detail) => status === 'reconnecting' && detail.error?.code === 'ID_TAKEN' && resolve(),
+      ),
     );
     const joined = retrying.start();
     await refused;

@@ -5,7 +5,8 @@ import type { Link } from '../links/link.js';
 import type { JoinOptions, Node, PeerInfo } from '../rpc/node.js';
 import { delay, isRetriable, retryDelay, type RetryPolicy } from '../rpc/retry.js';
 
-export type UplinkStatus = 'idle' | 'connecting' | 'registered' | 'disconnected' | 'reconnecting' | 'failed' | 'closed';
+export type UplinkStatus =
+  'idle' | 'connecting' | 'registered' | 'disconnected' | 'reconnecting' | 'failed' | 'closed';
 
 export interface UplinkStatusDetail {
   /** Consecutive failed attempts so far (reconnecting). */
@@ -45,7 +46,13 @@ export interface ResumeStore {
   save(secret: string): void;
 }
 
-export const RECONNECT_POLICY: RetryPolicy = { maxAttempts: Infinity, initialDelay: 250, maxDelay: 10_000, strategy: 'exponential', jitter: 0.5 };
+export const RECONNECT_POLICY: RetryPolicy = {
+  maxAttempts: Infinity,
+  initialDelay: 250,
+  maxDelay: 10_000,
+  strategy: 'exponential',
+  jitter: 0.5,
+};
 
 /**
  * A node's lasting connection to the node it joins: connect, register, and when the link drops,
@@ -106,8 +113,10 @@ export class Uplink {
     if (this.#looping) return;
     this.#looping = true;
     try {
-      for (let failures = 0; !this.#stop.signal.aborted; ) {
-        this.#set(failures === 0 && this.#peer === undefined ? 'connecting' : 'reconnecting', { attempt: failures });
+      for (let failures = 0; !this.#stop.signal.aborted;) {
+        this.#set(failures === 0 && this.#peer === undefined ? 'connecting' : 'reconnecting', {
+          attempt: failures,
+        });
         try {
           const link = await this.#o.connect();
           // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may run during the await
@@ -115,7 +124,10 @@ export class Uplink {
             link.close('uplink closed');
             return;
           }
-          this.#peer = await this.#o.node.connect(link, this.#secret === undefined ? this.#o.join : { ...this.#o.join, resume: this.#secret });
+          this.#peer = await this.#o.node.connect(
+            link,
+            this.#secret === undefined ? this.#o.join : { ...this.#o.join, resume: this.#secret },
+          );
           if (this.#peer.resume !== undefined) {
             this.#secret = this.#peer.resume;
             this.#o.resumeStore?.save(this.#secret);

@@ -46,7 +46,8 @@ export interface Aggregation {
 }
 
 /** A value a strategy keeps across rounds and a checkpoint stores: numbers, text, models, nested. */
-export type StateValue = number | string | boolean | null | Weights | readonly StateValue[] | { readonly [key: string]: StateValue };
+export type StateValue =
+  number | string | boolean | null | Weights | readonly StateValue[] | { readonly [key: string]: StateValue };
 
 /** What a strategy saves in every checkpoint to continue bit-identically after a restart. */
 export type StrategyState = { readonly [key: string]: StateValue };
@@ -70,6 +71,7 @@ export function cloneState<S extends StateValue>(value: S): S {
   if (Array.isArray(value)) return value.map((v: StateValue) => cloneState(v)) as unknown as S;
   const out: Record<string, unknown> = {};
   // A tensor's values are the one non-plain object a state holds.
-  for (const [key, v] of Object.entries(value)) out[key] = v instanceof Float32Array ? v.slice() : cloneState(v as StateValue);
+  for (const [key, v] of Object.entries(value))
+    out[key] = v instanceof Float32Array ? v.slice() : cloneState(v as StateValue);
   return out as S;
 }

@@ -44,5 +44,13 @@ function copy(checkpoint: Checkpoint): Checkpoint {
 }
 
 function structuredCloneHistory(history: RoundSummary[]): RoundSummary[] {
-  return history.map((r) => ({ ...r, clients: [...r.clients], failures: r.failures.map((f) => ({ ...f })), rejected: r.rejected.map((x) => ({ ...x })), trainMetrics: { ...r.trainMetrics }, evalMetrics: { ...r.evalMetrics }, timings: { ...r.timings } }));
+  return history.map((r) => ({
+    ...r,
+    clients: [...r.clients],
+    failures: r.failures.map((f) => ({ ...f })),
+    rejected: r.rejected.map((x) => ({ ...x })),
+    trainMetrics: { ...r.trainMetrics },
+    evalMetrics: { ...r.evalMetrics },
+    timings: { ...r.timings },
+  }));
 }

@@ -118,13 +118,15 @@ export class Cohort<L extends Learner = Learner> {
     const stop = () => scope.abort(this.#parts.calls.reason);
     this.#parts.calls.addEventListener('abort', stop);
     if (this.#parts.calls.aborted) stop();
-    const doing: ClientActivity = method === 'train' ? 'training' : method === 'evaluate' ? 'evaluating' : 'working';
+    const doing: ClientActivity =
+      method === 'train' ? 'training' : method === 'evaluate' ? 'evaluating' : 'working';
     const ask = async (client: NodeId, params: ParamsOf<L, M>): Promise<void> => {
       const t0 = Date.now();
       activity.set(client, doing);
       try {
         const timeout = this.#parts.timeLeft();
-        const callOptions = timeout === undefined ? { signal: scope.signal } : { signal: scope.signal, timeout };
+        const callOptions =
+          timeout === undefined ? { signal: scope.signal } : { signal: scope.signal, timeout };
         const answer: unknown = await node.call(client, method, [params], callOptions);
         const result = checked<L, M>(method, answer, params, client, limits, options.validate);
         onResult(client, result);
@@ -132,9 +134,16 @@ export class Cohort<L extends Learner = Learner> {
         this.#parts.outcome(client);
         if (method === 'train') {
           const r = result as { numExamples: number; metrics?: Metrics };
-          this.#parts.trained({ round, client, numExamples: r.numExamples, metrics: r.metrics ?? {}, ms: Date.now() - t0 });
+          this.#parts.trained({
+            round,
+            client,
+            numExamples: r.numExamples,
+            metrics: r.metrics ?? {},
+            ms: Date.now() - t0,
+          });
         }
-        if (outcome.succeeded.length >= enough) scope.abort(new OiafedError('ABORTED', `round ${round} had ${enough} results`));
+        if (outcome.succeeded.length >= enough)
+          scope.abort(new OiafedError('ABORTED', `round ${round} had ${enough} results`));
       } catch (error) {
         if (scope.aborted && !this.#parts.calls.aborted) return void outcome.cancelled.push(client);
         const failure = failureOf(client, error);
@@ -177,7 +186,10 @@ function checked<L, M extends keyof L>(
     try {
       return validate(answer, client);
     } catch (error) {
-      throw new OiafedError('INVALID_RESULT', `${String(method)} result refused: ${boundedText(error instanceof Error ? error.message : error)}`);
+      throw new OiafedError(
+        'INVALID_RESULT',
+        `${String(method)} result refused: ${boundedText(error instanceof Error ? error.message : error)}`,
+      );
     }
   }
   return answer as ResultOf<L, M>;

@@ -43,8 +43,10 @@ export class Exclusions {
   readonly #records = new Map<NodeId, Streak>();
 
   constructor(options: ExcludeOptions) {
-    if (!Number.isInteger(options.after) || options.after < 1) throw invalid('exclude.after', 'a positive integer', options.after);
-    if (!Number.isInteger(options.rounds) || options.rounds < 0) throw invalid('exclude.rounds', 'an integer >= 0', options.rounds);
+    if (!Number.isInteger(options.after) || options.after < 1)
+      throw invalid('exclude.after', 'a positive integer', options.after);
+    if (!Number.isInteger(options.rounds) || options.rounds < 0)
+      throw invalid('exclude.rounds', 'an integer >= 0', options.rounds);
     this.#after = options.after;
     this.#rounds = options.rounds;
   }
@@ -99,10 +101,14 @@ export class Exclusions {
 
   /** Forgets learners that are gone and no longer left out: the record stays as small as the federation. */
   forget(isPresent: (client: NodeId) => boolean, attempt: number): void {
-    for (const [client, record] of this.#records) if (record.until <= attempt && !isPresent(client)) this.#records.delete(client);
+    for (const [client, record] of this.#records)
+      if (record.until <= attempt && !isPresent(client)) this.#records.delete(client);
   }
 }
 
 function invalid(field: string, expected: string, got: unknown): OiafedError {
-  return new OiafedError('INVALID_CONFIG', `federation.${field} must be ${expected} (got ${JSON.stringify(got)})`);
+  return new OiafedError(
+    'INVALID_CONFIG',
+    `federation.${field} must be ${expected} (got ${JSON.stringify(got)})`,
+  );
 }

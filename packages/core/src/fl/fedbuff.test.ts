@@ -23,8 +23,12 @@ class StepLearner extends ScriptedLearner {
     super(fixed([0, 0, 0], 0, 1), {
       train: async (p: TrainParams): Promise<TrainResult> => {
         this.calls += 1;
-        if (this.gated || this.calls > this.gateAfter) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-        const weights = { w: tensor(Array.from(p.weights.w!.data, (x) => x + step)), b: tensor(Array.from(p.weights.b!.data, (x) => x + step)) };
+        if (this.gated || this.calls > this.gateAfter)
+          await new Promise<void>((resolve) => this.#waiting.push(resolve));
+        const weights = {
+          w: tensor(Array.from(p.weights.w!.data, (x) => x + step)),
+          b: tensor(Array.from(p.weights.b!.data, (x) => x + step)),
+        };
         return { weights, numExamples: 1 };
       },
     });
@@ -102,10 +106,24 @@ describe('FedBuff', () => {
   });
 
   it('resumes from a checkpoint with the learners under way asked again: 2 versions + 2 equals 4 straight, bit for bit', async () => {
-    const learners = () => [new LinearLearner(linearData(1, 20)), new LinearLearner(linearData(2, 20)), new LinearLearner(linearData(3, 20))];
-    const options = { minClients: 3, schedule: { name: 'fedbuff' as const, concurrency: 3, buffer: 2 }, config: { lr: 0.1 }, initialWeights: zeroLinearWeights() };
+    const learners = () => [
+      new LinearLearner(linearData(1, 20)),
+      new LinearLearner(linearData(2, 20)),
+      new LinearLearner(linearData(3, 20)),
+    ];
+    const options = {
+      minClients: 3,
+      schedule: { name: 'fedbuff' as const, concurrency: 3, buffer: 2 },
+      config: { lr: 0.1 },
+      initialWeights: zeroLinearWeights(),
+    };
     const run = async (rounds: number, store: MemoryCheckpointStore) => {
-      const { federation } = await federate(learners(), { ...options, rounds, strategy: new FedAdam({ eta: 0.05 }), store });
+      const { federation } = await federate(learners(), {
+        ...options,
+        rounds,
+        strategy: new FedAdam({ eta: 0.05 }),
+        store,
+      });
       const result = await federation.start();
       nodes.splice(0).forEach((n) => n.close());
       return result;
@@ -125,8 +143,13 @@ describe('FedBuff', () => {
 
   it('refuses a buffer larger than its concurrency, naming both', async () => {
     const { trainer } = await federate([], { rounds: 1 });
-    expect(() => new Federation({ node: trainer, rounds: 1, schedule: { name: 'fedbuff', concurrency: 2, buffer: 3 } })).toThrowError(
-      /federation\.schedule\.buffer must be an integer from 1 to concurrency \(2\) \(got 3\)/,
-    );
+    expect(
+      () =>
+        new Federation({
+          node: trainer,
+          rounds: 1,
+          schedule: { name: 'fedbuff', concurrency: 2, buffer: 3 },
+        }),
+    ).toThrowError(/federation\.schedule\.buffer must be an integer from 1 to concurrency \(2\) \(got 3\)/);
   });
 });

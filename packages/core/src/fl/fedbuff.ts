@@ -84,9 +84,12 @@ export class BufferedTraining {
 
   constructor(options: FedBuffOptions, host: BufferedHost) {
     const { concurrency, buffer, maxStaleness = 10 } = options;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw invalid('concurrency', 'a positive integer', concurrency);
-    if (!Number.isInteger(buffer) || buffer < 1 || buffer > concurrency) throw invalid('buffer', `an integer from 1 to concurrency (${concurrency})`, buffer);
-    if (!Number.isInteger(maxStaleness) || maxStaleness < 0) throw invalid('maxStaleness', 'an integer >= 0', maxStaleness);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw invalid('concurrency', 'a positive integer', concurrency);
+    if (!Number.isInteger(buffer) || buffer < 1 || buffer > concurrency)
+      throw invalid('buffer', `an integer from 1 to concurrency (${concurrency})`, buffer);
+    if (!Number.isInteger(maxStaleness) || maxStaleness < 0)
+      throw invalid('maxStaleness', 'an integer >= 0', maxStaleness);
     this.options = { concurrency, buffer, maxStaleness };
     this.#host = host;
   }
@@ -99,7 +102,13 @@ export class BufferedTraining {
     const strategy = this.#host.strategy;
     const aggregation = strategy.aggregation(start);
     const version = start.round - 1;
-    const out: TrainingOutcome = { aggregate: { weights: {}, rejected: [] }, clients: [], parts: [], failures: [], stale: 0 };
+    const out: TrainingOutcome = {
+      aggregate: { weights: {}, rejected: [] },
+      clients: [],
+      parts: [],
+      failures: [],
+      stale: 0,
+    };
     while (out.clients.length < this.options.buffer) {
       this.#fill(start);
       const arrival = this.#arrivals.shift();
@@ -110,10 +119,18 @@ export class BufferedTraining {
           continue;
         }
         const { result } = arrival;
-        const weights = staleness === 0 ? result.weights : rebase(result.weights, arrival.base, start.weights);
+        const weights =
+          staleness === 0 ? result.weights : rebase(result.weights, arrival.base, start.weights);
         const metrics = result.metrics ?? {};
         const weight = result.numExamples * stalenessWeight(staleness);
-        aggregation.add({ client: arrival.client, weights, numExamples: result.numExamples, metrics, staleness, weight });
+        aggregation.add({
+          client: arrival.client,
+          weights,
+          numExamples: result.numExamples,
+          metrics,
+          staleness,
+          weight,
+        });
         out.clients.push(arrival.client);
         out.parts.push({ numExamples: result.numExamples, metrics });
         continue;
@@ -133,7 +150,8 @@ export class BufferedTraining {
    */
   state(): StrategyState {
     const tasks: StateValue[] = [];
-    for (const [client, task] of this.#tasks) tasks.push({ client, version: task.version, weights: task.weights });
+    for (const [client, task] of this.#tasks)
+      tasks.push({ client, version: task.version, weights: task.weights });
     const arrivals: StateValue[] = this.#arrivals.map(({ client, version, base, result }) => ({
       client,
       version,
@@ -152,13 +170,27 @@ export class BufferedTraining {
   restore(state: StrategyState): void {
     for (const task of listOf(state.tasks)) {
       const t = task as { client?: unknown; version?: unknown; weights?: unknown } | null;
-      if (typeof t?.client !== 'string' || !Number.isInteger(t.version) || modelProblem(t.weights) !== undefined) {
-        throw new OiafedError('INVALID_CONFIG', 'checkpoint: a FedBuff task is not { client, version, weights }');
+      if (
+        typeof t?.client !== 'string' ||
+        !Number.isInteger(t.version) ||
+        modelProblem(t.weights) !== undefined
+      ) {
+        throw new OiafedError(
+          'INVALID_CONFIG',
+          'checkpoint: a FedBuff task is not { client, version, weights }',
+        );
       }
       this.#resumed.push({ client: t.client, version: t.version as number, weights: t.weights as Weights });
     }
     for (const arrival of listOf(state.arrivals)) {
-      const a = arrival as { client?: unknown; version?: unknown; base?: unknown; weights?: unknown; numExamples?: unknown; metrics?: unknown } | null;
+      const a = arrival as {
+        client?: unknown;
+        version?: unknown;
+        base?: unknown;
+        weights?: unknown;
+        numExamples?: unknown;
+        metrics?: unknown;
+      } | null;
       const valid =
         typeof a?.client === 'string' &&
         Number.isInteger(a.version) &&
@@ -167,9 +199,22 @@ export class BufferedTraining {
         Number.isInteger(a.numExamples) &&
         typeof a.metrics === 'object' &&
         a.metrics !== null;
-      if (!valid) throw new OiafedError('INVALID_CONFIG', 'checkpoint: a FedBuff result is not { client, version, base, weights, numExamples, metrics }');
-      const result: TrainResult = { weights: a.weights as Weights, numExamples: a.numExamples as number, metrics: a.metrics as Metrics };
-      this.#arrivals.push({ client: a.client as string, version: a.version as number, base: a.base as Weights, result });
+      if (!valid)
+        throw new OiafedError(
+          'INVALID_CONFIG',
+          'checkpoint: a FedBuff result is not { client, version, base, weights, numExamples, metrics }',
+        );
+      const result: TrainResult = {
+        weights: a.weights as Weights,
+        numExamples: a.numExamples as number,
+        metrics: a.metrics as Metrics,
+      };
+      this.#arrivals.push({
+        client: a.client as string,
+        version: a.version as number,
+        base: a.base as Weights,
+        result,
+      });
     }
   }
 
@@ -187,10 +232,15 @@ export class BufferedTraining {
     const resumedNow = this.#resumed.filter((t) => available.has(t.client)).slice(0, free);
     for (const task of resumedNow) {
       this.#resumed.splice(this.#resumed.indexOf(task), 1);
-      this.#start(task.client, { round: task.version + 1, weights: task.weights, config: start.config }, task.version);
+      this.#start(
+        task.client,
+        { round: task.version + 1, weights: task.weights, config: start.config },
+        task.version,
+      );
       busy.add(task.client);
     }
-    for (const client of this.#host.pick(busy, free - resumedNow.length)) this.#start(client, start, start.round - 1);
+    for (const client of this.#host.pick(busy, free - resumedNow.length))
+      this.#start(client, start, start.round - 1);
   }
 
   #start(client: NodeId, start: RoundStart, version: number): void {
@@ -200,7 +250,12 @@ export class BufferedTraining {
     this.#tasks.set(client, task);
     const cohort = this.#host.cohort(start.round, this.#calls);
     void cohort
-      .gather('train', [client], () => params, (from, result) => void this.#arrivals.push({ client: from, version, base: task.weights, result }))
+      .gather(
+        'train',
+        [client],
+        () => params,
+        (from, result) => void this.#arrivals.push({ client: from, version, base: task.weights, result }),
+      )
       .then((outcome) => {
         this.#failures.push(...outcome.failures);
         if (this.#tasks.get(client) === task) this.#tasks.delete(client);
@@ -238,5 +293,8 @@ function rebase(update: Weights, from: Weights, base: Weights): Weights {
 }
 
 function invalid(field: string, expected: string, got: unknown): OiafedError {
-  return new OiafedError('INVALID_CONFIG', `federation.schedule.${field} must be ${expected} (got ${JSON.stringify(got)})`);
+  return new OiafedError(
+    'INVALID_CONFIG',
+    `federation.schedule.${field} must be ${expected} (got ${JSON.stringify(got)})`,
+  );
 }

@@ -46,7 +46,8 @@ export class FixedLearner implements Learner {
   setWeights() {}
 }
 
-export const fixed = (w: number[], b: number, n: number) => new FixedLearner({ w: tensor(w, [w.length]), b: tensor([b], [1]) }, n);
+export const fixed = (w: number[], b: number, n: number) =>
+  new FixedLearner({ w: tensor(w, [w.length]), b: tensor([b], [1]) }, n);
 
 /** What a scripted method may answer: anything, as a hostile or broken learner would. */
 export interface Script {
@@ -66,13 +67,19 @@ export class ScriptedLearner implements Learner {
     readonly script: Script,
   ) {}
   train(params: TrainParams): Promise<TrainResult> {
-    return Promise.resolve(this.script.train ? this.script.train(params) : this.base.train()) as Promise<TrainResult>;
+    return Promise.resolve(
+      this.script.train ? this.script.train(params) : this.base.train(),
+    ) as Promise<TrainResult>;
   }
   evaluate(params: EvaluateParams): Promise<EvaluateResult> {
-    return Promise.resolve(this.script.evaluate ? this.script.evaluate(params) : this.base.evaluate()) as Promise<EvaluateResult>;
+    return Promise.resolve(
+      this.script.evaluate ? this.script.evaluate(params) : this.base.evaluate(),
+    ) as Promise<EvaluateResult>;
   }
   getWeights(): Promise<Weights> {
-    return Promise.resolve(this.script.getWeights ? this.script.getWeights() : this.base.getWeights()) as Promise<Weights>;
+    return Promise.resolve(
+      this.script.getWeights ? this.script.getWeights() : this.base.getWeights(),
+    ) as Promise<Weights>;
   }
   setWeights(): void {}
 }

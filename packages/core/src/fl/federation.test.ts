@@ -25,19 +25,28 @@ describe('Federation with FedAvg', () => {
       { w: [-1, 0, 5], b: 0, n: 30 },
       { w: [0.5, 0.25, -2], b: -8, n: 60 },
     ];
-    const { federation } = await federate(updates.map((u) => fixed(u.w, u.b, u.n)), { rounds: 1, initialWeights: zeroLinearWeights() });
+    const { federation } = await federate(
+      updates.map((u) => fixed(u.w, u.b, u.n)),
+      { rounds: 1, initialWeights: zeroLinearWeights() },
+    );
     const result = await federation.start();
     const total = updates.reduce((s, u) => s + u.n, 0);
     const expectW = [0, 1, 2].map((d) => updates.reduce((s, u) => s + u.w[d]! * u.n, 0) / total);
     const expectB = updates.reduce((s, u) => s + u.b * u.n, 0) / total;
-    expect(maxAbsDiff(result.weights, { w: tensor(expectW, [3]), b: tensor([expectB], [1]) })).toBeLessThan(1e-6);
+    expect(maxAbsDiff(result.weights, { w: tensor(expectW, [3]), b: tensor([expectB], [1]) })).toBeLessThan(
+      1e-6,
+    );
     expect(result.history[0]).toMatchObject({ round: 1, results: 3, numExamples: 100, failures: [] });
     expect(result.history[0]!.trainMetrics.loss).toBeCloseTo((10 * 10 + 30 * 30 + 60 * 60) / 100);
   });
 
   it('trains real learners to a good global model over rounds, with the loss falling', async () => {
     const learners = [1, 2, 3, 4].map((seed) => new LinearLearner(linearData(seed, 50)));
-    const { federation } = await federate(learners, { rounds: 5, config: { lr: 0.05, epochs: 1 }, federatedEvaluation: true });
+    const { federation } = await federate(learners, {
+      rounds: 5,
+      config: { lr: 0.05, epochs: 1 },
+      federatedEvaluation: true,
+    });
     const rounds: number[] = [];
     federation.events.on('ROUND_FINISHED', (s) => rounds.push(s.evalMetrics.federated_loss!));
     const result = await federation.start();
@@ -58,20 +67,39 @@ describe('Federation with FedAvg', () => {
   });
 
   it('completes a round without a learner that throws, and reports it', async () => {
-    const broken = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('out of memory')) });
-    const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, fixed([3, 3, 3], 3, 10)], { rounds: 1, initialWeights: zeroLinearWeights() });
+    const broken = new ScriptedLearner(fixed([0, 0, 0], 0, 1), {
+      train: () => Promise.reject(new Error('out of memory')),
+    });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, fixed([3, 3, 3], 3, 10)], {
+      rounds: 1,
+      initialWeights: zeroLinearWeights(),
+    });
     const failed = nextEvent(federation.events, 'CLIENT_FAILED');
     const result = await federation.start();
-    expect((await failed)[0]).toMatchObject({ round: 1, client: 'learner-1', code: 'REMOTE_ERROR', message: 'out of memory' });
-    expect(result.history[0]).toMatchObject({ results: 2, failures: [{ client: 'learner-1', code: 'REMOTE_ERROR' }] });
+    expect((await failed)[0]).toMatchObject({
+      round: 1,
+      client: 'learner-1',
+      code: 'REMOTE_ERROR',
+      message: 'out of memory',
+    });
+    expect(result.history[0]).toMatchObject({
+      results: 2,
+      failures: [{ client: 'learner-1', code: 'REMOTE_ERROR' }],
+    });
     expect(Array.from(result.weights.w!.data)).toEqual([2, 2, 2]);
   });
 
   it('completes a round at its deadline without a learner that never answers', async () => {
     const silent = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => new Promise(() => undefined) });
-    const { federation } = await federate([fixed([1, 1, 1], 1, 10), silent], { rounds: 1, deadline: 100, initialWeights: zeroLinearWeights() });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), silent], {
+      rounds: 1,
+      deadline: 100,
+      initialWeights: zeroLinearWeights(),
+    });
     const result = await federation.start();
-    expect(result.history[0]!.failures).toEqual([{ client: 'learner-1', code: 'TIMEOUT', message: expect.stringMatching(/timed out/) }]);
+    expect(result.history[0]!.failures).toEqual([
+      { client: 'learner-1', code: 'TIMEOUT', message: expect.stringMatching(/timed out/) },
+    ]);
     expect(Array.from(result.weights.w!.data)).toEqual([1, 1, 1]);
   });
 
@@ -83,7 +111,11 @@ describe('Federation with FedAvg', () => {
         return new Promise(() => undefined);
       },
     });
-    const { federation, learnerNodes } = await federate([fixed([4, 4, 4], 4, 10), vanishing], { rounds: 1, deadline: 60_000, initialWeights: zeroLinearWeights() });
+    const { federation, learnerNodes } = await federate([fixed([4, 4, 4], 4, 10), vanishing], {
+      rounds: 1,
+      deadline: 60_000,
+      initialWeights: zeroLinearWeights(),
+    });
     vanish = () => learnerNodes[1]!.close();
     const started = Date.now();
     const result = await federation.start();
@@ -93,22 +125,44 @@ describe('Federation with FedAvg', () => {
   });
 
   it('fails the round with ROUND_FAILED when fewer than minResults results arrive', async () => {
-    const broken = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('nope')) });
-    const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, broken], { rounds: 3, minClients: 2, initialWeights: zeroLinearWeights() });
+    const broken = new ScriptedLearner(fixed([0, 0, 0], 0, 1), {
+      train: () => Promise.reject(new Error('nope')),
+    });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), broken, broken], {
+      rounds: 3,
+      minClients: 2,
+      initialWeights: zeroLinearWeights(),
+    });
     const reported = nextEvent(federation.events, 'ROUND_FAILED');
     await expect(federation.start()).rejects.toMatchObject({
       code: 'ROUND_FAILED',
-      message: expect.stringMatching(/round 1: 1 of 3 learners returned train results, fewer than minResults 2 \(learner-1: REMOTE_ERROR nope; learner-2: REMOTE_ERROR nope\)/),
+      message: expect.stringMatching(
+        /round 1: 1 of 3 learners returned train results, fewer than minResults 2 \(learner-1: REMOTE_ERROR nope; learner-2: REMOTE_ERROR nope\)/,
+      ),
     });
     expect(federation.state).toBe('failed');
-    expect((await reported)[0]).toMatchObject({ round: 1, attempt: 1, retryInMs: undefined, failures: [{ client: 'learner-1' }, { client: 'learner-2' }] });
+    expect((await reported)[0]).toMatchObject({
+      round: 1,
+      attempt: 1,
+      retryInMs: undefined,
+      failures: [{ client: 'learner-1' }, { client: 'learner-2' }],
+    });
   });
 
   it('refuses a result whose weights do not fit the model, as that learner failure', async () => {
     const odd = fixed([1, 2], 0, 10); // two values where the model has three
-    const { federation } = await federate([fixed([1, 1, 1], 1, 10), odd], { rounds: 1, initialWeights: zeroLinearWeights() });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), odd], {
+      rounds: 1,
+      initialWeights: zeroLinearWeights(),
+    });
     const result = await federation.start();
-    expect(result.history[0]!.failures).toMatchObject([{ client: 'learner-1', code: 'INVALID_RESULT', message: expect.stringMatching(/tensor w has 2 values, expected 3/) }]);
+    expect(result.history[0]!.failures).toMatchObject([
+      {
+        client: 'learner-1',
+        code: 'INVALID_RESULT',
+        message: expect.stringMatching(/tensor w has 2 values, expected 3/),
+      },
+    ]);
   });
 
   it('pauses between rounds and resumes on demand', async () => {
@@ -120,7 +174,9 @@ describe('Federation with FedAvg', () => {
     const run = federation.start();
     // running, then paused once round 1 finished
     expect((await paused)[0]).toBe('running');
-    await new Promise<void>((resolve) => federation.events.on('STATE_CHANGED', (s) => s === 'paused' && resolve()));
+    await new Promise<void>((resolve) =>
+      federation.events.on('STATE_CHANGED', (s) => s === 'paused' && resolve()),
+    );
     // pause() ran inside ROUND_FINISHED, before the loop could reach round 2: it now waits at the gate.
     expect(started).toEqual([1]);
     expect(federation.status()).toMatchObject({ state: 'paused', round: 1 });
@@ -132,7 +188,12 @@ describe('Federation with FedAvg', () => {
   it('resumes from a checkpoint: the saved round and the saved weights', async () => {
     const store = new MemoryCheckpointStore();
     const data = linearData(7, 40);
-    const first = await federate([new LinearLearner(data)], { rounds: 5, store, config: { lr: 0.05 }, stopWhen: (s) => s.round === 2 });
+    const first = await federate([new LinearLearner(data)], {
+      rounds: 5,
+      store,
+      config: { lr: 0.05 },
+      stopWhen: (s) => s.round === 2,
+    });
     const stopped = await first.federation.start();
     expect(stopped).toMatchObject({ reason: 'condition', rounds: 2 });
     nodes.splice(0).forEach((n) => n.close());
@@ -166,7 +227,12 @@ describe('Federation with FedAvg', () => {
   it('selects a seeded random fraction of learners, the same for the same seed', async () => {
     const learners = Array.from({ length: 10 }, (_, i) => fixed([i, i, i], i, 1));
     const run = async (seed: number) => {
-      const { federation } = await federate(learners, { rounds: 3, selection: { fraction: 0.3 }, seed, initialWeights: zeroLinearWeights() });
+      const { federation } = await federate(learners, {
+        rounds: 3,
+        selection: { fraction: 0.3 },
+        seed,
+        initialWeights: zeroLinearWeights(),
+      });
       const picked: string[][] = [];
       federation.events.on('ROUND_STARTED', ({ clients }) => picked.push(clients));
       await federation.start();
@@ -182,7 +248,11 @@ describe('Federation with FedAvg', () => {
 
   it('gives FedProx learners mu and the global weights', async () => {
     const learner = new LinearLearner(linearData(3, 10));
-    const { federation } = await federate([learner], { rounds: 1, strategy: new FedProx({ mu: 0.5 }), config: { lr: 0.1 } });
+    const { federation } = await federate([learner], {
+      rounds: 1,
+      strategy: new FedProx({ mu: 0.5 }),
+      config: { lr: 0.1 },
+    });
     await federation.start();
     expect(learner.seen[0]!.config).toEqual({ lr: 0.1, mu: 0.5 });
     expect(Object.keys(learner.seen[0]!.weights)).toEqual(['w', 'b']);
@@ -191,9 +261,15 @@ describe('Federation with FedAvg', () => {
   it('reports status: round, clients with their states and activity', async () => {
     let release: () => void = () => undefined;
     const gated = new ScriptedLearner(fixed([1, 1, 1], 1, 1), {
-      train: (p: TrainParams) => new Promise<TrainResult>((resolve) => (release = () => resolve({ weights: p.weights, numExamples: 1 }))),
+      train: (p: TrainParams) =>
+        new Promise<TrainResult>(
+          (resolve) => (release = () => resolve({ weights: p.weights, numExamples: 1 })),
+        ),
     });
-    const { federation } = await federate([gated, fixed([1, 1, 1], 1, 1)], { rounds: 1, initialWeights: zeroLinearWeights() });
+    const { federation } = await federate([gated, fixed([1, 1, 1], 1, 1)], {
+      rounds: 1,
+      initialWeights: zeroLinearWeights(),
+    });
     const oneDone = nextEvent(federation.events, 'CLIENT_RESULT');
     const run = federation.start();
     await oneDone;
@@ -213,21 +289,29 @@ describe('Federation with FedAvg', () => {
 
   it('fails to wait for learners that never come with TIMEOUT', async () => {
     const { federation } = await federate([], { rounds: 1 });
-    await expect(federation.waitForClients(1, 30)).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/0 of 1 learners/) });
+    await expect(federation.waitForClients(1, 30)).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringMatching(/0 of 1 learners/),
+    });
   });
 
   it('refuses invalid options with INVALID_CONFIG naming the field', () => {
     const node = new Node({ id: 't', heartbeat: false });
     nodes.push(node);
-    expect(() => new Federation({ node, rounds: 0 })).toThrow(/federation\.rounds must be a positive integer \(got 0\)/);
+    expect(() => new Federation({ node, rounds: 0 })).toThrow(
+      /federation\.rounds must be a positive integer \(got 0\)/,
+    );
     expect(() => new Federation({ node, rounds: 1, minClients: 0 })).toThrow(/federation\.minClients/);
-    expect(() => new Federation({ node, rounds: 1, selection: { fraction: 1.5 } })).toThrow(/federation\.fraction must be in \(0, 1\]/);
+    expect(() => new Federation({ node, rounds: 1, selection: { fraction: 1.5 } })).toThrow(
+      /federation\.fraction must be in \(0, 1\]/,
+    );
     expect(() => new FedProx({ mu: -1 })).toThrow(/mu must be a number >= 0/);
     expect(new FedAvg().name).toBe('fedavg');
   });
 });
 
-const sleeper = () => new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => new Promise(() => undefined) });
+const sleeper = () =>
+  new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => new Promise(() => undefined) });
 /** 4 MiB of text that would clear a terminal and break a line, as a hostile learner's error. */
 const hugeMessage = `\u001b[2J\u001b[31m${'x'.repeat(4 << 20)}\nforged line`;
 
@@ -261,15 +345,29 @@ describe('Federation with hostile learners', () => {
         new ScriptedLearner(honest, { train: () => ({ weights: honest.update, numExamples: 1e30 }) }),
         new ScriptedLearner(fixed([5, 5, 5], 5, 10), { evaluate: () => null }),
       ],
-      { rounds: 1, strategy, federatedEvaluation: true, maxExamples: 1_000, initialWeights: zeroLinearWeights() },
+      {
+        rounds: 1,
+        strategy,
+        federatedEvaluation: true,
+        maxExamples: 1_000,
+        initialWeights: zeroLinearWeights(),
+      },
     );
     const result = await federation.start();
     expect(strategy.seen.sort()).toEqual(['learner-0', 'learner-4']);
     expect(Array.from(result.weights.w!.data)).toEqual([3, 3, 3]);
     expect(result.history[0]!.failures).toEqual([
       { client: 'learner-1', code: 'INVALID_RESULT', message: 'train result is null, not an object' },
-      { client: 'learner-2', code: 'INVALID_RESULT', message: 'tensor w has a non-finite value (NaN) at index 1' },
-      { client: 'learner-3', code: 'INVALID_RESULT', message: 'numExamples must be an integer from 1 to 1000 (got 1e+30)' },
+      {
+        client: 'learner-2',
+        code: 'INVALID_RESULT',
+        message: 'tensor w has a non-finite value (NaN) at index 1',
+      },
+      {
+        client: 'learner-3',
+        code: 'INVALID_RESULT',
+        message: 'numExamples must be an integer from 1 to 1000 (got 1e+30)',
+      },
       { client: 'learner-4', code: 'INVALID_RESULT', message: 'evaluate result is null, not an object' },
     ]);
     expect(result.history[0]!.evalMetrics.federated_accuracy).toBeCloseTo(0.1);
@@ -277,22 +375,48 @@ describe('Federation with hostile learners', () => {
 
   it('takes the starting model from the next learner when the first answers getWeights with NaN', async () => {
     const honest = new LinearLearner(linearData(1, 10));
-    const { federation } = await federate([new ScriptedLearner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({ w: tensor([Number.NaN, 0, 0]), b: tensor([0]) }) }), honest], { rounds: 1 });
+    const { federation } = await federate(
+      [
+        new ScriptedLearner(fixed([1, 1, 1], 1, 1), {
+          getWeights: () => ({ w: tensor([Number.NaN, 0, 0]), b: tensor([0]) }),
+        }),
+        honest,
+      ],
+      { rounds: 1 },
+    );
     const failed = nextEvent(federation.events, 'CLIENT_FAILED');
     await federation.start();
-    expect((await failed)[0]).toEqual({ round: 0, client: 'learner-0', code: 'INVALID_RESULT', message: 'starting model: tensor w has a non-finite value (NaN) at index 0' });
+    expect((await failed)[0]).toEqual({
+      round: 0,
+      client: 'learner-0',
+      code: 'INVALID_RESULT',
+      message: 'starting model: tensor w has a non-finite value (NaN) at index 0',
+    });
     expect(maxAbsDiff(honest.seen[0]!.weights, zeroLinearWeights())).toBe(0);
   });
 
   it('fails with TIMEOUT naming the last failure when no learner gives a usable starting model', async () => {
-    const { federation } = await federate([new ScriptedLearner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({}) })], { rounds: 1, clientWait: 30 });
-    await expect(federation.start()).rejects.toMatchObject({ code: 'TIMEOUT', message: 'no learner gave a usable starting model within 30 ms (last: learner-0: INVALID_RESULT starting model: weights hold no tensor)' });
+    const { federation } = await federate(
+      [new ScriptedLearner(fixed([1, 1, 1], 1, 1), { getWeights: () => ({}) })],
+      { rounds: 1, clientWait: 30 },
+    );
+    await expect(federation.start()).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message:
+        'no learner gave a usable starting model within 30 ms (last: learner-0: INVALID_RESULT starting model: weights hold no tensor)',
+    });
   });
 
   it('keeps a 4 MiB error message with escapes as one bounded line in events, history and checkpoints', async () => {
     const store = new MemoryCheckpointStore();
-    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });
-    const { federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], { rounds: 1, store, initialWeights: zeroLinearWeights() });
+    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), {
+      train: () => Promise.reject(new Error(hugeMessage)),
+    });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], {
+      rounds: 1,
+      store,
+      initialWeights: zeroLinearWeights(),
+    });
     const failed = nextEvent(federation.events, 'CLIENT_FAILED');
     await federation.start();
     const kept = [(await failed)[0].message, (await store.load())!.history[0]!.failures[0]!.message];
@@ -304,7 +428,9 @@ describe('Federation with hostile learners', () => {
   });
 
   it("with onRoundFailure 'retry', reports a failed round and runs it again as soon as a learner joins", async () => {
-    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error(hugeMessage)) });
+    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), {
+      train: () => Promise.reject(new Error(hugeMessage)),
+    });
     const { trainer, federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], {
       rounds: 2,
       minClients: 2,
@@ -315,8 +441,15 @@ describe('Federation with hostile learners', () => {
     const failed = nextEvent(federation.events, 'ROUND_FAILED');
     const run = federation.start();
     const [failure] = await failed;
-    expect(failure).toMatchObject({ round: 1, attempt: 1, retryInMs: 60_000, failures: [{ client: 'learner-1', code: 'REMOTE_ERROR' }] });
-    expect(failure.reason).toMatch(/^round 1: 1 of 2 learners returned train results, fewer than minResults 2 \(learner-1: REMOTE_ERROR \\u001b/);
+    expect(failure).toMatchObject({
+      round: 1,
+      attempt: 1,
+      retryInMs: 60_000,
+      failures: [{ client: 'learner-1', code: 'REMOTE_ERROR' }],
+    });
+    expect(failure.reason).toMatch(
+      /^round 1: 1 of 2 learners returned train results, fewer than minResults 2 \(learner-1: REMOTE_ERROR \\u001b/,
+    );
     expect(failure.reason.length).toBeLessThanOrEqual(1024);
     expect(federation.status()).toMatchObject({ state: 'running', round: 1 });
     // A good learner joins: the retry does not wait out its 60 s.
@@ -326,12 +459,25 @@ describe('Federation with hostile learners', () => {
     await joinInMemory(trainer, late, { strict: true });
     const result = await run;
     expect(result).toMatchObject({ reason: 'completed', rounds: 2 });
-    expect(result.history[0]).toMatchObject({ round: 1, results: 2, clients: ['learner-0', 'learner-1', 'learner-late'] });
+    expect(result.history[0]).toMatchObject({
+      round: 1,
+      results: 2,
+      clients: ['learner-0', 'learner-1', 'learner-late'],
+    });
   });
 
   it('waits longer before each retry while a round keeps failing, and stop() ends the wait', async () => {
-    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('nope')) });
-    const { federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], { rounds: 1, minClients: 2, onRoundFailure: 'retry', retryDelay: 5, exclude: false, initialWeights: zeroLinearWeights() });
+    const thrower = new ScriptedLearner(fixed([0, 0, 0], 0, 1), {
+      train: () => Promise.reject(new Error('nope')),
+    });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), thrower], {
+      rounds: 1,
+      minClients: 2,
+      onRoundFailure: 'retry',
+      retryDelay: 5,
+      exclude: false,
+      initialWeights: zeroLinearWeights(),
+    });
     const failures: RoundFailure[] = [];
     federation.events.on('ROUND_FAILED', (f) => {
       failures.push(f);
@@ -363,25 +509,53 @@ describe('Federation with hostile learners', () => {
     let afterRound2: unknown;
     federation.events.on('ROUND_STARTED', ({ clients }) => selected.push(clients));
     federation.events.on('CLIENT_EXCLUDED', (e) => excluded.push(e));
-    federation.events.on('ROUND_FINISHED', ({ round }) => round === 2 && (afterRound2 = federation.status().clients));
+    federation.events.on(
+      'ROUND_FINISHED',
+      ({ round }) => round === 2 && (afterRound2 = federation.status().clients),
+    );
     const result = await federation.start();
     expect(result).toMatchObject({ reason: 'completed', rounds: 7 });
     expect(selected).toEqual([all, all, honest, honest, honest, all, honest]);
     expect(result.history.map((r) => r.failures.length)).toEqual([20, 20, 0, 0, 0, 20, 0]);
     const sleeperIds = all.filter((id) => !honest.includes(id));
-    const excludedIn = (round: number, failures: number, rounds: number) => excluded.filter((e) => e.round === round && e.failures === failures && e.rounds === rounds).map((e) => e.client).sort();
+    const excludedIn = (round: number, failures: number, rounds: number) =>
+      excluded
+        .filter((e) => e.round === round && e.failures === failures && e.rounds === rounds)
+        .map((e) => e.client)
+        .sort();
     expect(excluded).toHaveLength(40);
     expect(excludedIn(2, 2, 3)).toEqual(sleeperIds);
     // They failed their other chance too: left out twice as long.
     expect(excludedIn(6, 3, 6)).toEqual(sleeperIds);
-    expect(afterRound2).toContainEqual({ id: 'learner-0', state: 'connected', activity: 'idle', failures: 2, excludedFor: 3 });
-    expect(afterRound2).toContainEqual({ id: 'learner-20', state: 'connected', activity: 'idle', failures: 0, excludedFor: 0 });
+    expect(afterRound2).toContainEqual({
+      id: 'learner-0',
+      state: 'connected',
+      activity: 'idle',
+      failures: 2,
+      excludedFor: 3,
+    });
+    expect(afterRound2).toContainEqual({
+      id: 'learner-20',
+      state: 'connected',
+      activity: 'idle',
+      failures: 0,
+      excludedFor: 0,
+    });
   });
 
   it('takes a left-out learner back at once when the round needs it to reach minClients', async () => {
     let calls = 0;
-    const flaky = new ScriptedLearner(fixed([3, 3, 3], 3, 10), { train: () => (++calls === 1 ? Promise.reject(new Error('once')) : fixed([3, 3, 3], 3, 10).train()) });
-    const { federation } = await federate([fixed([1, 1, 1], 1, 10), flaky], { rounds: 1, minClients: 2, onRoundFailure: 'retry', retryDelay: 1, exclude: { after: 1, rounds: 10 }, initialWeights: zeroLinearWeights() });
+    const flaky = new ScriptedLearner(fixed([3, 3, 3], 3, 10), {
+      train: () => (++calls === 1 ? Promise.reject(new Error('once')) : fixed([3, 3, 3], 3, 10).train()),
+    });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 10), flaky], {
+      rounds: 1,
+      minClients: 2,
+      onRoundFailure: 'retry',
+      retryDelay: 1,
+      exclude: { after: 1, rounds: 10 },
+      initialWeights: zeroLinearWeights(),
+    });
     const selected: string[][] = [];
     federation.events.on('ROUND_STARTED', ({ clients }) => selected.push(clients));
     const excluded = nextEvent(federation.events, 'CLIENT_EXCLUDED');
@@ -396,7 +570,12 @@ describe('Federation with hostile learners', () => {
   });
 
   it('keeps a learner left out when it leaves, is forgotten by the registry, and comes back under its id', async () => {
-    const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, registry: { recentDeparted: 0 } });
+    const trainer = new Node({
+      id: 'trainer',
+      role: 'trainer',
+      heartbeat: false,
+      registry: { recentDeparted: 0 },
+    });
     const joined = async (id: string, learner: Learner) => {
       const node = new Node({ id, role: 'learner', heartbeat: false });
       nodes.push(node);
@@ -407,12 +586,24 @@ describe('Federation with hostile learners', () => {
     nodes.push(trainer);
     await joined('learner-0', fixed([1, 1, 1], 1, 10));
     await joined('learner-1', fixed([3, 3, 3], 3, 10));
-    const broken = await joined('learner-2', new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) }));
-    const federation = new Federation({ node: trainer, strategy: new FedAvg(), rounds: 2, minClients: 2, exclude: { after: 1, rounds: 100 }, initialWeights: zeroLinearWeights() });
+    const broken = await joined(
+      'learner-2',
+      new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) }),
+    );
+    const federation = new Federation({
+      node: trainer,
+      strategy: new FedAvg(),
+      rounds: 2,
+      minClients: 2,
+      exclude: { after: 1, rounds: 100 },
+      initialWeights: zeroLinearWeights(),
+    });
     const selected: string[][] = [];
     federation.events.on('ROUND_STARTED', ({ clients }) => selected.push(clients));
     federation.events.once('ROUND_FINISHED', () => federation.pause());
-    const paused = new Promise<void>((resolve) => federation.events.on('STATE_CHANGED', (s) => s === 'paused' && resolve()));
+    const paused = new Promise<void>((resolve) =>
+      federation.events.on('STATE_CHANGED', (s) => s === 'paused' && resolve()),
+    );
     const run = federation.start();
     await paused;
     const gone = nextEvent(trainer.events, 'CLIENT_UNREGISTERED');
@@ -423,7 +614,13 @@ describe('Federation with hostile learners', () => {
     await joined('learner-2', fixed([9, 9, 9], 9, 10));
     // New to the registry, but the federation still knows what it did.
     expect((await registered)[0]).not.toHaveProperty('previous');
-    expect(federation.status().clients).toContainEqual({ id: 'learner-2', state: 'connected', activity: 'idle', failures: 1, excludedFor: 100 });
+    expect(federation.status().clients).toContainEqual({
+      id: 'learner-2',
+      state: 'connected',
+      activity: 'idle',
+      failures: 1,
+      excludedFor: 100,
+    });
     federation.resume();
     expect(await run).toMatchObject({ reason: 'completed', rounds: 2 });
     expect(selected).toEqual([
@@ -433,9 +630,19 @@ describe('Federation with hostile learners', () => {
   });
 
   it('selects among learners not left out, seeded: the same for the same seed', async () => {
-    const learners = Array.from({ length: 12 }, (_, i) => (i % 2 ? fixed([1, 1, 1], 1, 1) : new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) })));
+    const learners = Array.from({ length: 12 }, (_, i) =>
+      i % 2
+        ? fixed([1, 1, 1], 1, 1)
+        : new ScriptedLearner(fixed([0, 0, 0], 0, 1), { train: () => Promise.reject(new Error('broken')) }),
+    );
     const run = async () => {
-      const { federation } = await federate(learners, { rounds: 6, selection: { fraction: 0.5 }, seed: 9, exclude: { after: 1, rounds: 100 }, initialWeights: zeroLinearWeights() });
+      const { federation } = await federate(learners, {
+        rounds: 6,
+        selection: { fraction: 0.5 },
+        seed: 9,
+        exclude: { after: 1, rounds: 100 },
+        initialWeights: zeroLinearWeights(),
+      });
       const picked: string[][] = [];
       federation.events.on('ROUND_STARTED', ({ clients }) => picked.push(clients));
       await federation.start();

@@ -145,7 +145,10 @@ export interface FederationResult {
 const MAX_RETRY_DELAY = 60_000;
 
 /** What one attempt at a round came to. */
-type Attempt = { kind: 'finished'; summary: RoundSummary } | { kind: 'failed'; error: OiafedError; failures: ClientFailure[] } | { kind: 'stopped' };
+type Attempt =
+  | { kind: 'finished'; summary: RoundSummary }
+  | { kind: 'failed'; error: OiafedError; failures: ClientFailure[] }
+  | { kind: 'stopped' };
 
 /** Who contributed to one round attempt and who failed in it (for exclusion and ROUND_FAILED). */
 interface AttemptLog {
@@ -161,7 +164,22 @@ interface AttemptLog {
 export class Federation {
   readonly events = new EventEmitter<FederationEvents>();
   readonly #o: Required<
-    Pick<FederationOptions, 'rounds' | 'minClients' | 'minResults' | 'selection' | 'overSelection' | 'seed' | 'deadline' | 'clientWait' | 'learnerRole' | 'config' | 'onRoundFailure' | 'retryDelay' | 'maxExamples'>
+    Pick<
+      FederationOptions,
+      | 'rounds'
+      | 'minClients'
+      | 'minResults'
+      | 'selection'
+      | 'overSelection'
+      | 'seed'
+      | 'deadline'
+      | 'clientWait'
+      | 'learnerRole'
+      | 'config'
+      | 'onRoundFailure'
+      | 'retryDelay'
+      | 'maxExamples'
+    >
   > &
     FederationOptions;
   readonly #node: Node;
@@ -209,24 +227,32 @@ export class Federation {
     };
     const o = this.#o;
     if (!Number.isInteger(o.rounds) || o.rounds < 1) throw invalid('rounds', 'a positive integer', o.rounds);
-    if (!Number.isInteger(o.minClients) || o.minClients < 1) throw invalid('minClients', 'a positive integer', o.minClients);
-    if (!Number.isInteger(o.minResults) || o.minResults < 1) throw invalid('minResults', 'a positive integer', o.minResults);
+    if (!Number.isInteger(o.minClients) || o.minClients < 1)
+      throw invalid('minClients', 'a positive integer', o.minClients);
+    if (!Number.isInteger(o.minResults) || o.minResults < 1)
+      throw invalid('minResults', 'a positive integer', o.minResults);
     if (o.minResults > o.minClients) {
       throw new OiafedError(
         'INVALID_CONFIG',
         `federation.minResults (${o.minResults}) is more than federation.minClients (${o.minClients}): a round that starts with minClients learners could never have minResults results`,
       );
     }
-    if (!(o.overSelection >= 1) || !Number.isFinite(o.overSelection)) throw invalid('overSelection', 'a number >= 1', o.overSelection);
+    if (!(o.overSelection >= 1) || !Number.isFinite(o.overSelection))
+      throw invalid('overSelection', 'a number >= 1', o.overSelection);
     if (!(o.deadline >= 0)) throw invalid('deadline', 'a number of ms >= 0', o.deadline);
-    if (typeof o.selection === 'object' && !(o.selection.fraction > 0 && o.selection.fraction <= 1)) throw invalid('fraction', 'in (0, 1]', o.selection.fraction);
-    if (!['retry', 'stop'].includes(o.onRoundFailure)) throw invalid('onRoundFailure', "'retry' or 'stop'", o.onRoundFailure);
-    if (!(o.retryDelay >= 0) || !Number.isFinite(o.retryDelay)) throw invalid('retryDelay', 'a number of ms >= 0', o.retryDelay);
-    if (!Number.isSafeInteger(o.maxExamples) || o.maxExamples < 1) throw invalid('maxExamples', 'a positive integer', o.maxExamples);
+    if (typeof o.selection === 'object' && !(o.selection.fraction > 0 && o.selection.fraction <= 1))
+      throw invalid('fraction', 'in (0, 1]', o.selection.fraction);
+    if (!['retry', 'stop'].includes(o.onRoundFailure))
+      throw invalid('onRoundFailure', "'retry' or 'stop'", o.onRoundFailure);
+    if (!(o.retryDelay >= 0) || !Number.isFinite(o.retryDelay))
+      throw invalid('retryDelay', 'a number of ms >= 0', o.retryDelay);
+    if (!Number.isSafeInteger(o.maxExamples) || o.maxExamples < 1)
+      throw invalid('maxExamples', 'a positive integer', o.maxExamples);
     this.#node = options.node;
     this.#strategy = options.strategy ?? new FedAvg();
     const schedule = options.schedule ?? 'sync';
-    if (schedule !== 'sync' && schedule.name !== 'fedbuff') throw invalid('schedule', "'sync' or { name: 'fedbuff', concurrency, buffer }", schedule);
+    if (schedule !== 'sync' && schedule.name !== 'fedbuff')
+      throw invalid('schedule', "'sync' or { name: 'fedbuff', concurrency, buffer }", schedule);
     this.#buffered = schedule === 'sync' ? undefined : new BufferedTraining(schedule, this.#bufferedHost());
     this.#weights = options.initialWeights;
     this.#limits = { maxExamples: o.maxExamples };
@@ -271,27 +297,33 @@ export class Federation {
   #waitFor(candidates: () => NodeId[], n: number, timeout: number): Promise<NodeId[]> {
     const now = candidates();
     if (now.length >= n) return Promise.resolve(now);
-    return onceWithTimeout<NodeId[]>(timeout, () => `only ${candidates().length} of ${n} learners connected`, (settle) => {
-      const events = this.#node.events;
-      const signal = this.#abort.signal;
-      const check = () => {
-        const found = candidates();
-        if (found.length >= n) settle.resolve(found);
-      };
-      const onAbort = () => settle.reject(new OiafedError('ABORTED', 'federation stopped while waiting for learners'));
-      events.on('CLIENT_REGISTERED', check);
-      signal.addEventListener('abort', onAbort, { once: true });
-      return () => {
-        events.off('CLIENT_REGISTERED', check);
-        signal.removeEventListener('abort', onAbort);
-      };
-    });
+    return onceWithTimeout<NodeId[]>(
+      timeout,
+      () => `only ${candidates().length} of ${n} learners connected`,
+      (settle) => {
+        const events = this.#node.events;
+        const signal = this.#abort.signal;
+        const check = () => {
+          const found = candidates();
+          if (found.length >= n) settle.resolve(found);
+        };
+        const onAbort = () =>
+          settle.reject(new OiafedError('ABORTED', 'federation stopped while waiting for learners'));
+        events.on('CLIENT_REGISTERED', check);
+        signal.addEventListener('abort', onAbort, { once: true });
+        return () => {
+          events.off('CLIENT_REGISTERED', check);
+          signal.removeEventListener('abort', onAbort);
+        };
+      },
+    );
   }
 
   /** Runs the rounds; resolves when they are done, the run is stopped, or a stop condition holds. */
   async start(): Promise<FederationResult> {
     const pausedBeforeStart = this.#state === 'paused' && this.#startedAt === undefined;
-    if (this.#state !== 'idle' && !pausedBeforeStart) throw new OiafedError('INVALID_CONFIG', `federation already ${this.#state}`);
+    if (this.#state !== 'idle' && !pausedBeforeStart)
+      throw new OiafedError('INVALID_CONFIG', `federation already ${this.#state}`);
     this.#startedAt = Date.now();
     // Paused before it started: it starts paused, and runs once resumed.
     if (!pausedBeforeStart) this.#setState('running');
@@ -321,7 +353,11 @@ export class Federation {
         return this.#result('stopped');
       }
       this.#setState('failed');
-      if (this.#final) announceRunEnd(this.#node, this.#o.learnerRole, { reason: 'failed', rounds: this.#history[this.#history.length - 1]?.round ?? 0 });
+      if (this.#final)
+        announceRunEnd(this.#node, this.#o.learnerRole, {
+          reason: 'failed',
+          rounds: this.#history[this.#history.length - 1]?.round ?? 0,
+        });
       throw error;
     }
   }
@@ -383,7 +419,13 @@ export class Federation {
     // A round abandoned by stop() does not count: `rounds` is the last one finished.
     const rounds = this.#history[this.#history.length - 1]?.round ?? 0;
     if (this.#final) announceRunEnd(this.#node, this.#o.learnerRole, { reason, rounds });
-    return { reason, rounds, weights: this.#weights!, history: [...this.#history], elapsedMs: Date.now() - this.#startedAt! };
+    return {
+      reason,
+      rounds,
+      weights: this.#weights!,
+      history: [...this.#history],
+      elapsedMs: Date.now() - this.#startedAt!,
+    };
   }
 
   #setState(state: FederationState): void {
@@ -409,7 +451,9 @@ export class Federation {
       signal: this.#abort.signal,
       cohort: (round: number, calls: CancelScope) => this.#cohort(round, Date.now(), this.#log, calls),
       pick: (busy: ReadonlySet<NodeId>, count: number) => {
-        const idle = this.#selectable(this.clients(), this.#attempts).filter((id) => !busy.has(id)).sort();
+        const idle = this.#selectable(this.clients(), this.#attempts)
+          .filter((id) => !busy.has(id))
+          .sort();
         return shuffle(idle, seededRandom(deriveSeed(this.#o.seed, ++this.#picks))).slice(0, count);
       },
       learnerJoined: () =>
@@ -425,7 +469,10 @@ export class Federation {
               this.#abort.signal.removeEventListener('abort', stopped);
             };
           },
-          (settle) => settle.reject(new OiafedError('ROUND_FAILED', `no learner to train within ${this.#o.clientWait} ms`)),
+          (settle) =>
+            settle.reject(
+              new OiafedError('ROUND_FAILED', `no learner to train within ${this.#o.clientWait} ms`),
+            ),
         ),
     };
   }
@@ -435,7 +482,8 @@ export class Federation {
     const own = await this.#strategy.initialWeights();
     if (own === undefined) return this.#fetchInitialWeights();
     const problem = modelProblem(own);
-    if (problem !== undefined) throw new OiafedError('INVALID_CONFIG', `${this.#strategy.name}.initialWeights(): ${problem}`);
+    if (problem !== undefined)
+      throw new OiafedError('INVALID_CONFIG', `${this.#strategy.name}.initialWeights(): ${problem}`);
     return own;
   }
 
@@ -450,14 +498,24 @@ export class Federation {
     let last: ClientFailure | undefined;
     for (;;) {
       const needed = asked.size === 0 ? this.#o.minClients : 1;
-      const candidates = await this.#waitFor(() => this.clients().filter((id) => !asked.has(id)), needed, this.#o.clientWait).catch((error: unknown) => {
+      const candidates = await this.#waitFor(
+        () => this.clients().filter((id) => !asked.has(id)),
+        needed,
+        this.#o.clientWait,
+      ).catch((error: unknown) => {
         if (!last || this.#abort.signal.aborted) throw error;
-        throw new OiafedError('TIMEOUT', `no learner gave a usable starting model within ${this.#o.clientWait} ms (last: ${last.client}: ${last.code} ${last.message})`, { cause: error });
+        throw new OiafedError(
+          'TIMEOUT',
+          `no learner gave a usable starting model within ${this.#o.clientWait} ms (last: ${last.client}: ${last.code} ${last.message})`,
+          { cause: error },
+        );
       });
       const [first] = candidates.sort();
       asked.add(first!);
       try {
-        const weights: unknown = await this.#node.call(first!, 'getWeights', [], { signal: this.#calls.signal });
+        const weights: unknown = await this.#node.call(first!, 'getWeights', [], {
+          signal: this.#calls.signal,
+        });
         const problem = modelProblem(weights);
         if (problem === undefined) return weights as Weights;
         throw new OiafedError('INVALID_RESULT', `starting model: ${problem}`);
@@ -475,14 +533,20 @@ export class Federation {
    * while the round keeps failing, cut short when a learner that is not left out joins.
    */
   async #runRound(round: number): Promise<RoundSummary | undefined> {
-    for (let failed = 0; ; ) {
+    for (let failed = 0; ;) {
       const attempt = await this.#attemptRound(round, failed);
       if (attempt.kind === 'stopped') return undefined;
       if (attempt.kind === 'finished') return attempt.summary;
       failed += 1;
       const retry = this.#o.onRoundFailure === 'retry';
       const retryInMs = retry ? Math.min(this.#o.retryDelay * 2 ** (failed - 1), MAX_RETRY_DELAY) : undefined;
-      this.events.emit('ROUND_FAILED', { round, attempt: failed, reason: boundedText(attempt.error.message), failures: attempt.failures, retryInMs });
+      this.events.emit('ROUND_FAILED', {
+        round,
+        attempt: failed,
+        reason: boundedText(attempt.error.message),
+        failures: attempt.failures,
+        retryInMs,
+      });
       if (!retry) throw attempt.error;
       await this.#beforeRetry(retryInMs!);
       if (this.#paused) await this.#paused;
@@ -498,7 +562,11 @@ export class Federation {
         const events = this.#node.events;
         const signal = this.#abort.signal;
         const joined = (client: ClientInfo) => {
-          if (client.role === this.#o.learnerRole && !this.#exclusions?.isExcluded(client.id, this.#attempts + 1)) settle.resolve();
+          if (
+            client.role === this.#o.learnerRole &&
+            !this.#exclusions?.isExcluded(client.id, this.#attempts + 1)
+          )
+            settle.resolve();
         };
         const stopped = () => settle.resolve();
         events.on('CLIENT_REGISTERED', joined);
@@ -520,7 +588,15 @@ export class Federation {
       connected = await this.waitForClients(o.minClients);
     } catch (error) {
       if (this.#abort.signal.aborted) return { kind: 'stopped' };
-      return { kind: 'failed', error: new OiafedError('ROUND_FAILED', `round ${round}: ${boundedText((error as Error).message)} (minClients ${o.minClients})`, { cause: error }), failures: [] };
+      return {
+        kind: 'failed',
+        error: new OiafedError(
+          'ROUND_FAILED',
+          `round ${round}: ${boundedText((error as Error).message)} (minClients ${o.minClients})`,
+          { cause: error },
+        ),
+        failures: [],
+      };
     }
     // The deadline runs from here: time spent waiting for learners is not the learners' to lose.
     const started = Date.now();
@@ -529,7 +605,11 @@ export class Federation {
     // FedBuff's learners are picked as others finish, not per round.
     const { clients, target } = this.#buffered
       ? { clients: [], target: 0 }
-      : selectClients(o.selection, selectable, round, o.seed, { retry, atLeast: o.minResults, overSelection: o.overSelection });
+      : selectClients(o.selection, selectable, round, o.seed, {
+          retry,
+          atLeast: o.minResults,
+          overSelection: o.overSelection,
+        });
     this.#round = round;
     this.events.emit('ROUND_STARTED', { round, clients: [...clients] });
     const log: AttemptLog = { outcomes: new Map(), failures: [] };
@@ -541,7 +621,13 @@ export class Federation {
       this.#weights = done.weights;
       this.#history.push(done.summary);
       const schedule = this.#buffered?.state();
-      await o.store?.save({ round, weights: done.weights, history: this.#history, strategy: this.#strategy.state(), ...(schedule ? { schedule } : {}) });
+      await o.store?.save({
+        round,
+        weights: done.weights,
+        history: this.#history,
+        strategy: this.#strategy.state(),
+        ...(schedule ? { schedule } : {}),
+      });
       this.events.emit('ROUND_FINISHED', done.summary);
       return { kind: 'finished', summary: done.summary };
     } catch (error) {
@@ -566,25 +652,37 @@ export class Federation {
     const start: RoundStart = { round, weights: this.#weights!, config: o.config };
     const cohort = this.#cohort(round, started, log);
     await strategy.beforeRound?.(start, cohort, clients);
-    const train = this.#buffered ? await this.#buffered.nextVersion(start) : await this.#trainRound(start, cohort, clients, target);
+    const train = this.#buffered
+      ? await this.#buffered.nextVersion(start)
+      : await this.#trainRound(start, cohort, clients, target);
     if (this.#abort.signal.aborted) return undefined;
     const { aggregate, parts } = train;
-    for (const { client, reason } of aggregate.rejected) this.events.emit('CLIENT_REJECTED', { round, client, reason: boundedText(reason) });
+    for (const { client, reason } of aggregate.rejected)
+      this.events.emit('CLIENT_REJECTED', { round, client, reason: boundedText(reason) });
     const weights = strategy.update(start, aggregate);
     const trainMs = Date.now() - started;
     const evalStarted = Date.now();
     const evalMetrics: Metrics = {};
     const failures = [...train.failures];
     if (o.federatedEvaluation !== undefined && o.federatedEvaluation !== false) {
-      const evaluators = o.federatedEvaluation === true ? clients : selectClients(o.federatedEvaluation, connected, round, o.seed, { stream: 'evaluate' }).clients;
+      const evaluators =
+        o.federatedEvaluation === true
+          ? clients
+          : selectClients(o.federatedEvaluation, connected, round, o.seed, { stream: 'evaluate' }).clients;
       const evaluated: RoundStart = { round, weights, config: o.config };
       const results: ClientEvaluation[] = [];
-      const fed = await cohort.gather('evaluate', evaluators, (client) => strategy.configureEvaluate(evaluated, client), (client, result) => {
-        results.push({ client, numExamples: result.numExamples, metrics: result.metrics });
-      });
+      const fed = await cohort.gather(
+        'evaluate',
+        evaluators,
+        (client) => strategy.configureEvaluate(evaluated, client),
+        (client, result) => {
+          results.push({ client, numExamples: result.numExamples, metrics: result.metrics });
+        },
+      );
       if (this.#abort.signal.aborted) return undefined;
       failures.push(...fed.failures);
-      for (const [k, v] of Object.entries(strategy.aggregateEvaluate(evaluated, results))) evalMetrics[`federated_${k}`] = v;
+      for (const [k, v] of Object.entries(strategy.aggregateEvaluate(evaluated, results)))
+        evalMetrics[`federated_${k}`] = v;
     }
     if (o.evaluate) Object.assign(evalMetrics, await o.evaluate(weights, round));
     const summary: RoundSummary = {
@@ -603,7 +701,12 @@ export class Federation {
   }
 
   /** A synchronous round's training: the selected learners asked at once, their updates aggregated as they arrive. */
-  async #trainRound(start: RoundStart, cohort: Cohort, clients: NodeId[], target: number): Promise<TrainingOutcome> {
+  async #trainRound(
+    start: RoundStart,
+    cohort: Cohort,
+    clients: NodeId[],
+    target: number,
+  ): Promise<TrainingOutcome> {
     const strategy = this.#strategy;
     const aggregation = strategy.aggregation(start);
     const parts: { numExamples: number; metrics: Metrics }[] = [];
@@ -619,7 +722,13 @@ export class Federation {
       },
       target < clients.length ? { enough: target } : {},
     );
-    const out: TrainingOutcome = { aggregate: { weights: {}, rejected: [] }, clients, parts, failures: train.failures, stale: 0 };
+    const out: TrainingOutcome = {
+      aggregate: { weights: {}, rejected: [] },
+      clients,
+      parts,
+      failures: train.failures,
+      stale: 0,
+    };
     if (this.#abort.signal.aborted) return out;
     requireResults(start.round, train, clients.length, this.#o.minResults, 'train');
     out.aggregate = aggregation.result();
@@ -639,7 +748,9 @@ export class Federation {
     if (missing <= 0) return eligible;
     const soonest = connected
       .filter((id) => exclusions.isExcluded(id, attempt))
-      .sort((a, b) => exclusions.roundsLeft(a, attempt) - exclusions.roundsLeft(b, attempt) || (a < b ? -1 : 1))
+      .sort(
+        (a, b) => exclusions.roundsLeft(a, attempt) - exclusions.roundsLeft(b, attempt) || (a < b ? -1 : 1),
+      )
       .slice(0, missing);
     for (const id of soonest) exclusions.readmit(id);
     return [...eligible, ...soonest];
@@ -681,11 +792,19 @@ export class Federation {
  * ROUND_FAILED when fewer than `minResults` results came back, naming the first few failures (a
  * thousand failures make one bounded line).
  */
-function requireResults(round: number, outcome: GatherOutcome, asked: number, minResults: number, what: string): void {
+function requireResults(
+  round: number,
+  outcome: GatherOutcome,
+  asked: number,
+  minResults: number,
+  what: string,
+): void {
   if (outcome.succeeded.length >= minResults) return;
   const { failures } = outcome;
   const named = failures.slice(0, 8).map((f) => `${f.client}: ${f.code} ${f.message}`);
-  const why = boundedText(`${named.join('; ')}${failures.length > named.length ? `; ${failures.length - named.length} more` : ''}`);
+  const why = boundedText(
+    `${named.join('; ')}${failures.length > named.length ? `; ${failures.length - named.length} more` : ''}`,
+  );
   throw new OiafedError(
     'ROUND_FAILED',
     `round ${round}: ${outcome.succeeded.length} of ${asked} learners returned ${what} results, fewer than minResults ${minResults}${why ? ` (${why})` : ''}`,
@@ -693,5 +812,8 @@ function requireResults(round: number, outcome: GatherOutcome, asked: number, mi
 }
 
 function invalid(field: string, expected: string, got: unknown): OiafedError {
-  return new OiafedError('INVALID_CONFIG', `federation.${field} must be ${expected} (got ${JSON.stringify(got)})`);
+  return new OiafedError(
+    'INVALID_CONFIG',
+    `federation.${field} must be ${expected} (got ${JSON.stringify(got)})`,
+  );
 }

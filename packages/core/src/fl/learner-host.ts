@@ -59,13 +59,20 @@ export function isHostRequest(value: unknown): value is HostRequest & { ports: u
  * Worker side: makes each requested learner, serves it on a node of its own, and joins that node
  * to the trainer over its port. Resolves once every learner is registered.
  */
-export async function hostLearners(request: HostRequest, ports: readonly PortEndpoint[], factory: LearnerFactory): Promise<Node[]> {
+export async function hostLearners(
+  request: HostRequest,
+  ports: readonly PortEndpoint[],
+  factory: LearnerFactory,
+): Promise<Node[]> {
   return Promise.all(
     request.learners.map(async ({ id, index }, i) => {
       const learner = await factory({ id, index, data: request.data });
       const node = new Node({ id, role: 'learner', ...request.node });
       node.serve(learner);
-      await node.connect(new PortLink(ports[i]!, { encoding: request.encoding }), { capabilities: ['train', 'evaluate'], metadata: { index } });
+      await node.connect(new PortLink(ports[i]!, { encoding: request.encoding }), {
+        capabilities: ['train', 'evaluate'],
+        metadata: { index },
+      });
       return node;
     }),
   );
@@ -92,7 +99,12 @@ export async function answerHostRequest(
 export const DEFAULT_HOSTING_TIMEOUT = 60_000;
 
 /** Spawner side: waits for a worker's answer to its host request; `what` names the worker in errors. */
-export function awaitHosting(control: PortEndpoint, what: string, timeout: number, exited: (fail: (reason: string) => void) => void): Promise<NodeId[]> {
+export function awaitHosting(
+  control: PortEndpoint,
+  what: string,
+  timeout: number,
+  exited: (fail: (reason: string) => void) => void,
+): Promise<NodeId[]> {
   const failure = (reason: string) => new OiafedError('INVALID_CONFIG', `${what}: ${reason}`);
   return settleWithin<NodeId[]>(
     timeout,
@@ -113,7 +125,10 @@ export function awaitHosting(control: PortEndpoint, what: string, timeout: numbe
 export function factoryOf(module: Record<string, unknown>, name: string): LearnerFactory {
   const candidate = module.default ?? module.createLearner;
   if (typeof candidate !== 'function') {
-    throw new OiafedError('INVALID_CONFIG', `learner module ${name} exports no default (or createLearner) function or class`);
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `learner module ${name} exports no default (or createLearner) function or class`,
+    );
   }
   const fn = candidate as (ctx: LearnerContext) => object;
   if (/^class[\s{]/.test(Function.prototype.toString.call(fn))) {

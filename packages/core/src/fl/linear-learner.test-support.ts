@@ -106,7 +106,10 @@ export class LinearLearner implements Learner {
  */
 export function slowedBy(learner: Learner, ms: number): Learner {
   return {
-    train: (params) => new Promise<TrainResult>((resolve, reject) => setTimeout(() => Promise.resolve(learner.train(params)).then(resolve, reject), ms)),
+    train: (params) =>
+      new Promise<TrainResult>((resolve, reject) =>
+        setTimeout(() => Promise.resolve(learner.train(params)).then(resolve, reject), ms),
+      ),
     evaluate: (params) => learner.evaluate(params),
     getWeights: () => learner.getWeights(),
     setWeights: (weights) => learner.setWeights(weights),
@@ -114,7 +117,8 @@ export function slowedBy(learner: Learner, ms: number): Learner {
 }
 
 /** The learner every mode test starts: learner i trains on linearData(i + 1, 40), from its own model linearStart(i). */
-export const linearLearner = (index: number) => new LinearLearner(linearData(index + 1, 40), linearStart(index));
+export const linearLearner = (index: number) =>
+  new LinearLearner(linearData(index + 1, 40), linearStart(index));
 
 /** The run every mode is compared with: three rounds, seed 5, in memory. */
 export const REFERENCE_RUN = { rounds: 3, seed: 5, config: { lr: 0.05 } } as const;
@@ -124,9 +128,15 @@ export const REFERENCE_RUN = { rounds: 3, seed: 5, config: { lr: 0.05 } } as con
  * reverse order of their ids, so a starting model taken from the first to arrive would differ from
  * the other modes' (which join in id order, or in any order at once).
  */
-export async function memoryReference(options: Omit<FederationOptions, 'node'> = REFERENCE_RUN, count = 3): Promise<FederationResult> {
+export async function memoryReference(
+  options: Omit<FederationOptions, 'node'> = REFERENCE_RUN,
+  count = 3,
+): Promise<FederationResult> {
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
-  const learners = Array.from({ length: count }, (_, index) => new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false }));
+  const learners = Array.from(
+    { length: count },
+    (_, index) => new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false }),
+  );
   try {
     for (const [index, node] of [...learners.entries()].reverse()) {
       node.serve(linearLearner(index));

@@ -10,7 +10,11 @@ import { connectPeer } from '../links/data-channel.js';
 import type { FramedLinkOptions } from '../links/framed-link.js';
 import { randomNodeId } from '../wire/node-id.js';
 import { openPeer, reachSignalling, type PeerConstructor, type PeerOptions } from '../links/peer.js';
-import { connectWebSocket, type ConnectWebSocketOptions, type WebSocketConstructor } from '../links/web-socket.js';
+import {
+  connectWebSocket,
+  type ConnectWebSocketOptions,
+  type WebSocketConstructor,
+} from '../links/web-socket.js';
 import type { EvaluateParams, Learner, TrainParams } from './learner.js';
 import { readRunEndNotice, RUN_END_EVENT, type RunEndReason } from './run-end.js';
 
@@ -19,7 +23,16 @@ import { readRunEndNotice, RUN_END_EVENT, type RunEndReason } from './run-end.js
  * (`reason` and `rounds` say how); 'failed': the uplink gave up (refused, or out of attempts);
  * 'closed': closed by its user.
  */
-export type MemberState = 'connecting' | 'registered' | 'training' | 'evaluating' | 'disconnected' | 'reconnecting' | 'failed' | 'closed' | 'finished';
+export type MemberState =
+  | 'connecting'
+  | 'registered'
+  | 'training'
+  | 'evaluating'
+  | 'disconnected'
+  | 'reconnecting'
+  | 'failed'
+  | 'closed'
+  | 'finished';
 
 export interface MemberStatus extends UplinkStatusDetail {
   state: MemberState;
@@ -87,7 +100,12 @@ export class FederationMember {
   #settle!: (notice: FinishedNotice) => void;
 
   private constructor(options: MemberOptions) {
-    this.node = new Node({ role: 'learner', timeout: options.timeout ?? LEARNER_REQUEST_TIMEOUT, ...(options.id === undefined ? {} : { id: options.id }), ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }) });
+    this.node = new Node({
+      role: 'learner',
+      timeout: options.timeout ?? LEARNER_REQUEST_TIMEOUT,
+      ...(options.id === undefined ? {} : { id: options.id }),
+      ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }),
+    });
     this.#release = options.release;
     this.node.serve(this.#reporting(options.learner));
     this.uplink = new Uplink({
@@ -196,7 +214,10 @@ export interface JoinFederationOptions extends Omit<MemberOptions, 'connect'> {
 }
 
 /** Joins the trainer at `options.url` over WebSocket with the platform's WebSocket class. */
-export function joinOverWebSocket(WebSocket: WebSocketConstructor, options: JoinFederationOptions): Promise<FederationMember> {
+export function joinOverWebSocket(
+  WebSocket: WebSocketConstructor,
+  options: JoinFederationOptions,
+): Promise<FederationMember> {
   const { url, link, ...member } = options;
   return FederationMember.join({ ...member, connect: () => connectWebSocket(url, { ...link, WebSocket }) });
 }
@@ -212,10 +233,17 @@ export interface JoinOverWebRtcOptions extends Omit<MemberOptions, 'connect' | '
  * Joins the trainer peer `options.trainer` over a WebRTC data channel, introduced by the PeerJS
  * signalling server; the learner's peer id is its node id. Reconnection opens a new data channel.
  */
-export async function joinOverWebRtc(Peer: PeerConstructor, options: JoinOverWebRtcOptions): Promise<FederationMember> {
+export async function joinOverWebRtc(
+  Peer: PeerConstructor,
+  options: JoinOverWebRtcOptions,
+): Promise<FederationMember> {
   const { trainer, link, signalling, iceServers, signallingTimeout, ...member } = options;
   const id = member.id ?? randomNodeId('learner');
-  const peerOptions: PeerOptions = { signalling, ...(iceServers ? { iceServers } : {}), ...(signallingTimeout === undefined ? {} : { signallingTimeout }) };
+  const peerOptions: PeerOptions = {
+    signalling,
+    ...(iceServers ? { iceServers } : {}),
+    ...(signallingTimeout === undefined ? {} : { signallingTimeout }),
+  };
   const peer = await openPeer(Peer, id, peerOptions);
   return FederationMember.join({
     ...member,

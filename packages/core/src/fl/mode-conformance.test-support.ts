@@ -30,13 +30,27 @@ interface ConformanceRun {
  * are connected), whatever order the learners arrived in.
  */
 const RUNS: readonly ConformanceRun[] = [
-  { name: 'FedAvg, every learner every round', options: () => ({ ...REFERENCE_RUN, minClients: 3 }), results: [3, 3, 3] },
+  {
+    name: 'FedAvg, every learner every round',
+    options: () => ({ ...REFERENCE_RUN, minClients: 3 }),
+    results: [3, 3, 3],
+  },
   {
     name: 'FedAdam by name, 2 of the 3 learners a round drawn from the seed',
-    options: () => ({ ...REFERENCE_RUN, minClients: 3, minResults: 2, selection: { fraction: 0.5 }, strategy: createStrategy('fedadam', { eta: 0.05 }) }),
+    options: () => ({
+      ...REFERENCE_RUN,
+      minClients: 3,
+      minResults: 2,
+      selection: { fraction: 0.5 },
+      strategy: createStrategy('fedadam', { eta: 0.05 }),
+    }),
     results: [2, 2, 2],
   },
-  { name: 'FedMedian by name, every learner every round', options: () => ({ ...REFERENCE_RUN, minClients: 3, strategy: createStrategy('fedmedian') }), results: [3, 3, 3] },
+  {
+    name: 'FedMedian by name, every learner every round',
+    options: () => ({ ...REFERENCE_RUN, minClients: 3, strategy: createStrategy('fedmedian') }),
+    results: [3, 3, 3],
+  },
 ];
 
 /**
@@ -70,7 +84,9 @@ export function modeConformance(modes: readonly Mode[]): void {
               expect(trainer.registry.connected().sort()).toEqual(['learner-0', 'learner-1', 'learner-2']);
               const result = await new Federation({ node: trainer, ...run.options() }).start();
               expect(result.history.map((r) => r.results)).toEqual(run.results);
-              expect(result.history.map((r) => [...r.clients].sort())).toEqual(reference.history.map((r) => [...r.clients].sort()));
+              expect(result.history.map((r) => [...r.clients].sort())).toEqual(
+                reference.history.map((r) => [...r.clients].sort()),
+              );
               expect(maxAbsDiff(result.weights, reference.weights)).toBeLessThanOrEqual(1e-5);
             } finally {
               await undo?.();

@@ -51,17 +51,29 @@ describe('train result validation', () => {
     const { b } = model();
     expect(train({ ...good(), weights: { b } })).toMatch(/tensor w is missing/);
     expect(train({ ...good(), weights: { ...model(), extra: b } })).toMatch(/unexpected tensors: extra/);
-    expect(train({ ...good(), weights: { ...model(), w: tensor([1, 2, 3], [3]) } })).toMatch(/tensor w has 3 values, expected 6/);
-    expect(train({ ...good(), weights: { ...model(), w: tensor([1, 2, 3, 4, 5, 6], [3, 2]) } })).toMatch(/tensor w has shape \[3, 2\], expected \[2, 3\]/);
-    expect(train({ ...good(), weights: { ...model(), w: { shape: [2, 3], data: new Float64Array(6) } } })).toMatch(/not a Float32Array/);
+    expect(train({ ...good(), weights: { ...model(), w: tensor([1, 2, 3], [3]) } })).toMatch(
+      /tensor w has 3 values, expected 6/,
+    );
+    expect(train({ ...good(), weights: { ...model(), w: tensor([1, 2, 3, 4, 5, 6], [3, 2]) } })).toMatch(
+      /tensor w has shape \[3, 2\], expected \[2, 3\]/,
+    );
+    expect(
+      train({ ...good(), weights: { ...model(), w: { shape: [2, 3], data: new Float64Array(6) } } }),
+    ).toMatch(/not a Float32Array/);
     expect(train({ ...good(), weights: null })).toMatch(/weights are missing/);
     // A name only the prototype has is missing, not found.
-    expect(verdict(() => assertTrainResult({ ...good(), weights: {} }, { constructor: tensor([1]) }, limits))).toMatch(/tensor constructor is missing/);
+    expect(
+      verdict(() => assertTrainResult({ ...good(), weights: {} }, { constructor: tensor([1]) }, limits)),
+    ).toMatch(/tensor constructor is missing/);
   });
 
   it('refuses metrics that are not a few finite numbers under short printable names', () => {
-    expect(train({ ...good(), metrics: { loss: Number.NaN } })).toMatch(/metric loss is NaN, not a finite number/);
-    expect(train({ ...good(), metrics: { loss: '0.1' } })).toMatch(/metric loss is 0\.1, not a finite number/);
+    expect(train({ ...good(), metrics: { loss: Number.NaN } })).toMatch(
+      /metric loss is NaN, not a finite number/,
+    );
+    expect(train({ ...good(), metrics: { loss: '0.1' } })).toMatch(
+      /metric loss is 0\.1, not a finite number/,
+    );
     expect(train({ ...good(), metrics: [1, 2] })).toMatch(/metrics are \[array of 2\], not an object/);
     expect(train({ ...good(), metrics: null })).toMatch(/metrics are null/);
     const many = Object.fromEntries(Array.from({ length: MAX_METRICS + 1 }, (_, i) => [`m${i}`, i]));
@@ -80,9 +92,13 @@ describe('evaluate result validation', () => {
 
   it('refuses null, a bad numExamples and bad metrics', () => {
     expect(evaluate(null)).toMatch(/evaluate result is null, not an object/);
-    expect(evaluate({ numExamples: 1e30, metrics: {} })).toMatch(/numExamples must be an integer from 0 to 1000 \(got 1e\+30\)/);
+    expect(evaluate({ numExamples: 1e30, metrics: {} })).toMatch(
+      /numExamples must be an integer from 0 to 1000 \(got 1e\+30\)/,
+    );
     expect(evaluate({ numExamples: -1, metrics: {} })).toMatch(/numExamples/);
-    expect(evaluate({ numExamples: 5, metrics: { accuracy: Infinity } })).toMatch(/metric accuracy is Infinity/);
+    expect(evaluate({ numExamples: 5, metrics: { accuracy: Infinity } })).toMatch(
+      /metric accuracy is Infinity/,
+    );
   });
 });
 
@@ -91,10 +107,18 @@ describe('a starting model from a learner', () => {
     expect(modelProblem(model())).toBeUndefined();
     expect(modelProblem(null)).toMatch(/not a plain object/);
     expect(modelProblem({})).toMatch(/no tensor/);
-    expect(modelProblem({ w: { shape: [2, 2], data: new Float32Array(3) } })).toMatch(/shape \[2, 2\] \(4 values\) but 3 values/);
-    expect(modelProblem({ w: { shape: [-1, -3], data: new Float32Array(3) } })).toMatch(/not up to 32 non-negative integers/);
-    expect(modelProblem({ w: { shape: '3', data: new Float32Array(3) } })).toMatch(/has shape 3, not up to 32/);
-    expect(modelProblem({ w: { shape: [3], data: [1, 2, 3] } })).toMatch(/not \{ shape, data: Float32Array \}/);
+    expect(modelProblem({ w: { shape: [2, 2], data: new Float32Array(3) } })).toMatch(
+      /shape \[2, 2\] \(4 values\) but 3 values/,
+    );
+    expect(modelProblem({ w: { shape: [-1, -3], data: new Float32Array(3) } })).toMatch(
+      /not up to 32 non-negative integers/,
+    );
+    expect(modelProblem({ w: { shape: '3', data: new Float32Array(3) } })).toMatch(
+      /has shape 3, not up to 32/,
+    );
+    expect(modelProblem({ w: { shape: [3], data: [1, 2, 3] } })).toMatch(
+      /not \{ shape, data: Float32Array \}/,
+    );
     expect(modelProblem({ w: tensor([1, Number.NaN]) })).toMatch(/non-finite value \(NaN\) at index 1/);
     expect(modelProblem({ 'a\nb': tensor([1]) })).toMatch(/control characters/);
   });

@@ -22,7 +22,11 @@ export interface ResultLimits {
 export const DEFAULT_MAX_EXAMPLES = 1_000_000_000;
 
 /** A train result: the model's layout with finite values, 1..maxExamples examples, valid metrics. */
-export function assertTrainResult(result: unknown, model: Weights, limits: ResultLimits): asserts result is TrainResult {
+export function assertTrainResult(
+  result: unknown,
+  model: Weights,
+  limits: ResultLimits,
+): asserts result is TrainResult {
   if (!isPlainObject(result)) throw invalid(`train result is ${boundedText(result, 64)}, not an object`);
   assertExamples(result.numExamples, 1, limits);
   const mismatch = layoutMismatch(model, result.weights);
@@ -30,7 +34,10 @@ export function assertTrainResult(result: unknown, model: Weights, limits: Resul
   const weights = result.weights as Weights;
   for (const name of Object.keys(model)) {
     const at = firstNonFinite(weights[name]!.data);
-    if (at >= 0) throw invalid(`tensor ${boundedText(name)} has a non-finite value (${weights[name]!.data[at]}) at index ${at}`);
+    if (at >= 0)
+      throw invalid(
+        `tensor ${boundedText(name)} has a non-finite value (${weights[name]!.data[at]}) at index ${at}`,
+      );
   }
   assertMetrics(result.metrics);
 }
@@ -39,7 +46,10 @@ export function assertTrainResult(result: unknown, model: Weights, limits: Resul
  * An evaluate result: 0..maxExamples examples and valid metrics. Zero is allowed, as in Flower: a
  * learner without local test data still answers, and weighs nothing in the example-weighted means.
  */
-export function assertEvaluateResult(result: unknown, limits: ResultLimits): asserts result is EvaluateResult {
+export function assertEvaluateResult(
+  result: unknown,
+  limits: ResultLimits,
+): asserts result is EvaluateResult {
   if (!isPlainObject(result)) throw invalid(`evaluate result is ${boundedText(result, 64)}, not an object`);
   assertExamples(result.numExamples, 0, limits);
   assertMetrics(result.metrics);
@@ -47,7 +57,9 @@ export function assertEvaluateResult(result: unknown, limits: ResultLimits): ass
 
 function assertExamples(value: unknown, least: number, { maxExamples }: ResultLimits): void {
   if (typeof value === 'number' && Number.isInteger(value) && value >= least && value <= maxExamples) return;
-  throw invalid(`numExamples must be an integer from ${least} to ${maxExamples} (got ${boundedText(value, 64)})`);
+  throw invalid(
+    `numExamples must be an integer from ${least} to ${maxExamples} (got ${boundedText(value, 64)})`,
+  );
 }
 
 /** Absent, or a plain object of at most MAX_METRICS finite numbers under short printable names. */
@@ -59,10 +71,13 @@ function assertMetrics(metrics: unknown): void {
   for (const name of names) {
     // `__proto__` would be read as the prototype by every `out[name] = ...` downstream.
     if (name.length === 0 || name === '__proto__' || boundedText(name, MAX_METRIC_NAME) !== name) {
-      throw invalid(`metric name ${JSON.stringify(boundedText(name, 64))} is empty, reserved, longer than ${MAX_METRIC_NAME} characters or holds control characters`);
+      throw invalid(
+        `metric name ${JSON.stringify(boundedText(name, 64))} is empty, reserved, longer than ${MAX_METRIC_NAME} characters or holds control characters`,
+      );
     }
     const value = metrics[name];
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`metric ${name} is ${boundedText(value, 64)}, not a finite number`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw invalid(`metric ${name} is ${boundedText(value, 64)}, not a finite number`);
   }
 }
 

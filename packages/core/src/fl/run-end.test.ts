@@ -23,7 +23,11 @@ function trainerNode(relay: RelayPolicy = 'none'): Node {
 }
 
 /** A member joined to `trainer` over strict memory links, reconnecting at once if its link drops. */
-async function member(trainer: Node, id: string, options: Partial<MemberOptions> = {}): Promise<FederationMember> {
+async function member(
+  trainer: Node,
+  id: string,
+  options: Partial<MemberOptions> = {},
+): Promise<FederationMember> {
   const m = await FederationMember.join({
     id,
     learner: new LinearLearner(linearData(id.length, 20)),
@@ -40,8 +44,10 @@ async function member(trainer: Node, id: string, options: Partial<MemberOptions>
   return m;
 }
 
-const finishedWithin = (m: FederationMember, ms = 3_000) => withTimeout(m.finished, ms, `${m.id} not finished`);
-const run = (trainer: Node, options: Partial<FederationOptions> = {}) => new Federation({ node: trainer, rounds: 2, config: { lr: 0.05 }, ...options });
+const finishedWithin = (m: FederationMember, ms = 3_000) =>
+  withTimeout(m.finished, ms, `${m.id} not finished`);
+const run = (trainer: Node, options: Partial<FederationOptions> = {}) =>
+  new Federation({ node: trainer, rounds: 2, config: { lr: 0.05 }, ...options });
 
 describe('the end of a run, as learners hear it', () => {
   it('a completed run: each member becomes finished with the reason and rounds, and leaves for good', async () => {
@@ -101,7 +107,10 @@ describe('the end of a run, as learners hear it', () => {
     const trainer = trainerNode();
     const a = await member(trainer, 'a');
     const federation = run(trainer, { rounds: 100 });
-    federation.events.on('ROUND_FINISHED', (s) => s.round === 1 && federation.stop('interrupted', { final: false }));
+    federation.events.on(
+      'ROUND_FINISHED',
+      (s) => s.round === 1 && federation.stop('interrupted', { final: false }),
+    );
     expect((await federation.start()).reason).toBe('stopped');
     // A call after start() settled follows any notice on the same link: it is answered, so none came.
     await trainer.call('a', 'getWeights', []);

@@ -35,7 +35,8 @@ export function announceRunEnd(node: Node, learnerRole: string, notice: RunEndNo
  * 'unknown' and a round count that is not a non-negative integer is 0.
  */
 export function readRunEndNotice(payload: unknown): { reason: RunEndReason | 'unknown'; rounds: number } {
-  const { reason, rounds } = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
+  const { reason, rounds } =
+    typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>) : {};
   return {
     reason: typeof reason === 'string' && REASONS.has(reason) ? (reason as RunEndReason) : 'unknown',
     rounds: Number.isSafeInteger(rounds) && (rounds as number) >= 0 ? (rounds as number) : 0,

@@ -34,7 +34,13 @@ const EVALUATE_STREAM = 0x6576616c;
  * (`retry` > 0) draws afresh, as reproducibly. A function's choice is taken as it is (no minimum,
  * no over-selection).
  */
-export function selectClients(selection: Selection, clients: readonly NodeId[], round: number, seed: number, options: SelectOptions = {}): Selected {
+export function selectClients(
+  selection: Selection,
+  clients: readonly NodeId[],
+  round: number,
+  seed: number,
+  options: SelectOptions = {},
+): Selected {
   const { retry = 0, atLeast = 1, overSelection = 1, stream = 'train' } = options;
   const sorted = [...clients].sort();
   const roundSeed = deriveSeed(seed, round);
@@ -44,11 +50,18 @@ export function selectClients(selection: Selection, clients: readonly NodeId[], 
   if (typeof selection === 'function') {
     const picked = selection(sorted, round, random);
     const unknown = picked.filter((id) => !clients.includes(id));
-    if (unknown.length) throw new OiafedError('INVALID_CONFIG', `selection picked learners that are not connected: ${unknown.join(', ')}`);
+    if (unknown.length)
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `selection picked learners that are not connected: ${unknown.join(', ')}`,
+      );
     const unique = [...new Set(picked)];
     return { clients: unique, target: unique.length };
   }
-  const target = Math.min(sorted.length, Math.max(1, atLeast, Math.round(selection.fraction * sorted.length)));
+  const target = Math.min(
+    sorted.length,
+    Math.max(1, atLeast, Math.round(selection.fraction * sorted.length)),
+  );
   const asked = Math.min(sorted.length, Math.ceil(target * overSelection));
   return { clients: shuffle(sorted, random).slice(0, asked).sort(), target };
 }

@@ -23,7 +23,9 @@ class GatedLearner extends ScriptedLearner {
   constructor(base: FixedLearner) {
     super(base, {
       train: (p: TrainParams) =>
-        new Promise<TrainResult>((resolve) => (this.release = () => resolve({ weights: p.weights, numExamples: 1 }))),
+        new Promise<TrainResult>(
+          (resolve) => (this.release = () => resolve({ weights: p.weights, numExamples: 1 })),
+        ),
     });
   }
 }
@@ -31,7 +33,12 @@ class GatedLearner extends ScriptedLearner {
 describe('selection against the results a round needs', () => {
   it("runs the README's example: 10 learners, fraction 0.5 and minClients 8 select 8, not 5", async () => {
     const learners = Array.from({ length: 10 }, () => fixed([1, 1, 1], 1, 1));
-    const { federation } = await federate(learners, { rounds: 1, minClients: 8, selection: { fraction: 0.5 }, initialWeights: zeroLinearWeights() });
+    const { federation } = await federate(learners, {
+      rounds: 1,
+      minClients: 8,
+      selection: { fraction: 0.5 },
+      initialWeights: zeroLinearWeights(),
+    });
     const result = await federation.start();
     expect(result.history[0]).toMatchObject({ results: 8 });
     expect(result.history[0]!.clients).toHaveLength(8);
@@ -39,14 +46,22 @@ describe('selection against the results a round needs', () => {
 
   it('selects at least minResults of a fraction and fails only when fewer answer', async () => {
     const learners = Array.from({ length: 10 }, () => fixed([1, 1, 1], 1, 1));
-    const { federation } = await federate(learners, { rounds: 1, minClients: 10, minResults: 3, selection: { fraction: 0.1 }, initialWeights: zeroLinearWeights() });
+    const { federation } = await federate(learners, {
+      rounds: 1,
+      minClients: 10,
+      minResults: 3,
+      selection: { fraction: 0.1 },
+      initialWeights: zeroLinearWeights(),
+    });
     const result = await federation.start();
     expect(result.history[0]!.clients).toHaveLength(3);
   });
 
   it('refuses minResults above minClients, naming both fields', async () => {
     const { trainer } = await federate([], { rounds: 1 });
-    expect(() => new Federation({ node: trainer, rounds: 1, minClients: 2, minResults: 3 })).toThrowError(/federation\.minResults \(3\) is more than federation\.minClients \(2\)/);
+    expect(() => new Federation({ node: trainer, rounds: 1, minClients: 2, minResults: 3 })).toThrowError(
+      /federation\.minResults \(3\) is more than federation\.minClients \(2\)/,
+    );
   });
 });
 
@@ -83,7 +98,11 @@ class CountingStrategy extends Strategy {
 
   override aggregation(): Aggregation {
     const mean = new WeightedMean();
-    return { keepsUpdates: false, add: (u: ClientUpdate) => mean.add(u.weights, u.numExamples), result: () => ({ weights: mean.result(), rejected: [] }) };
+    return {
+      keepsUpdates: false,
+      add: (u: ClientUpdate) => mean.add(u.weights, u.numExamples),
+      result: () => ({ weights: mean.result(), rejected: [] }),
+    };
   }
 
   override update(start: RoundStart, aggregate: Aggregate): Weights {
@@ -113,16 +132,30 @@ class CountingStrategy extends Strategy {
 describe('strategy state in checkpoints', () => {
   it('saves state() with every round and restores it: 2 rounds, stop, resume 2 equals 4 straight', async () => {
     const learners = () => [fixed([1, 2, 3], 1, 1), fixed([3, 2, 1], -1, 3)];
-    const straight = await federate(learners(), { rounds: 4, strategy: new CountingStrategy(), initialWeights: zeroLinearWeights() });
+    const straight = await federate(learners(), {
+      rounds: 4,
+      strategy: new CountingStrategy(),
+      initialWeights: zeroLinearWeights(),
+    });
     const expected = await straight.federation.start();
 
     const store = new MemoryCheckpointStore();
-    const first = await federate(learners(), { rounds: 2, strategy: new CountingStrategy(), store, initialWeights: zeroLinearWeights() });
+    const first = await federate(learners(), {
+      rounds: 2,
+      strategy: new CountingStrategy(),
+      store,
+      initialWeights: zeroLinearWeights(),
+    });
     await first.federation.start();
     expect((await store.load())!.strategy).toMatchObject({ rounds: 2 });
     nodes.splice(0).forEach((n) => n.close());
     const resumedStrategy = new CountingStrategy();
-    const second = await federate(learners(), { rounds: 4, strategy: resumedStrategy, store, initialWeights: zeroLinearWeights() });
+    const second = await federate(learners(), {
+      rounds: 4,
+      strategy: resumedStrategy,
+      store,
+      initialWeights: zeroLinearWeights(),
+    });
     const resumed = await second.federation.start();
     expect(resumedStrategy.rounds).toBe(4);
     expect(Array.from(resumed.weights.w!.data)).toEqual(Array.from(expected.weights.w!.data));
@@ -144,16 +177,22 @@ describe('aggregations that leave updates out', () => {
             const [largest, ...rest] = kept;
             const mean = new WeightedMean();
             for (const u of rest) mean.add(u.weights, u.numExamples);
-            return { weights: mean.result(), rejected: [{ client: largest!.client, reason: 'largest first coordinate' }] };
+            return {
+              weights: mean.result(),
+              rejected: [{ client: largest!.client, reason: 'largest first coordinate' }],
+            };
           },
         };
       }
     }
-    const { federation } = await federate([fixed([1, 1, 1], 1, 1), fixed([100, 0, 0], 0, 1), fixed([3, 3, 3], 3, 1)], {
-      rounds: 1,
-      strategy: new DropLargest(),
-      initialWeights: zeroLinearWeights(),
-    });
+    const { federation } = await federate(
+      [fixed([1, 1, 1], 1, 1), fixed([100, 0, 0], 0, 1), fixed([3, 3, 3], 3, 1)],
+      {
+        rounds: 1,
+        strategy: new DropLargest(),
+        initialWeights: zeroLinearWeights(),
+      },
+    );
     const rejected: { client: NodeId; reason: string }[] = [];
     federation.events.on('CLIENT_REJECTED', ({ client, reason }) => rejected.push({ client, reason }));
     const result = await federation.start();
@@ -207,7 +246,10 @@ describe('the starting model', () => {
 
 describe('pause before start', () => {
   it('starts paused and runs once resumed', async () => {
-    const { federation } = await federate([fixed([1, 1, 1], 1, 1)], { rounds: 1, initialWeights: zeroLinearWeights() });
+    const { federation } = await federate([fixed([1, 1, 1], 1, 1)], {
+      rounds: 1,
+      initialWeights: zeroLinearWeights(),
+    });
     federation.pause();
     const run = federation.start();
     expect(federation.state).toBe('paused');
@@ -236,7 +278,11 @@ describe('Cohort', () => {
     class Surveying extends Strategy {
       readonly name = 'surveying';
       readonly got: [NodeId, number][] = [];
-      override async beforeRound(_start: RoundStart, cohort: Cohort, clients: readonly NodeId[]): Promise<void> {
+      override async beforeRound(
+        _start: RoundStart,
+        cohort: Cohort,
+        clients: readonly NodeId[],
+      ): Promise<void> {
         const typed = cohort as unknown as Cohort<Surveyed>;
         const outcome = await typed.gather(
           'survey',
@@ -251,7 +297,13 @@ describe('Cohort', () => {
             },
           },
         );
-        expect(outcome.failures).toEqual([{ client: 'learner-1', code: 'INVALID_RESULT', message: 'survey result refused: answer is not a number' }]);
+        expect(outcome.failures).toEqual([
+          {
+            client: 'learner-1',
+            code: 'INVALID_RESULT',
+            message: 'survey result refused: answer is not a number',
+          },
+        ]);
       }
     }
     const strategy = new Surveying();
@@ -266,12 +318,16 @@ describe('Cohort', () => {
 
   it('evaluates a sample of its own when federatedEvaluation is a selection', async () => {
     const evaluatedBy: Set<string>[] = [];
-    const learners = Array.from({ length: 6 }, (_, i) => new ScriptedLearner(fixed([1, 1, 1], 1, 1), {
-      evaluate: (p) => {
-        (evaluatedBy[p.round - 1] ??= new Set()).add(`learner-${i}`);
-        return { numExamples: 1, metrics: { accuracy: 0.5 } };
-      },
-    }));
+    const learners = Array.from(
+      { length: 6 },
+      (_, i) =>
+        new ScriptedLearner(fixed([1, 1, 1], 1, 1), {
+          evaluate: (p) => {
+            (evaluatedBy[p.round - 1] ??= new Set()).add(`learner-${i}`);
+            return { numExamples: 1, metrics: { accuracy: 0.5 } };
+          },
+        }),
+    );
     const { federation } = await federate(learners, {
       rounds: 4,
       minClients: 6,

@@ -22,14 +22,17 @@ export class WeightedMean {
 
   add(weights: Weights, weight: number): void {
     if (this.#done) throw new Error('WeightedMean.result() was already taken');
-    if (!(weight > 0) || !Number.isFinite(weight)) throw new OiafedError('INVALID_CONFIG', `update weight must be a positive number (got ${weight})`);
+    if (!(weight > 0) || !Number.isFinite(weight))
+      throw new OiafedError('INVALID_CONFIG', `update weight must be a positive number (got ${weight})`);
     if (!this.#sum) {
       this.#sum = new Map();
-      for (const [name, t] of Object.entries(weights)) this.#sum.set(name, { shape: [...t.shape], data: new Float32Array(t.data.length) });
+      for (const [name, t] of Object.entries(weights))
+        this.#sum.set(name, { shape: [...t.shape], data: new Float32Array(t.data.length) });
     }
     for (const [name, acc] of this.#sum) {
       const update = weights[name];
-      if (update?.data.length !== acc.data.length) throw new OiafedError('INVALID_CONFIG', `update tensor ${name} does not match the model layout`);
+      if (update?.data.length !== acc.data.length)
+        throw new OiafedError('INVALID_CONFIG', `update tensor ${name} does not match the model layout`);
       accumulate(acc.data, update.data, weight);
     }
     this.#total += weight;

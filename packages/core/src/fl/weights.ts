@@ -15,7 +15,11 @@ export type Metrics = Record<string, number>;
 export function tensor(data: Float32Array | readonly number[], shape: number[] = [data.length]): Tensor {
   const values = data instanceof Float32Array ? data : Float32Array.from(data);
   const size = shape.reduce((a, b) => a * b, 1);
-  if (size !== values.length) throw new OiafedError('INVALID_CONFIG', `shape [${shape.join(',')}] holds ${size} values, data has ${values.length}`);
+  if (size !== values.length)
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `shape [${shape.join(',')}] holds ${size} values, data has ${values.length}`,
+    );
   return { shape: [...shape], data: values };
 }
 
@@ -50,14 +54,19 @@ export function layoutMismatch(reference: Weights, candidate: unknown): string |
   for (const name of names) {
     const t = Object.hasOwn(candidate, name) ? candidate[name] : undefined;
     const expected = reference[name]!;
-    if (!isPlainObject(t) || !(t.data instanceof Float32Array)) return `tensor ${boundedText(name)} is missing or not a Float32Array`;
-    if (t.data.length !== expected.data.length) return `tensor ${boundedText(name)} has ${t.data.length} values, expected ${expected.data.length}`;
-    if (!sameShape(t.shape, expected.shape)) return `tensor ${boundedText(name)} has shape ${describeShape(t.shape)}, expected [${expected.shape.join(', ')}]`;
+    if (!isPlainObject(t) || !(t.data instanceof Float32Array))
+      return `tensor ${boundedText(name)} is missing or not a Float32Array`;
+    if (t.data.length !== expected.data.length)
+      return `tensor ${boundedText(name)} has ${t.data.length} values, expected ${expected.data.length}`;
+    if (!sameShape(t.shape, expected.shape))
+      return `tensor ${boundedText(name)} has shape ${describeShape(t.shape)}, expected [${expected.shape.join(', ')}]`;
   }
   const given = Object.keys(candidate);
   if (given.length === names.length) return undefined;
   const extra = given.filter((n) => !Object.hasOwn(reference, n));
-  return boundedText(`unexpected tensors: ${extra.slice(0, 8).join(', ')}${extra.length > 8 ? ` and ${extra.length - 8} more` : ''}`);
+  return boundedText(
+    `unexpected tensors: ${extra.slice(0, 8).join(', ')}${extra.length > 8 ? ` and ${extra.length - 8} more` : ''}`,
+  );
 }
 
 /** Why `candidate` cannot be a model (a starting model from a learner), or undefined when it can. */
@@ -66,13 +75,21 @@ export function modelProblem(candidate: unknown): string | undefined {
   const names = Object.keys(candidate);
   if (names.length === 0) return 'weights hold no tensor';
   for (const name of names) {
-    if (name.length === 0 || boundedText(name, MAX_TENSOR_NAME) !== name) return `tensor name ${JSON.stringify(boundedText(name, 64))} is empty, longer than ${MAX_TENSOR_NAME} characters or holds control characters`;
+    if (name.length === 0 || boundedText(name, MAX_TENSOR_NAME) !== name)
+      return `tensor name ${JSON.stringify(boundedText(name, 64))} is empty, longer than ${MAX_TENSOR_NAME} characters or holds control characters`;
     const t = candidate[name];
-    if (!isPlainObject(t) || !(t.data instanceof Float32Array)) return `tensor ${name} is not { shape, data: Float32Array }`;
+    if (!isPlainObject(t) || !(t.data instanceof Float32Array))
+      return `tensor ${name} is not { shape, data: Float32Array }`;
     const shape: unknown = t.shape;
-    if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return `tensor ${name} has shape ${describeShape(shape)}, not up to ${MAX_RANK} non-negative integers`;
+    if (
+      !Array.isArray(shape) ||
+      shape.length > MAX_RANK ||
+      !shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+    )
+      return `tensor ${name} has shape ${describeShape(shape)}, not up to ${MAX_RANK} non-negative integers`;
     const size = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (size !== t.data.length) return `tensor ${name} has shape [${shape.join(', ')}] (${size} values) but ${t.data.length} values`;
+    if (size !== t.data.length)
+      return `tensor ${name} has shape [${shape.join(', ')}] (${size} values) but ${t.data.length} values`;
     const at = firstNonFinite(t.data);
     if (at >= 0) return `tensor ${name} has a non-finite value (${t.data[at]}) at index ${at}`;
   }
@@ -103,7 +120,9 @@ function sameShape(shape: unknown, expected: readonly number[]): boolean {
 }
 
 function describeShape(shape: unknown): string {
-  return Array.isArray(shape) && shape.length <= MAX_RANK ? boundedText(`[${shape.map((d) => (typeof d === 'number' ? d : typeof d)).join(', ')}]`, 256) : boundedText(shape, 64);
+  return Array.isArray(shape) && shape.length <= MAX_RANK
+    ? boundedText(`[${shape.map((d) => (typeof d === 'number' ? d : typeof d)).join(', ')}]`, 256)
+    : boundedText(shape, 64);
 }
 
 /** The largest absolute difference between two weight sets of one layout. */

@@ -22,8 +22,15 @@ export class ByteInbox {
    */
   receive(data: unknown): void {
     const bytes =
-      data instanceof Uint8Array ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : undefined;
-    if (!bytes) return this.#handlers?.error?.(new OiafedError('BAD_FRAME', 'text message on a binary protocol'));
+      data instanceof Uint8Array
+        ? data
+        : data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : ArrayBuffer.isView(data)
+            ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+            : undefined;
+    if (!bytes)
+      return this.#handlers?.error?.(new OiafedError('BAD_FRAME', 'text message on a binary protocol'));
     this.#inbox.push(bytes);
   }
 

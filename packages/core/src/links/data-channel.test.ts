@@ -43,7 +43,10 @@ class OfferedConnection implements DataConnectionLike {
 
 function offeringPeer() {
   let offer: (connection: DataConnectionLike) => void = () => undefined;
-  const peer = { on: (event: string, listener: (c: DataConnectionLike) => void) => event === 'connection' && (offer = listener) } as unknown as PeerLike;
+  const peer = {
+    on: (event: string, listener: (c: DataConnectionLike) => void) =>
+      event === 'connection' && (offer = listener),
+  } as unknown as PeerLike;
   return { peer, offer: (connection: OfferedConnection) => offer(connection) };
 }
 
@@ -67,7 +70,12 @@ describe('acceptPeerConnections', () => {
     const { peer, offer } = offeringPeer();
     const accepted: Link[] = [];
     acceptPeerConnections(peer, (link) => accepted.push(link), { maxConnections: 2, openTimeout: 5_000 });
-    const [a, b, c, d] = [new OfferedConnection(), new OfferedConnection(), new OfferedConnection(), new OfferedConnection()];
+    const [a, b, c, d] = [
+      new OfferedConnection(),
+      new OfferedConnection(),
+      new OfferedConnection(),
+      new OfferedConnection(),
+    ];
     offer(a);
     a.opens();
     offer(b); // still opening: it counts too

@@ -88,20 +88,32 @@ export function dataConnectionChannel(connection: DataConnectionLike): ByteChann
 }
 
 /** Opens a data channel to peer `id` and resolves with a link over it once it is open. */
-export function connectPeer(peer: PeerLike, id: string, options: FramedLinkOptions & { timeout?: number } = {}): Promise<Link> {
+export function connectPeer(
+  peer: PeerLike,
+  id: string,
+  options: FramedLinkOptions & { timeout?: number } = {},
+): Promise<Link> {
   const timeout = options.timeout ?? DEFAULT_DATA_CHANNEL_TIMEOUT;
   return onceWithTimeout<Link>(timeout, `no data channel to ${id}`, (settle) => {
     const connection = peer.connect(id, { serialization: 'raw', reliable: true });
     // Once open, failures are the channel's to report: a settled wait ignores them.
     const fail = (error: OiafedError) => settle.reject(error);
     const unavailable = (error: PeerError) => {
-      if (error.type === 'peer-unavailable' && error.message?.includes(id)) fail(new OiafedError('NOT_CONNECTED', `no peer ${id} at the signalling server`));
+      if (error.type === 'peer-unavailable' && error.message?.includes(id))
+        fail(new OiafedError('NOT_CONNECTED', `no peer ${id} at the signalling server`));
     };
     // The offer goes through the signalling server: without it the channel will never open.
-    const lost = () => fail(new OiafedError('NOT_CONNECTED', `lost the signalling server while opening a data channel to ${id}`));
+    const lost = () =>
+      fail(
+        new OiafedError('NOT_CONNECTED', `lost the signalling server while opening a data channel to ${id}`),
+      );
     peer.on('error', unavailable);
     peer.on('disconnected', lost);
-    connection.on('error', (error) => fail(new OiafedError('NOT_CONNECTED', `cannot open a data channel to ${id}: ${error.message ?? 'error'}`)));
+    connection.on('error', (error) =>
+      fail(
+        new OiafedError('NOT_CONNECTED', `cannot open a data channel to ${id}: ${error.message ?? 'error'}`),
+      ),
+    );
     connection.on('open', () => settle.resolve(new FramedLink(dataConnectionChannel(connection), options)));
     return (error) => {
       peer.off('error', unavailable);
@@ -123,7 +135,11 @@ export interface AcceptPeerOptions extends FramedLinkOptions {
  * offered costs a peer connection (native resources in Node) before it opens: they are capped in
  * number, and one that does not open in time is closed.
  */
-export function acceptPeerConnections(peer: PeerLike, accept: (link: Link) => void, options: AcceptPeerOptions = {}): void {
+export function acceptPeerConnections(
+  peer: PeerLike,
+  accept: (link: Link) => void,
+  options: AcceptPeerOptions = {},
+): void {
   const max = options.maxConnections ?? LIMITS.maxConnections;
   const openTimeout = options.openTimeout ?? LIMITS.upgradeTimeout;
   let held = 0;

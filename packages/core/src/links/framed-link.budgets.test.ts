@@ -9,9 +9,23 @@ import { MemoryPort } from './memory-channel.js';
 import { withTimeout } from '../test-support.js';
 
 const codec = new Codec();
-const event = (payload: unknown): EventFrame => ({ kind: 'event', id: 0, src: 'a', dst: 'b', name: 'e', payload });
-const chunk = (id: number, index: number, count: number, bytes: number) => codec.encode({ kind: 'chunk', id, index, count, data: new Uint8Array(bytes) });
-const attached = (sizes: number[]) => codec.encode({ kind: 'attached', frame: event(null) as never, sizes, types: sizes.map(() => 'Uint8Array') });
+const event = (payload: unknown): EventFrame => ({
+  kind: 'event',
+  id: 0,
+  src: 'a',
+  dst: 'b',
+  name: 'e',
+  payload,
+});
+const chunk = (id: number, index: number, count: number, bytes: number) =>
+  codec.encode({ kind: 'chunk', id, index, count, data: new Uint8Array(bytes) });
+const attached = (sizes: number[]) =>
+  codec.encode({
+    kind: 'attached',
+    frame: event(null) as never,
+    sizes,
+    types: sizes.map(() => 'Uint8Array'),
+  });
 
 /** A memory byte channel that can stop delivering, as a paused socket stops reading, and say what it holds. */
 function pausable(port: MemoryPort<Uint8Array>) {
@@ -26,7 +40,10 @@ function pausable(port: MemoryPort<Uint8Array>) {
     close: (reason) => port.close(reason),
     listen(h) {
       handlers = h;
-      port.listen({ data: (bytes) => (state.paused ? held.push(bytes) : h.data(bytes)), close: (reason) => h.close(reason) });
+      port.listen({
+        data: (bytes) => (state.paused ? held.push(bytes) : h.data(bytes)),
+        close: (reason) => h.close(reason),
+      });
     },
     pause() {
       state.paused = true;
@@ -41,7 +58,11 @@ function pausable(port: MemoryPort<Uint8Array>) {
 }
 
 /** The receiving end of a link, established (as a node makes it after the hello), and the raw end that writes at it. */
-function receiving(options: FramedLinkOptions = {}, wrap?: (port: MemoryPort<Uint8Array>) => ByteChannel, established = true) {
+function receiving(
+  options: FramedLinkOptions = {},
+  wrap?: (port: MemoryPort<Uint8Array>) => ByteChannel,
+  established = true,
+) {
   const [raw, port] = MemoryPort.pair<Uint8Array>();
   const link = new FramedLink(wrap ? wrap(port) : port, options);
   if (established) link.established();
@@ -68,15 +89,24 @@ describe('FramedLink before the handshake', () => {
     const helloBytes = 1024;
     const large = receiving({ helloBytes }, undefined, false);
     large.raw.send(codec.encode(event('x'.repeat(2000))));
-    expect(await large.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/before the handshake/) });
+    expect(await large.error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: expect.stringMatching(/before the handshake/),
+    });
 
     const chunked = receiving({ helloBytes }, undefined, false);
     chunked.raw.send(chunk(1, 0, 2, 10));
-    expect(await chunked.error).toMatchObject({ code: 'BAD_FRAME', message: expect.stringMatching(/^chunk frame before the handshake/) });
+    expect(await chunked.error).toMatchObject({
+      code: 'BAD_FRAME',
+      message: expect.stringMatching(/^chunk frame before the handshake/),
+    });
 
     const withAttachment = receiving({ helloBytes }, undefined, false);
     withAttachment.raw.send(attached([8]));
-    expect(await withAttachment.error).toMatchObject({ code: 'BAD_FRAME', message: expect.stringMatching(/^attached frame before the handshake/) });
+    expect(await withAttachment.error).toMatchObject({
+      code: 'BAD_FRAME',
+      message: expect.stringMatching(/^attached frame before the handshake/),
+    });
 
     const small = receiving({ helloBytes }, undefined, false);
     small.raw.send(codec.encode(event('hello-sized')));
@@ -86,7 +116,16 @@ describe('FramedLink before the handshake', () => {
   it('asks its channel to refuse large messages before buffering them, and lifts that to the channel limit once established', () => {
     const limits: number[] = [];
     const [, port] = MemoryPort.pair<Uint8Array>();
-    const channel: ByteChannel = { get closed() { return port.closed; }, send: (b) => port.send(b), listen: (h) => port.listen(h), close: (r) => port.close(r), maxMessageSize: 1 << 20, limitIncoming: (bytes) => void limits.push(bytes) };
+    const channel: ByteChannel = {
+      get closed() {
+        return port.closed;
+      },
+      send: (b) => port.send(b),
+      listen: (h) => port.listen(h),
+      close: (r) => port.close(r),
+      maxMessageSize: 1 << 20,
+      limitIncoming: (bytes) => void limits.push(bytes),
+    };
     const link = new FramedLink(channel, { helloBytes: 4096 });
     expect(limits).toEqual([4096]);
     link.established();
@@ -100,18 +139,28 @@ describe('FramedLink partial frames per link', () => {
     const budget = new ByteBudget(1 << 20);
     const { raw, error } = receiving({ linkPartialBytes: 100_000, partialBudget: budget });
     for (let index = 0; index < 5; index++) raw.send(chunk(1, index, 10, 30_000));
-    expect(await error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/^120\d+ bytes of frames arriving at once exceed this link's 100000/) });
+    expect(await error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: expect.stringMatching(/^120\d+ bytes of frames arriving at once exceed this link's 100000/),
+    });
     expect(budget.used).toBe(90_000); // three chunks held until the node closes the link
   });
 
   it('counts chunks by number, so that empty ones cannot grow the heap without limit', async () => {
     const { raw, error } = receiving({ linkPartialChunks: 64 });
-    for (let id = 1; id <= 16; id++) for (let index = 0; index < 5; index++) raw.send(chunk(id, index, 50, 0));
-    expect(await error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: 'more than 64 chunks held at once' });
+    for (let id = 1; id <= 16; id++)
+      for (let index = 0; index < 5; index++) raw.send(chunk(id, index, 50, 0));
+    expect(await error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'more than 64 chunks held at once',
+    });
 
     const announced = receiving({ linkPartialChunks: 64 });
     announced.raw.send(chunk(1, 0, 1_000_000, 0));
-    expect(await announced.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: expect.stringMatching(/claims 1000000 chunks; a link holds at most 64/) });
+    expect(await announced.error).toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+      message: expect.stringMatching(/claims 1000000 chunks; a link holds at most 64/),
+    });
   });
 
   it('refuses an attached frame announcing more than linkPartialBytes before any of its bytes arrive', async () => {
@@ -126,7 +175,14 @@ describe('FramedLink partial frames per link', () => {
     let handlers: ByteHandlers | undefined;
     const budget = new ByteBudget(1 << 20);
     const [raw, port] = MemoryPort.pair<Uint8Array>();
-    const channel: ByteChannel = { get closed() { return port.closed; }, send: (b) => port.send(b), close: (r) => port.close(r), reportsProgress: true, listen: (h) => {
+    const channel: ByteChannel = {
+      get closed() {
+        return port.closed;
+      },
+      send: (b) => port.send(b),
+      close: (r) => port.close(r),
+      reportsProgress: true,
+      listen: (h) => {
         handlers = h;
         port.listen(h);
       },
@@ -134,7 +190,9 @@ describe('FramedLink partial frames per link', () => {
     const link = new FramedLink(channel, { linkPartialBytes: 64 * 1024, partialBudget: budget });
     link.established();
     const errors: OiafedError[] = [];
-    const frame = new Promise<Envelope>((resolve) => link.listen({ frame: resolve, close: () => undefined, error: (e) => void errors.push(e) }));
+    const frame = new Promise<Envelope>((resolve) =>
+      link.listen({ frame: resolve, close: () => undefined, error: (e) => void errors.push(e) }),
+    );
     const message = codec.encode(event('y'.repeat(30_000)));
     handlers!.progress!(message.byteLength);
     expect(budget.used).toBe(message.byteLength);
@@ -150,7 +208,15 @@ describe('FramedLink partial frames of all links together', () => {
   /** Two 30,000-byte chunks of a three-chunk frame on link A: 60,000 of a 100,000-byte budget held. */
   async function holdingTwoChunks(budget: ByteBudget) {
     const bytes = codec.encode(event('z'.repeat(80_000)));
-    const parts = [0, 1, 2].map((index) => codec.encode({ kind: 'chunk', id: 9, index, count: 3, data: bytes.subarray(index * 30_000, (index + 1) * 30_000) }));
+    const parts = [0, 1, 2].map((index) =>
+      codec.encode({
+        kind: 'chunk',
+        id: 9,
+        index,
+        count: 3,
+        data: bytes.subarray(index * 30_000, (index + 1) * 30_000),
+      }),
+    );
     const a = receiving({ partialBudget: budget });
     a.raw.send(parts[0]!);
     a.raw.send(parts[1]!);
@@ -191,7 +257,10 @@ describe('FramedLink partial frames of all links together', () => {
     await holdingTwoChunks(budget);
     const unpausable = receiving({ partialBudget: budget });
     unpausable.raw.send(attached([60_000]));
-    expect(await unpausable.error).toMatchObject({ code: 'OVERLOADED', message: expect.stringMatching(/no room for 60000 more bytes arriving: 60000 of 100000/) });
+    expect(await unpausable.error).toMatchObject({
+      code: 'OVERLOADED',
+      message: expect.stringMatching(/no room for 60000 more bytes arriving: 60000 of 100000/),
+    });
 
     const holding = receiving({ partialBudget: budget }, (port) => pausable(port).channel);
     holding.raw.send(chunk(1, 0, 3, 30_000));
@@ -231,15 +300,21 @@ describe('FramedLink outbound bytes', () => {
     expect(closes).toEqual([]);
     expect(() => link.send(event(payload))).toThrow(expect.objectContaining({ code: 'OVERLOADED' }));
     expect(closes).toHaveLength(1);
-    expect(closes[0]).toMatch(/^OVERLOADED: \d+ bytes are still waiting to go to a peer that reads slower than it is sent to \(limit 65536\)/);
+    expect(closes[0]).toMatch(
+      /^OVERLOADED: \d+ bytes are still waiting to go to a peer that reads slower than it is sent to \(limit 65536\)/,
+    );
     expect(() => link.send(event('x'))).toThrow(expect.objectContaining({ code: 'DISCONNECTED' }));
   });
 
   it('refuses a frame larger than outboundBytes with PAYLOAD_TOO_LARGE to the sender, and keeps the link', () => {
     const { channel, closes } = stalled();
     const link = new FramedLink(channel, { outboundBytes: 64 * 1024, chunkSize: 16 * 1024 });
-    expect(() => link.send(event(new Float32Array(20_000)))).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
-    expect(() => link.send(event('q'.repeat(80_000)))).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    expect(() => link.send(event(new Float32Array(20_000)))).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
+    expect(() => link.send(event('q'.repeat(80_000)))).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
     expect(closes).toEqual([]);
     link.send(event('small'));
   });

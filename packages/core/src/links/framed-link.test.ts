@@ -5,7 +5,14 @@ import { FramedLink } from './framed-link.js';
 import type { ByteChannel, ByteHandlers } from './link.js';
 import { MemoryPort } from './memory-channel.js';
 
-const event = (id: number, payload: unknown): EventFrame => ({ kind: 'event', id, src: 'a', dst: 'b', name: 'e', payload });
+const event = (id: number, payload: unknown): EventFrame => ({
+  kind: 'event',
+  id,
+  src: 'a',
+  dst: 'b',
+  name: 'e',
+  payload,
+});
 
 /** A byte channel whose buffer the test fills and drains by hand, to see what the link does. */
 class ManualChannel implements ByteChannel {
@@ -48,7 +55,12 @@ function pair(options: ConstructorParameters<typeof FramedLink>[1] = {}) {
   let heard = 0;
   const errors: string[] = [];
   const closed = new Promise<string>((resolve) =>
-    receiver.listen({ frame: (f) => frames.push(f), close: resolve, heard: () => heard++, error: (e) => void errors.push(`${e.code}: ${e.message}`) }),
+    receiver.listen({
+      frame: (f) => frames.push(f),
+      close: resolve,
+      heard: () => heard++,
+      error: (e) => void errors.push(`${e.code}: ${e.message}`),
+    }),
   );
   return { sender, receiver, frames, closed, heardCount: () => heard, errors, wire: a };
 }
@@ -56,7 +68,10 @@ function pair(options: ConstructorParameters<typeof FramedLink>[1] = {}) {
 describe('FramedLink attachments', () => {
   it('sends large typed arrays as raw slices beside the frame and restores them where they were', async () => {
     const { sender, frames, closed, wire } = pair({ chunkSize: 64 * 1024 });
-    const weights = { dense: { kernel: new Float32Array(50_000).map((_, i) => i), bias: new Float32Array(3) }, ids: new BigInt64Array(20_000).fill(7n) };
+    const weights = {
+      dense: { kernel: new Float32Array(50_000).map((_, i) => i), bias: new Float32Array(3) },
+      ids: new BigInt64Array(20_000).fill(7n),
+    };
     const payload = { round: 4, weights, list: [new Float64Array(9_000).fill(0.5)] };
     sender.send(event(1, payload));
     sender.close();
@@ -111,16 +126,22 @@ describe('FramedLink attachments', () => {
   it('refuses an attachment that overflows what its frame announced, and types it does not know', async () => {
     const codec = new Codec();
     const a = pair({ codec });
-    a.wire.send(codec.encode({ kind: 'attached', frame: event(1, null), sizes: [8], types: ['Float32Array'] }));
+    a.wire.send(
+      codec.encode({ kind: 'attached', frame: event(1, null), sizes: [8], types: ['Float32Array'] }),
+    );
     a.wire.send(new Uint8Array(12));
     const b = pair({ codec });
     b.wire.send(codec.encode({ kind: 'attached', frame: event(1, null), sizes: [8], types: ['Function'] }));
     const c = pair({ codec: new Codec({ maxFrameBytes: 1000 }) });
-    c.wire.send(codec.encode({ kind: 'attached', frame: event(1, null), sizes: [4096], types: ['Uint8Array'] }));
+    c.wire.send(
+      codec.encode({ kind: 'attached', frame: event(1, null), sizes: [4096], types: ['Uint8Array'] }),
+    );
     for (const p of [a, b, c]) p.sender.close();
     await Promise.all([a.closed, b.closed, c.closed]);
     expect(a.errors).toEqual(['BAD_FRAME: attachment 0 overflows its announced 8 bytes']);
-    expect(b.errors).toEqual([expect.stringMatching(/^BAD_FRAME: malformed attached frame: types\[0\] is not a typed array kind/)]);
+    expect(b.errors).toEqual([
+      expect.stringMatching(/^BAD_FRAME: malformed attached frame: types\[0\] is not a typed array kind/),
+    ]);
     expect(c.errors[0]).toMatch(/PAYLOAD_TOO_LARGE/);
   });
 });
@@ -154,7 +175,9 @@ describe('FramedLink limits, progress and whole messages', () => {
         close: () => undefined,
       }),
     );
-    const told = new Promise<void>((resolve) => learner.listen({ frame: () => undefined, close: () => undefined, heard: resolve }));
+    const told = new Promise<void>((resolve) =>
+      learner.listen({ frame: () => undefined, close: () => undefined, heard: resolve }),
+    );
     expect(new Codec().decode(b.sent![0]!)).toEqual({ kind: 'limits', maxMessage: 1024 * 1024 });
     await told;
     const kernel = new Float32Array(200_000).map((_, i) => i);
@@ -167,17 +190,28 @@ describe('FramedLink limits, progress and whole messages', () => {
   it('cuts messages below a smaller limit its peer announces', async () => {
     const [a, b] = MemoryPort.pair<Uint8Array>(true);
     const learner = new FramedLink(a);
-    const told = new Promise<void>((resolve) => learner.listen({ frame: () => undefined, close: () => undefined, heard: resolve }));
+    const told = new Promise<void>((resolve) =>
+      learner.listen({ frame: () => undefined, close: () => undefined, heard: resolve }),
+    );
     b.send(new Codec().encode({ kind: 'limits', maxMessage: 100_000 }));
     await told;
     learner.send(event(1, new Float32Array(100_000)));
-    expect(a.sent!.slice(1).map((m) => m.byteLength)).toEqual([99_936, 99_936, 99_936, 99_936, 400_000 - 4 * 99_936]);
+    expect(a.sent!.slice(1).map((m) => m.byteLength)).toEqual([
+      99_936,
+      99_936,
+      99_936,
+      99_936,
+      400_000 - 4 * 99_936,
+    ]);
   });
 
   it('counts bytes of a message still arriving as the peer being heard', () => {
     let handlers: ByteHandlers | undefined;
     const [a] = MemoryPort.pair<Uint8Array>();
-    const channel = socketLike(a, { reportsProgress: true, listen: (h: ByteHandlers) => void (handlers = h) });
+    const channel = socketLike(a, {
+      reportsProgress: true,
+      listen: (h: ByteHandlers) => void (handlers = h),
+    });
     let heard = 0;
     new FramedLink(channel).listen({ frame: () => undefined, close: () => undefined, heard: () => heard++ });
     handlers!.progress!();
@@ -185,13 +219,15 @@ describe('FramedLink limits, progress and whole messages', () => {
     expect(heard).toBe(2);
   });
 
-  it("hands on an attachment that came whole in a message owning its memory, without a copy; copies any other", async () => {
+  it('hands on an attachment that came whole in a message owning its memory, without a copy; copies any other', async () => {
     for (const ownsReceived of [true, false]) {
       const [a, b] = MemoryPort.pair<Uint8Array>();
       const sender = new FramedLink(a);
       const receiver = new FramedLink(socketLike(b, { ownsReceived }));
       receiver.established();
-      const got = new Promise<Envelope>((resolve) => receiver.listen({ frame: resolve, close: () => undefined }));
+      const got = new Promise<Envelope>((resolve) =>
+        receiver.listen({ frame: resolve, close: () => undefined }),
+      );
       const whole = new Float32Array(100_000).fill(2);
       const view = new Float32Array(new ArrayBuffer(400_008), 8, 100_000).fill(3);
       sender.send(event(1, { whole, view }));
@@ -242,7 +278,8 @@ describe('FramedLink chunking', () => {
     a.wire.send(codec.encode({ kind: 'chunk', id: 7, index: 0, count: 3, data: new Uint8Array(10) }));
     a.wire.send(codec.encode({ kind: 'chunk', id: 7, index: 2, count: 3, data: new Uint8Array(10) }));
     const b = pair({ codec, chunkSize: 1024 });
-    for (let index = 0; index < 12; index++) b.wire.send(codec.encode({ kind: 'chunk', id: 1, index, count: 20, data: new Uint8Array(1000) }));
+    for (let index = 0; index < 12; index++)
+      b.wire.send(codec.encode({ kind: 'chunk', id: 1, index, count: 20, data: new Uint8Array(1000) }));
     a.sender.close();
     b.sender.close();
     await Promise.all([a.closed, b.closed]);
@@ -253,7 +290,8 @@ describe('FramedLink chunking', () => {
   it('refuses more chunked frames in flight than it will hold', async () => {
     const codec = new Codec();
     const { wire, sender, closed, errors } = pair({ codec });
-    for (let id = 1; id <= 17; id++) wire.send(codec.encode({ kind: 'chunk', id, index: 0, count: 2, data: new Uint8Array(4) }));
+    for (let id = 1; id <= 17; id++)
+      wire.send(codec.encode({ kind: 'chunk', id, index: 0, count: 2, data: new Uint8Array(4) }));
     sender.close();
     await closed;
     expect(errors).toEqual(['BAD_FRAME: more than 16 chunked frames in flight at once']);

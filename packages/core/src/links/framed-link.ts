@@ -166,7 +166,8 @@ export class FramedLink implements Link {
   established(): void {
     if (this.#established) return;
     this.#established = true;
-    if (this.#channel.maxMessageSize !== undefined) this.#channel.limitIncoming?.(this.#channel.maxMessageSize);
+    if (this.#channel.maxMessageSize !== undefined)
+      this.#channel.limitIncoming?.(this.#channel.maxMessageSize);
   }
 
   send(frame: Envelope): void {
@@ -179,13 +180,20 @@ export class FramedLink implements Link {
     if (extracted) {
       // Large typed arrays go as raw slices of their own memory: no encoding, no copy here (so,
       // as with ws itself, the sender must not change them until the call settles).
-      const header: AttachedFrame = { kind: 'attached', frame: extracted.frame as AttachedFrame['frame'], sizes: extracted.attachments.map((a) => a.byteLength), types: extracted.types };
+      const header: AttachedFrame = {
+        kind: 'attached',
+        frame: extracted.frame as AttachedFrame['frame'],
+        sizes: extracted.attachments.map((a) => a.byteLength),
+        types: extracted.types,
+      };
       const parts = [owned(this.#codec.encode(header))];
       let bytes = parts[0]!.byteLength;
       for (const array of extracted.attachments) {
         bytes += array.byteLength;
         for (let at = 0; at < array.byteLength; at += this.#slice) {
-          parts.push(new Uint8Array(array.buffer, array.byteOffset + at, Math.min(this.#slice, array.byteLength - at)));
+          parts.push(
+            new Uint8Array(array.buffer, array.byteOffset + at, Math.min(this.#slice, array.byteLength - at)),
+          );
         }
       }
       this.#admit(bytes);
@@ -307,7 +315,10 @@ export class FramedLink implements Link {
 
   #assertSendable(bytes: number): void {
     if (bytes > this.#outboundBytes) {
-      throw new OiafedError('PAYLOAD_TOO_LARGE', `a frame of ${bytes} bytes exceeds the ${this.#outboundBytes} bytes a link may hold for its peer`);
+      throw new OiafedError(
+        'PAYLOAD_TOO_LARGE',
+        `a frame of ${bytes} bytes exceeds the ${this.#outboundBytes} bytes a link may hold for its peer`,
+      );
     }
   }
 
@@ -315,7 +326,11 @@ export class FramedLink implements Link {
   #pump(): void {
     if (this.#waiting) return;
     while (!this.#channel.closed && !this.#closing) {
-      const next = this.#run ? this.#fromRun() : this.#urgent.length > 0 ? this.#urgent.shift()! : this.#takeQueued();
+      const next = this.#run
+        ? this.#fromRun()
+        : this.#urgent.length > 0
+          ? this.#urgent.shift()!
+          : this.#takeQueued();
       if (!next) return;
       this.#queued -= next.byteLength;
       if (!this.#write(next)) return;
@@ -391,13 +406,19 @@ export class FramedLink implements Link {
   #read(bytes: Uint8Array): Envelope | undefined {
     if (this.#incoming) return this.#fill(bytes);
     if (!this.#established && bytes.byteLength > this.#helloBytes) {
-      throw new OiafedError('PAYLOAD_TOO_LARGE', `a message of ${bytes.byteLength} bytes before the handshake (a hello may take ${this.#helloBytes})`);
+      throw new OiafedError(
+        'PAYLOAD_TOO_LARGE',
+        `a message of ${bytes.byteLength} bytes before the handshake (a hello may take ${this.#helloBytes})`,
+      );
     }
     const frame = this.#codec.decode(bytes);
     switch (frame.kind) {
       case 'limits':
         // Never above what our own channel carries, nor below a sane minimum.
-        this.#slice = Math.max(1024, Math.min(frame.maxMessage - 64, this.#sendLimit, this.#codec.maxFrameBytes));
+        this.#slice = Math.max(
+          1024,
+          Math.min(frame.maxMessage - 64, this.#sendLimit, this.#codec.maxFrameBytes),
+        );
         return undefined;
       case 'attached': {
         this.#assertEstablished(frame.kind);
@@ -418,7 +439,11 @@ export class FramedLink implements Link {
   }
 
   #assertEstablished(kind: string): void {
-    if (!this.#established) throw new OiafedError('BAD_FRAME', `${kind} frame before the handshake: a stranger may send only a hello`);
+    if (!this.#established)
+      throw new OiafedError(
+        'BAD_FRAME',
+        `${kind} frame before the handshake: a stranger may send only a hello`,
+      );
   }
 
   /**
@@ -428,14 +453,19 @@ export class FramedLink implements Link {
   #need(): number {
     const incoming = this.#incoming;
     const due = incoming ? incoming.total - incoming.received : 0;
-    return (incoming ? incoming.total : 0) + this.#chunkBytes + (this.#arriving > due ? this.#arriving - due : 0);
+    return (
+      (incoming ? incoming.total : 0) + this.#chunkBytes + (this.#arriving > due ? this.#arriving - due : 0)
+    );
   }
 
   /** Brings this link's share of the budget to what it needs now; throws when it may not have it. */
   #settle(): void {
     const need = this.#need();
     if (need > this.#partialBytes) {
-      throw new OiafedError('PAYLOAD_TOO_LARGE', `${need} bytes of frames arriving at once exceed this link's ${this.#partialBytes}`);
+      throw new OiafedError(
+        'PAYLOAD_TOO_LARGE',
+        `${need} bytes of frames arriving at once exceed this link's ${this.#partialBytes}`,
+      );
     }
     const more = need - this.#held;
     const budget = this.#budget;
@@ -450,7 +480,10 @@ export class FramedLink implements Link {
     }
     const channel = this.#channel;
     if (this.#held > 0 || !channel.pause || more > budget.limit) {
-      throw new OiafedError('OVERLOADED', `no room for ${more} more bytes arriving: ${budget.used} of ${budget.limit} are held by all links`);
+      throw new OiafedError(
+        'OVERLOADED',
+        `no room for ${more} more bytes arriving: ${budget.used} of ${budget.limit} are held by all links`,
+      );
     }
     channel.pause();
     this.#stopWaiting = budget.wait(more, () => {
@@ -469,23 +502,35 @@ export class FramedLink implements Link {
       return this.#fail(error);
     }
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- #receive can close the link
-    while (this.#deferred.length > 0 && !this.#stopWaiting && !this.#closing) this.#receive(this.#deferred.shift()!);
+    while (this.#deferred.length > 0 && !this.#stopWaiting && !this.#closing)
+      this.#receive(this.#deferred.shift()!);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- so can #settle and #receive
     if (!this.#stopWaiting && !this.#closing) this.#channel.resume?.();
   }
 
-/** Puts an attachment slice in place; returns the whole frame once the last byte is in. */
+  /** Puts an attachment slice in place; returns the whole frame once the last byte is in. */
   #fill(bytes: Uint8Array): Envelope | undefined {
     const incoming = this.#incoming!;
     const size = incoming.header.sizes[incoming.which]!;
     if (bytes.byteLength > size - incoming.filled) {
-      throw new OiafedError('BAD_FRAME', `attachment ${incoming.which} overflows its announced ${size} bytes`);
+      throw new OiafedError(
+        'BAD_FRAME',
+        `attachment ${incoming.which} overflows its announced ${size} bytes`,
+      );
     }
-    if (incoming.filled === 0 && bytes.byteLength === size && this.#channel.ownsReceived && bytes.byteOffset === 0 && bytes.buffer.byteLength === size) {
+    if (
+      incoming.filled === 0 &&
+      bytes.byteLength === size &&
+      this.#channel.ownsReceived &&
+      bytes.byteOffset === 0 &&
+      bytes.buffer.byteLength === size
+    ) {
       // All of it in one message that owns its memory: handed on as it is, without a copy.
       incoming.buffers[incoming.which] = bytes;
     } else {
-      const target = (incoming.buffers[incoming.which] ??= this.#allocate ? this.#allocate(size) : new Uint8Array(size));
+      const target = (incoming.buffers[incoming.which] ??= this.#allocate
+        ? this.#allocate(size)
+        : new Uint8Array(size));
       target.set(bytes, incoming.filled);
     }
     incoming.filled += bytes.byteLength;
@@ -511,21 +556,35 @@ export class FramedLink implements Link {
   #reassemble(chunk: ChunkFrame): Uint8Array | undefined {
     let partial = this.#partials.get(chunk.id);
     if (!partial) {
-      if (chunk.index !== 0) throw new OiafedError('BAD_FRAME', `chunk ${chunk.index} of unknown frame ${chunk.id}`);
-      if (!(chunk.count >= 2) || !Number.isInteger(chunk.count)) throw new OiafedError('BAD_FRAME', `chunked frame ${chunk.id} claims ${chunk.count} chunks`);
-      if (chunk.count > this.#partialChunks) throw new OiafedError('PAYLOAD_TOO_LARGE', `chunked frame ${chunk.id} claims ${chunk.count} chunks; a link holds at most ${this.#partialChunks}`);
-      if (this.#partials.size >= MAX_PARTIALS) throw new OiafedError('BAD_FRAME', `more than ${MAX_PARTIALS} chunked frames in flight at once`);
+      if (chunk.index !== 0)
+        throw new OiafedError('BAD_FRAME', `chunk ${chunk.index} of unknown frame ${chunk.id}`);
+      if (!(chunk.count >= 2) || !Number.isInteger(chunk.count))
+        throw new OiafedError('BAD_FRAME', `chunked frame ${chunk.id} claims ${chunk.count} chunks`);
+      if (chunk.count > this.#partialChunks)
+        throw new OiafedError(
+          'PAYLOAD_TOO_LARGE',
+          `chunked frame ${chunk.id} claims ${chunk.count} chunks; a link holds at most ${this.#partialChunks}`,
+        );
+      if (this.#partials.size >= MAX_PARTIALS)
+        throw new OiafedError('BAD_FRAME', `more than ${MAX_PARTIALS} chunked frames in flight at once`);
       partial = { count: chunk.count, parts: [], bytes: 0 };
       this.#partials.set(chunk.id, partial);
     }
     if (chunk.index !== partial.parts.length || chunk.count !== partial.count) {
-      throw new OiafedError('BAD_FRAME', `chunk ${chunk.index}/${chunk.count} of frame ${chunk.id} out of order`);
+      throw new OiafedError(
+        'BAD_FRAME',
+        `chunk ${chunk.index}/${chunk.count} of frame ${chunk.id} out of order`,
+      );
     }
     // Counted by number too: an empty chunk costs memory all the same.
-    if (this.#chunks >= this.#partialChunks) throw new OiafedError('PAYLOAD_TOO_LARGE', `more than ${this.#partialChunks} chunks held at once`);
+    if (this.#chunks >= this.#partialChunks)
+      throw new OiafedError('PAYLOAD_TOO_LARGE', `more than ${this.#partialChunks} chunks held at once`);
     partial.bytes += chunk.data.byteLength;
     if (partial.bytes > this.#codec.maxFrameBytes) {
-      throw new OiafedError('PAYLOAD_TOO_LARGE', `chunked frame ${chunk.id} exceeds the limit of ${this.#codec.maxFrameBytes} bytes`);
+      throw new OiafedError(
+        'PAYLOAD_TOO_LARGE',
+        `chunked frame ${chunk.id} exceeds the limit of ${this.#codec.maxFrameBytes} bytes`,
+      );
     }
     partial.parts.push(chunk.data);
     this.#chunks += 1;

@@ -18,6 +18,12 @@ describe('serverLimits', () => {
     });
     const budget = new ByteBudget(limits.totalPartialBytes);
     expect(DEFAULT_RUN_CONFIG.security).toMatchObject(DEFAULT_LIMITS);
-    expect(linkLimits(limits, budget)).toEqual({ helloBytes: 1024, linkPartialBytes: d.linkPartialBytes, linkPartialChunks: d.linkPartialChunks, outboundBytes: d.outboundBytes, partialBudget: budget });
+    expect(linkLimits(limits, budget)).toEqual({
+      helloBytes: 1024,
+      linkPartialBytes: d.linkPartialBytes,
+      linkPartialChunks: d.linkPartialChunks,
+      outboundBytes: d.outboundBytes,
+      partialBudget: budget,
+    });
   });
 });

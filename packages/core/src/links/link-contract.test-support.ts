@@ -32,7 +32,9 @@ function listenTo(link: Link) {
     /** Resolves once `count` frames have arrived (bounded). */
     received: (count: number) =>
       withTimeout(
-        frames.length >= count ? Promise.resolve() : new Promise<void>((resolve) => (waiter = { count, resolve })),
+        frames.length >= count
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => (waiter = { count, resolve })),
         10_000,
         `${count} frames`,
       ),
@@ -40,7 +42,14 @@ function listenTo(link: Link) {
   };
 }
 
-const event = (id: number, payload: unknown): Envelope => ({ kind: 'event', id, src: 'a', dst: 'b', name: 'e', payload });
+const event = (id: number, payload: unknown): Envelope => ({
+  kind: 'event',
+  id,
+  src: 'a',
+  dst: 'b',
+  name: 'e',
+  payload,
+});
 
 /**
  * The contract every link keeps (link.ts): frames arrive whole and in order, those sent before the
@@ -69,7 +78,9 @@ export function linkContract(kinds: readonly LinkKind[]): void {
         listenTo(a);
         for (let i = 1; i <= 500; i++) a.send(event(i, i));
         await heard.received(500);
-        expect(heard.frames.map((f) => (f as { id: number }).id)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+        expect(heard.frames.map((f) => (f as { id: number }).id)).toEqual(
+          Array.from({ length: 500 }, (_, i) => i + 1),
+        );
         a.close('done');
       });
 

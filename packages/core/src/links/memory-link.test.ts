@@ -3,11 +3,20 @@ import type { CallFrame, Envelope } from '../wire/envelope.js';
 import type { Link } from './link.js';
 import { MemoryLink, memoryLinkPair } from './memory-link.js';
 
-const call = (id: number, args: unknown[] = []): CallFrame => ({ kind: 'call', id, src: 'a', dst: 'b', method: 'm', args });
+const call = (id: number, args: unknown[] = []): CallFrame => ({
+  kind: 'call',
+  id,
+  src: 'a',
+  dst: 'b',
+  method: 'm',
+  args,
+});
 
 function collect(link: Link) {
   const frames: Envelope[] = [];
-  const closed = new Promise<string>((resolve) => link.listen({ frame: (f) => frames.push(f), close: resolve }));
+  const closed = new Promise<string>((resolve) =>
+    link.listen({ frame: (f) => frames.push(f), close: resolve }),
+  );
   return { frames, closed };
 }
 
@@ -33,7 +42,12 @@ describe('memory links', () => {
       weights = new Float32Array(2);
     }
     expect(() => a.send(call(1, [{ fn: () => 1 }]))).toThrow(/frame\.args\[0\]\.fn is a function/);
-    expect(() => a.send(call(2, [new Model()]))).toThrow(expect.objectContaining({ code: 'NOT_SERIALIZABLE', message: expect.stringMatching(/instance of Model/) }));
+    expect(() => a.send(call(2, [new Model()]))).toThrow(
+      expect.objectContaining({
+        code: 'NOT_SERIALIZABLE',
+        message: expect.stringMatching(/instance of Model/),
+      }),
+    );
     expect(() => a.send(call(3, [{ w: new Float32Array(2), m: new Map([[1, 2]]) }]))).not.toThrow();
   });
 

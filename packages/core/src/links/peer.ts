@@ -45,16 +45,25 @@ interface OpenEvents {
 }
 
 /** The signalling address as PeerJS takes it (host, port, path, secure). */
-export function signallingAddress(address: SignallingAddress): { host: string; port: number; path: string; secure: boolean } {
+export function signallingAddress(address: SignallingAddress): {
+  host: string;
+  port: number;
+  path: string;
+  secure: boolean;
+} {
   if (typeof address !== 'string') return { path: '/', secure: false, ...address };
   let url: URL;
   try {
     url = new URL(address);
   } catch {
-    throw new OiafedError('INVALID_CONFIG', `signalling ${JSON.stringify(address)} is not a URL (e.g. http://127.0.0.1:9000/)`);
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `signalling ${JSON.stringify(address)} is not a URL (e.g. http://127.0.0.1:9000/)`,
+    );
   }
   const secure = url.protocol === 'https:' || url.protocol === 'wss:';
-  if (!secure && url.protocol !== 'http:' && url.protocol !== 'ws:') throw new OiafedError('INVALID_CONFIG', `signalling ${address}: use http(s) or ws(s)`);
+  if (!secure && url.protocol !== 'http:' && url.protocol !== 'ws:')
+    throw new OiafedError('INVALID_CONFIG', `signalling ${address}: use http(s) or ws(s)`);
   return { host: url.hostname, port: Number(url.port || (secure ? 443 : 80)), path: url.pathname, secure };
 }
 
@@ -62,11 +71,16 @@ export function signallingAddress(address: SignallingAddress): { host: string; p
 export function openPeer(Peer: PeerConstructor, id: string, options: PeerOptions): Promise<OpenPeer> {
   const timeout = options.signallingTimeout ?? DEFAULT_CONNECT_TIMEOUT;
   return onceWithTimeout<OpenPeer>(timeout, `peer ${id}: no answer from the signalling server`, (settle) => {
-    const peer = new Peer(id, { ...signallingAddress(options.signalling), debug: 0, config: { iceServers: options.iceServers ?? [] } });
+    const peer = new Peer(id, {
+      ...signallingAddress(options.signalling),
+      debug: 0,
+      config: { iceServers: options.iceServers ?? [] },
+    });
     const opened = () => settle.resolve(peer);
     const failed = (error: PeerError) => {
       // A taken id is a refusal, like a wrong token: another attempt would get the same answer.
-      const code = error.type === 'unavailable-id' || error.type === 'invalid-id' ? 'INVALID_CONFIG' : 'NOT_CONNECTED';
+      const code =
+        error.type === 'unavailable-id' || error.type === 'invalid-id' ? 'INVALID_CONFIG' : 'NOT_CONNECTED';
       settle.reject(new OiafedError(code, `peer ${id}: ${error.message ?? error.type ?? 'error'}`));
     };
     peer.on('open', opened);
@@ -88,7 +102,8 @@ export function reachSignalling(peer: OpenPeer, timeout = DEFAULT_CONNECT_TIMEOU
   if (peer.destroyed) return Promise.reject(new OiafedError('CLOSED', `peer ${peer.id} is destroyed`));
   if (peer.open) return Promise.resolve();
   const events = peer as OpenPeer & OpenEvents;
-  const unreachable = (why: string | undefined) => new OiafedError('NOT_CONNECTED', `peer ${peer.id}: signalling server unreachable (${why})`);
+  const unreachable = (why: string | undefined) =>
+    new OiafedError('NOT_CONNECTED', `peer ${peer.id}: signalling server unreachable (${why})`);
   return settleWithin(
     timeout,
     (settle) => {

@@ -5,7 +5,9 @@ import { nextEvent } from '../test-support.js';
 import { transfer } from '../rpc/transfer.js';
 
 // The platform's MessageChannel (Node and browsers both have one): real structured cloning.
-const { MessageChannel } = globalThis as unknown as { MessageChannel: new () => { port1: MessageTargetLike; port2: MessageTargetLike } };
+const { MessageChannel } = globalThis as unknown as {
+  MessageChannel: new () => { port1: MessageTargetLike; port2: MessageTargetLike };
+};
 
 const nodes: Node[] = [];
 afterEach(() => nodes.splice(0).forEach((n) => n.close()));
@@ -22,7 +24,11 @@ async function overChannel(hubEncoding: PortEncoding, leafEncoding: PortEncoding
 }
 
 describe('PortLink', () => {
-  for (const [a, b] of [['clone', 'clone'], ['msgpack', 'msgpack'], ['clone', 'msgpack']] as const) {
+  for (const [a, b] of [
+    ['clone', 'clone'],
+    ['msgpack', 'msgpack'],
+    ['clone', 'msgpack'],
+  ] as const) {
     it(`carries calls and typed arrays over a MessageChannel (${a} / ${b})`, async () => {
       const { hub, leaf } = await overChannel(a, b);
       leaf.handle('scale', (w: Float32Array, k: number) => w.map((x) => x * k));
@@ -45,7 +51,11 @@ describe('PortLink', () => {
     const error = nextEvent(hub.events, 'LINK_ERROR');
     const dropped = nextEvent(hub.events, 'CLIENT_DISCONNECTED');
     const reply = new Promise<unknown>((resolve) =>
-      channel.port2.addEventListener('message', (event) => (event.data as { kind?: string } | null | undefined)?.kind === 'error' && resolve(event.data)),
+      channel.port2.addEventListener(
+        'message',
+        (event) =>
+          (event.data as { kind?: string } | null | undefined)?.kind === 'error' && resolve(event.data),
+      ),
     );
     channel.port2.postMessage({ kind: 'call', id: 'not a number' });
     expect((await error)[0].code).toBe('BAD_FRAME');

@@ -69,7 +69,11 @@ export class PortLink implements Link {
         if (transfer && transfer.length > 0) this.#endpoint.postMessage(frame, [...transfer]);
         else this.#endpoint.postMessage(frame);
       } catch (cause) {
-        throw new OiafedError('NOT_SERIALIZABLE', `cannot post ${frame.kind} frame: ${(cause as Error).message}`, { cause });
+        throw new OiafedError(
+          'NOT_SERIALIZABLE',
+          `cannot post ${frame.kind} frame: ${(cause as Error).message}`,
+          { cause },
+        );
       }
       return;
     }
@@ -99,7 +103,8 @@ export class PortLink implements Link {
 
   #receive(data: unknown): void {
     if (this.#closed) return;
-    if (Array.isArray(data) && data[0] === CLOSE) return this.#shut(boundedText(data[1] ?? 'closed by peer', 256));
+    if (Array.isArray(data) && data[0] === CLOSE)
+      return this.#shut(boundedText(data[1] ?? 'closed by peer', 256));
     this.#inbox.push(data);
   }
 
@@ -143,9 +148,13 @@ export interface MessageTargetLike {
 }
 
 /** An endpoint over an EventTarget-style port (browser MessagePort, Worker, DedicatedWorkerGlobalScope). */
-export function eventTargetEndpoint(target: MessageTargetLike, options: { closable?: boolean } = {}): PortEndpoint {
+export function eventTargetEndpoint(
+  target: MessageTargetLike,
+  options: { closable?: boolean } = {},
+): PortEndpoint {
   return {
-    postMessage: (message, transfer) => (transfer ? target.postMessage(message, transfer) : target.postMessage(message)),
+    postMessage: (message, transfer) =>
+      transfer ? target.postMessage(message, transfer) : target.postMessage(message),
     subscribe(listener) {
       const onMessage = (event: { data: unknown }) => listener(event.data);
       target.addEventListener('message', onMessage);

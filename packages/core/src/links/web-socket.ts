@@ -74,12 +74,17 @@ export function webSocketChannel(socket: WebSocketLike, options: WebSocketChanne
   const receive = (data: unknown) => inbox.receive(data);
   // `ws` also has an EventEmitter face whose 'message' skips building a MessageEvent per message;
   // a text message arrives there as a Buffer with isBinary false.
-  const emitter = socket as unknown as { on?: (event: 'message', listener: (data: unknown, isBinary: boolean) => void) => void };
-  if (typeof emitter.on === 'function') emitter.on('message', (data, isBinary) => (isBinary ? receive(data) : receive('text')));
+  const emitter = socket as unknown as {
+    on?: (event: 'message', listener: (data: unknown, isBinary: boolean) => void) => void;
+  };
+  if (typeof emitter.on === 'function')
+    emitter.on('message', (data, isBinary) => (isBinary ? receive(data) : receive('text')));
   else socket.addEventListener('message', ({ data }) => receive(data));
   // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
   socket.addEventListener('error', () => undefined);
-  socket.addEventListener('close', ({ code, reason }) => inbox.close(`${reason || 'connection closed'} (code ${code})`));
+  socket.addEventListener('close', ({ code, reason }) =>
+    inbox.close(`${reason || 'connection closed'} (code ${code})`),
+  );
   options.watchProgress?.(socket, (arriving) => inbox.progress(arriving));
   const { limitIncoming } = options;
   return {
@@ -94,7 +99,9 @@ export function webSocketChannel(socket: WebSocketLike, options: WebSocketChanne
     reportsProgress: options.watchProgress !== undefined,
     // Browsers give each message an ArrayBuffer of its own; ws a Buffer (checked per message).
     ownsReceived: true,
-    ...(socket.pause && socket.resume ? { pause: () => socket.pause!(), resume: () => socket.resume!() } : {}),
+    ...(socket.pause && socket.resume
+      ? { pause: () => socket.pause!(), resume: () => socket.resume!() }
+      : {}),
     ...(limitIncoming ? { limitIncoming: (bytes: number) => limitIncoming(socket, bytes) } : {}),
     send: (bytes) => socket.send(bytes),
     listen: (handlers) => inbox.listen(handlers),
@@ -119,19 +126,34 @@ export function connectWebSocket(url: string, options: ConnectWebSocketOptions):
   try {
     socket = new options.WebSocket(url);
   } catch (cause) {
-    return Promise.reject(new OiafedError('INVALID_CONFIG', `cannot open a WebSocket to ${url}: ${(cause as Error).message}`, { cause }));
+    return Promise.reject(
+      new OiafedError('INVALID_CONFIG', `cannot open a WebSocket to ${url}: ${(cause as Error).message}`, {
+        cause,
+      }),
+    );
   }
   // Browsers deliver Blobs unless told otherwise; ws's Buffers are used as they come (no copy).
   if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
   socket.addEventListener('error', () => undefined); // 'close' follows, and says more
-  return onceWithTimeout<Link>(options.timeout ?? DEFAULT_CONNECT_TIMEOUT, `no connection to ${url}`, (settle) => {
-    socket.addEventListener('close', ({ code, reason }) => {
-      settle.reject(new OiafedError('NOT_CONNECTED', `cannot connect to ${url}: ${reason || 'connection refused or closed'} (code ${code})`));
-    });
-    socket.addEventListener('open', () => settle.resolve(new FramedLink(webSocketChannel(socket, options), options)));
-    // A socket that did not open in time is let go (closing a closed one does nothing).
-    return (error) => {
-      if (error !== undefined) socket.close();
-    };
-  });
+  return onceWithTimeout<Link>(
+    options.timeout ?? DEFAULT_CONNECT_TIMEOUT,
+    `no connection to ${url}`,
+    (settle) => {
+      socket.addEventListener('close', ({ code, reason }) => {
+        settle.reject(
+          new OiafedError(
+            'NOT_CONNECTED',
+            `cannot connect to ${url}: ${reason || 'connection refused or closed'} (code ${code})`,
+          ),
+        );
+      });
+      socket.addEventListener('open', () =>
+        settle.resolve(new FramedLink(webSocketChannel(socket, options), options)),
+      );
+      // A socket that did not open in time is let go (closing a closed one does nothing).
+      return (error) => {
+        if (error !== undefined) socket.close();
+      };
+    },
+  );
 }

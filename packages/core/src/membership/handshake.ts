@@ -1,4 +1,10 @@
-import { PROTOCOL_VERSION, type ErrorFrame, type HelloFrame, type NodeId, type WelcomeFrame } from '../wire/envelope.js';
+import {
+  PROTOCOL_VERSION,
+  type ErrorFrame,
+  type HelloFrame,
+  type NodeId,
+  type WelcomeFrame,
+} from '../wire/envelope.js';
 import { asOiafedError, fromWireError, OiafedError, protocolError } from '../wire/errors.js';
 import { boundedText } from '../wire/bounded-text.js';
 import { MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_ROLE_LENGTH } from '../wire/frame-limits.js';
@@ -6,7 +12,13 @@ import type { Clock } from '../wire/clock.js';
 import { onceWithTimeout, type Cleanup, type Settle } from '../wire/signals.js';
 import type { Member } from './member.js';
 import { versionMismatch } from './protocol-version.js';
-import { judgeHello, type Authenticate, type ClientInfo, type Credentials, type Registry } from './registry.js';
+import {
+  judgeHello,
+  type Authenticate,
+  type ClientInfo,
+  type Credentials,
+  type Registry,
+} from './registry.js';
 import { ResumeSecrets } from './resume-secrets.js';
 import type { Router } from './router.js';
 
@@ -55,7 +67,15 @@ export interface HandshakeHost<M extends Member> {
  * Why a node may refuse a hello (judgeHello, the link's own limits): a refusal with another code is out of
  * protocol.
  */
-const HELLO_REFUSALS = new Set<string>(['UNAUTHORIZED', 'VERSION_MISMATCH', 'BAD_FRAME', 'ID_TAKEN', 'PAYLOAD_TOO_LARGE', 'OVERLOADED', 'INTERNAL']);
+const HELLO_REFUSALS = new Set<string>([
+  'UNAUTHORIZED',
+  'VERSION_MISMATCH',
+  'BAD_FRAME',
+  'ID_TAKEN',
+  'PAYLOAD_TOO_LARGE',
+  'OVERLOADED',
+  'INTERNAL',
+]);
 
 /** Both sides of joining: the hub judging hellos and welcoming, the joiner saying hello and awaiting its welcome. */
 export class Handshake<M extends Member> {
@@ -92,7 +112,10 @@ export class Handshake<M extends Member> {
     const refusal =
       verdict.refusal ??
       (previous && !verdict.identified && !this.secrets.holds(hello.src, hello.resume)
-        ? protocolError('ID_TAKEN', `node id ${hello.src} is connected; only the same client (its resume secret or own credential) may take it over`)
+        ? protocolError(
+            'ID_TAKEN',
+            `node id ${hello.src} is connected; only the same client (its resume secret or own credential) may take it over`,
+          )
         : undefined);
     if (refusal) {
       this.host.send(member, { kind: 'error', id: 0, src: self, dst: hello.src, error: refusal });
@@ -108,7 +131,14 @@ export class Handshake<M extends Member> {
     if (previous) this.host.drop(previous, `replaced by a new registration of ${hello.src}`);
     this.host.opened(member);
     const resume = this.secrets.issue(hello.src);
-    this.host.send(member, { kind: 'welcome', version: PROTOCOL_VERSION, src: self, dst: hello.src, role: this.options.role, resume });
+    this.host.send(member, {
+      kind: 'welcome',
+      version: PROTOCOL_VERSION,
+      src: self,
+      dst: hello.src,
+      role: this.options.role,
+      resume,
+    });
     this.host.registered(this.host.registry.admit(hello));
   }
 
@@ -138,14 +168,26 @@ export class Handshake<M extends Member> {
           this.host.router.add(welcome.src, member);
           if (options.upstream ?? true) this.host.router.upstream = member;
           this.host.opened(member);
-          settle.resolve({ id: welcome.src, role: welcome.role, ...(welcome.resume === undefined ? {} : { resume: welcome.resume }) });
+          settle.resolve({
+            id: welcome.src,
+            role: welcome.role,
+            ...(welcome.resume === undefined ? {} : { resume: welcome.resume }),
+          });
         },
         refused: (error) => {
           const refusal = fromWireError('?', error);
           // A node refuses a hello only for what the protocol names; anything else is out of protocol.
-          settle.reject(HELLO_REFUSALS.has(refusal.code) ? refusal : new OiafedError('BAD_FRAME', `the join was refused out of protocol: ${boundedText(refusal.message, 200)}`));
+          settle.reject(
+            HELLO_REFUSALS.has(refusal.code)
+              ? refusal
+              : new OiafedError(
+                  'BAD_FRAME',
+                  `the join was refused out of protocol: ${boundedText(refusal.message, 200)}`,
+                ),
+          );
         },
-        closed: (reason) => settle.reject(new OiafedError('DISCONNECTED', `link closed during the handshake: ${reason}`)),
+        closed: (reason) =>
+          settle.reject(new OiafedError('DISCONNECTED', `link closed during the handshake: ${reason}`)),
       };
       try {
         member.link.send(hello);
@@ -155,7 +197,8 @@ export class Handshake<M extends Member> {
       return (error) => {
         member.handshake = undefined;
         // A failed join closes its link (already closed when that was the failure: then a no-op).
-        if (error instanceof OiafedError) this.host.drop(member, `${error.code}: ${boundedText(error.message, 512)}`);
+        if (error instanceof OiafedError)
+          this.host.drop(member, `${error.code}: ${boundedText(error.message, 512)}`);
       };
     };
     return onceWithTimeout(timeout, 'no welcome', wait, clock);
@@ -164,8 +207,15 @@ export class Handshake<M extends Member> {
 
 /** A hello this node can send: thrown at once (before a link is taken) when its role or capabilities are too long. */
 export function assertHelloFits(role: string, capabilities: readonly string[]): void {
-  if (role.length > MAX_ROLE_LENGTH) throw new OiafedError('INVALID_CONFIG', `role is longer than ${MAX_ROLE_LENGTH} characters`);
-  if (capabilities.length > MAX_CAPABILITIES || capabilities.some((c) => typeof c !== 'string' || c.length > MAX_CAPABILITY_LENGTH)) {
-    throw new OiafedError('INVALID_CONFIG', `capabilities must be at most ${MAX_CAPABILITIES} strings of at most ${MAX_CAPABILITY_LENGTH} characters`);
+  if (role.length > MAX_ROLE_LENGTH)
+    throw new OiafedError('INVALID_CONFIG', `role is longer than ${MAX_ROLE_LENGTH} characters`);
+  if (
+    capabilities.length > MAX_CAPABILITIES ||
+    capabilities.some((c) => typeof c !== 'string' || c.length > MAX_CAPABILITY_LENGTH)
+  ) {
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `capabilities must be at most ${MAX_CAPABILITIES} strings of at most ${MAX_CAPABILITY_LENGTH} characters`,
+    );
   }
 }

@@ -14,7 +14,11 @@ function manual(interval = 100, timeout = 300) {
   const clock = new ManualClock();
   const pings: string[] = [];
   const dead: string[] = [];
-  const beat = new Heartbeat<Peer>({ interval, timeout }, { ping: (p) => pings.push(p.name), dead: (p) => dead.push(p.name) }, clock);
+  const beat = new Heartbeat<Peer>(
+    { interval, timeout },
+    { ping: (p) => pings.push(p.name), dead: (p) => dead.push(p.name) },
+    clock,
+  );
   return { beat, pings, dead, clock };
 }
 
@@ -59,7 +63,9 @@ describe('Heartbeat', () => {
   });
 
   it('refuses an interval that is not below the timeout', () => {
-    expect(() => new Heartbeat({ interval: 100, timeout: 100 }, { ping: () => undefined, dead: () => undefined })).toThrow(RangeError);
+    expect(
+      () => new Heartbeat({ interval: 100, timeout: 100 }, { ping: () => undefined, dead: () => undefined }),
+    ).toThrow(RangeError);
   });
 });
 
@@ -98,7 +104,11 @@ describe('Node liveness', () => {
     const disconnected = nextEvent(hub.events, 'CLIENT_DISCONNECTED');
     clock.advance(200); // well past the 80 ms timeout, far short of the call's 60 s
     const [client] = await disconnected;
-    expect(client).toMatchObject({ id: 'leaf', state: 'timeout', reason: expect.stringMatching(/heartbeat timeout/) });
+    expect(client).toMatchObject({
+      id: 'leaf',
+      state: 'timeout',
+      reason: expect.stringMatching(/heartbeat timeout/),
+    });
     await expect(pending).rejects.toMatchObject({ code: 'DISCONNECTED' });
   });
 

@@ -39,7 +39,9 @@ export class Heartbeat<W extends Watched> {
 
   constructor(options: HeartbeatOptions, hooks: HeartbeatHooks<W>, clock: Clock = systemClock) {
     if (!(options.interval > 0) || !(options.timeout > options.interval)) {
-      throw new RangeError(`heartbeat needs 0 < interval < timeout (got ${options.interval} / ${options.timeout})`);
+      throw new RangeError(
+        `heartbeat needs 0 < interval < timeout (got ${options.interval} / ${options.timeout})`,
+      );
     }
     this.options = options;
     this.#hooks = hooks;

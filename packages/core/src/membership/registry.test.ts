@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, type HelloFrame } from '../wire/envelope.js';
 import { DEFAULT_RECENT_DEPARTED, Registry } from './registry.js';
 
-const hello = (src: string, role = 'learner'): HelloFrame => ({ kind: 'hello', version: PROTOCOL_VERSION, src, role, capabilities: [], metadata: {} });
+const hello = (src: string, role = 'learner'): HelloFrame => ({
+  kind: 'hello',
+  version: PROTOCOL_VERSION,
+  src,
+  role,
+  capabilities: [],
+  metadata: {},
+});
 
 describe('Registry', () => {
   it('keeps every connected client and the recentDeparted that left last, forgetting the oldest departure first', () => {
@@ -50,7 +57,11 @@ describe('Registry', () => {
   it('with recentDeparted 0 forgets a client as it leaves, and still reports its departure', () => {
     const registry = new Registry({ recentDeparted: 0 });
     registry.admit(hello('a'));
-    expect(registry.depart('a', 'disconnected', 'cable')).toMatchObject({ id: 'a', state: 'disconnected', reason: 'cable' });
+    expect(registry.depart('a', 'disconnected', 'cable')).toMatchObject({
+      id: 'a',
+      state: 'disconnected',
+      reason: 'cable',
+    });
     expect(registry.size).toBe(0);
     expect(registry.depart('a', 'disconnected', 'again')).toBeUndefined();
   });
@@ -72,7 +83,9 @@ describe('Registry', () => {
     expect(registry.size).toBe(DEFAULT_RECENT_DEPARTED);
     expect(registry.get('l0')).toBeUndefined();
     for (const recentDeparted of [-1, 1.5, Number.NaN]) {
-      expect(() => new Registry({ recentDeparted })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/recentDeparted/) }));
+      expect(() => new Registry({ recentDeparted })).toThrowError(
+        expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/recentDeparted/) }),
+      );
     }
   });
 });

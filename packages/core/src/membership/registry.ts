@@ -54,7 +54,8 @@ export type Authenticate = string | ((hello: HelloFrame) => boolean | Promise<bo
  * With credentials set, a hello joins with its own credential, or with the shared token if there
  * is one (then it cannot take over a connected id).
  */
-export type Credentials = Readonly<Record<NodeId, string>> | ((id: NodeId) => string | undefined | Promise<string | undefined>);
+export type Credentials =
+  Readonly<Record<NodeId, string>> | ((id: NodeId) => string | undefined | Promise<string | undefined>);
 
 /**
  * The verdict on a hello: refused with an error, or admitted (and whether it proved its id with its own
@@ -93,7 +94,10 @@ export class Registry {
   constructor(options: Partial<RegistryOptions> = {}) {
     const recentDeparted = options.recentDeparted ?? DEFAULT_RECENT_DEPARTED;
     if (!Number.isSafeInteger(recentDeparted) || recentDeparted < 0) {
-      throw new OiafedError('INVALID_CONFIG', `registry.recentDeparted must be an integer >= 0 (got ${JSON.stringify(recentDeparted)})`);
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `registry.recentDeparted must be an integer >= 0 (got ${JSON.stringify(recentDeparted)})`,
+      );
     }
     this.#recentDeparted = recentDeparted;
   }
@@ -203,27 +207,50 @@ class DirectoryView implements ClientDirectory {
 }
 
 /** Decides whether a hello may join: its version, its id, the shared token or check, and its own credential. */
-export async function judgeHello(hello: HelloFrame, self: NodeId, authenticate: Authenticate | undefined, credentials: Credentials | undefined): Promise<HelloVerdict> {
+export async function judgeHello(
+  hello: HelloFrame,
+  self: NodeId,
+  authenticate: Authenticate | undefined,
+  credentials: Credentials | undefined,
+): Promise<HelloVerdict> {
   const mismatch = versionMismatch(hello.version);
   if (mismatch !== undefined) return { refusal: protocolError('VERSION_MISMATCH', mismatch) };
   if (!isNodeId(hello.src) || hello.src === self) {
-    return { refusal: protocolError('BAD_FRAME', `node id ${JSON.stringify(hello.src.slice(0, 140))} is invalid or taken by the node it joins`) };
+    return {
+      refusal: protocolError(
+        'BAD_FRAME',
+        `node id ${JSON.stringify(hello.src.slice(0, 140))} is invalid or taken by the node it joins`,
+      ),
+    };
   }
   const identified = credentials !== undefined && (await presentsOwnCredential(hello, credentials));
   let admitted: boolean;
   if (authenticate === undefined) admitted = credentials === undefined || identified;
-  else if (typeof authenticate === 'string') admitted = identified || (hello.token !== undefined && sameText(hello.token, authenticate));
-  else admitted = (credentials === undefined || identified) && (await Promise.resolve()
-      .then(() => authenticate(hello))
-      .then((ok: unknown) => ok === true, () => false));
-  if (!admitted) return { refusal: protocolError('UNAUTHORIZED', `node ${hello.src} presented a missing or wrong token`) };
+  else if (typeof authenticate === 'string')
+    admitted = identified || (hello.token !== undefined && sameText(hello.token, authenticate));
+  else
+    admitted =
+      (credentials === undefined || identified) &&
+      (await Promise.resolve()
+        .then(() => authenticate(hello))
+        .then(
+          (ok: unknown) => ok === true,
+          () => false,
+        ));
+  if (!admitted)
+    return { refusal: protocolError('UNAUTHORIZED', `node ${hello.src} presented a missing or wrong token`) };
   return { identified };
 }
 
 async function presentsOwnCredential(hello: HelloFrame, credentials: Credentials): Promise<boolean> {
   let own: string | undefined;
   try {
-    own = typeof credentials === 'function' ? await credentials(hello.src) : Object.hasOwn(credentials, hello.src) ? credentials[hello.src] : undefined;
+    own =
+      typeof credentials === 'function'
+        ? await credentials(hello.src)
+        : Object.hasOwn(credentials, hello.src)
+          ? credentials[hello.src]
+          : undefined;
   } catch {
     return false;
   }

@@ -18,9 +18,15 @@ export type RelayKind = 'call' | 'event' | 'broadcast';
  * - a function deciding each frame.
  * Answers (results, errors, acks, cancels) follow the request they belong to, never on their own.
  */
-export type RelayPolicy = 'none' | 'same-role' | 'all' | ((from: RelayParty, to: RelayParty, kind: RelayKind) => boolean);
+export type RelayPolicy =
+  'none' | 'same-role' | 'all' | ((from: RelayParty, to: RelayParty, kind: RelayKind) => boolean);
 
-export function relayAllowed(policy: RelayPolicy, from: RelayParty, to: RelayParty, kind: RelayKind): boolean {
+export function relayAllowed(
+  policy: RelayPolicy,
+  from: RelayParty,
+  to: RelayParty,
+  kind: RelayKind,
+): boolean {
   switch (policy) {
     case 'none':
       return false;

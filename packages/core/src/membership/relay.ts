@@ -48,12 +48,21 @@ export class Relay<M extends Member> {
       to !== from &&
       to.phase === 'open' &&
       frame.kind !== 'error' &&
-      relayAllowed(this.policy, { id: frame.src, role: from.role }, { id: frame.dst, role: to.peer === frame.dst ? to.role : '' }, kind);
+      relayAllowed(
+        this.policy,
+        { id: frame.src, role: from.role },
+        { id: frame.dst, role: to.peer === frame.dst ? to.role : '' },
+        kind,
+      );
     if (!allowed) {
       this.host.stats.refusedRelays += 1;
       // The same answer whether the target exists or not: a learner learns nothing of the others.
       if (frame.kind === 'error') return;
-      return this.host.refuse(from, frame, protocolError('UNKNOWN_TARGET', `node ${this.self} has no route to ${JSON.stringify(frame.dst)}`));
+      return this.host.refuse(
+        from,
+        frame,
+        protocolError('UNKNOWN_TARGET', `node ${this.self} has no route to ${JSON.stringify(frame.dst)}`),
+      );
     }
     if (frame.kind === 'call' || frame.id !== 0) to.relayed.set(requestKey(frame.src, frame.id), from);
     try {
@@ -71,7 +80,14 @@ export class Relay<M extends Member> {
     for (const member of this.host.members()) {
       if (member === from || member.phase !== 'open' || member.peer === undefined) continue;
       if (!from.accepted && !member.accepted) continue;
-      if (!relayAllowed(this.policy, { id: frame.src, role: from.role }, { id: member.peer, role: member.role }, 'broadcast')) {
+      if (
+        !relayAllowed(
+          this.policy,
+          { id: frame.src, role: from.role },
+          { id: member.peer, role: member.role },
+          'broadcast',
+        )
+      ) {
         this.host.stats.refusedRelays += 1;
         continue;
       }

@@ -32,14 +32,19 @@ describe('Router', () => {
 
   it('relays events between learners, acknowledged ones included', async () => {
     net = await star(2, { hub: { relay: 'all' } });
-    const got = new Promise<[unknown, string]>((resolve) => net.leaves[1]!.on('gossip', (p, from) => resolve([p, from])));
+    const got = new Promise<[unknown, string]>((resolve) =>
+      net.leaves[1]!.on('gossip', (p, from) => resolve([p, from])),
+    );
     await net.leaves[0]!.emitWithAck('leaf-1', 'gossip', 42);
     expect(await got).toEqual([42, 'leaf-0']);
   });
 
   it('answers a relayed call to an unknown id with UNKNOWN_TARGET from the relay', async () => {
     net = await star(1);
-    await expect(net.leaves[0]!.call('ghost', 'x', [])).rejects.toMatchObject({ code: 'UNKNOWN_TARGET', message: expect.stringMatching(/hub has no route to "ghost"/) });
+    await expect(net.leaves[0]!.call('ghost', 'x', [])).rejects.toMatchObject({
+      code: 'UNKNOWN_TARGET',
+      message: expect.stringMatching(/hub has no route to "ghost"/),
+    });
   });
 
   it('rejects a relayed call with DISCONNECTED when its target drops mid-call', async () => {
@@ -54,16 +59,21 @@ describe('Router', () => {
   it('lets a learner reach only the trainer by default: calls, events and broadcasts to another learner never arrive', async () => {
     net = await star(2);
     const reached: string[] = [];
-    for (const name of ['getWeights', 'setWeights', 'train']) net.leaves[1]!.handle(name, () => void reached.push(name));
+    for (const name of ['getWeights', 'setWeights', 'train'])
+      net.leaves[1]!.handle(name, () => void reached.push(name));
     net.leaves[1]!.on('gossip', () => void reached.push('gossip'));
     const hubHeard = new Promise<unknown>((resolve) => net.hub.on('gossip', resolve));
     for (const name of ['getWeights', 'setWeights', 'train']) {
       await expect(net.leaves[0]!.call('leaf-1', name, [])).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
     }
-    await expect(net.leaves[0]!.emitWithAck('leaf-1', 'gossip', 1)).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
+    await expect(net.leaves[0]!.emitWithAck('leaf-1', 'gossip', 1)).rejects.toMatchObject({
+      code: 'UNKNOWN_TARGET',
+    });
     // Told the same as for an id that does not exist: a learner learns nothing of the others.
     await expect(net.leaves[0]!.call('ghost', 'x', [])).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
-    const told = new Promise<string>((resolve) => net.leaves[0]!.events.on('EVENT_FAILED', (error) => resolve(error.code)));
+    const told = new Promise<string>((resolve) =>
+      net.leaves[0]!.events.on('EVENT_FAILED', (error) => resolve(error.code)),
+    );
     net.leaves[0]!.emit('leaf-1', 'gossip', 2);
     net.leaves[0]!.emit(BROADCAST, 'gossip', 3);
     expect(await hubHeard).toBe(3);
@@ -92,11 +102,15 @@ describe('Router', () => {
 
   it('asks a policy function about each relayed frame, with both ends and the kind', async () => {
     const asked: string[] = [];
-    net = await star(2, { hub: { relay: (from, to, kind) => (asked.push(`${from.id}>${to.id}:${kind}`), kind === 'call') } });
+    net = await star(2, {
+      hub: { relay: (from, to, kind) => (asked.push(`${from.id}>${to.id}:${kind}`), kind === 'call') },
+    });
     net.leaves[1]!.handle('x', () => 1);
     net.leaves[1]!.on('e', () => undefined);
     expect(await net.leaves[0]!.call('leaf-1', 'x', [])).toBe(1);
-    await expect(net.leaves[0]!.emitWithAck('leaf-1', 'e', 0)).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
+    await expect(net.leaves[0]!.emitWithAck('leaf-1', 'e', 0)).rejects.toMatchObject({
+      code: 'UNKNOWN_TARGET',
+    });
     expect(asked).toEqual(['leaf-0>leaf-1:call', 'leaf-0>leaf-1:event']);
   });
 });

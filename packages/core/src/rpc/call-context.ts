@@ -47,7 +47,8 @@ let current: CallContext | undefined;
  * (before its first `await`): `const { signal } = currentCall()`.
  */
 export function currentCall(): CallContext {
-  if (!current) throw new Error('currentCall() is only available inside a served method, before its first await');
+  if (!current)
+    throw new Error('currentCall() is only available inside a served method, before its first await');
   return current;
 }
 

@@ -28,29 +28,50 @@ describe('requests', () => {
     expect(heard).toBe(2);
 
     heard = 0;
-    await expect(hub.emitWithAck('leaf', 'flaky', 'x', { timeout: 30 })).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(hub.emitWithAck('leaf', 'flaky', 'x', { timeout: 30 })).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
     expect(heard).toBe(1);
   });
 
   it('fail a call with INTERNAL, not NOT_SERIALIZABLE, when an outbound interceptor has a bug', async () => {
-    const buggy: Interceptor = { name: 'buggy', outbound: () => { throw new TypeError('cannot read frame.meta'); } };
+    const buggy: Interceptor = {
+      name: 'buggy',
+      outbound: () => {
+        throw new TypeError('cannot read frame.meta');
+      },
+    };
     const { hub, leaf } = await pair({ interceptors: [buggy] });
     leaf.handle('train', () => 1);
-    await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/cannot read frame\.meta/) });
+    await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/cannot read frame\.meta/),
+    });
   });
 
   it('fail a call with INTERNAL when an asynchronous outbound interceptor rejects with a plain error', async () => {
     const buggy: Interceptor = { name: 'buggy', outbound: () => Promise.reject(new Error('lost the key')) };
     const { hub, leaf } = await pair({ interceptors: [buggy] });
     leaf.handle('train', () => 1);
-    await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/lost the key/) });
+    await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/lost the key/),
+    });
   });
 
   it("answer a call with INTERNAL when the callee's inbound interceptor has a bug", async () => {
-    const buggy: Interceptor = { name: 'buggy', inbound: () => { throw new RangeError('off by one'); } };
+    const buggy: Interceptor = {
+      name: 'buggy',
+      inbound: () => {
+        throw new RangeError('off by one');
+      },
+    };
     const { hub, leaf } = await pair({}, { interceptors: [buggy] });
     leaf.handle('train', () => 1);
-    await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/off by one/) });
+    await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/off by one/),
+    });
   });
 
   it('fail a call with DISCONNECTED when its link is found closed on sending, and with INTERNAL when the link throws a plain error', async () => {
@@ -76,7 +97,10 @@ describe('requests', () => {
     hub.accept(failing);
     await leaf.connect(b);
     failure = 'bug';
-    await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/not a function/) });
+    await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/not a function/),
+    });
     failure = 'closed';
     await expect(hub.call('leaf', 'train', [])).rejects.toMatchObject({ code: 'DISCONNECTED' });
   });

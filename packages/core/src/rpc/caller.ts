@@ -37,13 +37,29 @@ export class Caller {
    * Sends a call of `name` with `values` as its arguments, or an acknowledged event `name` with
    * `values[0]` as its payload, retried as `options.retry` says: every kind of request the same way.
    */
-  request(kind: 'call' | 'event', dst: NodeId, name: string, values: unknown[], options: CallOptions): Promise<unknown> {
+  request(
+    kind: 'call' | 'event',
+    dst: NodeId,
+    name: string,
+    values: unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
     if (!options.retry) return this.#once(kind, dst, name, values, options);
-    return withRetry(resolveRetry(options.retry), () => this.#once(kind, dst, name, values, options), options.signal);
+    return withRetry(
+      resolveRetry(options.retry),
+      () => this.#once(kind, dst, name, values, options),
+      options.signal,
+    );
   }
 
   /** One attempt under a fresh id (a new one each time, so a retry never reuses a sent frame). */
-  #once(kind: 'call' | 'event', dst: NodeId, name: string, values: unknown[], options: CallOptions): Promise<unknown> {
+  #once(
+    kind: 'call' | 'event',
+    dst: NodeId,
+    name: string,
+    values: unknown[],
+    options: CallOptions,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.host.closed()) return reject(new OiafedError('CLOSED', `node ${this.outbox.self} is closed`));
       const signal = options.signal;
@@ -57,11 +73,25 @@ export class Caller {
       const id = this.pending.nextId();
       const src = this.outbox.self;
       const frame: CallFrame | EventFrame =
-        kind === 'call' ? { kind, id, src, dst, method: name, args: values } : { kind, id, src, dst, name, payload: values[0] };
+        kind === 'call'
+          ? { kind, id, src, dst, method: name, args: values }
+          : { kind, id, src, dst, name, payload: values[0] };
       const timeout = options.timeout ?? this.timeout;
-      const entry: Pending = { dst, link: session.link, resolve, reject, deadline: timeout > 0 ? this.pending.clock.now() + timeout : 0 };
+      const entry: Pending = {
+        dst,
+        link: session.link,
+        resolve,
+        reject,
+        deadline: timeout > 0 ? this.pending.clock.now() + timeout : 0,
+      };
       if (timeout > 0) {
-        entry.expire = () => this.#giveUp(session, dst, id, new OiafedError('TIMEOUT', `${kind} ${name} to ${dst} timed out after ${timeout} ms`));
+        entry.expire = () =>
+          this.#giveUp(
+            session,
+            dst,
+            id,
+            new OiafedError('TIMEOUT', `${kind} ${name} to ${dst} timed out after ${timeout} ms`),
+          );
       }
       if (signal) {
         entry.signal = signal;
@@ -70,7 +100,9 @@ export class Caller {
       }
       this.pending.add(id, entry);
       try {
-        this.outbox.send(session, frame, options.transfer ?? transfersOf(values))?.catch((error: unknown) => this.#failed(id, error));
+        this.outbox
+          .send(session, frame, options.transfer ?? transfersOf(values))
+          ?.catch((error: unknown) => this.#failed(id, error));
       } catch (error) {
         this.#failed(id, error);
       }
@@ -87,7 +119,13 @@ export class Caller {
     const entry = this.pending.take(id);
     if (!entry) return;
     entry.reject(error);
-    this.outbox.sendQuietly(session, { kind: 'cancel', id, src: this.outbox.self, dst, reason: boundedText(error.message, MAX_REASON_LENGTH) });
+    this.outbox.sendQuietly(session, {
+      kind: 'cancel',
+      id,
+      src: this.outbox.self,
+      dst,
+      reason: boundedText(error.message, MAX_REASON_LENGTH),
+    });
   }
 
   /**

@@ -27,7 +27,11 @@ describe('CancelScope', () => {
     const calls = net.leaves.map((leaf) => net.hub.call(leaf.id, 'hang', [], { signal: scope.signal }));
     scope.abort(new Error('stop'));
     const outcomes = await Promise.allSettled(calls);
-    expect(outcomes.map((o) => o.status === 'rejected' && (o.reason as { code: string }).code)).toEqual(['ABORTED', 'ABORTED', 'ABORTED']);
+    expect(outcomes.map((o) => o.status === 'rejected' && (o.reason as { code: string }).code)).toEqual([
+      'ABORTED',
+      'ABORTED',
+      'ABORTED',
+    ]);
     net.close();
   });
 });

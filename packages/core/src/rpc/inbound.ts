@@ -1,5 +1,12 @@
 import type { EventEmitter } from 'eventemitter3';
-import { BROADCAST, isLinkFrame, type DataFrame, type Envelope, type ErrorFrame, type NodeId } from '../wire/envelope.js';
+import {
+  BROADCAST,
+  isLinkFrame,
+  type DataFrame,
+  type Envelope,
+  type ErrorFrame,
+  type NodeId,
+} from '../wire/envelope.js';
 import { asOiafedError, fromWireError, OiafedError, protocolError } from '../wire/errors.js';
 import { boundedText } from '../wire/bounded-text.js';
 import type { Clock } from '../wire/clock.js';
@@ -52,7 +59,13 @@ export class Inbound {
   #receive(session: LinkSession, frame: Envelope): void {
     const host = this.host;
     if (isLinkFrame(frame)) {
-      return host.linkError(session, new OiafedError('BAD_FRAME', `${frame.kind} frame reached the node: this link does not reassemble them`));
+      return host.linkError(
+        session,
+        new OiafedError(
+          'BAD_FRAME',
+          `${frame.kind} frame reached the node: this link does not reassemble them`,
+        ),
+      );
     }
     switch (frame.kind) {
       case 'ping':
@@ -61,7 +74,9 @@ export class Inbound {
         session.rtt = host.clock.now() - frame.t;
         return;
       case 'hello':
-        return void host.handshake.onHello(session, frame).catch((error: unknown) => host.linkError(session, linkFailure(error)));
+        return void host.handshake
+          .onHello(session, frame)
+          .catch((error: unknown) => host.linkError(session, linkFailure(error)));
       case 'welcome':
         if (session.handshake) return session.handshake.welcome(frame);
         return host.linkError(session, new OiafedError('BAD_FRAME', 'unexpected welcome'));
@@ -84,16 +99,28 @@ export class Inbound {
     }
     if (session.phase !== 'open') {
       if (frame.kind === 'error' && session.handshake) return session.handshake.refused(frame.error);
-      return host.linkError(session, new OiafedError('BAD_FRAME', `${frame.kind} frame before the handshake completed`));
+      return host.linkError(
+        session,
+        new OiafedError('BAD_FRAME', `${frame.kind} frame before the handshake completed`),
+      );
     }
     if (session.accepted && frame.src !== session.peer) {
-      return host.linkError(session, new OiafedError('BAD_FRAME', `${session.peer} sent a frame claiming to be from ${JSON.stringify(frame.src)}`));
+      return host.linkError(
+        session,
+        new OiafedError(
+          'BAD_FRAME',
+          `${session.peer} sent a frame claiming to be from ${JSON.stringify(frame.src)}`,
+        ),
+      );
     }
     if (frame.dst !== host.id) {
       if (frame.dst !== BROADCAST || frame.kind !== 'event') return host.relay.frame(session, frame);
       host.relay.fanOut(session, frame);
     }
-    if (frame.kind === 'cancel') return session.running.get(session.runningKey(frame.src, frame.id))?.cancel(boundedText(frame.reason ?? 'cancelled by caller', 256));
+    if (frame.kind === 'cancel')
+      return session.running
+        .get(session.runningKey(frame.src, frame.id))
+        ?.cancel(boundedText(frame.reason ?? 'cancelled by caller', 256));
     if (frame.kind === 'ack') return host.caller.answered(session, frame.src, frame.id)?.resolve(undefined);
     if (host.pipeline.idle(session, 'inbound', frame)) return this.#dispatch(session, frame);
     void host.pipeline.pass(
@@ -105,7 +132,11 @@ export class Inbound {
     );
   }
 
-  #guarded(session: LinkSession, frame: DataFrame, handle: (session: LinkSession, frame: DataFrame) => void): void {
+  #guarded(
+    session: LinkSession,
+    frame: DataFrame,
+    handle: (session: LinkSession, frame: DataFrame) => void,
+  ): void {
     try {
       handle.call(this, session, frame);
     } catch (error) {
@@ -128,20 +159,31 @@ export class Inbound {
 
   #onErrorFrame(session: LinkSession, frame: ErrorFrame): void {
     const host = this.host;
-    if (frame.id !== 0) return host.caller.answered(session, frame.src, frame.id)?.reject(fromWireError(frame.src, frame.error));
+    if (frame.id !== 0)
+      return host.caller
+        .answered(session, frame.src, frame.id)
+        ?.reject(fromWireError(frame.src, frame.error));
     const error = fromWireError(frame.src, frame.error);
     if (frame.event === undefined) host.events.emit('LINK_ERROR', error, frame.src);
-    else if (host.events.listenerCount('EVENT_FAILED') > 0) host.events.emit('EVENT_FAILED', error, { target: frame.src, name: frame.event });
-    else console.warn(`[oiafed] event ${boundedText(frame.event, 256)} to ${frame.src} failed: ${boundedText(error.message)}`);
+    else if (host.events.listenerCount('EVENT_FAILED') > 0)
+      host.events.emit('EVENT_FAILED', error, { target: frame.src, name: frame.event });
+    else
+      console.warn(
+        `[oiafed] event ${boundedText(frame.event, 256)} to ${frame.src} failed: ${boundedText(error.message)}`,
+      );
   }
 
   /** An inbound frame an interceptor refused: answer requests, fail our own pending ones. */
   #refuse(session: LinkSession, frame: DataFrame, error: OiafedError): void {
-    if (frame.kind === 'call' || frame.kind === 'event') return this.host.served.refuse(session, frame, protocolError(error.code, error.message));
+    if (frame.kind === 'call' || frame.kind === 'event')
+      return this.host.served.refuse(session, frame, protocolError(error.code, error.message));
     this.host.caller.answered(session, frame.src, frame.id)?.reject(error);
   }
 }
 
 function unreachable(frame: never): never {
-  throw new OiafedError('BAD_FRAME', `unknown frame kind ${JSON.stringify((frame as { kind?: unknown }).kind)}`);
+  throw new OiafedError(
+    'BAD_FRAME',
+    `unknown frame kind ${JSON.stringify((frame as { kind?: unknown }).kind)}`,
+  );
 }

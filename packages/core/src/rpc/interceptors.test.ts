@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Codec } from '../wire/codec.js';
 import type { CallFrame, Envelope } from '../wire/envelope.js';
-import { authInterceptor, compressionInterceptor, estimateBytes, loggingInterceptor, type Interceptor } from './interceptors.js';
+import {
+  authInterceptor,
+  compressionInterceptor,
+  estimateBytes,
+  loggingInterceptor,
+  type Interceptor,
+} from './interceptors.js';
 import { memoryLinkPair } from '../links/memory-link.js';
 import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from './node.js';
@@ -40,8 +46,16 @@ describe('interceptors', () => {
   });
 
   it('compress large payloads on the wire and restore them exactly', async () => {
-    const hub = new Node({ id: 'hub', heartbeat: false, interceptors: [compressionInterceptor({ threshold: 1024 })] });
-    const leaf = new Node({ id: 'leaf', heartbeat: false, interceptors: [compressionInterceptor({ threshold: 1024 })] });
+    const hub = new Node({
+      id: 'hub',
+      heartbeat: false,
+      interceptors: [compressionInterceptor({ threshold: 1024 })],
+    });
+    const leaf = new Node({
+      id: 'leaf',
+      heartbeat: false,
+      interceptors: [compressionInterceptor({ threshold: 1024 })],
+    });
     nodes.push(hub, leaf);
     const [a, b] = memoryLinkPair({ record: true });
     hub.accept(a);
@@ -82,12 +96,22 @@ describe('interceptors', () => {
   });
 
   it('refuse a compressed payload that inflates past the limit with PAYLOAD_TOO_LARGE', async () => {
-    const hub = new Node({ id: 'hub', heartbeat: false, interceptors: [compressionInterceptor({ threshold: 1024 })] });
-    const leaf = new Node({ id: 'leaf', heartbeat: false, interceptors: [compressionInterceptor({ threshold: 1024, maxBytes: 100_000 })] });
+    const hub = new Node({
+      id: 'hub',
+      heartbeat: false,
+      interceptors: [compressionInterceptor({ threshold: 1024 })],
+    });
+    const leaf = new Node({
+      id: 'leaf',
+      heartbeat: false,
+      interceptors: [compressionInterceptor({ threshold: 1024, maxBytes: 100_000 })],
+    });
     nodes.push(hub, leaf);
     await joinInMemory(hub, leaf);
     leaf.handle('take', () => 'taken');
-    await expect(hub.call('leaf', 'take', [new Uint8Array(1_000_000)])).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+    await expect(hub.call('leaf', 'take', [new Uint8Array(1_000_000)])).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    });
   });
 
   it('estimate payload sizes from typed arrays and strings', () => {

@@ -36,7 +36,12 @@ export function intercept(
   return current;
 }
 
-async function finishAsync(chain: readonly Interceptor[], direction: 'outbound' | 'inbound', frame: DataFrame, from: number) {
+async function finishAsync(
+  chain: readonly Interceptor[],
+  direction: 'outbound' | 'inbound',
+  frame: DataFrame,
+  from: number,
+) {
   const n = chain.length;
   let current = frame;
   for (let step = from; step < n; step++) {
@@ -51,7 +56,14 @@ async function finishAsync(chain: readonly Interceptor[], direction: 'outbound' 
 /** Logs one line per data frame: direction, kind, route and method or event name. */
 export function loggingInterceptor(log: (line: string) => void = (line) => console.debug(line)): Interceptor {
   const describe = (arrow: string, f: DataFrame) => {
-    const what = f.kind === 'call' ? ` ${f.method}` : f.kind === 'event' ? ` ${f.name}` : f.kind === 'error' ? ` ${f.error.message}` : '';
+    const what =
+      f.kind === 'call'
+        ? ` ${f.method}`
+        : f.kind === 'event'
+          ? ` ${f.name}`
+          : f.kind === 'error'
+            ? ` ${f.error.message}`
+            : '';
     return `${arrow} ${f.kind}#${f.id}${what} ${f.src} -> ${f.dst}`;
   };
   return {
@@ -101,13 +113,16 @@ export function compressionInterceptor(options: CompressionOptions = {}): Interc
     },
     async inbound(f) {
       if (f.kind === 'error' || f.meta?.z === undefined) return f;
-      if (f.meta.z !== format) throw new OiafedError('BAD_FRAME', `unsupported compression ${boundedText(f.meta.z, 64)}`);
+      if (f.meta.z !== format)
+        throw new OiafedError('BAD_FRAME', `unsupported compression ${boundedText(f.meta.z, 64)}`);
       const packed = f.kind === 'call' ? f.args[0] : payloadOf(f);
-      if (!(packed instanceof Uint8Array)) throw new OiafedError('BAD_FRAME', 'compressed payload is not bytes');
+      if (!(packed instanceof Uint8Array))
+        throw new OiafedError('BAD_FRAME', 'compressed payload is not bytes');
       const raw = await pipe(packed, new DecompressionStream(format), codec.maxFrameBytes);
       const { z: _z, ...meta } = f.meta;
       const value = codec.decodeValue(raw);
-      if (f.kind === 'call' && !Array.isArray(value)) throw new OiafedError('BAD_FRAME', 'compressed call arguments are not a list');
+      if (f.kind === 'call' && !Array.isArray(value))
+        throw new OiafedError('BAD_FRAME', 'compressed call arguments are not a list');
       return withPayload({ ...f, meta }, value);
     },
   };
@@ -118,7 +133,8 @@ function payloadOf(f: CallFrame | ResultFrame | EventFrame): unknown {
 }
 
 function withPayload<F extends CallFrame | ResultFrame | EventFrame>(f: F, payload: unknown): F {
-  if (f.kind === 'call') return { ...f, args: payload instanceof Uint8Array ? [payload] : (payload as unknown[]) };
+  if (f.kind === 'call')
+    return { ...f, args: payload instanceof Uint8Array ? [payload] : (payload as unknown[]) };
   return { ...f, [payloadField[f.kind]]: payload };
 }
 
@@ -129,7 +145,8 @@ export function estimateBytes(value: unknown, depth = 0): number {
   if (ArrayBuffer.isView(value)) return value.byteLength;
   if (value instanceof ArrayBuffer) return value.byteLength;
   let total = 0;
-  for (const item of Array.isArray(value) ? value : Object.values(value)) total += estimateBytes(item, depth + 1);
+  for (const item of Array.isArray(value) ? value : Object.values(value))
+    total += estimateBytes(item, depth + 1);
   return total;
 }
 

@@ -71,7 +71,10 @@ export class NodeParts
     this.heartbeat = beats && new Heartbeat<LinkSession>(beats, this, clock);
     const { authenticate, credentials } = options;
     const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT;
-    this.handshake = new Handshake<LinkSession>({ self: id, role, connectTimeout, authenticate, credentials, clock }, this);
+    this.handshake = new Handshake<LinkSession>(
+      { self: id, role, connectTimeout, authenticate, credentials, clock },
+      this,
+    );
     this.secrets = this.handshake.secrets;
     this.relay = new Relay<LinkSession>(id, options.relay ?? 'none', this);
     this.inbound = new Inbound(this);

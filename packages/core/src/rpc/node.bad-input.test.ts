@@ -13,8 +13,15 @@ function rawBytesPeer(hub: Node, maxFrameBytes = 4096) {
   hub.accept(new FramedLink(nodeSide, { codec: new Codec({ maxFrameBytes }) }));
   const codec = new Codec();
   const frames: Envelope[] = [];
-  const closed = new Promise<string>((resolve) => rawSide.listen({ data: (bytes) => frames.push(codec.decode(bytes)), close: resolve }));
-  return { send: (bytes: Uint8Array) => rawSide.send(bytes), frames, closed: withTimeout(closed, 3_000, 'no close'), codec };
+  const closed = new Promise<string>((resolve) =>
+    rawSide.listen({ data: (bytes) => frames.push(codec.decode(bytes)), close: resolve }),
+  );
+  return {
+    send: (bytes: Uint8Array) => rawSide.send(bytes),
+    frames,
+    closed: withTimeout(closed, 3_000, 'no close'),
+    codec,
+  };
 }
 
 const nodes: Node[] = [];
@@ -44,7 +51,16 @@ describe('bad input', () => {
   it('answers a frame over the size limit with PAYLOAD_TOO_LARGE before decoding it', async () => {
     const { hub } = await hubWithHonestLearner();
     const raw = rawBytesPeer(hub, 1024);
-    raw.send(raw.codec.encode({ kind: 'hello', version: PROTOCOL_VERSION, src: 'big', role: 'learner', capabilities: [], metadata: { pad: 'x'.repeat(5000) } }));
+    raw.send(
+      raw.codec.encode({
+        kind: 'hello',
+        version: PROTOCOL_VERSION,
+        src: 'big',
+        role: 'learner',
+        capabilities: [],
+        metadata: { pad: 'x'.repeat(5000) },
+      }),
+    );
     expect(await raw.closed).toMatch(/PAYLOAD_TOO_LARGE/);
     expect(raw.frames[0]).toMatchObject({ kind: 'error', error: { code: 'PAYLOAD_TOO_LARGE' } });
     expect(hub.registry.get('big')).toBeUndefined();

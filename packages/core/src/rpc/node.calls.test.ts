@@ -28,7 +28,9 @@ class Learner {
   }
   hang(): Promise<void> {
     const { signal } = currentCall();
-    return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error(String(signal.reason)))));
+    return new Promise((_resolve, reject) =>
+      signal.addEventListener('abort', () => reject(new Error(String(signal.reason)))),
+    );
   }
   unsendable() {
     return { fn: () => 1 };
@@ -45,16 +47,22 @@ describe('Node calls', () => {
     const long = 'x'.repeat(257);
     await expect(net.hub.call('leaf-0', long, [])).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(net.hub.emitWithAck('leaf-0', long, 1)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
-    expect(() => net.hub.emit('leaf-0', long, 1)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => net.hub.emit('leaf-0', long, 1)).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
     net.leaves[0]!.handle('ok', () => 'ok');
     expect(await net.hub.call('leaf-0', 'ok', [])).toBe('ok');
     const [, side] = memoryLinkPair();
-    expect(() => net.leaves[0]!.connect(side, { capabilities: Array.from({ length: 65 }, () => 'c') })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() =>
+      net.leaves[0]!.connect(side, { capabilities: Array.from({ length: 65 }, () => 'c') }),
+    ).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
   });
 
   it("cuts a goodbye's reason to what the wire takes, so the peer hears it", async () => {
     net = await star(1);
-    const heard = new Promise<string>((resolve) => net.hub.events.on('CLIENT_UNREGISTERED', (c) => resolve(c.reason ?? '')));
+    const heard = new Promise<string>((resolve) =>
+      net.hub.events.on('CLIENT_UNREGISTERED', (c) => resolve(c.reason ?? '')),
+    );
     net.leaves[0]!.disconnect('hub', 'r'.repeat(5000));
     expect((await heard).length).toBeLessThanOrEqual(1024);
   });
@@ -81,7 +89,9 @@ describe('Node calls', () => {
   it('calls in both directions: a learner can call its trainer too', async () => {
     net = await star(1);
     net.hub.handle('config', () => ({ rounds: 3 }));
-    expect(await net.leaves[0]!.proxy<{ config(): { rounds: number } }>('hub').config()).toEqual({ rounds: 3 });
+    expect(await net.leaves[0]!.proxy<{ config(): { rounds: number } }>('hub').config()).toEqual({
+      rounds: 3,
+    });
   });
 
   it('has no then, so awaiting a proxy resolves to the proxy itself instead of hanging', async () => {
@@ -95,16 +105,32 @@ describe('Node calls', () => {
   it('refuses unknown methods with METHOD_NOT_FOUND', async () => {
     net = await star(1);
     net.leaves[0]!.serve(new Learner());
-    await expect(net.hub.call('leaf-0', 'fit', [])).rejects.toMatchObject({ code: 'METHOD_NOT_FOUND', message: expect.stringMatching(/no method "fit"/) });
+    await expect(net.hub.call('leaf-0', 'fit', [])).rejects.toMatchObject({
+      code: 'METHOD_NOT_FOUND',
+      message: expect.stringMatching(/no method "fit"/),
+    });
   });
 
   it('never exposes constructor, __proto__, prototype internals or _private names', async () => {
     net = await star(1);
     net.leaves[0]!.serve(new Learner());
-    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__', '_secret', 'trained']) {
-      await expect(net.hub.call('leaf-0', name, []), name).rejects.toMatchObject({ code: 'METHOD_NOT_FOUND' });
+    for (const name of [
+      'constructor',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      '__defineGetter__',
+      '_secret',
+      'trained',
+    ]) {
+      await expect(net.hub.call('leaf-0', name, []), name).rejects.toMatchObject({
+        code: 'METHOD_NOT_FOUND',
+      });
     }
-    expect(() => net.leaves[0]!.serve({}, { methods: ['toString'] })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => net.leaves[0]!.serve({}, { methods: ['toString'] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
   });
 
   it('delivers a remote exception as a RemoteError with name, message, code and cause, but no stack by default', async () => {
@@ -146,7 +172,9 @@ describe('Node calls', () => {
         );
       });
     });
-    await expect(net.hub.proxy<Learner>('leaf-0', { timeout: 30 }).hang()).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(net.hub.proxy<Learner>('leaf-0', { timeout: 30 }).hang()).rejects.toMatchObject({
+      code: 'TIMEOUT',
+    });
     expect(await cancelled).toMatch(/timed out after 30 ms/);
   });
 
@@ -168,7 +196,10 @@ describe('Node calls', () => {
     const pending = net.hub.proxy<Learner>('leaf-0').$with({ signal: controller.signal }).hang();
     await net.hub.call('leaf-0', 'nothing', []).catch(() => undefined); // the hang call has reached the leaf by now
     controller.abort('user pressed stop');
-    await expect(pending).rejects.toMatchObject({ code: 'ABORTED', message: expect.stringMatching(/user pressed stop/) });
+    await expect(pending).rejects.toMatchObject({
+      code: 'ABORTED',
+      message: expect.stringMatching(/user pressed stop/),
+    });
     await aborted;
     expect(seen?.aborted).toBe(true);
   });
@@ -177,7 +208,9 @@ describe('Node calls', () => {
     net = await star(1);
     let calls = 0;
     net.leaves[0]!.handle('count', () => ++calls);
-    await expect(net.hub.call('leaf-0', 'count', [], { signal: AbortSignal.abort('early') })).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(
+      net.hub.call('leaf-0', 'count', [], { signal: AbortSignal.abort('early') }),
+    ).rejects.toMatchObject({ code: 'ABORTED' });
     expect(await net.hub.call('leaf-0', 'count', [])).toBe(1);
   });
 
@@ -210,19 +243,27 @@ describe('Node calls', () => {
   it('tells the caller when a result cannot be sent, instead of leaving it waiting', async () => {
     net = await star(1);
     net.leaves[0]!.serve(new Learner());
-    await expect(net.hub.proxy<Learner>('leaf-0').unsendable()).rejects.toMatchObject({ code: 'REMOTE_ERROR', message: expect.stringMatching(/function/) });
+    await expect(net.hub.proxy<Learner>('leaf-0').unsendable()).rejects.toMatchObject({
+      code: 'REMOTE_ERROR',
+      message: expect.stringMatching(/function/),
+    });
   });
 
   it('refuses arguments that cannot cross the wire, at the sender', async () => {
     net = await star(1);
     net.leaves[0]!.serve(new Learner());
-    await expect(net.hub.call('leaf-0', 'greet', [() => 1])).rejects.toMatchObject({ code: 'NOT_SERIALIZABLE' });
+    await expect(net.hub.call('leaf-0', 'greet', [() => 1])).rejects.toMatchObject({
+      code: 'NOT_SERIALIZABLE',
+    });
   });
 
   it('refuses an unknown target with UNKNOWN_TARGET and sending to itself', async () => {
     net = await star(1);
     await expect(net.hub.call('nobody', 'x', [])).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
-    await expect(net.hub.call('hub', 'x', [])).rejects.toMatchObject({ code: 'UNKNOWN_TARGET', message: expect.stringMatching(/itself/) });
+    await expect(net.hub.call('hub', 'x', [])).rejects.toMatchObject({
+      code: 'UNKNOWN_TARGET',
+      message: expect.stringMatching(/itself/),
+    });
     const lone = new Node({ id: 'lone', heartbeat: false });
     await expect(lone.call('hub', 'x', [])).rejects.toMatchObject({ code: 'UNKNOWN_TARGET' });
     lone.close();

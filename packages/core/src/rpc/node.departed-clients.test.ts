@@ -34,7 +34,9 @@ async function comeAndGo(hub: Node, ids: readonly string[]): Promise<void> {
   });
   await Promise.all(learners.map(({ node, link }) => node.connect(link)));
   const gone = departures(hub, learners.length);
-  learners.forEach(({ node, link }, i) => (i % 2 === 0 ? node.close('tab closed') : link.close('cable pulled')));
+  learners.forEach(({ node, link }, i) =>
+    i % 2 === 0 ? node.close('tab closed') : link.close('cable pulled'),
+  );
   await gone;
   for (const { node } of learners) node.close();
 }
@@ -55,7 +57,10 @@ describe('departed clients', () => {
     const sizes = new Set<number>();
     const batch = 200;
     for (let start = 0; start < 20_000; start += batch) {
-      await comeAndGo(hub, Array.from({ length: batch }, (_, i) => `tab-${start + i}`));
+      await comeAndGo(
+        hub,
+        Array.from({ length: batch }, (_, i) => `tab-${start + i}`),
+      );
       expect(hub.registry.list().length).toBeLessThanOrEqual(100 + hub.registry.connected().length);
       sizes.add(hub.registry.size);
     }

@@ -10,7 +10,9 @@ afterEach(() => (net as Star | undefined)?.close());
 describe('Node events', () => {
   it('delivers a one-way event with its payload and sender', async () => {
     net = await star(1);
-    const got = new Promise<[unknown, string]>((resolve) => net.leaves[0]!.on('modelPushed', (payload, from) => resolve([payload, from])));
+    const got = new Promise<[unknown, string]>((resolve) =>
+      net.leaves[0]!.on('modelPushed', (payload, from) => resolve([payload, from])),
+    );
     net.hub.emit('leaf-0', 'modelPushed', { round: 3, w: new Float32Array([1, 2]) });
     const [payload, from] = await got;
     expect(from).toBe('hub');
@@ -33,7 +35,10 @@ describe('Node events', () => {
     const failed = nextEvent(net.hub.events, 'EVENT_FAILED');
     net.hub.emit('leaf-0', 'shutdown', null);
     expect((await failed)[0].message).toMatch(/it is a method here: call it instead/);
-    await expect(net.hub.call('leaf-0', 'stop', [])).rejects.toMatchObject({ code: 'METHOD_NOT_FOUND', message: expect.stringMatching(/it is an event here/) });
+    await expect(net.hub.call('leaf-0', 'stop', [])).rejects.toMatchObject({
+      code: 'METHOD_NOT_FOUND',
+      message: expect.stringMatching(/it is an event here/),
+    });
   });
 
   it('resolves an acknowledged push only after the receiver handler has run', async () => {
@@ -87,11 +92,17 @@ describe('Node events', () => {
     net = await star(3, { hub: { relay: 'all' } });
     let echoed = false;
     net.leaves[0]!.on('hi', () => void (echoed = true));
-    const got = [net.hub, net.leaves[1]!, net.leaves[2]!].map((n) => new Promise<[unknown, string]>((resolve) => n.on('hi', (p, from) => resolve([p, from]))));
+    const got = [net.hub, net.leaves[1]!, net.leaves[2]!].map(
+      (n) => new Promise<[unknown, string]>((resolve) => n.on('hi', (p, from) => resolve([p, from]))),
+    );
     let failures = 0;
     net.leaves[0]!.events.on('EVENT_FAILED', () => failures++);
     net.leaves[0]!.emit(BROADCAST, 'hi', 'x');
-    expect(await Promise.all(got)).toEqual([['x', 'leaf-0'], ['x', 'leaf-0'], ['x', 'leaf-0']]);
+    expect(await Promise.all(got)).toEqual([
+      ['x', 'leaf-0'],
+      ['x', 'leaf-0'],
+      ['x', 'leaf-0'],
+    ]);
     await net.leaves[0]!.call('hub', 'nothing', []).catch(() => undefined);
     expect(echoed).toBe(false);
     expect(failures).toBe(0);

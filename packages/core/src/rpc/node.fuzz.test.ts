@@ -15,9 +15,18 @@ import { closeCodeFor } from '../links/web-socket.js';
 // fresh honest link afterwards. FUZZ_SEED=<seed> replays a run, FUZZ_RUNS=<n> sets its length (cases per
 // property), FUZZ_SHRINK=1 shrinks a failing case to a smaller one.
 
-const proc = (globalThis as { process?: { env: Record<string, string | undefined>; on(e: string, l: (error: unknown) => void): void; off(e: string, l: (error: unknown) => void): void } }).process;
+const proc = (
+  globalThis as {
+    process?: {
+      env: Record<string, string | undefined>;
+      on(e: string, l: (error: unknown) => void): void;
+      off(e: string, l: (error: unknown) => void): void;
+    };
+  }
+).process;
 const env = proc?.env ?? {};
-const SEED = env.FUZZ_SEED === undefined ? Date.now() ^ Math.floor(Math.random() * 0x7fffffff) : Number(env.FUZZ_SEED);
+const SEED =
+  env.FUZZ_SEED === undefined ? Date.now() ^ Math.floor(Math.random() * 0x7fffffff) : Number(env.FUZZ_SEED);
 /** Cases per property: fewer in browsers, where the same file runs too. */
 const RUNS = Number(env.FUZZ_RUNS ?? (proc ? 10_000 : 1_500));
 const TOKEN = 'tok';
@@ -31,7 +40,10 @@ interface ErrorEventLike {
   error?: unknown;
   reason?: unknown;
 }
-const page = globalThis as unknown as { addEventListener?(type: string, l: (e: ErrorEventLike) => void): void; removeEventListener?(type: string, l: (e: ErrorEventLike) => void): void };
+const page = globalThis as unknown as {
+  addEventListener?(type: string, l: (e: ErrorEventLike) => void): void;
+  removeEventListener?(type: string, l: (e: ErrorEventLike) => void): void;
+};
 const onPageError = (event: ErrorEventLike) => recordEscape(event.error ?? event.reason);
 if (proc) {
   proc.on('uncaughtException', recordEscape);
@@ -56,14 +68,33 @@ afterAll(() => {
 const hostile: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant({ toString: 1, valueOf: 1 }),
   fc.constant({ toString: 'x', message: { toString: 1 } }),
-  fc.constantFrom(null, undefined, true, -1, 0, 1e30, -0, Number.NaN, Infinity, 2 ** 53, 'constructor', '__proto__', 'toString', ''),
+  fc.constantFrom(
+    null,
+    undefined,
+    true,
+    -1,
+    0,
+    1e30,
+    -0,
+    Number.NaN,
+    Infinity,
+    2 ** 53,
+    'constructor',
+    '__proto__',
+    'toString',
+    '',
+  ),
   fc.string({ maxLength: 40 }),
   fc.integer(),
   fc.double(),
   fc.uint8Array({ maxLength: 64 }),
   fc.float32Array({ maxLength: 16 }),
   fc.array(fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), { maxLength: 4 }),
-  fc.dictionary(fc.constantFrom('a', 'kind', 'message', 'toString', 'valueOf', '__proto__'), fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.constant({ toString: 1 })), { maxKeys: 3 }),
+  fc.dictionary(
+    fc.constantFrom('a', 'kind', 'message', 'toString', 'valueOf', '__proto__'),
+    fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.constant({ toString: 1 })),
+    { maxKeys: 3 },
+  ),
   fc.string({ minLength: 1_000, maxLength: 3_000 }),
 );
 
@@ -71,36 +102,109 @@ const hostile: fc.Arbitrary<unknown> = fc.oneof(
  * Mostly a plausible value, sometimes a hostile one: frames get past the first checks often enough to reach
  * deeper code.
  */
-const field = <T>(valid: fc.Arbitrary<T>, weight = 3): fc.Arbitrary<unknown> => fc.oneof({ weight, arbitrary: valid }, { weight: 1, arbitrary: hostile });
+const field = <T>(valid: fc.Arbitrary<T>, weight = 3): fc.Arbitrary<unknown> =>
+  fc.oneof({ weight, arbitrary: valid }, { weight: 1, arbitrary: hostile });
 
 /** Request ids near those a node hands out, and some far away. */
 const id = field(fc.oneof(fc.nat({ max: 40 }), fc.integer()));
 const peerId = field(fc.constantFrom('trainer', 'learner', 'honest', 'x', '*', 'fz-1'));
-const name = field(fc.constantFrom('echo', 'add', 'train', 'getWeights', 'note', 'missing', 'constructor', '__proto__', 'hasOwnProperty'));
-const payload = field(fc.oneof(fc.integer(), fc.string({ maxLength: 20 }), fc.array(fc.integer(), { maxLength: 3 }), fc.float32Array({ maxLength: 8 })));
+const name = field(
+  fc.constantFrom(
+    'echo',
+    'add',
+    'train',
+    'getWeights',
+    'note',
+    'missing',
+    'constructor',
+    '__proto__',
+    'hasOwnProperty',
+  ),
+);
+const payload = field(
+  fc.oneof(
+    fc.integer(),
+    fc.string({ maxLength: 20 }),
+    fc.array(fc.integer(), { maxLength: 3 }),
+    fc.float32Array({ maxLength: 8 }),
+  ),
+);
 
 const wireError: fc.Arbitrary<unknown> = fc.letrec<{ error: unknown }>((tie) => ({
   error: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     hostile,
     fc.record(
-      { name: field(fc.constantFrom('Error', 'OiafedError')), message: field(fc.string({ maxLength: 20 })), code: field(fc.constantFrom('BAD_FRAME', 'TIMEOUT', 'X')), protocol: field(fc.boolean()), cause: tie('error') },
+      {
+        name: field(fc.constantFrom('Error', 'OiafedError')),
+        message: field(fc.string({ maxLength: 20 })),
+        code: field(fc.constantFrom('BAD_FRAME', 'TIMEOUT', 'X')),
+        protocol: field(fc.boolean()),
+        cause: tie('error'),
+      },
       { requiredKeys: ['message'] },
     ),
   ),
 })).error;
 
 /** Drops the keys whose value came out undefined, so some frames miss a field altogether. */
-const compact = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+const compact = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 3 });
 
 /** A frame of any kind as a map, its fields drawn plausible or hostile. */
 const mapFrame: fc.Arbitrary<unknown> = fc.oneof(
-  fc.record({ kind: fc.constant('call'), id, src: opt(peerId), dst: opt(peerId), method: name, args: field(fc.array(payload, { maxLength: 3 })), meta: opt(hostile) }).map(compact),
-  fc.record({ kind: fc.constant('result'), id, src: opt(peerId), dst: opt(peerId), value: payload, meta: opt(hostile) }).map(compact),
-  fc.record({ kind: fc.constant('error'), id, src: opt(peerId), dst: opt(peerId), error: wireError, event: opt(name) }).map(compact),
-  fc.record({ kind: fc.constant('event'), id, src: opt(peerId), dst: opt(peerId), name, payload, meta: opt(hostile) }).map(compact),
-  fc.record({ kind: fc.constant('cancel'), id, src: opt(peerId), dst: opt(peerId), reason: opt(field(fc.string({ maxLength: 20 }))) }).map(compact),
+  fc
+    .record({
+      kind: fc.constant('call'),
+      id,
+      src: opt(peerId),
+      dst: opt(peerId),
+      method: name,
+      args: field(fc.array(payload, { maxLength: 3 })),
+      meta: opt(hostile),
+    })
+    .map(compact),
+  fc
+    .record({
+      kind: fc.constant('result'),
+      id,
+      src: opt(peerId),
+      dst: opt(peerId),
+      value: payload,
+      meta: opt(hostile),
+    })
+    .map(compact),
+  fc
+    .record({
+      kind: fc.constant('error'),
+      id,
+      src: opt(peerId),
+      dst: opt(peerId),
+      error: wireError,
+      event: opt(name),
+    })
+    .map(compact),
+  fc
+    .record({
+      kind: fc.constant('event'),
+      id,
+      src: opt(peerId),
+      dst: opt(peerId),
+      name,
+      payload,
+      meta: opt(hostile),
+    })
+    .map(compact),
+  fc
+    .record({
+      kind: fc.constant('cancel'),
+      id,
+      src: opt(peerId),
+      dst: opt(peerId),
+      reason: opt(field(fc.string({ maxLength: 20 }))),
+    })
+    .map(compact),
   fc.record({ kind: fc.constant('ack'), id, src: opt(peerId), dst: opt(peerId) }).map(compact),
   fc
     .record({
@@ -114,16 +218,46 @@ const mapFrame: fc.Arbitrary<unknown> = fc.oneof(
       metadata: field(fc.dictionary(fc.string({ maxLength: 6 }), payload, { maxKeys: 3 })),
     })
     .map(compact),
-  fc.record({ kind: fc.constant('welcome'), version: field(fc.constant(PROTOCOL_VERSION)), src: peerId, dst: peerId, role: field(fc.constant('trainer')), resume: opt(hostile) }).map(compact),
-  fc.record({ kind: fc.constant('bye'), src: peerId, reason: opt(field(fc.string({ maxLength: 20 }))) }).map(compact),
+  fc
+    .record({
+      kind: fc.constant('welcome'),
+      version: field(fc.constant(PROTOCOL_VERSION)),
+      src: peerId,
+      dst: peerId,
+      role: field(fc.constant('trainer')),
+      resume: opt(hostile),
+    })
+    .map(compact),
+  fc
+    .record({ kind: fc.constant('bye'), src: peerId, reason: opt(field(fc.string({ maxLength: 20 }))) })
+    .map(compact),
   fc.record({ kind: fc.constantFrom('ping', 'pong'), t: field(fc.nat()) }),
-  fc.record({ kind: fc.constant('chunk'), id, index: field(fc.nat({ max: 3 })), count: field(fc.nat({ max: 4 })), data: field(fc.uint8Array({ maxLength: 32 })) }),
+  fc.record({
+    kind: fc.constant('chunk'),
+    id,
+    index: field(fc.nat({ max: 3 })),
+    count: field(fc.nat({ max: 4 })),
+    data: field(fc.uint8Array({ maxLength: 32 })),
+  }),
   fc.record({ kind: fc.constant('limits'), maxMessage: field(fc.nat()) }),
   fc.record({
     kind: fc.constant('attached'),
-    frame: fc.oneof(fc.record({ kind: fc.constantFrom('call', 'result', 'event'), id, name, method: name, args: fc.constant([]), value: payload, payload }), hostile),
+    frame: fc.oneof(
+      fc.record({
+        kind: fc.constantFrom('call', 'result', 'event'),
+        id,
+        name,
+        method: name,
+        args: fc.constant([]),
+        value: payload,
+        payload,
+      }),
+      hostile,
+    ),
     sizes: field(fc.array(fc.nat({ max: 64 }), { maxLength: 2 })),
-    types: field(fc.array(fc.constantFrom('Uint8Array', 'Float32Array', 'Object', 'constructor'), { maxLength: 2 })),
+    types: field(
+      fc.array(fc.constantFrom('Uint8Array', 'Float32Array', 'Object', 'constructor'), { maxLength: 2 }),
+    ),
   }),
   fc.record({ kind: hostile }),
 );
@@ -155,13 +289,25 @@ const message: fc.Arbitrary<Uint8Array> = fc.oneof(
     arbitrary: fc
       .tuple(
         fc.oneof(mapFrame, tupleFrame).map((frame) => codec.encodeValue(frame).slice()),
-        fc.array(fc.tuple(fc.constantFrom('flip', 'cut', 'insert', 'repeat'), fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('flip', 'cut', 'insert', 'repeat'),
+            fc.nat(),
+            fc.integer({ min: 0, max: 255 }),
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
       )
       .map(([bytes, edits]) => mutate(bytes, edits)),
   },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 48 }) },
   // Record definitions: the layout redefinition of issue #11 and others like it.
-  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 0x40, max: 0x7f }), fc.uint8Array({ maxLength: 12 })).map(([slot, rest]) => Uint8Array.from([0xd4, 0x72, slot, 0x91, 0xa1, 0x78, ...rest])) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.integer({ min: 0x40, max: 0x7f }), fc.uint8Array({ maxLength: 12 }))
+      .map(([slot, rest]) => Uint8Array.from([0xd4, 0x72, slot, 0x91, 0xa1, 0x78, ...rest])),
+  },
 );
 
 function mutate(bytes: Uint8Array, edits: [string, number, number][]): Uint8Array {
@@ -176,7 +322,10 @@ function mutate(bytes: Uint8Array, edits: [string, number, number][]): Uint8Arra
   return out;
 }
 
-const fuzzCase = fc.record({ afterHandshake: fc.boolean(), messages: fc.array(message, { minLength: 1, maxLength: 5 }) });
+const fuzzCase = fc.record({
+  afterHandshake: fc.boolean(),
+  messages: fc.array(message, { minLength: 1, maxLength: 5 }),
+});
 
 // ---- the nodes under attack ------------------------------------------------------------------
 
@@ -210,7 +359,10 @@ function rawEnd(port: MemoryPort<Uint8Array>) {
     /** Resolves once a frame passes `test` or the link closes; rejects after CASE_MS (a hang). */
     until(test: (f: Record<string, unknown>) => boolean): Promise<void> {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`hang: neither an answer nor a close within ${CASE_MS} ms`)), CASE_MS);
+        const timer = setTimeout(
+          () => reject(new Error(`hang: neither an answer nor a close within ${CASE_MS} ms`)),
+          CASE_MS,
+        );
         const done = () => {
           clearTimeout(timer);
           resolve();
@@ -248,7 +400,9 @@ function assertTypedClose(reason: string | undefined): void {
 function assertNothingEscaped(): void {
   if (escaped.length > 0) {
     const first = escaped.splice(0);
-    throw new Error(`escaped the node: ${first.map((e) => (e instanceof Error ? e.stack ?? e.message : String(e))).join('\n')}`);
+    throw new Error(
+      `escaped the node: ${first.map((e) => (e instanceof Error ? (e.stack ?? e.message) : String(e))).join('\n')}`,
+    );
   }
 }
 
@@ -258,14 +412,20 @@ async function run<T extends [unknown]>(property: fc.IAsyncProperty<T>, runs: nu
     await fc.assert(property, { numRuns: runs, seed: SEED, endOnFailure: env.FUZZ_SHRINK !== '1' });
   } catch (error) {
     const cause = (error as Error).cause;
-    const why = cause instanceof Error ? cause.stack ?? cause.message : String(cause);
+    const why = cause instanceof Error ? (cause.stack ?? cause.message) : String(cause);
     throw new Error(`fuzz failure; replay with FUZZ_SEED=${SEED}\n${why}\n${(error as Error).message}`);
   }
 }
 
 describe(`fuzzing a node's frame handling (seed ${SEED})`, () => {
   it('a trainer node survives any bytes on an accepted link, before and after hello, and serves a fresh learner after', async () => {
-    const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false, authenticate: TOKEN, timeout: CASE_MS });
+    const trainer = new Node({
+      id: 'trainer',
+      role: 'trainer',
+      heartbeat: false,
+      authenticate: TOKEN,
+      timeout: CASE_MS,
+    });
     trainer.serve({ echo: (x: unknown) => x, add: (a: number, b: number) => a + b });
     trainer.on('note', () => undefined);
     const honest = new Node({ id: 'honest', role: 'learner', heartbeat: false });
@@ -280,16 +440,42 @@ describe(`fuzzing a node's frame handling (seed ${SEED})`, () => {
           trainer.accept(new FramedLink(nodeSide, { codec: new Codec({ maxFrameBytes: 64 * 1024 }) }));
           const raw = rawEnd(rawSide);
           const src = `fz-${case_}`;
-          if (afterHandshake) raw.send(codec.encodeValue({ kind: 'hello', version: PROTOCOL_VERSION, src, role: 'learner', token: TOKEN, capabilities: [], metadata: {} }).slice());
+          if (afterHandshake)
+            raw.send(
+              codec
+                .encodeValue({
+                  kind: 'hello',
+                  version: PROTOCOL_VERSION,
+                  src,
+                  role: 'learner',
+                  token: TOKEN,
+                  capabilities: [],
+                  metadata: {},
+                })
+                .slice(),
+            );
           for (const bytes of messages) raw.send(bytes);
           // The node handles a link's messages in order: its answer to this probe means it handled all of the above.
           const probe = `probe-${case_}`;
           raw.send(
             afterHandshake
               ? codec.encodeValue([0, 2 ** 31 - 1, 'echo', [probe]]).slice()
-              : codec.encodeValue({ kind: 'hello', version: PROTOCOL_VERSION, src: probe, role: 'learner', token: TOKEN, capabilities: [], metadata: {} }).slice(),
+              : codec
+                  .encodeValue({
+                    kind: 'hello',
+                    version: PROTOCOL_VERSION,
+                    src: probe,
+                    role: 'learner',
+                    token: TOKEN,
+                    capabilities: [],
+                    metadata: {},
+                  })
+                  .slice(),
           );
-          if (!announcesAttachments(messages)) await raw.until((f) => (afterHandshake ? f.value === probe : f.kind === 'welcome' && f.dst === probe));
+          if (!announcesAttachments(messages))
+            await raw.until((f) =>
+              afterHandshake ? f.value === probe : f.kind === 'welcome' && f.dst === probe,
+            );
           assertNothingEscaped();
           assertTypedClose(raw.closedWith());
           raw.close();
@@ -312,7 +498,13 @@ describe(`fuzzing a node's frame handling (seed ${SEED})`, () => {
   }, 60_000);
 
   it('a learner node survives any bytes from the trainer it joins, before and after the welcome, and joins a fresh trainer after', async () => {
-    const learner = new Node({ id: 'learner', role: 'learner', heartbeat: false, timeout: CASE_MS, connectTimeout: CASE_MS });
+    const learner = new Node({
+      id: 'learner',
+      role: 'learner',
+      heartbeat: false,
+      timeout: CASE_MS,
+      connectTimeout: CASE_MS,
+    });
     learner.serve({ train: (p: unknown) => p, getWeights: () => [1, 2, 3] });
     learner.on('note', () => undefined);
     let n = 0;
@@ -327,7 +519,15 @@ describe(`fuzzing a node's frame handling (seed ${SEED})`, () => {
             () => 'welcomed',
             (error: unknown) => error,
           );
-          const welcome = codec.encodeValue({ kind: 'welcome', version: PROTOCOL_VERSION, src: trainerId, dst: 'learner', role: 'trainer' }).slice();
+          const welcome = codec
+            .encodeValue({
+              kind: 'welcome',
+              version: PROTOCOL_VERSION,
+              src: trainerId,
+              dst: 'learner',
+              role: 'trainer',
+            })
+            .slice();
           if (afterHandshake) raw.send(welcome);
           for (const bytes of messages) raw.send(bytes);
           const probe = 2 ** 31 - 1;
@@ -338,9 +538,13 @@ describe(`fuzzing a node's frame handling (seed ${SEED})`, () => {
             if (!announcesAttachments(messages)) await raw.until((f) => f.id === probe);
           } else {
             // The handshake settles: welcomed, or refused with a typed error; never left hanging.
-            const outcome = await Promise.race([joined, new Promise((resolve) => setTimeout(() => resolve('hang'), CASE_MS))]);
+            const outcome = await Promise.race([
+              joined,
+              new Promise((resolve) => setTimeout(() => resolve('hang'), CASE_MS)),
+            ]);
             expect(outcome, 'hang: the handshake did not settle').not.toBe('hang');
-            if (outcome !== 'welcomed') expect((outcome as { code?: unknown }).code, String(outcome)).toBeTypeOf('string');
+            if (outcome !== 'welcomed')
+              expect((outcome as { code?: unknown }).code, String(outcome)).toBeTypeOf('string');
           }
           assertNothingEscaped();
           assertTypedClose(raw.closedWith());

@@ -22,7 +22,10 @@ function rawPeer(hub: Node, codec = new Codec()) {
   const own = new Codec();
   const waiting: ((frame: Envelope) => void)[] = [];
   const closed = new Promise<string>((resolve) =>
-    rawSide.listen({ data: (bytes) => waiting.splice(0).forEach((deliver) => deliver(own.decode(bytes))), close: resolve }),
+    rawSide.listen({
+      data: (bytes) => waiting.splice(0).forEach((deliver) => deliver(own.decode(bytes))),
+      close: resolve,
+    }),
   );
   return {
     send: (frame: unknown) => rawSide.send(own.encode(frame as Envelope)),
@@ -60,17 +63,40 @@ describe('hostile frames at a node', () => {
   });
 
   const afterHello: [string, Record<string, unknown>, RegExp][] = [
-    ['an object for its event', { kind: 'error', id: 0, error: { name: 'E', message: 'm' }, event: uncallable }, /malformed error frame: event/],
-    ['an object for its cause message', { kind: 'error', id: 0, error: { name: 'E', message: 'm', cause: { name: 'E', message: uncallable } } }, /malformed error frame: error\.cause\.message/],
-    ['a cause 5 deep', { kind: 'error', id: 0, error: nested(5) }, /malformed error frame: error has causes nested deeper than 4/],
-    ['a request id past 2^31', { kind: 'error', id: 2 ** 40, error: { name: 'E', message: 'm' } }, /malformed error frame: id/],
+    [
+      'an object for its event',
+      { kind: 'error', id: 0, error: { name: 'E', message: 'm' }, event: uncallable },
+      /malformed error frame: event/,
+    ],
+    [
+      'an object for its cause message',
+      { kind: 'error', id: 0, error: { name: 'E', message: 'm', cause: { name: 'E', message: uncallable } } },
+      /malformed error frame: error\.cause\.message/,
+    ],
+    [
+      'a cause 5 deep',
+      { kind: 'error', id: 0, error: nested(5) },
+      /malformed error frame: error has causes nested deeper than 4/,
+    ],
+    [
+      'a request id past 2^31',
+      { kind: 'error', id: 2 ** 40, error: { name: 'E', message: 'm' } },
+      /malformed error frame: id/,
+    ],
   ];
   for (const [what, frame, reason] of afterHello) {
     it(`closes, after its hello, the link of a peer that sends an error frame with ${what}`, async () => {
       const hub = await hubWithHonestLearner();
       const raw = rawPeer(hub);
       const welcome = raw.next();
-      raw.send({ kind: 'hello', version: PROTOCOL_VERSION, src: 'mallory', role: 'learner', capabilities: [], metadata: {} });
+      raw.send({
+        kind: 'hello',
+        version: PROTOCOL_VERSION,
+        src: 'mallory',
+        role: 'learner',
+        capabilities: [],
+        metadata: {},
+      });
       expect(await welcome).toMatchObject({ kind: 'welcome', dst: 'mallory' });
       raw.send(frame);
       expect(await raw.closed).toMatch(reason);

@@ -27,7 +27,13 @@ describe('a node against hostile peers', () => {
     const training = hub.call('honest', 'train', [], { timeout: 10_000 });
     for (let id = 1; id <= 50; id++) {
       raw.send({ kind: 'result', id, src: 'mallory', dst: 'hub', value: 'forged' });
-      raw.send({ kind: 'error', id, src: 'mallory', dst: 'hub', error: { name: 'Error', message: 'forged' } });
+      raw.send({
+        kind: 'error',
+        id,
+        src: 'mallory',
+        dst: 'hub',
+        error: { name: 'Error', message: 'forged' },
+      });
       raw.send({ kind: 'ack', id, src: 'mallory', dst: 'hub' });
     }
     // Even claiming to be the node asked: its frames are its own link's, and the request went out on another.

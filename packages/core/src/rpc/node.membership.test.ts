@@ -7,13 +7,14 @@ import { nextEvent, nodeMaker, RawPeer } from '../test-support.js';
 const make = nodeMaker(afterEach);
 
 describe('registration', () => {
-  it("shows users a read-only registry: nobody but a handshake can put a client in it", async () => {
+  it('shows users a read-only registry: nobody but a handshake can put a client in it', async () => {
     const hub = make('trainer');
     await joinInMemory(hub, make('l1'));
     expect(hub.registry.connected()).toEqual(['l1']);
     expect(hub.registry.size).toBe(1);
     expect(hub.registry.get('l1')).toMatchObject({ id: 'l1', state: 'connected' });
-    for (const mutator of ['admit', 'depart']) expect((hub.registry as unknown as Record<string, unknown>)[mutator]).toBeUndefined();
+    for (const mutator of ['admit', 'depart'])
+      expect((hub.registry as unknown as Record<string, unknown>)[mutator]).toBeUndefined();
     expect(Object.isFrozen(hub.registry)).toBe(true);
   });
 
@@ -21,10 +22,20 @@ describe('registration', () => {
     const hub = make('trainer', { role: 'trainer' });
     const learner = make('l1', { role: 'learner' });
     const registered = nextEvent(hub.events, 'CLIENT_REGISTERED');
-    const peer = await joinInMemory(hub, learner, { capabilities: ['train', 'evaluate'], metadata: { examples: 600 }, strict: true });
+    const peer = await joinInMemory(hub, learner, {
+      capabilities: ['train', 'evaluate'],
+      metadata: { examples: 600 },
+      strict: true,
+    });
     expect(peer).toEqual({ id: 'trainer', role: 'trainer', resume: expect.stringMatching(/^[0-9a-f]{32}$/) });
     const [client] = await registered;
-    expect(client).toMatchObject({ id: 'l1', role: 'learner', capabilities: ['train', 'evaluate'], metadata: { examples: 600 }, state: 'connected' });
+    expect(client).toMatchObject({
+      id: 'l1',
+      role: 'learner',
+      capabilities: ['train', 'evaluate'],
+      metadata: { examples: 600 },
+      state: 'connected',
+    });
     expect(hub.registry.connected()).toEqual(['l1']);
     expect(hub.registry.connected('trainer')).toEqual([]);
   });
@@ -34,8 +45,12 @@ describe('registration', () => {
     hub.handle('ping', () => 'pong');
     const good = make('good');
     await joinInMemory(hub, good, { token: 'sesame', strict: true });
-    await expect(joinInMemory(hub, make('bad'), { token: 'guess', strict: true })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
-    await expect(joinInMemory(hub, make('none'), { strict: true })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(joinInMemory(hub, make('bad'), { token: 'guess', strict: true })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    await expect(joinInMemory(hub, make('none'), { strict: true })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
     expect(hub.registry.connected()).toEqual(['good']);
     expect(await good.call('trainer', 'ping', [])).toBe('pong');
   });
@@ -43,9 +58,13 @@ describe('registration', () => {
   it('checks per-client tokens with an authenticate function that sees the whole hello', async () => {
     const tokens: Record<string, string> = { a: 'ta', b: 'tb' };
     const seen: HelloFrame[] = [];
-    const hub = make('trainer', { authenticate: async (hello) => (seen.push(hello), tokens[hello.src] === hello.token) });
+    const hub = make('trainer', {
+      authenticate: async (hello) => (seen.push(hello), tokens[hello.src] === hello.token),
+    });
     await joinInMemory(hub, make('a'), { token: 'ta' });
-    await expect(joinInMemory(hub, make('b'), { token: 'ta' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(joinInMemory(hub, make('b'), { token: 'ta' })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
     expect(seen.map((h) => h.src)).toEqual(['a', 'b']);
   });
 
@@ -56,7 +75,10 @@ describe('registration', () => {
     const raw = new RawPeer(b);
     raw.hello('old', { version: 99 });
     const error = await raw.next('error');
-    expect(error.error).toMatchObject({ code: 'VERSION_MISMATCH', message: expect.stringMatching(/version 99/) });
+    expect(error.error).toMatchObject({
+      code: 'VERSION_MISMATCH',
+      message: expect.stringMatching(/version 99/),
+    });
     expect(await raw.closed()).toMatch(/VERSION_MISMATCH/);
     expect(hub.registry.size).toBe(0);
   });
@@ -124,14 +146,23 @@ describe('registration', () => {
   });
 
   it('admits per-learner credentials, and lets the holder of its own credential take over its id', async () => {
-    const hub = make('trainer', { authenticate: 'shared', credentials: { l1: 'own-secret-1', l2: 'own-secret-2' } });
+    const hub = make('trainer', {
+      authenticate: 'shared',
+      credentials: { l1: 'own-secret-1', l2: 'own-secret-2' },
+    });
     hub.handle('ping', () => 'pong');
     const first = make('l1');
     await joinInMemory(hub, first, { token: 'own-secret-1' });
     // Another learner's credential, and the shared token, do not prove who l1 is.
-    await expect(joinInMemory(hub, make('l1'), { token: 'own-secret-2' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
-    await expect(joinInMemory(hub, make('l1'), { token: 'shared' })).rejects.toMatchObject({ code: 'ID_TAKEN' });
-    await expect(joinInMemory(hub, make('l3'), { token: 'shared' })).resolves.toMatchObject({ id: 'trainer' });
+    await expect(joinInMemory(hub, make('l1'), { token: 'own-secret-2' })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    await expect(joinInMemory(hub, make('l1'), { token: 'shared' })).rejects.toMatchObject({
+      code: 'ID_TAKEN',
+    });
+    await expect(joinInMemory(hub, make('l3'), { token: 'shared' })).resolves.toMatchObject({
+      id: 'trainer',
+    });
     const lost = nextEvent(first.events, 'PEER_DISCONNECTED');
     const second = make('l1');
     await joinInMemory(hub, second, { token: 'own-secret-1' });
@@ -142,7 +173,9 @@ describe('registration', () => {
   it('admits only per-learner credentials when no shared token is set', async () => {
     const hub = make('trainer', { credentials: (id) => (id === 'l1' ? 'c1' : undefined) });
     await expect(joinInMemory(hub, make('l1'), { token: 'c1' })).resolves.toMatchObject({ id: 'trainer' });
-    await expect(joinInMemory(hub, make('l2'), { token: 'c1' })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(joinInMemory(hub, make('l2'), { token: 'c1' })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
     await expect(joinInMemory(hub, make('l3'))).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
 
@@ -159,7 +192,11 @@ describe('registration', () => {
     expect((await unregistered)[0]).toMatchObject({ id: 'polite', state: 'unregistered' });
     const disconnected = nextEvent(hub.events, 'CLIENT_DISCONNECTED');
     b.close('cable pulled');
-    expect((await disconnected)[0]).toMatchObject({ id: 'rude', state: 'disconnected', reason: 'cable pulled' });
+    expect((await disconnected)[0]).toMatchObject({
+      id: 'rude',
+      state: 'disconnected',
+      reason: 'cable pulled',
+    });
     expect(hub.registry.connected()).toEqual([]);
   });
 
@@ -169,7 +206,10 @@ describe('registration', () => {
     hub.accept(a);
     const early = new RawPeer(b);
     early.send({ kind: 'call', id: 1, src: 'x', dst: 'trainer', method: 'm', args: [] });
-    expect((await early.next('error')).error).toMatchObject({ code: 'BAD_FRAME', message: expect.stringMatching(/before the handshake/) });
+    expect((await early.next('error')).error).toMatchObject({
+      code: 'BAD_FRAME',
+      message: expect.stringMatching(/before the handshake/),
+    });
     await early.closed();
 
     const [c, d] = memoryLinkPair();
@@ -200,9 +240,30 @@ describe('registration', () => {
 
   it("a learner closes a refused join with the refusal's code first (so the close code says it), never with the trainer's words alone", async () => {
     for (const [answer, expected] of [
-      [{ kind: 'error', id: 0, src: 'trainer', dst: 'l1', error: { name: 'Error', message: 'anything the trainer says' } }, /^BAD_FRAME: the join was refused out of protocol: anything the trainer says$/],
-      [{ kind: 'error', id: 0, src: 'trainer', dst: 'l1', error: { name: 'OiafedError', code: 'UNAUTHORIZED', protocol: true, message: 'wrong token' } }, /^UNAUTHORIZED: wrong token$/],
-      [{ kind: 'welcome', version: 3, src: 'trainer', dst: 'l1', role: 'trainer' }, /^VERSION_MISMATCH: protocol version 3 is not supported/],
+      [
+        {
+          kind: 'error',
+          id: 0,
+          src: 'trainer',
+          dst: 'l1',
+          error: { name: 'Error', message: 'anything the trainer says' },
+        },
+        /^BAD_FRAME: the join was refused out of protocol: anything the trainer says$/,
+      ],
+      [
+        {
+          kind: 'error',
+          id: 0,
+          src: 'trainer',
+          dst: 'l1',
+          error: { name: 'OiafedError', code: 'UNAUTHORIZED', protocol: true, message: 'wrong token' },
+        },
+        /^UNAUTHORIZED: wrong token$/,
+      ],
+      [
+        { kind: 'welcome', version: 3, src: 'trainer', dst: 'l1', role: 'trainer' },
+        /^VERSION_MISMATCH: protocol version 3 is not supported/,
+      ],
     ] as const) {
       const learner = make('l1');
       const [a, b] = memoryLinkPair({ strict: true });

@@ -74,7 +74,10 @@ export class Node {
   }
 
   /** Handles on several nodes at once, for broadcast and per-node collection. */
-  proxies<T, E extends EventMap = EventMap>(ids: readonly NodeId[], options?: CallOptions): ProxyCollection<T, E> {
+  proxies<T, E extends EventMap = EventMap>(
+    ids: readonly NodeId[],
+    options?: CallOptions,
+  ): ProxyCollection<T, E> {
     return new ProxyCollection<T, E>(this, ids, options);
   }
 
@@ -89,18 +92,26 @@ export class Node {
     if (name.length > MAX_NAME_LENGTH) throw nameTooLong('event', name);
     const frame: EventFrame = { kind: 'event', id: 0, src: this.id, dst, name, payload };
     if (dst !== BROADCAST) return this.#emitOn(this.#parts.route(dst), frame);
-    for (const session of this.#parts.sessions.values()) if (session.phase === 'open') this.#emitOn(session, frame);
+    for (const session of this.#parts.sessions.values())
+      if (session.phase === 'open') this.#emitOn(session, frame);
   }
 
   /** An event that resolves when the receiver's handlers have run; rejects if none exist or one threw. */
   emitWithAck(dst: NodeId, name: string, payload: unknown, options: CallOptions = {}): Promise<void> {
-    if (dst === BROADCAST) return Promise.reject(new OiafedError('UNKNOWN_TARGET', 'acknowledged events go to one node; use proxies(ids).emitWithAck'));
+    if (dst === BROADCAST)
+      return Promise.reject(
+        new OiafedError('UNKNOWN_TARGET', 'acknowledged events go to one node; use proxies(ids).emitWithAck'),
+      );
     if (name.length > MAX_NAME_LENGTH) return Promise.reject(nameTooLong('event', name));
     return this.#parts.caller.request('event', dst, name, [payload], options) as Promise<void>;
   }
 
   #emitOn(session: LinkSession, frame: EventFrame): void {
-    const report = (error: unknown) => this.events.emit('EVENT_FAILED', asOiafedError(error, 'sending'), { target: frame.dst, name: frame.name });
+    const report = (error: unknown) =>
+      this.events.emit('EVENT_FAILED', asOiafedError(error, 'sending'), {
+        target: frame.dst,
+        name: frame.name,
+      });
     try {
       this.#parts.outbox.send(session, frame, transfersOf([frame.payload]))?.catch(report);
     } catch (error) {
@@ -128,7 +139,11 @@ export class Node {
   disconnect(peer: NodeId, reason = 'disconnected'): void {
     const session = this.#parts.router.direct(peer);
     if (!session) return;
-    this.#parts.outbox.sendQuietly(session, { kind: 'bye', src: this.id, reason: boundedText(reason, MAX_REASON_LENGTH) });
+    this.#parts.outbox.sendQuietly(session, {
+      kind: 'bye',
+      src: this.id,
+      reason: boundedText(reason, MAX_REASON_LENGTH),
+    });
     this.#parts.sessions.drop(session, reason);
   }
 
@@ -146,7 +161,12 @@ export class Node {
   close(reason = 'node closed'): void {
     if (!this.#parts.close()) return;
     for (const session of [...this.#parts.sessions.values()]) {
-      if (session.phase === 'open') this.#parts.outbox.sendQuietly(session, { kind: 'bye', src: this.id, reason: boundedText(reason, MAX_REASON_LENGTH) });
+      if (session.phase === 'open')
+        this.#parts.outbox.sendQuietly(session, {
+          kind: 'bye',
+          src: this.id,
+          reason: boundedText(reason, MAX_REASON_LENGTH),
+        });
       this.#parts.sessions.drop(session, reason);
     }
     this.#parts.caller.pending.rejectAll(() => new OiafedError('CLOSED', `node ${this.id} closed`));
@@ -164,5 +184,8 @@ export class Node {
 
 /** Names are bounded on the wire (a receiver refuses a longer one and closes the link): refused here first. */
 function nameTooLong(what: 'method' | 'event', name: string): OiafedError {
-  return new OiafedError('INVALID_CONFIG', `${what} name of ${name.length} characters is longer than ${MAX_NAME_LENGTH}`);
+  return new OiafedError(
+    'INVALID_CONFIG',
+    `${what} name of ${name.length} characters is longer than ${MAX_NAME_LENGTH}`,
+  );
 }

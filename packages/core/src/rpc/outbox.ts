@@ -19,7 +19,9 @@ export class Outbox {
       session.link.send(this.#local(session, frame), transfer);
       return undefined;
     }
-    return this.pipeline.pass(session, 'outbound', frame, (f) => session.link.send(this.#local(session, f), transfer));
+    return this.pipeline.pass(session, 'outbound', frame, (f) =>
+      session.link.send(this.#local(session, f), transfer),
+    );
   }
 
   /** For frames nobody awaits (pings, acks, error answers): a closed link is not an error here. */

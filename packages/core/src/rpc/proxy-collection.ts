@@ -26,8 +26,16 @@ export class ProxyCollection<T, E extends EventMap = EventMap> {
   }
 
   /** The same method with the same arguments on every node. */
-  broadcast<M extends MethodName<T>>(method: M, args: ArgsOf<T, M>, options?: CollectOptions<ResultOf<T, M>>): Promise<Settled<ResultOf<T, M>>[]> {
-    return this.#gather(this.ids, (id) => this.#host.call(id, method, args, this.#merge(options)) as Promise<ResultOf<T, M>>, options);
+  broadcast<M extends MethodName<T>>(
+    method: M,
+    args: ArgsOf<T, M>,
+    options?: CollectOptions<ResultOf<T, M>>,
+  ): Promise<Settled<ResultOf<T, M>>[]> {
+    return this.#gather(
+      this.ids,
+      (id) => this.#host.call(id, method, args, this.#merge(options)) as Promise<ResultOf<T, M>>,
+      options,
+    );
   }
 
   /** The same method with per-node arguments; nodes missing from `argsByNode` are not called. */
@@ -36,14 +44,28 @@ export class ProxyCollection<T, E extends EventMap = EventMap> {
     argsByNode: ReadonlyMap<NodeId, ArgsOf<T, M>> | Readonly<Record<NodeId, ArgsOf<T, M>>>,
     options?: CollectOptions<ResultOf<T, M>>,
   ): Promise<Settled<ResultOf<T, M>>[]> {
-    const entries = new Map<NodeId, ArgsOf<T, M>>(argsByNode instanceof Map ? argsByNode : Object.entries(argsByNode as Record<NodeId, ArgsOf<T, M>>));
+    const entries = new Map<NodeId, ArgsOf<T, M>>(
+      argsByNode instanceof Map ? argsByNode : Object.entries(argsByNode as Record<NodeId, ArgsOf<T, M>>),
+    );
     const ids = this.ids.filter((id) => entries.has(id));
-    return this.#gather(ids, (id) => this.#host.call(id, method, entries.get(id)!, this.#merge(options)) as Promise<ResultOf<T, M>>, options);
+    return this.#gather(
+      ids,
+      (id) => this.#host.call(id, method, entries.get(id)!, this.#merge(options)) as Promise<ResultOf<T, M>>,
+      options,
+    );
   }
 
   /** An acknowledged event to every node; each outcome says whether that node's handlers ran. */
-  emitWithAck<K extends keyof E & string>(name: K, payload: E[K], options?: CollectOptions<void>): Promise<Settled<void>[]> {
-    return this.#gather(this.ids, (id) => this.#host.emitWithAck(id, name, payload, this.#merge(options)), options);
+  emitWithAck<K extends keyof E & string>(
+    name: K,
+    payload: E[K],
+    options?: CollectOptions<void>,
+  ): Promise<Settled<void>[]> {
+    return this.#gather(
+      this.ids,
+      (id) => this.#host.emitWithAck(id, name, payload, this.#merge(options)),
+      options,
+    );
   }
 
   /** A one-way event to every node. */
@@ -55,7 +77,11 @@ export class ProxyCollection<T, E extends EventMap = EventMap> {
     return options ? { ...this.#options, ...options } : this.#options;
   }
 
-  #gather<R>(ids: readonly NodeId[], run: (id: NodeId) => Promise<R>, options: CollectOptions<R> | undefined): Promise<Settled<R>[]> {
+  #gather<R>(
+    ids: readonly NodeId[],
+    run: (id: NodeId) => Promise<R>,
+    options: CollectOptions<R> | undefined,
+  ): Promise<Settled<R>[]> {
     return Promise.all(
       ids.map(async (id): Promise<Settled<R>> => {
         let outcome: Settled<R>;

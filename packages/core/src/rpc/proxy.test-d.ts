@@ -3,7 +3,10 @@ import type { Node } from './node.js';
 import type { Settled } from './proxy-collection.js';
 
 interface Learner {
-  train(params: { lr: number; weights: Float32Array }): Promise<{ weights: Float32Array; numExamples: number }>;
+  train(params: {
+    lr: number;
+    weights: Float32Array;
+  }): Promise<{ weights: Float32Array; numExamples: number }>;
   evaluate(): { accuracy: number };
   rename(name: string, force?: boolean): void;
   readonly examples: number;
@@ -15,7 +18,9 @@ describe('typed proxies', () => {
   it('infer argument and result types of remote methods, always as promises', () => {
     const learner = node.proxy<Learner>('l1');
     expectTypeOf(learner.train).parameters.toEqualTypeOf<[{ lr: number; weights: Float32Array }]>();
-    expectTypeOf(learner.train).returns.toEqualTypeOf<Promise<{ weights: Float32Array; numExamples: number }>>();
+    expectTypeOf(learner.train).returns.toEqualTypeOf<
+      Promise<{ weights: Float32Array; numExamples: number }>
+    >();
     expectTypeOf(learner.evaluate).returns.toEqualTypeOf<Promise<{ accuracy: number }>>();
     expectTypeOf(learner.rename).parameters.toEqualTypeOf<[name: string, force?: boolean]>();
     expectTypeOf(learner.$id).toEqualTypeOf<string>();
@@ -36,7 +41,9 @@ describe('typed proxies', () => {
   it('type $call by method name', () => {
     const learner = node.proxy<Learner>('l1');
     expectTypeOf(learner.$call<'evaluate'>).returns.toEqualTypeOf<Promise<{ accuracy: number }>>();
-    expectTypeOf(learner.$with({ timeout: 5 }).evaluate).returns.toEqualTypeOf<Promise<{ accuracy: number }>>();
+    expectTypeOf(learner.$with({ timeout: 5 }).evaluate).returns.toEqualTypeOf<
+      Promise<{ accuracy: number }>
+    >();
   });
 
   it('type events, so emitting an undeclared event or the wrong payload does not compile', () => {

@@ -30,7 +30,9 @@ export type ArgsOf<T, M extends keyof T> = T[M] extends (...args: infer A) => un
 export type ResultOf<T, M extends keyof T> = T[M] extends (...args: never[]) => infer R ? Awaited<R> : never;
 
 /** A method as seen from the other side of a link: same arguments, always a promise. */
-export type RemoteMethod<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+export type RemoteMethod<F> = F extends (...args: infer A) => infer R
+  ? (...args: A) => Promise<Awaited<R>>
+  : never;
 
 export interface ProxyBuiltins<T, E extends EventMap> {
   /** The node this proxy calls. */
@@ -62,7 +64,11 @@ export interface ProxyHost {
 
 const NOT_REMOTE = new Set<string | symbol>(['then', 'toJSON']);
 
-export function createProxy<T, E extends EventMap>(host: ProxyHost, id: NodeId, options: CallOptions = {}): RemoteProxy<T, E> {
+export function createProxy<T, E extends EventMap>(
+  host: ProxyHost,
+  id: NodeId,
+  options: CallOptions = {},
+): RemoteProxy<T, E> {
   const callers = new Map<string, (...args: unknown[]) => Promise<unknown>>();
   // Untyped inside: the RemoteProxy type below is the contract users see.
   const builtins: Record<string, unknown> = {
@@ -70,7 +76,8 @@ export function createProxy<T, E extends EventMap>(host: ProxyHost, id: NodeId, 
     $call: (method: string, ...args: unknown[]) => host.call(id, method, args, options),
     $with: (more: CallOptions) => createProxy<unknown, EventMap>(host, id, { ...options, ...more }),
     $emit: (name: string, payload: unknown) => host.emit(id, name, payload),
-    $emitWithAck: (name: string, payload: unknown, more?: CallOptions) => host.emitWithAck(id, name, payload, { ...options, ...more }),
+    $emitWithAck: (name: string, payload: unknown, more?: CallOptions) =>
+      host.emitWithAck(id, name, payload, { ...options, ...more }),
   };
   return new Proxy(Object.create(null) as object, {
     get(_target, prop) {

@@ -23,6 +23,9 @@ describe('the default request timeout', () => {
     await vi.advanceTimersByTimeAsync(DEFAULT_REQUEST_TIMEOUT - 1);
     expect(settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
-    await expect(call).rejects.toMatchObject({ code: 'TIMEOUT', message: expect.stringContaining(`after ${DEFAULT_REQUEST_TIMEOUT} ms`) });
+    await expect(call).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: expect.stringContaining(`after ${DEFAULT_REQUEST_TIMEOUT} ms`),
+    });
   });
 });

@@ -32,14 +32,24 @@ export const DEFAULT_RETRY: RetryPolicy = {
  * final. ID_TAKEN is not: on a reconnect, the trainer may not yet have noticed that the client's
  * previous link is dead (a call never fails with it).
  */
-export const RETRIABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TIMEOUT', 'DISCONNECTED', 'UNKNOWN_TARGET', 'NOT_CONNECTED', 'ID_TAKEN']);
+export const RETRIABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'TIMEOUT',
+  'DISCONNECTED',
+  'UNKNOWN_TARGET',
+  'NOT_CONNECTED',
+  'ID_TAKEN',
+]);
 
 export function isRetriable(error: unknown): boolean {
   return error instanceof OiafedError && RETRIABLE_CODES.has(error.code);
 }
 
 /** The wait after the `failures`-th failed attempt (1 for the first). */
-export function retryDelay(policy: RetryPolicy, failures: number, random: () => number = Math.random): number {
+export function retryDelay(
+  policy: RetryPolicy,
+  failures: number,
+  random: () => number = Math.random,
+): number {
   const n = Math.max(1, failures);
   const base =
     policy.strategy === 'constant'
@@ -58,9 +68,13 @@ export function resolveRetry(retry: boolean | Partial<RetryPolicy> | undefined):
 }
 
 /** Runs `attempt` until it succeeds, fails with a non-retriable error, or the policy runs out. */
-export async function withRetry<T>(policy: RetryPolicy | undefined, attempt: () => Promise<T>, signal?: CancelSignal): Promise<T> {
+export async function withRetry<T>(
+  policy: RetryPolicy | undefined,
+  attempt: () => Promise<T>,
+  signal?: CancelSignal,
+): Promise<T> {
   if (!policy) return attempt();
-  for (let failures = 0; ; ) {
+  for (let failures = 0; ;) {
     try {
       return await attempt();
     } catch (error) {

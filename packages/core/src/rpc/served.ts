@@ -27,8 +27,16 @@ export class Served {
     const added: string[] = [];
     for (const name of names) {
       const fn = (target as Record<string, unknown>)[name];
-      if (name in Object.prototype || name === 'constructor' || name === 'prototype' || typeof fn !== 'function') {
-        throw new OiafedError('INVALID_CONFIG', `cannot serve ${JSON.stringify(name)}: not an own method of the served object`);
+      if (
+        name in Object.prototype ||
+        name === 'constructor' ||
+        name === 'prototype' ||
+        typeof fn !== 'function'
+      ) {
+        throw new OiafedError(
+          'INVALID_CONFIG',
+          `cannot serve ${JSON.stringify(name)}: not an own method of the served object`,
+        );
       }
       this.#methods.set(name, (fn as (...args: unknown[]) => unknown).bind(target));
       added.push(name);
@@ -50,7 +58,15 @@ export class Served {
     const fn = this.#methods.get(frame.method);
     if (!fn) {
       const hint = this.#handlers.has(frame.method) ? `; it is an event here: emit it instead` : '';
-      return this.answerError(session, frame.id, frame.src, protocolError('METHOD_NOT_FOUND', `node ${this.#self} has no method ${JSON.stringify(frame.method)}${hint}`));
+      return this.answerError(
+        session,
+        frame.id,
+        frame.src,
+        protocolError(
+          'METHOD_NOT_FOUND',
+          `node ${this.#self} has no method ${JSON.stringify(frame.method)}${hint}`,
+        ),
+      );
     }
     const call = new RunningCall(frame.src, frame.meta);
     let out: unknown;
@@ -62,7 +78,10 @@ export class Served {
     } finally {
       leaveCall(previous);
     }
-    if (out instanceof Promise || (typeof out === 'object' && out !== null && typeof (out as PromiseLike<unknown>).then === 'function')) {
+    if (
+      out instanceof Promise ||
+      (typeof out === 'object' && out !== null && typeof (out as PromiseLike<unknown>).then === 'function')
+    ) {
       // Only a call still running can be cancelled: a synchronous one is answered before any cancel is read.
       const k = session.runningKey(frame.src, frame.id);
       session.running.set(k, call);
@@ -73,7 +92,8 @@ export class Served {
         },
         (error: unknown) => {
           session.running.delete(k);
-          if (!call.cancelled) this.answerError(session, frame.id, frame.src, toWireError(error, this.exposeStack));
+          if (!call.cancelled)
+            this.answerError(session, frame.id, frame.src, toWireError(error, this.exposeStack));
         },
       );
     } else {
@@ -85,7 +105,9 @@ export class Served {
     if (call.cancelled || session.phase === 'closed') return;
     const answer = { kind: 'result', id: frame.id, src: this.#self, dst: frame.src, value } as const;
     try {
-      this.outbox.send(session, answer, typeof value === 'object' && value !== null ? transfersOf([value]) : undefined)?.catch((e: unknown) => this.answerError(session, frame.id, frame.src, toWireError(e, false)));
+      this.outbox
+        .send(session, answer, typeof value === 'object' && value !== null ? transfersOf([value]) : undefined)
+        ?.catch((e: unknown) => this.answerError(session, frame.id, frame.src, toWireError(e, false)));
     } catch (error) {
       // The result could not be sent (too large, not serializable): the caller must still hear.
       this.answerError(session, frame.id, frame.src, toWireError(error, false));
@@ -97,7 +119,14 @@ export class Served {
     if (!handlers) {
       if (frame.dst === BROADCAST) return;
       const hint = this.#methods.has(frame.name) ? `; it is a method here: call it instead` : '';
-      return this.answerEvent(session, frame, protocolError('NO_HANDLER', `node ${this.#self} has no handler for event ${JSON.stringify(frame.name)}${hint}`));
+      return this.answerEvent(
+        session,
+        frame,
+        protocolError(
+          'NO_HANDLER',
+          `node ${this.#self} has no handler for event ${JSON.stringify(frame.name)}${hint}`,
+        ),
+      );
     }
     let waits: PromiseLike<void>[] | undefined;
     let failure: unknown;
@@ -111,7 +140,8 @@ export class Served {
     }
     const done = (error: unknown) => {
       if (error !== undefined) this.answerEvent(session, frame, toWireError(error, this.exposeStack));
-      else if (frame.id !== 0) this.outbox.sendQuietly(session, { kind: 'ack', id: frame.id, src: this.#self, dst: frame.src });
+      else if (frame.id !== 0)
+        this.outbox.sendQuietly(session, { kind: 'ack', id: frame.id, src: this.#self, dst: frame.src });
     };
     if (!waits || failure !== undefined) return done(failure);
     Promise.all(waits).then(
@@ -132,7 +162,14 @@ export class Served {
   answerEvent(session: LinkSession, frame: EventFrame, error: WireError): void {
     if (frame.dst === BROADCAST) return;
     if (frame.id !== 0) return this.answerError(session, frame.id, frame.src, error);
-    this.outbox.sendQuietly(session, { kind: 'error', id: 0, src: this.#self, dst: frame.src, error, event: frame.name });
+    this.outbox.sendQuietly(session, {
+      kind: 'error',
+      id: 0,
+      src: this.#self,
+      dst: frame.src,
+      error,
+      event: frame.name,
+    });
   }
 
   answerError(session: LinkSession, id: number, dst: NodeId, error: WireError): void {
@@ -143,7 +180,11 @@ export class Served {
 /** Method names of an object and its classes, short of Object.prototype; never constructor or `_x`. */
 export function exposedMethods(target: object): string[] {
   const names = new Set<string>();
-  for (let o: object | null = target; o && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o) as object | null) {
+  for (
+    let o: object | null = target;
+    o && o !== Object.prototype && o !== Function.prototype;
+    o = Object.getPrototypeOf(o) as object | null
+  ) {
     for (const name of Object.getOwnPropertyNames(o)) {
       if (name === 'constructor' || name.startsWith('_') || name in Object.prototype) continue;
       const descriptor = Object.getOwnPropertyDescriptor(o, name);

@@ -76,12 +76,20 @@ export class Sessions {
   linkError(session: LinkSession, error: OiafedError): void {
     if (session.phase === 'closed') return;
     const message = boundedText(error.message, 512);
-    this.parts.outbox.sendQuietly(session, { kind: 'error', id: 0, src: this.parts.id, dst: session.peer ?? '', error: protocolError(error.code, message) });
+    this.parts.outbox.sendQuietly(session, {
+      kind: 'error',
+      id: 0,
+      src: this.parts.id,
+      dst: session.peer ?? '',
+      error: protocolError(error.code, message),
+    });
     this.drop(session, `${error.code}: ${message}`);
     try {
       this.parts.events.emit('LINK_ERROR', error, session.peer);
     } catch (thrown) {
-      console.error(`[oiafed] a LINK_ERROR listener threw: ${boundedText(thrown instanceof Error ? thrown.message : thrown)}`);
+      console.error(
+        `[oiafed] a LINK_ERROR listener threw: ${boundedText(thrown instanceof Error ? thrown.message : thrown)}`,
+      );
     }
   }
 
@@ -97,7 +105,10 @@ export class Sessions {
     for (const call of session.running.values()) call.cancel(`caller disconnected: ${reason}`);
     session.running.clear();
     const peer = session.peer ?? 'peer';
-    caller.pending.rejectLink(session.link, () => new OiafedError('DISCONNECTED', `${peer} disconnected: ${reason}`));
+    caller.pending.rejectLink(
+      session.link,
+      () => new OiafedError('DISCONNECTED', `${peer} disconnected: ${reason}`),
+    );
     for (const [k, back] of session.relayed) {
       const [src, id] = parseRequestKey(k);
       served.answerError(back, id, src, protocolError('DISCONNECTED', `${peer} disconnected: ${reason}`));

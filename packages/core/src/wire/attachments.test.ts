@@ -25,14 +25,27 @@ describe('attachments from a peer', () => {
 
   it('refuses sizes that are negative, fractional or no whole number of elements, and totals over the limit', () => {
     for (const sizes of [[-4], [2.5], [6], [NaN], [Infinity]]) {
-      expect((thrown(() => checkAttachments(sizes, ['Float32Array'], 1024)) as OiafedError).code).toBe('BAD_FRAME');
+      expect((thrown(() => checkAttachments(sizes, ['Float32Array'], 1024)) as OiafedError).code).toBe(
+        'BAD_FRAME',
+      );
     }
-    expect((thrown(() => checkAttachments([800, 800], ['Uint8Array', 'Uint8Array'], 1024)) as OiafedError).code).toBe('PAYLOAD_TOO_LARGE');
+    expect(
+      (thrown(() => checkAttachments([800, 800], ['Uint8Array', 'Uint8Array'], 1024)) as OiafedError).code,
+    ).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('puts each attachment back where its ref stands, as its own typed array kind', () => {
-    const frame = { kind: 'event', id: 0, name: 'model', payload: { w: new AttachmentRef(0), list: [new AttachmentRef(1)] } } as unknown as Envelope;
-    const restored = restoreAttachments(frame, [new Uint8Array(8), new Uint8Array(16)], ['Float32Array', 'Float64Array']) as { payload: { w: unknown; list: unknown[] } };
+    const frame = {
+      kind: 'event',
+      id: 0,
+      name: 'model',
+      payload: { w: new AttachmentRef(0), list: [new AttachmentRef(1)] },
+    } as unknown as Envelope;
+    const restored = restoreAttachments(
+      frame,
+      [new Uint8Array(8), new Uint8Array(16)],
+      ['Float32Array', 'Float64Array'],
+    ) as { payload: { w: unknown; list: unknown[] } };
     expect(restored.payload.w).toBeInstanceOf(Float32Array);
     expect((restored.payload.w as Float32Array).length).toBe(2);
     expect(restored.payload.list[0]).toBeInstanceOf(Float64Array);
@@ -41,7 +54,12 @@ describe('attachments from a peer', () => {
   it('answers a ref to no attachment with BAD_FRAME, never another exception', () => {
     const refs: unknown[] = [5, -1, 0.5, 'constructor', '__proto__', NaN];
     for (const index of refs) {
-      const frame = { kind: 'event', id: 0, name: 'e', payload: [new AttachmentRef(index as number)] } as unknown as Envelope;
+      const frame = {
+        kind: 'event',
+        id: 0,
+        name: 'e',
+        payload: [new AttachmentRef(index as number)],
+      } as unknown as Envelope;
       const error = thrown(() => restoreAttachments(frame, [new Uint8Array(8)], ['Float32Array']));
       expect(error, String(index)).toBeInstanceOf(OiafedError);
       expect((error as OiafedError).code).toBe('BAD_FRAME');

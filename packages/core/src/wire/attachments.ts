@@ -19,7 +19,8 @@ addExtension({
   write: (ref: AttachmentRef) => ref.index,
   // Thrown inside the decoder, so the frame is refused as BAD_FRAME before anything sees the ref.
   read: (index: unknown) => {
-    if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= MAX_ATTACHMENTS) throw new Error('attachment reference out of range');
+    if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= MAX_ATTACHMENTS)
+      throw new Error('attachment reference out of range');
     return new AttachmentRef(index as number);
   },
 });
@@ -68,7 +69,14 @@ export interface Extracted {
  * the path to them (the caller's objects are not touched). Undefined when there are none.
  */
 export function extractAttachments(frame: Envelope): Extracted | undefined {
-  const key = frame.kind === 'call' ? 'args' : frame.kind === 'result' ? 'value' : frame.kind === 'event' ? 'payload' : undefined;
+  const key =
+    frame.kind === 'call'
+      ? 'args'
+      : frame.kind === 'result'
+        ? 'value'
+        : frame.kind === 'event'
+          ? 'payload'
+          : undefined;
   if (!key) return undefined;
   const payload = (frame as unknown as Record<string, unknown>)[key];
   if (!holdsAttachment(payload, 0)) return undefined;
@@ -78,7 +86,12 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
     if (typeof value !== 'object' || value === null) return value;
     if (ArrayBuffer.isView(value)) {
       const name = value.constructor.name;
-      if (value.byteLength < MIN_ATTACHMENT_BYTES || !Object.hasOwn(KINDS, name) || attachments.length >= MAX_ATTACHMENTS) return value;
+      if (
+        value.byteLength < MIN_ATTACHMENT_BYTES ||
+        !Object.hasOwn(KINDS, name) ||
+        attachments.length >= MAX_ATTACHMENTS
+      )
+        return value;
       attachments.push(value as TypedArray);
       types.push(name);
       return new AttachmentRef(attachments.length - 1);
@@ -112,7 +125,8 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
  */
 function holdsAttachment(value: unknown, depth: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
-  if (ArrayBuffer.isView(value)) return value.byteLength >= MIN_ATTACHMENT_BYTES && Object.hasOwn(KINDS, value.constructor.name);
+  if (ArrayBuffer.isView(value))
+    return value.byteLength >= MIN_ATTACHMENT_BYTES && Object.hasOwn(KINDS, value.constructor.name);
   if (depth >= MAX_DEPTH) return false;
   if (Array.isArray(value)) {
     for (const item of value) if (holdsAttachment(item, depth + 1)) return true;
@@ -131,14 +145,24 @@ export function isAttachmentType(name: unknown): name is string {
 
 /** What is wrong with an attached frame's list of attachments, or undefined when it is plausible. */
 export function attachmentListProblem(sizes: unknown, types: unknown): string | undefined {
-  if (!Array.isArray(sizes) || !Array.isArray(types) || sizes.length !== types.length || sizes.length === 0 || sizes.length > MAX_ATTACHMENTS) {
+  if (
+    !Array.isArray(sizes) ||
+    !Array.isArray(types) ||
+    sizes.length !== types.length ||
+    sizes.length === 0 ||
+    sizes.length > MAX_ATTACHMENTS
+  ) {
     return `sizes and types are not two lists of 1 to ${MAX_ATTACHMENTS} attachments`;
   }
   for (let i = 0; i < sizes.length; i++) {
     const size: unknown = sizes[i];
     const type: unknown = types[i];
     if (!isAttachmentType(type)) return `types[${i}] is not a typed array kind`;
-    if (!Number.isSafeInteger(size) || (size as number) < 0 || (size as number) % KINDS[type]!.BYTES_PER_ELEMENT !== 0) {
+    if (
+      !Number.isSafeInteger(size) ||
+      (size as number) < 0 ||
+      (size as number) % KINDS[type]!.BYTES_PER_ELEMENT !== 0
+    ) {
       return `sizes[${i}] is not a non-negative multiple of ${KINDS[type]!.BYTES_PER_ELEMENT} bytes`;
     }
   }
@@ -151,23 +175,33 @@ export function checkAttachments(sizes: readonly number[], types: readonly strin
   if (problem !== undefined) throw new OiafedError('BAD_FRAME', `malformed attached frame: ${problem}`);
   let total = 0;
   for (const size of sizes) total += size;
-  if (total > maxBytes) throw new OiafedError('PAYLOAD_TOO_LARGE', `attachments of ${total} bytes exceed the limit of ${maxBytes} bytes`);
+  if (total > maxBytes)
+    throw new OiafedError(
+      'PAYLOAD_TOO_LARGE',
+      `attachments of ${total} bytes exceed the limit of ${maxBytes} bytes`,
+    );
 }
 
 /**
  * Puts the received attachments back where their refs stand. `buffers` and `types` are those
  * checkAttachments let through; a ref to none of them is BAD_FRAME, and nothing else is thrown.
  */
-export function restoreAttachments(frame: Envelope, buffers: readonly Uint8Array[], types: readonly string[]): Envelope {
+export function restoreAttachments(
+  frame: Envelope,
+  buffers: readonly Uint8Array[],
+  types: readonly string[],
+): Envelope {
   const walk = (value: unknown, depth: number): unknown => {
     if (value instanceof AttachmentRef) return attachment(value.index, buffers, types);
-    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || depth >= MAX_DEPTH) return value;
+    if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || depth >= MAX_DEPTH)
+      return value;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) value[i] = walk(value[i], depth + 1);
       return value;
     }
     if (Object.getPrototypeOf(value) !== Object.prototype) return value;
-    for (const [k, item] of Object.entries(value)) (value as Record<string, unknown>)[k] = walk(item, depth + 1);
+    for (const [k, item] of Object.entries(value))
+      (value as Record<string, unknown>)[k] = walk(item, depth + 1);
     return value;
   };
   return walk(frame, -1) as Envelope;
@@ -176,10 +210,16 @@ export function restoreAttachments(frame: Envelope, buffers: readonly Uint8Array
 function attachment(index: number, buffers: readonly Uint8Array[], types: readonly string[]): TypedArray {
   const buffer = Number.isInteger(index) && index >= 0 && index < buffers.length ? buffers[index] : undefined;
   const type = types[index];
-  if (buffer === undefined || !isAttachmentType(type)) throw new OiafedError('BAD_FRAME', `reference to missing attachment ${boundedText(index)}`);
+  if (buffer === undefined || !isAttachmentType(type))
+    throw new OiafedError('BAD_FRAME', `reference to missing attachment ${boundedText(index)}`);
   const Kind = KINDS[type]!;
-  if (buffer.byteLength % Kind.BYTES_PER_ELEMENT !== 0) throw new OiafedError('BAD_FRAME', `attachment ${index} is not a whole number of ${type} elements`);
+  if (buffer.byteLength % Kind.BYTES_PER_ELEMENT !== 0)
+    throw new OiafedError('BAD_FRAME', `attachment ${index} is not a whole number of ${type} elements`);
   // A view must start at a multiple of its element size; memory that does not is copied to memory that does.
   const aligned = buffer.byteOffset % Kind.BYTES_PER_ELEMENT === 0 ? buffer : new Uint8Array(buffer);
-  return new Kind(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / Kind.BYTES_PER_ELEMENT);
+  return new Kind(
+    aligned.buffer as ArrayBuffer,
+    aligned.byteOffset,
+    aligned.byteLength / Kind.BYTES_PER_ELEMENT,
+  );
 }

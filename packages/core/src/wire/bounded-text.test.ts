@@ -18,7 +18,12 @@ describe('boundedText', () => {
   });
 
   it("describes a non-string without calling the value's own toString", () => {
-    const hostile = { toString: 5, valueOf: () => { throw new Error('called'); } };
+    const hostile = {
+      toString: 5,
+      valueOf: () => {
+        throw new Error('called');
+      },
+    };
     expect(boundedText(hostile)).toBe('[object]');
     expect(boundedText(Object.create(null))).toBe('[object]');
     expect(boundedText([1, 2])).toBe('[array of 2]');

@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Codec } from './codec.js';
 import { frameProblem, type Envelope } from './envelope.js';
-import { anyFrame, encoded, expectPeerError, fuzzSettings, hostileValue, mutate, mutation, withField } from '../fuzz-test-support.js';
+import {
+  anyFrame,
+  encoded,
+  expectPeerError,
+  fuzzSettings,
+  hostileValue,
+  mutate,
+  mutation,
+  withField,
+} from '../fuzz-test-support.js';
 
 /*
  * Property-based tests of the decoder: whatever bytes arrive, Codec.decode returns a frame whose
@@ -15,7 +24,14 @@ import { anyFrame, encoded, expectPeerError, fuzzSettings, hostileValue, mutate,
 const MAX_DECODE_MS = 250;
 
 const ping: Envelope = { kind: 'ping', t: 7 };
-const relayed: Envelope = { kind: 'call', id: 3, src: 'learner-1', dst: 'hub', method: 'train', args: [{ round: 1 }] };
+const relayed: Envelope = {
+  kind: 'call',
+  id: 3,
+  src: 'learner-1',
+  dst: 'hub',
+  method: 'train',
+  args: [{ round: 1 }],
+};
 
 function decodesTyped(codec: Codec, bytes: Uint8Array): void {
   const started = performance.now();
@@ -26,7 +42,8 @@ function decodesTyped(codec: Codec, bytes: Uint8Array): void {
     expectPeerError(error);
   }
   const elapsed = performance.now() - started;
-  if (elapsed > MAX_DECODE_MS) throw new Error(`decoding ${bytes.byteLength} bytes took ${elapsed.toFixed(0)} ms`);
+  if (elapsed > MAX_DECODE_MS)
+    throw new Error(`decoding ${bytes.byteLength} bytes took ${elapsed.toFixed(0)} ms`);
   if (frame !== undefined) {
     const problem = frameProblem(frame);
     if (problem !== undefined) throw new Error(`decode returned a frame that fails its checks: ${problem}`);
@@ -103,15 +120,26 @@ describe('Codec.decode under fuzzing', () => {
 
   it('answers any encodable value that is no frame with a typed error', () => {
     fc.assert(
-      fc.property(fc.anything({ maxDepth: 4, withMap: true, withSet: true, withTypedArray: true, withBigInt: true, withDate: true, withNullPrototype: true }), (value) => {
-        let bytes: Uint8Array;
-        try {
-          bytes = other.encodeValue(value);
-        } catch {
-          return;
-        }
-        decodesTyped(codec, bytes);
-      }),
+      fc.property(
+        fc.anything({
+          maxDepth: 4,
+          withMap: true,
+          withSet: true,
+          withTypedArray: true,
+          withBigInt: true,
+          withDate: true,
+          withNullPrototype: true,
+        }),
+        (value) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = other.encodeValue(value);
+          } catch {
+            return;
+          }
+          decodesTyped(codec, bytes);
+        },
+      ),
       fuzzSettings(3_000),
     );
   });

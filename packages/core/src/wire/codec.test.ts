@@ -42,7 +42,14 @@ describe('Codec', () => {
   it('round-trips ArrayBuffer, DataView, Map, Set, Date and BigInt as themselves', () => {
     const buffer = new Uint8Array([1, 2, 3, 4]).buffer;
     const view = new DataView(new Uint8Array([5, 6, 7]).buffer);
-    const value = { buffer, view, map: new Map([['k', 1]]), set: new Set([1, 2]), date: new Date(5), big: 2n ** 70n };
+    const value = {
+      buffer,
+      view,
+      map: new Map([['k', 1]]),
+      set: new Set([1, 2]),
+      date: new Date(5),
+      big: 2n ** 70n,
+    };
     const back = (roundTrip(codec, call([value])) as CallFrame).args[0] as typeof value;
     expect(back.buffer).toBeInstanceOf(ArrayBuffer);
     expect(Array.from(new Uint8Array(back.buffer))).toEqual([1, 2, 3, 4]);
@@ -58,11 +65,17 @@ describe('Codec', () => {
     const small = new Codec({ maxFrameBytes: 1024 });
     const bytes = codec.encode(call([new Uint8Array(4096)]));
     expect(() => small.decode(bytes)).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
-    expect(() => small.encode(call([new Uint8Array(4096)]))).toThrow(expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }));
+    expect(() => small.encode(call([new Uint8Array(4096)]))).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_TOO_LARGE' }),
+    );
   });
 
   it('answers garbage bytes with BAD_FRAME', () => {
-    for (const garbage of [new Uint8Array([0xc1, 0xff, 0x00]), Uint8Array.from('hello world', (c) => c.charCodeAt(0)), new Uint8Array(0)]) {
+    for (const garbage of [
+      new Uint8Array([0xc1, 0xff, 0x00]),
+      Uint8Array.from('hello world', (c) => c.charCodeAt(0)),
+      new Uint8Array(0),
+    ]) {
       const error = catchError(() => codec.decode(garbage));
       expect(error).toBeInstanceOf(OiafedError);
       expect(error.code).toBe('BAD_FRAME');
@@ -71,10 +84,18 @@ describe('Codec', () => {
 
   it('answers a well-formed value that is not a frame with BAD_FRAME naming the problem', () => {
     const encode = (value: unknown) => codec.encode(value as Envelope);
-    expect(catchError(() => codec.decode(encode({ kind: 'launch', id: 1 }))).message).toMatch(/unknown frame kind "launch"/);
-    expect(catchError(() => codec.decode(encode({ kind: 'call', id: 'x', src: 'a', dst: 'b', method: 'm', args: [] }))).message).toMatch(/malformed call/);
+    expect(catchError(() => codec.decode(encode({ kind: 'launch', id: 1 }))).message).toMatch(
+      /unknown frame kind "launch"/,
+    );
+    expect(
+      catchError(() =>
+        codec.decode(encode({ kind: 'call', id: 'x', src: 'a', dst: 'b', method: 'm', args: [] })),
+      ).message,
+    ).toMatch(/malformed call/);
     expect(catchError(() => codec.decode(encode([9, 2, 3]))).message).toMatch(/unknown frame code 9/);
-    expect(catchError(() => codec.decode(encode([0, 1, 'm', 'not a list']))).message).toMatch(/malformed call/);
+    expect(catchError(() => codec.decode(encode([0, 1, 'm', 'not a list']))).message).toMatch(
+      /malformed call/,
+    );
     expect(catchError(() => codec.decode(encode(5))).message).toMatch(/not an object/);
   });
 
@@ -98,7 +119,9 @@ describe('Codec', () => {
   it('gives each decoded byte array its own memory: the next frame decoded does not change it', () => {
     // What msgpackr writes as plain bin (read back as a view unless told to copy): a Buffer in Node, a
     // Uint8Array in browsers.
-    const bin = (values: number[]) => (globalThis as { Buffer?: { from(v: number[]): Uint8Array } }).Buffer?.from(values) ?? new Uint8Array(values);
+    const bin = (values: number[]) =>
+      (globalThis as { Buffer?: { from(v: number[]): Uint8Array } }).Buffer?.from(values) ??
+      new Uint8Array(values);
     const first = roundTrip(codec, call([bin([1, 2, 3])])) as CallFrame;
     roundTrip(codec, call([bin([9, 9, 9])]));
     expect(Array.from(first.args[0] as Uint8Array)).toEqual([1, 2, 3]);
@@ -129,11 +152,17 @@ describe('Codec', () => {
   });
 });
 
-
 describe('Codec decoding state', () => {
   const hex = (text: string) => Uint8Array.from(text.match(/../g)!, (byte) => parseInt(byte, 16));
   const ping = { kind: 'ping', t: 41 } as const;
-  const relayed: CallFrame = { kind: 'call', id: 9, src: 'learner-1', dst: 'learner-2', method: 'train', args: [{ round: 2 }] };
+  const relayed: CallFrame = {
+    kind: 'call',
+    id: 9,
+    src: 'learner-1',
+    dst: 'learner-2',
+    method: 'train',
+    args: [{ round: 2 }],
+  };
 
   /** What every honest peer sends next, read by `codec`: the same frames back, or the test fails. */
   function expectHonestFrames(codec: Codec) {
@@ -162,7 +191,8 @@ describe('Codec decoding state', () => {
       const bytes = codec.encodeValue(frame);
       expect(bytes[0]).toBe(0x40 + slot);
       expect(new Codec().decodeValue(bytes)).toEqual(frame);
-      if (frame.kind === 'ping' || 'src' in frame) expect(new Codec().decode(codec.encode(frame as Envelope))).toEqual(frame);
+      if (frame.kind === 'ping' || 'src' in frame)
+        expect(new Codec().decode(codec.encode(frame as Envelope))).toEqual(frame);
     });
   });
 
@@ -196,15 +226,29 @@ describe('Codec decoding state', () => {
       expect(codec.decode(defining)).toEqual({ kind: 'ping', t: 5 });
       // The same slot, not defined again: read as the number the byte stands for, not as the layout above.
       expect(codec.decodeValue(Uint8Array.from([0x40 + slot]))).toBe(0x40 + slot);
-      expect(catchError(() => codec.decode(Uint8Array.from([0x40 + slot, ...hex('a4706f6e6707')]))).code).toBe('BAD_FRAME');
-      expect(catchError(() => codec.decode(Uint8Array.from([0xd4, 0x72, 0x40 + slot, 0x91, 0xa1, 0x78, 0xc0]))).code).toBe('BAD_FRAME');
+      expect(
+        catchError(() => codec.decode(Uint8Array.from([0x40 + slot, ...hex('a4706f6e6707')]))).code,
+      ).toBe('BAD_FRAME');
+      expect(
+        catchError(() => codec.decode(Uint8Array.from([0xd4, 0x72, 0x40 + slot, 0x91, 0xa1, 0x78, 0xc0])))
+          .code,
+      ).toBe('BAD_FRAME');
     }
     expectHonestFrames(codec);
   });
 
   it('keeps two-byte record definitions (which msgpackr files under other keys) to their message too', () => {
     const codec = new Codec();
-    for (const [first, high] of [[0x40, 0], [0x4a, 0], [0x4a, 1], [0x41, 7], [0x5f, 255], [0x60, 0], [0x60, 1], [0x7f, 255]] as const) {
+    for (const [first, high] of [
+      [0x40, 0],
+      [0x4a, 0],
+      [0x4a, 1],
+      [0x41, 7],
+      [0x5f, 255],
+      [0x60, 0],
+      [0x60, 1],
+      [0x7f, 255],
+    ] as const) {
       const defining = Uint8Array.from([0xd5, 0x72, first, high, ...hex('92a46b696e64a174a470696e6705')]);
       const outcome = (() => {
         try {
@@ -217,7 +261,9 @@ describe('Codec decoding state', () => {
       if (outcome instanceof Error) expect(outcome).toMatchObject({ code: 'BAD_FRAME' });
       else expect(outcome).toEqual({ kind: 'ping', t: 5 });
       // A later reference to the same id through its first byte's layout: nothing is there any more.
-      expect(catchError(() => codec.decode(Uint8Array.from([first, high, ...hex('a4706f6e6707')]))).code).toBe('BAD_FRAME');
+      expect(
+        catchError(() => codec.decode(Uint8Array.from([first, high, ...hex('a4706f6e6707')]))).code,
+      ).toBe('BAD_FRAME');
       expectHonestFrames(codec);
     }
   });
@@ -232,9 +278,18 @@ describe('Codec decoding state', () => {
   });
 
   it('reads what a codec of the previous release wrote: the same bytes for every frame', () => {
-    const hello = { kind: 'hello', version: 2, src: 'l1', role: 'learner', capabilities: ['x'], metadata: { a: 1 } };
+    const hello = {
+      kind: 'hello',
+      version: 2,
+      src: 'l1',
+      role: 'learner',
+      capabilities: ['x'],
+      metadata: { a: 1 },
+    };
     // As msgpackr with the shared layouts and own records wrote it before this change (and still does).
-    const bytes = hex('d4724b96a46b696e64a776657273696f6ea3737263a4726f6c65ac6361706162696c6974696573a86d65746164617461a568656c6c6f02a26c31a76c6561726e657291a178d4724c91a16101');
+    const bytes = hex(
+      'd4724b96a46b696e64a776657273696f6ea3737263a4726f6c65ac6361706162696c6974696573a86d65746164617461a568656c6c6f02a26c31a76c6561726e657291a178d4724c91a16101',
+    );
     expect(Array.from(new Codec().encode(hello as Envelope))).toEqual(Array.from(bytes));
     expect(new Codec().decode(bytes)).toEqual(hello);
   });

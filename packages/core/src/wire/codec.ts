@@ -57,7 +57,12 @@ class RecordDecoder {
   // peer send a value that contains itself (a cycle that code walking it never finishes).
   // trusted: msgpackr's name for skipping one step, cutting the array back to its shared layouts
   // before each message; an array made for the message has nothing to cut. It trusts nothing else.
-  readonly #unpackr = new Unpackr({ copyBuffers: true, structuredClone: false, trusted: true, structures: [] } as Options & { trusted: boolean }) as Unpackr & { structures: Layouts };
+  readonly #unpackr = new Unpackr({
+    copyBuffers: true,
+    structuredClone: false,
+    trusted: true,
+    structures: [],
+  } as Options & { trusted: boolean }) as Unpackr & { structures: Layouts };
 
   /** The value in `bytes` (up to `end`); throws what msgpackr throws, or when a shared layout was redefined. */
   unpack(bytes: Uint8Array, end?: number): unknown {
@@ -65,7 +70,8 @@ class RecordDecoder {
     this.#unpackr.structures = layouts;
     const value: unknown = end === undefined ? this.#unpackr.unpack(bytes) : this.#unpackr.unpack(bytes, end);
     // Set by msgpackr only when a definition replaced a layout marked isShared.
-    if (layouts.restoreStructures !== undefined) throw new Error('the message redefines a shared frame layout');
+    if (layouts.restoreStructures !== undefined)
+      throw new Error('the message redefines a shared frame layout');
     return value;
   }
 }
@@ -79,7 +85,12 @@ export class Codec {
   // Without moreTypes a Float32Array comes back as a Buffer of the wrong bytes. The layouts are
   // fixed: saveStructures refuses additions. The encoder keeps state of its own in its copy of them
   // (msgpackr's transitions), so decoding has another (RecordDecoder).
-  readonly #packr = new Packr({ moreTypes: true, structures: FRAME_LAYOUTS(), maxSharedStructures: FRAME_LAYOUTS().length, saveStructures: () => false });
+  readonly #packr = new Packr({
+    moreTypes: true,
+    structures: FRAME_LAYOUTS(),
+    maxSharedStructures: FRAME_LAYOUTS().length,
+    saveStructures: () => false,
+  });
   readonly #decoder = new RecordDecoder();
   readonly #scratch = new Uint8Array(SCRATCH_BYTES);
 
@@ -96,7 +107,9 @@ export class Codec {
     try {
       bytes = this.#pack(toTuple(frame) ?? frame);
     } catch (cause) {
-      throw new OiafedError('NOT_SERIALIZABLE', `cannot encode ${frame.kind} frame: ${reasonOf(cause)}`, { cause });
+      throw new OiafedError('NOT_SERIALIZABLE', `cannot encode ${frame.kind} frame: ${reasonOf(cause)}`, {
+        cause,
+      });
     }
     if (bytes.byteLength > this.maxFrameBytes) {
       throw tooLarge(bytes.byteLength, this.maxFrameBytes);
@@ -118,7 +131,11 @@ export class Codec {
     try {
       return this.#unpack(bytes);
     } catch (cause) {
-      throw new OiafedError('BAD_FRAME', `undecodable value of ${bytes.byteLength} bytes: ${reasonOf(cause)}`, { cause });
+      throw new OiafedError(
+        'BAD_FRAME',
+        `undecodable value of ${bytes.byteLength} bytes: ${reasonOf(cause)}`,
+        { cause },
+      );
     }
   }
 
@@ -128,7 +145,11 @@ export class Codec {
     try {
       value = this.#unpack(bytes);
     } catch (cause) {
-      throw new OiafedError('BAD_FRAME', `undecodable frame of ${bytes.byteLength} bytes: ${reasonOf(cause)}`, { cause });
+      throw new OiafedError(
+        'BAD_FRAME',
+        `undecodable frame of ${bytes.byteLength} bytes: ${reasonOf(cause)}`,
+        { cause },
+      );
     }
     if (Array.isArray(value)) {
       const frame = fromTuple(value);
@@ -153,7 +174,11 @@ export class Codec {
   #unpack(bytes: Uint8Array): unknown {
     if (bytes.byteLength > SCRATCH_BYTES) {
       // From a subclass (Node's Buffer) msgpackr's copies of byte strings would be Buffers too.
-      return this.#decoder.unpack(bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return this.#decoder.unpack(
+        bytes.constructor === Uint8Array
+          ? bytes
+          : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      );
     }
     this.#scratch.set(bytes);
     return this.#decoder.unpack(this.#scratch, bytes.byteLength);

@@ -32,7 +32,17 @@ const nested = (depth: number) => {
 function deepErrorFrame(depth: number): Uint8Array {
   const text = (s: string) => [0xa0 | s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
   const bytes = [0x48, ...text('error'), 0, ...text('a'), ...text('b')];
-  bytes.push(0xd4, 0x72, 0x4b, 0x93, ...text('name'), ...text('message'), ...text('cause'), ...text('E'), ...text('m'));
+  bytes.push(
+    0xd4,
+    0x72,
+    0x4b,
+    0x93,
+    ...text('name'),
+    ...text('message'),
+    ...text('cause'),
+    ...text('E'),
+    ...text('m'),
+  );
   for (let i = 1; i < depth; i++) bytes.push(0x4b, ...text('E'), ...text('m'));
   bytes.push(0xd4, 0x72, 0x4c, 0x92, ...text('name'), ...text('message'), ...text('E'), ...text('bottom'));
   return Uint8Array.from(bytes);
@@ -41,18 +51,39 @@ function deepErrorFrame(depth: number): Uint8Array {
 const valid: Record<Envelope['kind'], Record<string, unknown>> = {
   call: { kind: 'call', id: 1, src: 'a', dst: 'b', method: 'train', args: [1], meta: { token: 't' } },
   result: { kind: 'result', id: 2, src: 'a', dst: 'b', value: { any: 'thing' }, meta: {} },
-  error: { kind: 'error', id: 0, src: 'a', dst: 'b', error: { name: 'E', message: 'm', code: 'C', stack: 's', protocol: true, cause: nested(3) }, event: 'progress' },
+  error: {
+    kind: 'error',
+    id: 0,
+    src: 'a',
+    dst: 'b',
+    error: { name: 'E', message: 'm', code: 'C', stack: 's', protocol: true, cause: nested(3) },
+    event: 'progress',
+  },
   cancel: { kind: 'cancel', id: 3, src: 'a', dst: 'b', reason: 'timed out' },
   event: { kind: 'event', id: 0, src: 'a', dst: '*', name: 'progress', payload: 0.5, meta: {} },
   ack: { kind: 'ack', id: 2 ** 31 - 1, src: 'a', dst: 'b' },
-  hello: { kind: 'hello', version: 2, src: 'learner-1', role: 'learner', token: 't', resume: 'r', capabilities: ['train'], metadata: { gpu: false } },
+  hello: {
+    kind: 'hello',
+    version: 2,
+    src: 'learner-1',
+    role: 'learner',
+    token: 't',
+    resume: 'r',
+    capabilities: ['train'],
+    metadata: { gpu: false },
+  },
   welcome: { kind: 'welcome', version: 2, src: 'hub', dst: 'learner-1', role: 'trainer', resume: 'r' },
   bye: { kind: 'bye', src: 'learner-1', reason: 'done' },
   ping: { kind: 'ping', t: 12.5 },
   pong: { kind: 'pong', t: 0 },
   limits: { kind: 'limits', maxMessage: 100 * 1024 * 1024 },
   chunk: { kind: 'chunk', id: 1, index: 0, count: 2, data: new Uint8Array(3) },
-  attached: { kind: 'attached', frame: { kind: 'event', id: 0, name: 'model', payload: null }, sizes: [8, 0], types: ['Float32Array', 'Uint8Array'] },
+  attached: {
+    kind: 'attached',
+    frame: { kind: 'event', id: 0, name: 'model', payload: null },
+    sizes: [8, 0],
+    types: ['Float32Array', 'Uint8Array'],
+  },
 };
 
 /** [kind, field, what the field holds, the value]: each must make the frame BAD_FRAME, naming the field. */
@@ -85,11 +116,31 @@ const hostile: [Envelope['kind'], string, string, unknown][] = [
   ['error', 'error', 'a string', 'boom'],
   ['error', 'error', 'an array', []],
   ['error', 'error', 'without a name', { message: 'm' }],
-  ['error', 'error', `with a message longer than ${MAX_ERROR_MESSAGE_LENGTH}`, { name: 'E', message: long(MAX_ERROR_MESSAGE_LENGTH + 1) }],
-  ['error', 'error', `with a code longer than ${MAX_ERROR_CODE_LENGTH}`, { name: 'E', message: 'm', code: long(MAX_ERROR_CODE_LENGTH + 1) }],
-  ['error', 'error', `with a stack longer than ${MAX_ERROR_STACK_LENGTH}`, { name: 'E', message: 'm', stack: long(MAX_ERROR_STACK_LENGTH + 1) }],
+  [
+    'error',
+    'error',
+    `with a message longer than ${MAX_ERROR_MESSAGE_LENGTH}`,
+    { name: 'E', message: long(MAX_ERROR_MESSAGE_LENGTH + 1) },
+  ],
+  [
+    'error',
+    'error',
+    `with a code longer than ${MAX_ERROR_CODE_LENGTH}`,
+    { name: 'E', message: 'm', code: long(MAX_ERROR_CODE_LENGTH + 1) },
+  ],
+  [
+    'error',
+    'error',
+    `with a stack longer than ${MAX_ERROR_STACK_LENGTH}`,
+    { name: 'E', message: 'm', stack: long(MAX_ERROR_STACK_LENGTH + 1) },
+  ],
   ['error', 'error', 'with a protocol flag that is no boolean', { name: 'E', message: 'm', protocol: 'yes' }],
-  ['error', 'error', 'whose cause has a non-callable toString as its message', { name: 'E', message: 'm', cause: { name: 'E', message: uncallable } }],
+  [
+    'error',
+    'error',
+    'whose cause has a non-callable toString as its message',
+    { name: 'E', message: 'm', cause: { name: 'E', message: uncallable } },
+  ],
   ['error', 'error', 'with causes nested 5 deep', nested(5)],
   ['error', 'error', 'with causes nested 3,000 deep', nested(3000)],
   ['cancel', 'reason', 'an object with a non-callable toString', uncallable],
@@ -105,8 +156,18 @@ const hostile: [Envelope['kind'], string, string, unknown][] = [
   ['hello', 'token', `longer than ${MAX_TOKEN_LENGTH} characters`, long(MAX_TOKEN_LENGTH + 1)],
   ['hello', 'token', 'an object', uncallable],
   ['hello', 'resume', `longer than ${MAX_RESUME_LENGTH} characters`, long(MAX_RESUME_LENGTH + 1)],
-  ['hello', 'capabilities', `${MAX_CAPABILITIES + 1} strings`, Array.from({ length: MAX_CAPABILITIES + 1 }, () => 'c')],
-  ['hello', 'capabilities', `a string longer than ${MAX_CAPABILITY_LENGTH}`, [long(MAX_CAPABILITY_LENGTH + 1)]],
+  [
+    'hello',
+    'capabilities',
+    `${MAX_CAPABILITIES + 1} strings`,
+    Array.from({ length: MAX_CAPABILITIES + 1 }, () => 'c'),
+  ],
+  [
+    'hello',
+    'capabilities',
+    `a string longer than ${MAX_CAPABILITY_LENGTH}`,
+    [long(MAX_CAPABILITY_LENGTH + 1)],
+  ],
   ['hello', 'capabilities', 'an object among strings', ['train', uncallable]],
   ['hello', 'metadata', 'an array', []],
   ['hello', 'metadata', 'null', null],
@@ -123,14 +184,24 @@ const hostile: [Envelope['kind'], string, string, unknown][] = [
   ['chunk', 'index', 'a fraction', 0.5],
   ['chunk', 'count', 'NaN', NaN],
   ['chunk', 'data', 'an array of numbers', [1, 2, 3]],
-  ['attached', 'types', "'constructor' (which reaches Object through a plain lookup)", ['constructor', 'Uint8Array']],
+  [
+    'attached',
+    'types',
+    "'constructor' (which reaches Object through a plain lookup)",
+    ['constructor', 'Uint8Array'],
+  ],
   ['attached', 'types', "'__proto__'", ['__proto__', 'Uint8Array']],
   ['attached', 'types', 'not a list', 'Float32Array'],
   ['attached', 'sizes', 'of a negative size', [-8, 0]],
   ['attached', 'sizes', 'of a size that is no whole number of elements', [6, 0]],
   ['attached', 'sizes', 'one shorter than types', [8]],
   ['attached', 'frame', 'an attached frame', { kind: 'attached', frame: null, sizes: [], types: [] }],
-  ['attached', 'frame', 'a call with a method that is an object', { kind: 'call', id: 1, method: uncallable, args: [] }],
+  [
+    'attached',
+    'frame',
+    'a call with a method that is an object',
+    { kind: 'call', id: 1, method: uncallable, args: [] },
+  ],
 ];
 
 const shows = (problem: string | undefined, kind: string, field: string) => {
@@ -161,7 +232,9 @@ describe('frame fields', () => {
       if (value instanceof Map || field === 'data') continue; // msgpackr writes these as other types
       const frame = withField(valid[kind], field, value);
       // msgpackr itself cannot write 3,000 levels (its encoder recurses): such bytes are written by hand.
-      const bytes = what.includes('3,000') ? deepErrorFrame(3000) : codec.encode(frame as unknown as Envelope);
+      const bytes = what.includes('3,000')
+        ? deepErrorFrame(3000)
+        : codec.encode(frame as unknown as Envelope);
       let caught: unknown;
       try {
         codec.decode(bytes);
@@ -186,7 +259,12 @@ describe('frame fields', () => {
   it('reads the hand-written deep error frame as the chain it is, and refuses it only for its depth', () => {
     const codec = new Codec();
     const shallow = codec.decode(deepErrorFrame(4));
-    expect(shallow).toMatchObject({ kind: 'error', src: 'a', dst: 'b', error: { name: 'E', message: 'm', cause: { cause: { cause: { cause: { message: 'bottom' } } } } } });
+    expect(shallow).toMatchObject({
+      kind: 'error',
+      src: 'a',
+      dst: 'b',
+      error: { name: 'E', message: 'm', cause: { cause: { cause: { cause: { message: 'bottom' } } } } },
+    });
     expect(() => codec.decode(deepErrorFrame(5))).toThrow(/error has causes nested deeper than 4/);
   });
 

@@ -238,41 +238,65 @@ type Problem = string | undefined;
 type Fields = Record<string, unknown>;
 
 const text = (value: unknown, field: string, max: number): Problem =>
-  typeof value === 'string' && value.length <= max ? undefined : `${field} is not a string of at most ${max} characters`;
-const optionalText = (value: unknown, field: string, max: number): Problem => (value === undefined ? undefined : text(value, field, max));
+  typeof value === 'string' && value.length <= max
+    ? undefined
+    : `${field} is not a string of at most ${max} characters`;
+const optionalText = (value: unknown, field: string, max: number): Problem =>
+  value === undefined ? undefined : text(value, field, max);
 const nodeId = (value: unknown, field: string): Problem =>
-  typeof value === 'string' && value.length > 0 && value.length <= MAX_NODE_ID_LENGTH && value !== BROADCAST ? undefined : `${field} is not a node id of 1 to ${MAX_NODE_ID_LENGTH} characters`;
+  typeof value === 'string' && value.length > 0 && value.length <= MAX_NODE_ID_LENGTH && value !== BROADCAST
+    ? undefined
+    : `${field} is not a node id of 1 to ${MAX_NODE_ID_LENGTH} characters`;
 const requestId = (value: unknown): Problem =>
-  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < REQUEST_ID_LIMIT ? undefined : 'id is not an integer in [0, 2^31)';
-const finite = (value: unknown, field: string): Problem => (typeof value === 'number' && Number.isFinite(value) ? undefined : `${field} is not a finite number`);
-const count = (value: unknown, field: string): Problem => (Number.isSafeInteger(value) && (value as number) >= 0 ? undefined : `${field} is not a non-negative integer`);
-const plain = (value: unknown, field: string): Problem => (isPlainObject(value) ? undefined : `${field} is not a plain object`);
-const optionalPlain = (value: unknown, field: string): Problem => (value === undefined ? undefined : plain(value, field));
-const list = (value: unknown, field: string): Problem => (Array.isArray(value) ? undefined : `${field} is not an array`);
+  typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < REQUEST_ID_LIMIT
+    ? undefined
+    : 'id is not an integer in [0, 2^31)';
+const finite = (value: unknown, field: string): Problem =>
+  typeof value === 'number' && Number.isFinite(value) ? undefined : `${field} is not a finite number`;
+const count = (value: unknown, field: string): Problem =>
+  Number.isSafeInteger(value) && (value as number) >= 0
+    ? undefined
+    : `${field} is not a non-negative integer`;
+const plain = (value: unknown, field: string): Problem =>
+  isPlainObject(value) ? undefined : `${field} is not a plain object`;
+const optionalPlain = (value: unknown, field: string): Problem =>
+  value === undefined ? undefined : plain(value, field);
+const list = (value: unknown, field: string): Problem =>
+  Array.isArray(value) ? undefined : `${field} is not an array`;
 
 /**
  * Both ends left out (the link's own two), or both named: `dst` may be every node, or none ('')
  * when a node answers a peer that has not said who it is.
  */
 const routed = (src: unknown, dst: unknown): Problem =>
-  src === undefined && dst === undefined ? undefined : (nodeId(src, 'src') ?? (dst === BROADCAST || dst === '' ? undefined : nodeId(dst, 'dst')));
+  src === undefined && dst === undefined
+    ? undefined
+    : (nodeId(src, 'src') ?? (dst === BROADCAST || dst === '' ? undefined : nodeId(dst, 'dst')));
 
 /*
  * The fields of the frames that also travel as tuples (frame-tuples.ts), checked from their values:
  * a tuple's elements are passed as they are, without building an object to look them up in.
  */
 export const callFields = (id: unknown, method: unknown, args: unknown, meta: unknown): Problem =>
-  requestId(id) ?? text(method, 'method', MAX_NAME_LENGTH) ?? list(args, 'args') ?? optionalPlain(meta, 'meta');
-export const resultFields = (id: unknown, meta: unknown): Problem => requestId(id) ?? optionalPlain(meta, 'meta');
-export const errorFields = (id: unknown, error: unknown, event: unknown): Problem => requestId(id) ?? wireError(error, 'error') ?? optionalText(event, 'event', MAX_NAME_LENGTH);
-export const eventFields = (id: unknown, name: unknown, meta: unknown): Problem => requestId(id) ?? text(name, 'name', MAX_NAME_LENGTH) ?? optionalPlain(meta, 'meta');
-export const cancelFields = (id: unknown, reason: unknown): Problem => requestId(id) ?? optionalText(reason, 'reason', MAX_REASON_LENGTH);
+  requestId(id) ??
+  text(method, 'method', MAX_NAME_LENGTH) ??
+  list(args, 'args') ??
+  optionalPlain(meta, 'meta');
+export const resultFields = (id: unknown, meta: unknown): Problem =>
+  requestId(id) ?? optionalPlain(meta, 'meta');
+export const errorFields = (id: unknown, error: unknown, event: unknown): Problem =>
+  requestId(id) ?? wireError(error, 'error') ?? optionalText(event, 'event', MAX_NAME_LENGTH);
+export const eventFields = (id: unknown, name: unknown, meta: unknown): Problem =>
+  requestId(id) ?? text(name, 'name', MAX_NAME_LENGTH) ?? optionalPlain(meta, 'meta');
+export const cancelFields = (id: unknown, reason: unknown): Problem =>
+  requestId(id) ?? optionalText(reason, 'reason', MAX_REASON_LENGTH);
 export const ackFields = (id: unknown): Problem => requestId(id);
 
 function capabilities(value: unknown): Problem {
   const problem = `capabilities is not a list of at most ${MAX_CAPABILITIES} strings of at most ${MAX_CAPABILITY_LENGTH} characters`;
   if (!Array.isArray(value) || value.length > MAX_CAPABILITIES) return problem;
-  for (const item of value) if (typeof item !== 'string' || item.length > MAX_CAPABILITY_LENGTH) return problem;
+  for (const item of value)
+    if (typeof item !== 'string' || item.length > MAX_CAPABILITY_LENGTH) return problem;
   return undefined;
 }
 
@@ -287,7 +311,9 @@ function wireError(value: unknown, field: string): Problem {
       text(error.message, `${path}.message`, MAX_ERROR_MESSAGE_LENGTH) ??
       optionalText(error.code, `${path}.code`, MAX_ERROR_CODE_LENGTH) ??
       optionalText(error.stack, `${path}.stack`, MAX_ERROR_STACK_LENGTH) ??
-      (error.protocol === undefined || typeof error.protocol === 'boolean' ? undefined : `${path}.protocol is not a boolean`);
+      (error.protocol === undefined || typeof error.protocol === 'boolean'
+        ? undefined
+        : `${path}.protocol is not a boolean`);
     if (problem !== undefined || error.cause === undefined) return problem;
     if (depth === MAX_CAUSE_DEPTH) return `${field} has causes nested deeper than ${MAX_CAUSE_DEPTH}`;
     error = error.cause;
@@ -297,7 +323,8 @@ function wireError(value: unknown, field: string): Problem {
 
 function attachedFrame(f: Fields): Problem {
   const inner = f.frame;
-  if (!isPlainObject(inner) || (inner.kind !== 'call' && inner.kind !== 'result' && inner.kind !== 'event')) return 'frame is not a call, result or event frame';
+  if (!isPlainObject(inner) || (inner.kind !== 'call' && inner.kind !== 'result' && inner.kind !== 'event'))
+    return 'frame is not a call, result or event frame';
   const problem = frameProblem(inner);
   return problem === undefined ? attachmentListProblem(f.sizes, f.types) : `frame holds a ${problem}`;
 }
@@ -318,12 +345,23 @@ const checks: Record<FrameKind, (f: Fields) => Problem> = {
     capabilities(f.capabilities) ??
     plain(f.metadata, 'metadata'),
   welcome: (f) =>
-    finite(f.version, 'version') ?? nodeId(f.src, 'src') ?? nodeId(f.dst, 'dst') ?? text(f.role, 'role', MAX_ROLE_LENGTH) ?? optionalText(f.resume, 'resume', MAX_RESUME_LENGTH),
+    finite(f.version, 'version') ??
+    nodeId(f.src, 'src') ??
+    nodeId(f.dst, 'dst') ??
+    text(f.role, 'role', MAX_ROLE_LENGTH) ??
+    optionalText(f.resume, 'resume', MAX_RESUME_LENGTH),
   bye: (f) => nodeId(f.src, 'src') ?? optionalText(f.reason, 'reason', MAX_REASON_LENGTH),
   ping: (f) => finite(f.t, 't'),
   pong: (f) => finite(f.t, 't'),
-  limits: (f) => (Number.isSafeInteger(f.maxMessage) && (f.maxMessage as number) > 0 ? undefined : 'maxMessage is not a positive integer'),
-  chunk: (f) => count(f.id, 'id') ?? count(f.index, 'index') ?? count(f.count, 'count') ?? (f.data instanceof Uint8Array ? undefined : 'data is not a byte array'),
+  limits: (f) =>
+    Number.isSafeInteger(f.maxMessage) && (f.maxMessage as number) > 0
+      ? undefined
+      : 'maxMessage is not a positive integer',
+  chunk: (f) =>
+    count(f.id, 'id') ??
+    count(f.index, 'index') ??
+    count(f.count, 'count') ??
+    (f.data instanceof Uint8Array ? undefined : 'data is not a byte array'),
   attached: attachedFrame,
 };
 
@@ -354,5 +392,7 @@ export function isPlainObject(value: unknown): value is Fields {
 
 /** A peer's value as a BAD_FRAME message may show it: short, escaped, and never through its own toString. */
 export function quoted(value: unknown): string {
-  return typeof value === 'string' ? `"${boundedText(value, MAX_QUOTED_LENGTH)}"` : boundedText(value, MAX_QUOTED_LENGTH);
+  return typeof value === 'string'
+    ? `"${boundedText(value, MAX_QUOTED_LENGTH)}"`
+    : boundedText(value, MAX_QUOTED_LENGTH);
 }

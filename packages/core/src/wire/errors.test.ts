@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { fromWireError, OiafedError, protocolError, RemoteError, toWireError, type WireError } from './errors.js';
-import { MAX_CAUSE_DEPTH, MAX_ERROR_CODE_LENGTH, MAX_ERROR_MESSAGE_LENGTH, MAX_ERROR_STACK_LENGTH, MAX_NAME_LENGTH } from './frame-limits.js';
+import {
+  fromWireError,
+  OiafedError,
+  protocolError,
+  RemoteError,
+  toWireError,
+  type WireError,
+} from './errors.js';
+import {
+  MAX_CAUSE_DEPTH,
+  MAX_ERROR_CODE_LENGTH,
+  MAX_ERROR_MESSAGE_LENGTH,
+  MAX_ERROR_STACK_LENGTH,
+  MAX_NAME_LENGTH,
+} from './frame-limits.js';
 
 const uncallable = { toString: 1, valueOf: 1 };
 const chain = (depth: number): WireError => {
@@ -16,15 +29,33 @@ const depthOf = (error: unknown) => {
 
 describe('remote errors from the wire', () => {
   it('keeps name, message, code, stack and causes of an honest error', () => {
-    const error = fromWireError('learner-1', { name: 'TypeError', message: 'bad', code: 'E_BAD', stack: 'at x', cause: { name: 'Error', message: 'root' } });
+    const error = fromWireError('learner-1', {
+      name: 'TypeError',
+      message: 'bad',
+      code: 'E_BAD',
+      stack: 'at x',
+      cause: { name: 'Error', message: 'root' },
+    });
     expect(error).toBeInstanceOf(RemoteError);
-    expect(error).toMatchObject({ code: 'REMOTE_ERROR', message: 'bad', remoteName: 'TypeError', remoteCode: 'E_BAD', remoteStack: 'at x', origin: 'learner-1' });
+    expect(error).toMatchObject({
+      code: 'REMOTE_ERROR',
+      message: 'bad',
+      remoteName: 'TypeError',
+      remoteCode: 'E_BAD',
+      remoteStack: 'at x',
+      origin: 'learner-1',
+    });
     expect(error.cause).toMatchObject({ code: 'REMOTE_ERROR', message: 'root', remoteName: 'Error' });
   });
 
   it('gives the RPC machinery its own code back', () => {
-    expect(fromWireError('hub', protocolError('TIMEOUT', 'late'))).toMatchObject({ code: 'TIMEOUT', message: 'late' });
-    expect(fromWireError('hub', { ...protocolError('TIMEOUT', 'late'), code: 'NOT_A_CODE' })).toBeInstanceOf(RemoteError);
+    expect(fromWireError('hub', protocolError('TIMEOUT', 'late'))).toMatchObject({
+      code: 'TIMEOUT',
+      message: 'late',
+    });
+    expect(fromWireError('hub', { ...protocolError('TIMEOUT', 'late'), code: 'NOT_A_CODE' })).toBeInstanceOf(
+      RemoteError,
+    );
   });
 
   it(`builds at most ${MAX_CAUSE_DEPTH} causes of a chain 3,000 deep, without recursing through it`, () => {
@@ -54,7 +85,14 @@ describe('remote errors from the wire', () => {
       { name: 'E', message: 'm', cause: null },
       cyclic,
       throwing,
-      new Proxy({}, { get: () => { throw new Error('trap'); } }),
+      new Proxy(
+        {},
+        {
+          get: () => {
+            throw new Error('trap');
+          },
+        },
+      ),
     ];
     for (const input of inputs) {
       const error = fromWireError('peer', input as WireError);
@@ -77,7 +115,9 @@ describe('errors onto the wire', () => {
   });
 
   it('cuts every field to what a peer accepts, so an honest error is never refused as BAD_FRAME', () => {
-    const error = Object.assign(new Error('m'.repeat(MAX_ERROR_MESSAGE_LENGTH + 10)), { code: 'C'.repeat(MAX_ERROR_CODE_LENGTH + 1) });
+    const error = Object.assign(new Error('m'.repeat(MAX_ERROR_MESSAGE_LENGTH + 10)), {
+      code: 'C'.repeat(MAX_ERROR_CODE_LENGTH + 1),
+    });
     error.name = 'N'.repeat(MAX_NAME_LENGTH + 1);
     error.stack = 's'.repeat(MAX_ERROR_STACK_LENGTH + 1);
     const wire = toWireError(error, true);
@@ -85,8 +125,12 @@ describe('errors onto the wire', () => {
     expect(wire.message).toHaveLength(MAX_ERROR_MESSAGE_LENGTH);
     expect(wire.code).toHaveLength(MAX_ERROR_CODE_LENGTH);
     expect(wire.stack).toHaveLength(MAX_ERROR_STACK_LENGTH);
-    expect(toWireError('t'.repeat(MAX_ERROR_MESSAGE_LENGTH * 2), false).message).toHaveLength(MAX_ERROR_MESSAGE_LENGTH);
-    expect(protocolError('BAD_FRAME', 'p'.repeat(MAX_ERROR_MESSAGE_LENGTH + 1)).message).toHaveLength(MAX_ERROR_MESSAGE_LENGTH);
+    expect(toWireError('t'.repeat(MAX_ERROR_MESSAGE_LENGTH * 2), false).message).toHaveLength(
+      MAX_ERROR_MESSAGE_LENGTH,
+    );
+    expect(protocolError('BAD_FRAME', 'p'.repeat(MAX_ERROR_MESSAGE_LENGTH + 1)).message).toHaveLength(
+      MAX_ERROR_MESSAGE_LENGTH,
+    );
   });
 
   it(`sends at most ${MAX_CAUSE_DEPTH} causes, even of an error that is its own cause`, () => {
@@ -121,6 +165,15 @@ describe('errors onto the wire', () => {
     });
     expect(toWireError(odd, true)).toMatchObject({ name: 'Error', message: '[object]' });
     expect(toWireError(throwing, true)).toMatchObject({ name: 'Error', message: 'undefined' });
-    expect(toWireError(new Proxy(new Error('p'), { getPrototypeOf: () => { throw new Error('trap'); } }), false)).toEqual({ name: 'Error', message: 'unreadable error' });
+    expect(
+      toWireError(
+        new Proxy(new Error('p'), {
+          getPrototypeOf: () => {
+            throw new Error('trap');
+          },
+        }),
+        false,
+      ),
+    ).toEqual({ name: 'Error', message: 'unreadable error' });
   });
 });

@@ -1,5 +1,11 @@
 import { boundedText } from './bounded-text.js';
-import { MAX_CAUSE_DEPTH, MAX_ERROR_CODE_LENGTH, MAX_ERROR_MESSAGE_LENGTH, MAX_ERROR_STACK_LENGTH, MAX_NAME_LENGTH } from './frame-limits.js';
+import {
+  MAX_CAUSE_DEPTH,
+  MAX_ERROR_CODE_LENGTH,
+  MAX_ERROR_MESSAGE_LENGTH,
+  MAX_ERROR_STACK_LENGTH,
+  MAX_NAME_LENGTH,
+} from './frame-limits.js';
 
 /**
  * One error hierarchy for the whole SDK. Every error carries a stable `code` that callers branch
@@ -65,7 +71,11 @@ export class RemoteError extends OiafedError {
   constructor(origin: string, wire: WireError) {
     const safe = readWireError(wire);
     // `safe` has at most MAX_CAUSE_DEPTH causes, so this builds at most that many errors below.
-    super('REMOTE_ERROR', safe.message, safe.cause ? { cause: fromWireError(origin, safe.cause) } : undefined);
+    super(
+      'REMOTE_ERROR',
+      safe.message,
+      safe.cause ? { cause: fromWireError(origin, safe.cause) } : undefined,
+    );
     this.origin = origin;
     this.remoteName = safe.name;
     this.remoteCode = safe.code;
@@ -85,7 +95,10 @@ export function isOiafedError(value: unknown, code?: ErrorCode): value is Oiafed
 export function toWireError(error: unknown, exposeStack: boolean, depth = 0): WireError {
   return chain(error, MAX_CAUSE_DEPTH - depth, (value) => {
     if (!(value instanceof Error)) return [{ name: 'Error', message: messageText(value) }, undefined];
-    const wire: WireError = { name: nameText(field(value, 'name')), message: messageText(field(value, 'message')) };
+    const wire: WireError = {
+      name: nameText(field(value, 'name')),
+      message: messageText(field(value, 'message')),
+    };
     const code = field(value, 'code');
     if (typeof code === 'string') wire.code = cut(code, MAX_ERROR_CODE_LENGTH);
     const stack = exposeStack ? field(value, 'stack') : undefined;
@@ -133,10 +146,26 @@ export function protocolError(code: ErrorCode, message: string): WireError {
 }
 
 const CODES = new Set<string>([
-  'TIMEOUT', 'ABORTED', 'DISCONNECTED', 'METHOD_NOT_FOUND', 'NO_HANDLER', 'UNKNOWN_TARGET',
-  'UNAUTHORIZED', 'PAYLOAD_TOO_LARGE', 'BAD_FRAME', 'VERSION_MISMATCH', 'NOT_SERIALIZABLE',
-  'NOT_CONNECTED', 'REMOTE_ERROR', 'INVALID_CONFIG', 'ROUND_FAILED', 'INVALID_RESULT', 'CLOSED',
-  'OVERLOADED', 'ID_TAKEN', 'INTERNAL',
+  'TIMEOUT',
+  'ABORTED',
+  'DISCONNECTED',
+  'METHOD_NOT_FOUND',
+  'NO_HANDLER',
+  'UNKNOWN_TARGET',
+  'UNAUTHORIZED',
+  'PAYLOAD_TOO_LARGE',
+  'BAD_FRAME',
+  'VERSION_MISMATCH',
+  'NOT_SERIALIZABLE',
+  'NOT_CONNECTED',
+  'REMOTE_ERROR',
+  'INVALID_CONFIG',
+  'ROUND_FAILED',
+  'INVALID_RESULT',
+  'CLOSED',
+  'OVERLOADED',
+  'ID_TAKEN',
+  'INTERNAL',
 ] satisfies ErrorCode[]);
 
 function isErrorCode(code: string): code is ErrorCode {
@@ -146,8 +175,12 @@ function isErrorCode(code: string): code is ErrorCode {
 /** A peer's WireError as plain, bounded data: strings within the limits, at most MAX_CAUSE_DEPTH causes. */
 function readWireError(wire: unknown): WireError {
   return chain(wire, MAX_CAUSE_DEPTH, (value) => {
-    if (typeof value !== 'object' || value === null) return [{ name: 'Error', message: messageText(value) }, undefined];
-    const safe: WireError = { name: nameText(field(value, 'name')), message: messageText(field(value, 'message')) };
+    if (typeof value !== 'object' || value === null)
+      return [{ name: 'Error', message: messageText(value) }, undefined];
+    const safe: WireError = {
+      name: nameText(field(value, 'name')),
+      message: messageText(field(value, 'message')),
+    };
     const code = field(value, 'code');
     if (typeof code === 'string') safe.code = cut(code, MAX_ERROR_CODE_LENGTH);
     const stack = field(value, 'stack');
@@ -191,6 +224,8 @@ function field(value: object, key: string): unknown {
   }
 }
 
-const nameText = (value: unknown): string => (typeof value === 'string' ? cut(value, MAX_NAME_LENGTH) : 'Error');
-const messageText = (value: unknown): string => (typeof value === 'string' ? cut(value, MAX_ERROR_MESSAGE_LENGTH) : boundedText(value));
+const nameText = (value: unknown): string =>
+  typeof value === 'string' ? cut(value, MAX_NAME_LENGTH) : 'Error';
+const messageText = (value: unknown): string =>
+  typeof value === 'string' ? cut(value, MAX_ERROR_MESSAGE_LENGTH) : boundedText(value);
 const cut = (text: string, max: number): string => (text.length <= max ? text : text.slice(0, max));

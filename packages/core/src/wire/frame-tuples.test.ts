@@ -12,7 +12,12 @@ describe('frame tuples', () => {
     direct({ kind: 'result', id: 3, value: undefined }),
     direct({ kind: 'result', id: 4, value: [1, 2], meta: { zipped: true } }),
     direct({ kind: 'error', id: 5, error: { name: 'OiafedError', code: 'TIMEOUT', message: 'late' } }),
-    direct({ kind: 'error', id: 0, error: { name: 'OiafedError', code: 'NO_HANDLER', message: 'none' }, event: 'progress' }),
+    direct({
+      kind: 'error',
+      id: 0,
+      error: { name: 'OiafedError', code: 'NO_HANDLER', message: 'none' },
+      event: 'progress',
+    }),
     direct({ kind: 'event', id: 0, name: 'progress', payload: 0.5 }),
     direct({ kind: 'event', id: 6, name: 'progress', payload: null, meta: { a: 1 } }),
     direct({ kind: 'cancel', id: 7 }),

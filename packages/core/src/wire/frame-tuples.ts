@@ -1,4 +1,14 @@
-import { ackFields, callFields, cancelFields, errorFields, eventFields, malformed, quoted, resultFields, type Envelope } from './envelope.js';
+import {
+  ackFields,
+  callFields,
+  cancelFields,
+  errorFields,
+  eventFields,
+  malformed,
+  quoted,
+  resultFields,
+  type Envelope,
+} from './envelope.js';
 
 /**
  * The frames of every call, as they travel between a link's own two ends (no `src`/`dst`): a
@@ -18,13 +28,21 @@ export function toTuple(frame: Envelope): unknown[] | undefined {
   if ((frame as { src?: unknown }).src !== undefined) return undefined;
   switch (frame.kind) {
     case 'call':
-      return frame.meta === undefined ? [CALL, frame.id, frame.method, frame.args] : [CALL, frame.id, frame.method, frame.args, frame.meta];
+      return frame.meta === undefined
+        ? [CALL, frame.id, frame.method, frame.args]
+        : [CALL, frame.id, frame.method, frame.args, frame.meta];
     case 'result':
-      return frame.meta === undefined ? [RESULT, frame.id, frame.value] : [RESULT, frame.id, frame.value, frame.meta];
+      return frame.meta === undefined
+        ? [RESULT, frame.id, frame.value]
+        : [RESULT, frame.id, frame.value, frame.meta];
     case 'error':
-      return frame.event === undefined ? [ERROR, frame.id, frame.error] : [ERROR, frame.id, frame.error, frame.event];
+      return frame.event === undefined
+        ? [ERROR, frame.id, frame.error]
+        : [ERROR, frame.id, frame.error, frame.event];
     case 'event':
-      return frame.meta === undefined ? [EVENT, frame.id, frame.name, frame.payload] : [EVENT, frame.id, frame.name, frame.payload, frame.meta];
+      return frame.meta === undefined
+        ? [EVENT, frame.id, frame.name, frame.payload]
+        : [EVENT, frame.id, frame.name, frame.payload, frame.meta];
     case 'cancel':
       return frame.reason === undefined ? [CANCEL, frame.id] : [CANCEL, frame.id, frame.reason];
     case 'ack':
@@ -47,19 +65,31 @@ export function fromTuple(t: unknown[]): Envelope | string {
     case CALL:
       problem = n < 4 || n > 5 ? 'not 4 or 5 fields' : callFields(id, t[2], t[3], t[4]);
       if (problem !== undefined) return malformed('call', problem);
-      return (n === 5 ? { kind: 'call', id, method: t[2], args: t[3], meta: t[4] } : { kind: 'call', id, method: t[2], args: t[3] }) as Envelope;
+      return (
+        n === 5
+          ? { kind: 'call', id, method: t[2], args: t[3], meta: t[4] }
+          : { kind: 'call', id, method: t[2], args: t[3] }
+      ) as Envelope;
     case RESULT:
       problem = n < 3 || n > 4 ? 'not 3 or 4 fields' : resultFields(id, t[3]);
       if (problem !== undefined) return malformed('result', problem);
-      return (n === 4 ? { kind: 'result', id, value: t[2], meta: t[3] } : { kind: 'result', id, value: t[2] }) as Envelope;
+      return (
+        n === 4 ? { kind: 'result', id, value: t[2], meta: t[3] } : { kind: 'result', id, value: t[2] }
+      ) as Envelope;
     case ERROR:
       problem = n < 3 || n > 4 ? 'not 3 or 4 fields' : errorFields(id, t[2], t[3]);
       if (problem !== undefined) return malformed('error', problem);
-      return (n === 4 ? { kind: 'error', id, error: t[2], event: t[3] } : { kind: 'error', id, error: t[2] }) as Envelope;
+      return (
+        n === 4 ? { kind: 'error', id, error: t[2], event: t[3] } : { kind: 'error', id, error: t[2] }
+      ) as Envelope;
     case EVENT:
       problem = n < 4 || n > 5 ? 'not 4 or 5 fields' : eventFields(id, t[2], t[4]);
       if (problem !== undefined) return malformed('event', problem);
-      return (n === 5 ? { kind: 'event', id, name: t[2], payload: t[3], meta: t[4] } : { kind: 'event', id, name: t[2], payload: t[3] }) as Envelope;
+      return (
+        n === 5
+          ? { kind: 'event', id, name: t[2], payload: t[3], meta: t[4] }
+          : { kind: 'event', id, name: t[2], payload: t[3] }
+      ) as Envelope;
     case CANCEL:
       problem = n > 3 ? 'more than 3 fields' : cancelFields(id, t[2]);
       if (problem !== undefined) return malformed('cancel', problem);

@@ -9,7 +9,10 @@ export function isNodeId(value: unknown): value is NodeId {
 
 export function assertNodeId(value: unknown, what = 'node id'): asserts value is NodeId {
   if (!isNodeId(value)) {
-    throw new OiafedError('INVALID_CONFIG', `${what} ${JSON.stringify(value)} is invalid: use 1-128 of A-Z a-z 0-9 . _ : @ -`);
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `${what} ${JSON.stringify(value)} is invalid: use 1-128 of A-Z a-z 0-9 . _ : @ -`,
+    );
   }
 }
 

@@ -22,8 +22,15 @@ describe('onceWithTimeout', () => {
 
   it('fails with TIMEOUT naming what did not happen, and the cleanup is told the error once', async () => {
     const cleaned: unknown[] = [];
-    const waiting = onceWithTimeout(5, () => 'only 1 of 2 learners connected', () => (error) => cleaned.push(error));
-    await expect(waiting).rejects.toMatchObject({ code: 'TIMEOUT', message: 'only 1 of 2 learners connected within 5 ms' });
+    const waiting = onceWithTimeout(
+      5,
+      () => 'only 1 of 2 learners connected',
+      () => (error) => cleaned.push(error),
+    );
+    await expect(waiting).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: 'only 1 of 2 learners connected within 5 ms',
+    });
     expect(cleaned).toHaveLength(1);
     expect(cleaned[0]).toBeInstanceOf(OiafedError);
   });
@@ -56,7 +63,10 @@ describe('onceWithTimeout', () => {
 describe('withTimeout and delay', () => {
   it('withTimeout passes a settled promise through and bounds one that never settles', async () => {
     await expect(withTimeout(Promise.resolve(3), 1_000, 'no answer')).resolves.toBe(3);
-    await expect(withTimeout(new Promise(() => undefined), 5, 'no answer')).rejects.toMatchObject({ code: 'TIMEOUT', message: 'no answer within 5 ms' });
+    await expect(withTimeout(new Promise(() => undefined), 5, 'no answer')).rejects.toMatchObject({
+      code: 'TIMEOUT',
+      message: 'no answer within 5 ms',
+    });
   });
 
   it('delay rejects with ABORTED as soon as its signal aborts, and at once for an aborted one', async () => {
@@ -72,9 +82,15 @@ describe('asOiafedError', () => {
   it('keeps an OiafedError and makes anything else INTERNAL, saying what failed', () => {
     const typed = new OiafedError('TIMEOUT', 'late');
     expect(asOiafedError(typed)).toBe(typed);
-    expect(asOiafedError(new TypeError('x is not a function'), 'reading a frame')).toMatchObject({ code: 'INTERNAL', message: 'reading a frame failed: x is not a function' });
+    expect(asOiafedError(new TypeError('x is not a function'), 'reading a frame')).toMatchObject({
+      code: 'INTERNAL',
+      message: 'reading a frame failed: x is not a function',
+    });
     expect(asOiafedError('a string')).toMatchObject({ code: 'INTERNAL', message: 'a string' });
     const hostile = { toString: 3 };
-    expect(asOiafedError(hostile)).toMatchObject({ code: 'INTERNAL', message: 'an unprintable value was thrown' });
+    expect(asOiafedError(hostile)).toMatchObject({
+      code: 'INTERNAL',
+      message: 'an unprintable value was thrown',
+    });
   });
 });

@@ -58,7 +58,9 @@ export function settleWithin<T>(
       outcome = o;
       if (cleanup) finish(o, cleanup);
     }
-    const timer = Number.isFinite(ms) ? clock.setTimeout(() => onTimeout(settle), Math.max(0, ms)) : undefined;
+    const timer = Number.isFinite(ms)
+      ? clock.setTimeout(() => onTimeout(settle), Math.max(0, ms))
+      : undefined;
     try {
       cleanup = setup(settle);
     } catch (error) {
@@ -86,7 +88,12 @@ export function onceWithTimeout<T>(
   setup: (settle: Settle<T>) => Cleanup,
   clock: Clock = systemClock,
 ): Promise<T> {
-  return settleWithin(ms, setup, (settle) => settle.reject(timeoutError(typeof what === 'string' ? what : what(), ms)), clock);
+  return settleWithin(
+    ms,
+    setup,
+    (settle) => settle.reject(timeoutError(typeof what === 'string' ? what : what(), ms)),
+    clock,
+  );
 }
 
 /** `promise`, or TIMEOUT naming `what` after `ms`. */
@@ -103,7 +110,13 @@ export function abortError(signal: CancelSignal): OiafedError {
   if (reason instanceof OiafedError) return reason;
   // Any other reason is described by boundedText, which never calls its toString (that may throw).
   const why =
-    reason instanceof Error ? reason.message : reason === undefined ? 'aborted' : typeof reason === 'string' ? reason : boundedText(reason);
+    reason instanceof Error
+      ? reason.message
+      : reason === undefined
+        ? 'aborted'
+        : typeof reason === 'string'
+          ? reason
+          : boundedText(reason);
   return new OiafedError('ABORTED', `call aborted: ${why}`, { cause: reason });
 }
 

@@ -1,7 +1,13 @@
 import { OiafedError } from './errors.js';
 
 const WIRE_CLASSES: readonly (abstract new (...args: never[]) => unknown)[] = [
-  ArrayBuffer, DataView, Date, Map, Set, Error, RegExp,
+  ArrayBuffer,
+  DataView,
+  Date,
+  Map,
+  Set,
+  Error,
+  RegExp,
 ];
 
 /**

@@ -13,7 +13,10 @@ const updates = [
 ];
 
 function clip(tau: number, iterations?: number, arriving: readonly ClientUpdate[] = updates) {
-  const aggregation = new CenteredClippingAggregation(reference, iterations === undefined ? { tau } : { tau, iterations });
+  const aggregation = new CenteredClippingAggregation(
+    reference,
+    iterations === undefined ? { tau } : { tau, iterations },
+  );
   for (const u of arriving) aggregation.add(u);
   return aggregation.result();
 }
@@ -55,8 +58,17 @@ describe('CenteredClippingAggregation', () => {
 
   it('refuses an update whose layout differs from the reference, and bad options', () => {
     const aggregation = new CenteredClippingAggregation(reference, { tau: 1 });
-    expect(() => aggregation.add(clientUpdate('u9', { w: [1, 2, 3] }))).toThrowError(expect.objectContaining({ code: 'INVALID_RESULT', message: 'update of u9 does not fit the round’s layout: tensor w has 3 values, expected 2' }));
-    expect(() => new CenteredClippingAggregation(reference, { tau: 0 })).toThrowError(/centered clipping: tau must be a positive number \(got 0\)/);
-    expect(() => new CenteredClippingAggregation(reference, { tau: 1, iterations: 0 })).toThrowError(/iterations must be a positive integer \(got 0\)/);
+    expect(() => aggregation.add(clientUpdate('u9', { w: [1, 2, 3] }))).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_RESULT',
+        message: 'update of u9 does not fit the round’s layout: tensor w has 3 values, expected 2',
+      }),
+    );
+    expect(() => new CenteredClippingAggregation(reference, { tau: 0 })).toThrowError(
+      /centered clipping: tau must be a positive number \(got 0\)/,
+    );
+    expect(() => new CenteredClippingAggregation(reference, { tau: 1, iterations: 0 })).toThrowError(
+      /iterations must be a positive integer \(got 0\)/,
+    );
   });
 });

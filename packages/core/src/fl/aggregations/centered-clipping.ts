@@ -29,8 +29,16 @@ export class CenteredClippingAggregation implements Aggregation {
   /** `reference` is only read: the model starts from a copy of it. */
   constructor(reference: Weights, options: CenteredClippingOptions) {
     const { tau, iterations = 1 } = options;
-    if (!(tau > 0) || !Number.isFinite(tau)) throw new OiafedError('INVALID_CONFIG', `centered clipping: tau must be a positive number (got ${tau})`);
-    if (!Number.isSafeInteger(iterations) || iterations < 1) throw new OiafedError('INVALID_CONFIG', `centered clipping: iterations must be a positive integer (got ${iterations})`);
+    if (!(tau > 0) || !Number.isFinite(tau))
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `centered clipping: tau must be a positive number (got ${tau})`,
+      );
+    if (!Number.isSafeInteger(iterations) || iterations < 1)
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `centered clipping: iterations must be a positive integer (got ${iterations})`,
+      );
     this.tau = tau;
     this.iterations = iterations;
     this.#reference = reference;

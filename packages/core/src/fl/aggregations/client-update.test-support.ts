@@ -2,13 +2,18 @@ import type { ClientUpdate } from '../aggregation.js';
 import type { Weights } from '../weights.js';
 
 /** A validated update as the cohort hands it over: one-dimensional tensors from plain numbers. */
-export function clientUpdate(client: string, tensors: Record<string, readonly number[]>, numExamples = 1): ClientUpdate {
+export function clientUpdate(
+  client: string,
+  tensors: Record<string, readonly number[]>,
+  numExamples = 1,
+): ClientUpdate {
   return { client, weights: model(tensors), numExamples, metrics: {}, staleness: 0, weight: numExamples };
 }
 
 export function model(tensors: Record<string, readonly number[]>): Weights {
   const weights: Weights = {};
-  for (const [name, values] of Object.entries(tensors)) weights[name] = { shape: [values.length], data: Float32Array.from(values) };
+  for (const [name, values] of Object.entries(tensors))
+    weights[name] = { shape: [values.length], data: Float32Array.from(values) };
   return weights;
 }
 

@@ -42,7 +42,8 @@ describe('MedianAggregation', () => {
   it('sorts a column of more than 64 values the same way as a short one', () => {
     // 101 clients: values 0..100 arriving in a scrambled order; the median is 50 whatever the order.
     const aggregation = new MedianAggregation();
-    for (let i = 0; i < 101; i++) aggregation.add(clientUpdate(`c${i}`, { w: [(i * 37) % 101, -((i * 37) % 101)] }));
+    for (let i = 0; i < 101; i++)
+      aggregation.add(clientUpdate(`c${i}`, { w: [(i * 37) % 101, -((i * 37) % 101)] }));
     expect(values(aggregation.result().weights)).toEqual({ w: [50, -50] });
   });
 });

@@ -24,7 +24,10 @@ const robust: [string, () => Aggregation][] = [
   ['MedianAggregation', () => new MedianAggregation()],
   ['TrimmedMeanAggregation', () => new TrimmedMeanAggregation({ beta: 0.1 })],
   ['KrumAggregation', () => new KrumAggregation({ byzantine: 0 })],
-  ['CenteredClippingAggregation', () => new CenteredClippingAggregation(model({ w: [0, 0], b: [0] }), { tau: 1 })],
+  [
+    'CenteredClippingAggregation',
+    () => new CenteredClippingAggregation(model({ w: [0, 0], b: [0] }), { tau: 1 }),
+  ],
 ];
 
 describe.each(robust)('%s', (_, make) => {
@@ -33,14 +36,28 @@ describe.each(robust)('%s', (_, make) => {
   });
 
   it('fails the round with ROUND_FAILED when no update came', () => {
-    expect(() => make().result()).toThrowError(expect.objectContaining({ code: 'ROUND_FAILED', message: 'no update to aggregate' }));
+    expect(() => make().result()).toThrowError(
+      expect.objectContaining({ code: 'ROUND_FAILED', message: 'no update to aggregate' }),
+    );
   });
 
   it('refuses with INVALID_RESULT an update whose layout differs from the others, and aggregates the rest', () => {
     const aggregation = make();
     for (const id of ['l1', 'l2', 'l3']) aggregation.add(clientUpdate(id, { w: [1, 2], b: [3] }));
-    expect(() => aggregation.add(clientUpdate('short', { w: [1], b: [3] }))).toThrowError(expect.objectContaining({ code: 'INVALID_RESULT', message: expect.stringMatching(/^update of short does not fit the round’s layout: tensor w has 1 values, expected 2/) }));
-    expect(() => aggregation.add(clientUpdate('extra', { w: [1, 2], b: [3], c: [4] }))).toThrowError(expect.objectContaining({ code: 'INVALID_RESULT', message: expect.stringMatching(/unexpected tensors: c/) }));
+    expect(() => aggregation.add(clientUpdate('short', { w: [1], b: [3] }))).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_RESULT',
+        message: expect.stringMatching(
+          /^update of short does not fit the round’s layout: tensor w has 1 values, expected 2/,
+        ),
+      }),
+    );
+    expect(() => aggregation.add(clientUpdate('extra', { w: [1, 2], b: [3], c: [4] }))).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_RESULT',
+        message: expect.stringMatching(/unexpected tensors: c/),
+      }),
+    );
     expect(Object.keys(aggregation.result().weights).sort()).toEqual(['b', 'w']);
   });
 });

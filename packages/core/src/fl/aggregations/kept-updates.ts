@@ -19,7 +19,11 @@ export class KeptUpdates {
     if (this.#taken) throw new Error('the round\u2019s updates were already aggregated');
     const layout = this.#layout ?? this.#updates[0]?.weights;
     const problem = layout && layoutMismatch(layout, update.weights);
-    if (problem) throw new OiafedError('INVALID_RESULT', `update of ${update.client} does not fit the round\u2019s layout: ${problem}`);
+    if (problem)
+      throw new OiafedError(
+        'INVALID_RESULT',
+        `update of ${update.client} does not fit the round\u2019s layout: ${problem}`,
+      );
     this.#updates.push(update);
   }
 

@@ -30,8 +30,10 @@ export class KrumAggregation implements Aggregation {
 
   constructor(options: KrumOptions) {
     const { byzantine, keep = 1 } = options;
-    if (!Number.isSafeInteger(byzantine) || byzantine < 0) throw new OiafedError('INVALID_CONFIG', `Krum: byzantine must be an integer >= 0 (got ${byzantine})`);
-    if (!Number.isSafeInteger(keep) || keep < 1) throw new OiafedError('INVALID_CONFIG', `Krum: keep must be a positive integer (got ${keep})`);
+    if (!Number.isSafeInteger(byzantine) || byzantine < 0)
+      throw new OiafedError('INVALID_CONFIG', `Krum: byzantine must be an integer >= 0 (got ${byzantine})`);
+    if (!Number.isSafeInteger(keep) || keep < 1)
+      throw new OiafedError('INVALID_CONFIG', `Krum: keep must be a positive integer (got ${keep})`);
     this.byzantine = byzantine;
     this.keep = keep;
   }
@@ -45,17 +47,28 @@ export class KrumAggregation implements Aggregation {
     const n = updates.length;
     const f = this.byzantine;
     const m = this.keep;
-    if (n <= 2 * f + 2) throw new OiafedError('ROUND_FAILED', `Krum needs more than 2f + 2 = ${2 * f + 2} updates with f = ${f} Byzantine; the round has n = ${n}`);
+    if (n <= 2 * f + 2)
+      throw new OiafedError(
+        'ROUND_FAILED',
+        `Krum needs more than 2f + 2 = ${2 * f + 2} updates with f = ${f} Byzantine; the round has n = ${n}`,
+      );
     if (m > n) throw new OiafedError('ROUND_FAILED', `Krum keeps ${m} updates; the round has n = ${n}`);
     const neighbours = n - f - 2;
-    const scores = krumScores(updates.map((u) => u.weights), neighbours);
+    const scores = krumScores(
+      updates.map((u) => u.weights),
+      neighbours,
+    );
     // Stable: equal scores go by client id (the order of `updates`), never by arrival.
     const ranked = updates.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
     const selected = new Set(ranked.slice(0, m));
     const highestKept = scores[ranked[m - 1]!]!;
     const rejected: Rejection[] = [];
     updates.forEach(({ client }, i) => {
-      if (!selected.has(i)) rejected.push({ client, reason: `Krum score ${formatScore(scores[i]!)} (squared distances to its ${neighbours} nearest updates) is not among the ${m} lowest (highest kept: ${formatScore(highestKept)})` });
+      if (!selected.has(i))
+        rejected.push({
+          client,
+          reason: `Krum score ${formatScore(scores[i]!)} (squared distances to its ${neighbours} nearest updates) is not among the ${m} lowest (highest kept: ${formatScore(highestKept)})`,
+        });
     });
     return { weights: exampleWeightedMean(updates.filter((_, i) => selected.has(i))), rejected };
   }
@@ -66,7 +79,8 @@ function krumScores(models: readonly Weights[], neighbours: number): number[] {
   const n = models.length;
   const distances = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
-    for (let j = i + 1; j < n; j++) distances[i * n + j] = distances[j * n + i] = squaredDistance(models[i]!, models[j]!);
+    for (let j = i + 1; j < n; j++)
+      distances[i * n + j] = distances[j * n + i] = squaredDistance(models[i]!, models[j]!);
   }
   const others = new Float64Array(n - 1);
   return models.map((_, i) => {

@@ -26,14 +26,23 @@ describe('TrimmedMeanAggregation', () => {
 
   it('defaults to beta 0.2, as Flower\u2019s FedTrimmedAvg', () => {
     expect(new TrimmedMeanAggregation().beta).toBe(0.2);
-    expect(values(trimmedMean(undefined, [c5, c4, c3, c2, c1]).weights)).toEqual({ kernel: [3, 22, -1], bias: [1] });
+    expect(values(trimmedMean(undefined, [c5, c4, c3, c2, c1]).weights)).toEqual({
+      kernel: [3, 22, -1],
+      bias: [1],
+    });
   });
 
   it('rounds the cut down as Python\u2019s int(): beta 0.2 of 4 cuts nothing, 0.4 of 5 leaves the median', () => {
     // 0.8 -> 0: the plain mean. kernel[0]: 10 / 4; kernel[1]: 16 / 4; kernel[2]: 4 / 4; bias: 0.75 / 4.
-    expect(values(trimmedMean(0.2, [c1, c2, c3, c4]).weights)).toEqual({ kernel: [2.5, 4, 1], bias: [0.1875] });
+    expect(values(trimmedMean(0.2, [c1, c2, c3, c4]).weights)).toEqual({
+      kernel: [2.5, 4, 1],
+      bias: [0.1875],
+    });
     // 2.0 -> 2: one value left per coordinate.
-    expect(values(trimmedMean(0.4, [c1, c2, c3, c4, c5]).weights)).toEqual({ kernel: [3, 20, -2], bias: [0.5] });
+    expect(values(trimmedMean(0.4, [c1, c2, c3, c4, c5]).weights)).toEqual({
+      kernel: [3, 20, -2],
+      bias: [0.5],
+    });
   });
 
   it('takes the count from the double product: 0.3 × 10 = 3.0000000000000004 cuts 3, 0.29 × 10 cuts 2', () => {
@@ -44,7 +53,12 @@ describe('TrimmedMeanAggregation', () => {
   });
 
   it('refuses a beta outside [0, 0.5), which would leave no value to average', () => {
-    for (const beta of [0.5, -0.1, Number.NaN]) expect(() => new TrimmedMeanAggregation({ beta })).toThrowError(/trimmed mean: beta must be a number in \[0, 0\.5\)/);
-    expect(() => new TrimmedMeanAggregation({ beta: 0.5 })).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    for (const beta of [0.5, -0.1, Number.NaN])
+      expect(() => new TrimmedMeanAggregation({ beta })).toThrowError(
+        /trimmed mean: beta must be a number in \[0, 0\.5\)/,
+      );
+    expect(() => new TrimmedMeanAggregation({ beta: 0.5 })).toThrowError(
+      expect.objectContaining({ code: 'INVALID_CONFIG' }),
+    );
   });
 });

@@ -21,7 +21,11 @@ export class TrimmedMeanAggregation implements Aggregation {
 
   constructor(options: TrimmedMeanOptions = {}) {
     const beta = options.beta ?? 0.2;
-    if (!(beta >= 0 && beta < 0.5)) throw new OiafedError('INVALID_CONFIG', `trimmed mean: beta must be a number in [0, 0.5) (got ${beta})`);
+    if (!(beta >= 0 && beta < 0.5))
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `trimmed mean: beta must be a number in [0, 0.5) (got ${beta})`,
+      );
     this.beta = beta;
   }
 

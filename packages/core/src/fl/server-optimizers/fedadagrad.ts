@@ -15,11 +15,22 @@ export class FedAdagradOptimizer extends FedOptOptimizer {
   readonly name = 'fedadagrad';
 
   constructor(options: FedAdagradOptions = {}) {
-    if ((options as FedOptOptions).beta2 !== undefined) throw new OiafedError('INVALID_CONFIG', 'strategy.options.beta2 has no effect on fedadagrad (its second moment is a plain sum): remove it');
+    if ((options as FedOptOptions).beta2 !== undefined)
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        'strategy.options.beta2 has no effect on fedadagrad (its second moment is a plain sum): remove it',
+      );
     super(options, { eta: 0.1, beta1: 0, beta2: 0, tau: 1e-3 });
   }
 
-  protected updateTensor(_t: number, global: Float32Array, aggregate: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array): void {
+  protected updateTensor(
+    _t: number,
+    global: Float32Array,
+    aggregate: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+  ): void {
     const { eta, beta1, tau } = this;
     for (let i = 0; i < out.length; i++) {
       const x = global[i]!;

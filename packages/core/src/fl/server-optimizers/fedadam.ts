@@ -17,7 +17,14 @@ export class FedAdamOptimizer extends FedOptOptimizer {
     super(options, { eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
   }
 
-  protected updateTensor(t: number, global: Float32Array, aggregate: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array): void {
+  protected updateTensor(
+    t: number,
+    global: Float32Array,
+    aggregate: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+  ): void {
     const { beta1, beta2, tau } = this;
     const lr = (this.eta * Math.sqrt(1 - beta2 ** (t + 1))) / (1 - beta1 ** (t + 1));
     for (let i = 0; i < out.length; i++) {

@@ -70,7 +70,11 @@ export class FedAvgMOptimizer implements ServerOptimizer {
 
   restore(state: StrategyState): void {
     const { steps, buffers } = readOptimizerState(this.name, state, ['buffer']);
-    if (buffers.buffer !== undefined && steps === 0) throw new OiafedError('INVALID_CONFIG', `${this.name} state in the checkpoint: a momentum buffer before any step`);
+    if (buffers.buffer !== undefined && steps === 0)
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `${this.name} state in the checkpoint: a momentum buffer before any step`,
+      );
     this.#steps = steps;
     this.#buffer = buffers.buffer;
   }

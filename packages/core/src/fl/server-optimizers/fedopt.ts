@@ -77,7 +77,14 @@ export abstract class FedOptOptimizer implements ServerOptimizer {
    * Step `t` (1 at the first) of one tensor: updates `m` and `v` in place from
    * delta = aggregate - global, and writes the new parameters to `out`.
    */
-  protected abstract updateTensor(t: number, global: Float32Array, aggregate: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array): void;
+  protected abstract updateTensor(
+    t: number,
+    global: Float32Array,
+    aggregate: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+  ): void;
 
   state(): StrategyState {
     return optimizerState(this.name, this.#steps, { m: this.#m, v: this.#v });
@@ -88,7 +95,10 @@ export abstract class FedOptOptimizer implements ServerOptimizer {
     // Both moments exist exactly when a step was taken: anything else is not a state this class saved.
     const moments = (buffers.m ? 1 : 0) + (buffers.v ? 1 : 0);
     if (moments !== (steps > 0 ? 2 : 0)) {
-      throw new OiafedError('INVALID_CONFIG', `${this.name} state in the checkpoint: m and v must both be present after a step and both null before one (steps ${steps})`);
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `${this.name} state in the checkpoint: m and v must both be present after a step and both null before one (steps ${steps})`,
+      );
     }
     this.#steps = steps;
     this.#m = buffers.m;

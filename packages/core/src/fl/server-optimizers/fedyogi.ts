@@ -15,7 +15,14 @@ export class FedYogiOptimizer extends FedOptOptimizer {
     super(options, { eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
   }
 
-  protected updateTensor(_t: number, global: Float32Array, aggregate: Float32Array, m: Float32Array, v: Float32Array, out: Float32Array): void {
+  protected updateTensor(
+    _t: number,
+    global: Float32Array,
+    aggregate: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+  ): void {
     const { eta, beta1, beta2, tau } = this;
     for (let i = 0; i < out.length; i++) {
       const x = global[i]!;

@@ -19,7 +19,10 @@ export function numberOption(name: string, value: unknown, fallback: number, ran
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || !range.accepts(value)) {
     const got = typeof value === 'string' ? JSON.stringify(boundedText(value, 64)) : boundedText(value, 64);
-    throw new OiafedError('INVALID_CONFIG', `strategy.options.${name} must be ${range.description} (got ${got})`);
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `strategy.options.${name} must be ${range.description} (got ${got})`,
+    );
   }
   return value;
 }

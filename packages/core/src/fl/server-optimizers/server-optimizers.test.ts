@@ -116,7 +116,10 @@ describe('FedAdagrad (Flower fedadagrad.py: v sums delta^2, beta1 0)', () => {
 
   it('gives the 0.15 of Flower\u2019s own fedadagrad_test (global 0.1, aggregate 0.6, eta 0.1, tau 0.5)', () => {
     // delta 0.5, m 0.5, v 0.25: 0.1 + 0.1 * 0.5 / (0.5 + 0.5) = 0.15
-    const out = new FedAdagradOptimizer({ eta: 0.1, tau: 0.5 }).step(model([0.1, 0.1, 0.1, 0.1]), model([0.6, 0.6, 0.6, 0.6]));
+    const out = new FedAdagradOptimizer({ eta: 0.1, tau: 0.5 }).step(
+      model([0.1, 0.1, 0.1, 0.1]),
+      model([0.6, 0.6, 0.6, 0.6]),
+    );
     expect(Array.from(out.w!.data)).toEqual([0.15, 0.15, 0.15, 0.15].map(Math.fround));
   });
 });
@@ -152,10 +155,14 @@ describe('FedAvgM (Flower fedavgm.py: PyTorch-style server momentum on global - 
 });
 
 /** A model with two tensors of more than one dimension, and the aggregate of round `k` for it. */
-const GLOBAL = (): Weights => ({ dense: tensor([0.5, -1, 2, 0, 0.25, -0.75], [2, 3]), bias: tensor([0.1, -0.2, 0.3, 0], [4]) });
+const GLOBAL = (): Weights => ({
+  dense: tensor([0.5, -1, 2, 0, 0.25, -0.75], [2, 3]),
+  bias: tensor([0.1, -0.2, 0.3, 0], [4]),
+});
 function aggregateFor(global: Weights, k: number): Weights {
   const out = cloneWeights(global);
-  for (const t of Object.values(out)) t.data.forEach((x, i) => (t.data[i] = x + Math.sin(7 * k + 3 * i) * 0.3));
+  for (const t of Object.values(out))
+    t.data.forEach((x, i) => (t.data[i] = x + Math.sin(7 * k + 3 * i) * 0.3));
   return out;
 }
 
@@ -229,13 +236,28 @@ describe.each(optimizers)('%s state', (name, make) => {
       [{ ...good, steps: -1 }, /steps must be an integer >= 0 \(got -1\)/],
       [{ ...good, steps: 1.5 }, /steps must be an integer >= 0/],
       [{ ...good, steps: '2' }, /steps must be an integer >= 0/],
-      [{ ...good, [buffer]: { dense: { shape: [6], data: new Float64Array(6) } } }, new RegExp(`${buffer}: tensor dense is not \\{ shape, data: Float32Array \\}`)],
-      [{ ...good, [buffer]: { dense: tensor([0, 0, Number.NaN]) } }, new RegExp(`${buffer}: tensor dense has a non-finite value`)],
-      [{ ...good, [buffer]: { dense: { shape: [7], data: new Float32Array(6) } } }, /has shape \[7\] \(7 values\) but 6 values/],
+      [
+        { ...good, [buffer]: { dense: { shape: [6], data: new Float64Array(6) } } },
+        new RegExp(`${buffer}: tensor dense is not \\{ shape, data: Float32Array \\}`),
+      ],
+      [
+        { ...good, [buffer]: { dense: tensor([0, 0, Number.NaN]) } },
+        new RegExp(`${buffer}: tensor dense has a non-finite value`),
+      ],
+      [
+        { ...good, [buffer]: { dense: { shape: [7], data: new Float32Array(6) } } },
+        /has shape \[7\] \(7 values\) but 6 values/,
+      ],
       [{ ...good, steps: 0 }, /before/],
     ];
     for (const [state, message] of bad) {
-      expect(() => optimizer.restore(state as StrategyState)).toThrowError(expect.objectContaining({ name: 'OiafedError', code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
+      expect(() => optimizer.restore(state as StrategyState)).toThrowError(
+        expect.objectContaining({
+          name: 'OiafedError',
+          code: 'INVALID_CONFIG',
+          message: expect.stringMatching(message),
+        }),
+      );
       expect(new Codec().encodeValue(optimizer.state())).toEqual(before);
     }
   });
@@ -246,10 +268,22 @@ describe.each(optimizers)('%s state', (name, make) => {
     const other = make();
     other.restore(optimizer.state());
     const smaller = { dense: tensor([1, 2, 3], [3]), bias: tensor([0, 0, 0, 0]) };
-    expect(() => other.step(smaller, smaller)).toThrowError(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/the state restored from the checkpoint does not fit the model: tensor dense has 6 values, expected 3/) }));
+    expect(() => other.step(smaller, smaller)).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        message: expect.stringMatching(
+          /the state restored from the checkpoint does not fit the model: tensor dense has 6 values, expected 3/,
+        ),
+      }),
+    );
     expect(other.state().steps).toBe(1);
     const global = GLOBAL();
-    expect(() => other.step(global, { dense: global.dense! })).toThrowError(expect.objectContaining({ code: 'INVALID_RESULT', message: expect.stringMatching(/the aggregate does not fit the global model: tensor bias is missing/) }));
+    expect(() => other.step(global, { dense: global.dense! })).toThrowError(
+      expect.objectContaining({
+        code: 'INVALID_RESULT',
+        message: expect.stringMatching(/the aggregate does not fit the global model: tensor bias is missing/),
+      }),
+    );
     expect(other.state().steps).toBe(1);
   });
 });
@@ -259,10 +293,18 @@ describe('FedOpt state', () => {
     const adam = new FedAdamOptimizer();
     adam.step(GLOBAL(), aggregateFor(GLOBAL(), 1));
     const good = adam.state();
-    expect(() => new FedAdamOptimizer().restore({ ...good, v: { w: tensor([1]) } })).toThrowError(/fedadam state in the checkpoint: v does not match the layout of m: tensor dense is missing/);
-    expect(() => new FedAdamOptimizer().restore({ ...good, v: null })).toThrowError(/m and v must both be present after a step and both null before one \(steps 1\)/);
-    expect(() => new FedAdamOptimizer().restore({ ...good, m: null, v: null })).toThrowError(/m and v must both be present/);
-    expect(() => new FedYogiOptimizer().restore(good)).toThrowError(/fedyogi state in the checkpoint: it was saved by "fedadam", not fedyogi/);
+    expect(() => new FedAdamOptimizer().restore({ ...good, v: { w: tensor([1]) } })).toThrowError(
+      /fedadam state in the checkpoint: v does not match the layout of m: tensor dense is missing/,
+    );
+    expect(() => new FedAdamOptimizer().restore({ ...good, v: null })).toThrowError(
+      /m and v must both be present after a step and both null before one \(steps 1\)/,
+    );
+    expect(() => new FedAdamOptimizer().restore({ ...good, m: null, v: null })).toThrowError(
+      /m and v must both be present/,
+    );
+    expect(() => new FedYogiOptimizer().restore(good)).toThrowError(
+      /fedyogi state in the checkpoint: it was saved by "fedadam", not fedyogi/,
+    );
   });
 });
 
@@ -276,15 +318,46 @@ describe('server optimiser options', () => {
 
   it('refuses invalid numbers as INVALID_CONFIG naming strategy.options.<name>', () => {
     const cases: [() => unknown, RegExp][] = [
-      [() => new FedAdamOptimizer({ eta: 0 }), /^strategy\.options\.eta must be a finite number > 0 \(got 0\)$/],
-      [() => new FedAdamOptimizer({ beta1: 1 }), /^strategy\.options\.beta1 must be a number >= 0 and < 1 \(got 1\)$/],
-      [() => new FedYogiOptimizer({ beta2: -0.1 }), /^strategy\.options\.beta2 must be a number >= 0 and < 1 \(got -0\.1\)$/],
-      [() => new FedYogiOptimizer({ tau: Number.NaN }), /^strategy\.options\.tau must be a finite number > 0 \(got NaN\)$/],
-      [() => new FedAdagradOptimizer({ eta: '0.1' as unknown as number }), /^strategy\.options\.eta must be a finite number > 0 \(got "0\.1"\)$/],
-      [() => new FedAdagradOptimizer({ beta2: 0.9 } as object), /^strategy\.options\.beta2 has no effect on fedadagrad/],
-      [() => new FedAvgMOptimizer({ serverLearningRate: Number.POSITIVE_INFINITY }), /^strategy\.options\.serverLearningRate must be a finite number > 0 \(got Infinity\)$/],
-      [() => new FedAvgMOptimizer({ momentum: 1 }), /^strategy\.options\.momentum must be a number >= 0 and < 1 \(got 1\)$/],
+      [
+        () => new FedAdamOptimizer({ eta: 0 }),
+        /^strategy\.options\.eta must be a finite number > 0 \(got 0\)$/,
+      ],
+      [
+        () => new FedAdamOptimizer({ beta1: 1 }),
+        /^strategy\.options\.beta1 must be a number >= 0 and < 1 \(got 1\)$/,
+      ],
+      [
+        () => new FedYogiOptimizer({ beta2: -0.1 }),
+        /^strategy\.options\.beta2 must be a number >= 0 and < 1 \(got -0\.1\)$/,
+      ],
+      [
+        () => new FedYogiOptimizer({ tau: Number.NaN }),
+        /^strategy\.options\.tau must be a finite number > 0 \(got NaN\)$/,
+      ],
+      [
+        () => new FedAdagradOptimizer({ eta: '0.1' as unknown as number }),
+        /^strategy\.options\.eta must be a finite number > 0 \(got "0\.1"\)$/,
+      ],
+      [
+        () => new FedAdagradOptimizer({ beta2: 0.9 } as object),
+        /^strategy\.options\.beta2 has no effect on fedadagrad/,
+      ],
+      [
+        () => new FedAvgMOptimizer({ serverLearningRate: Number.POSITIVE_INFINITY }),
+        /^strategy\.options\.serverLearningRate must be a finite number > 0 \(got Infinity\)$/,
+      ],
+      [
+        () => new FedAvgMOptimizer({ momentum: 1 }),
+        /^strategy\.options\.momentum must be a number >= 0 and < 1 \(got 1\)$/,
+      ],
     ];
-    for (const [make, message] of cases) expect(make).toThrowError(expect.objectContaining({ name: 'OiafedError', code: 'INVALID_CONFIG', message: expect.stringMatching(message) }));
+    for (const [make, message] of cases)
+      expect(make).toThrowError(
+        expect.objectContaining({
+          name: 'OiafedError',
+          code: 'INVALID_CONFIG',
+          message: expect.stringMatching(message),
+        }),
+      );
   });
 });

@@ -10,7 +10,13 @@ const { nodes, federate } = federationMaker();
 afterEach(() => nodes.splice(0).forEach((n) => n.close()));
 
 /** Learners whose updates differ, so every strategy has something to do. */
-const learners = () => [fixed([1, 2, 3], 1, 10), fixed([3, 2, 1], -1, 30), fixed([2, 2, 2], 0, 20), fixed([0, 4, 1], 2, 40), fixed([1, 1, 1], 1, 10)];
+const learners = () => [
+  fixed([1, 2, 3], 1, 10),
+  fixed([3, 2, 1], -1, 30),
+  fixed([2, 2, 2], 0, 20),
+  fixed([0, 4, 1], 2, 40),
+  fixed([1, 1, 1], 1, 10),
+];
 
 const OPTIONS: Partial<Record<StrategyName, Record<string, unknown>>> = {
   krum: { byzantine: 1, keep: 2 },
@@ -19,17 +25,28 @@ const OPTIONS: Partial<Record<StrategyName, Record<string, unknown>>> = {
 };
 
 describe('the built-in strategies', () => {
-  it.each(STRATEGY_NAMES)('%s runs two rounds of a federation by its config name and keeps finite weights', async (name) => {
-    const strategy = createStrategy(name, OPTIONS[name] ?? {});
-    expect(strategy.name).toBe(name);
-    const { federation } = await federate(learners(), { rounds: 2, strategy, initialWeights: zeroLinearWeights() });
-    const result = await federation.start();
-    expect(result.rounds).toBe(2);
-    expect(Array.from(result.weights.w!.data).every(Number.isFinite)).toBe(true);
-  });
+  it.each(STRATEGY_NAMES)(
+    '%s runs two rounds of a federation by its config name and keeps finite weights',
+    async (name) => {
+      const strategy = createStrategy(name, OPTIONS[name] ?? {});
+      expect(strategy.name).toBe(name);
+      const { federation } = await federate(learners(), {
+        rounds: 2,
+        strategy,
+        initialWeights: zeroLinearWeights(),
+      });
+      const result = await federation.start();
+      expect(result.rounds).toBe(2);
+      expect(Array.from(result.weights.w!.data).every(Number.isFinite)).toBe(true);
+    },
+  );
 
   it('FedMedian takes the coordinate-wise median of the round, whatever the example counts', async () => {
-    const { federation } = await federate(learners(), { rounds: 1, strategy: createStrategy('fedmedian'), initialWeights: zeroLinearWeights() });
+    const { federation } = await federate(learners(), {
+      rounds: 1,
+      strategy: createStrategy('fedmedian'),
+      initialWeights: zeroLinearWeights(),
+    });
     const result = await federation.start();
     // Per coordinate, w: medians of {1,3,2,0,1} = 1, {2,2,2,4,1} = 2, {3,1,2,1,1} = 1; b: {1,-1,0,2,1} = 1.
     expect(Array.from(result.weights.w!.data)).toEqual([1, 2, 1]);
@@ -37,7 +54,13 @@ describe('the built-in strategies', () => {
   });
 
   it('Krum leaves planted outliers out and names them in the round summary', async () => {
-    const honest = [fixed([1, 1, 1], 1, 1), fixed([1.1, 1, 1], 1, 1), fixed([0.9, 1, 1], 1, 1), fixed([1, 1.1, 1], 1, 1), fixed([1, 0.9, 1], 1, 1)];
+    const honest = [
+      fixed([1, 1, 1], 1, 1),
+      fixed([1.1, 1, 1], 1, 1),
+      fixed([0.9, 1, 1], 1, 1),
+      fixed([1, 1.1, 1], 1, 1),
+      fixed([1, 0.9, 1], 1, 1),
+    ];
     const outliers = [fixed([100, 100, 100], 100, 1), fixed([-100, 100, -100], 100, 1)];
     const { federation } = await federate([...honest, ...outliers], {
       rounds: 1,
@@ -50,9 +73,13 @@ describe('the built-in strategies', () => {
   });
 
   it('refuses options a strategy does not take, or that are not numbers, naming them', () => {
-    expect(() => createStrategy('fedadam', { mu: 0.1 })).toThrowError(/strategy\.options\.mu is not an option of fedadam \(it takes eta, beta1, beta2, tau\)/);
+    expect(() => createStrategy('fedadam', { mu: 0.1 })).toThrowError(
+      /strategy\.options\.mu is not an option of fedadam \(it takes eta, beta1, beta2, tau\)/,
+    );
     expect(() => createStrategy('fedavg', { eta: 1 })).toThrowError(/it takes none/);
-    expect(() => createStrategy('fedadam', { eta: '0.1' })).toThrowError(/strategy\.options\.eta must be a number \(got "0\.1"\)/);
+    expect(() => createStrategy('fedadam', { eta: '0.1' })).toThrowError(
+      /strategy\.options\.eta must be a number \(got "0\.1"\)/,
+    );
     expect(() => createStrategy('krum', { byzantine: -1 })).toThrowError(/byzantine must be an integer >= 0/);
     expect(() => createStrategy('centeredclipping')).toThrowError(/tau must be a positive number/);
   });
@@ -60,7 +87,12 @@ describe('the built-in strategies', () => {
 
 describe('a server optimiser across a restart', () => {
   const run = async (strategy: Strategy, rounds: number, store: MemoryCheckpointStore) => {
-    const { federation } = await federate(learners(), { rounds, strategy, store, initialWeights: zeroLinearWeights() });
+    const { federation } = await federate(learners(), {
+      rounds,
+      strategy,
+      store,
+      initialWeights: zeroLinearWeights(),
+    });
     const result = await federation.start();
     nodes.splice(0).forEach((n) => n.close());
     return result;

@@ -24,8 +24,14 @@ const BUILT_IN = {
   fedyogi: { options: FEDOPT, make: (o) => new FedYogi(numbers(o)) },
   fedmedian: { options: [], make: () => new FedMedian() },
   fedtrimmedavg: { options: ['beta'], make: (o) => new FedTrimmedAvg(numbers(o)) },
-  krum: { options: ['byzantine', 'keep'], make: (o) => new Krum({ byzantine: numberOr(o, 'byzantine', 0), ...numbers(o) }) },
-  centeredclipping: { options: ['tau', 'iterations'], make: (o) => new CenteredClipping({ tau: numberOr(o, 'tau', Number.NaN), ...numbers(o) }) },
+  krum: {
+    options: ['byzantine', 'keep'],
+    make: (o) => new Krum({ byzantine: numberOr(o, 'byzantine', 0), ...numbers(o) }),
+  },
+  centeredclipping: {
+    options: ['tau', 'iterations'],
+    make: (o) => new CenteredClipping({ tau: numberOr(o, 'tau', Number.NaN), ...numbers(o) }),
+  },
 } satisfies Record<string, BuiltIn>;
 
 export type StrategyName = keyof typeof BUILT_IN;
@@ -35,11 +41,18 @@ export const STRATEGY_NAMES = Object.keys(BUILT_IN) as StrategyName[];
 /** A built-in strategy by the name a config uses; its options are checked here for type and by the strategy for range. */
 export function createStrategy(name: StrategyName, options: Options = {}): Strategy {
   const builtIn: BuiltIn | undefined = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name] : undefined;
-  if (!builtIn) throw new OiafedError('INVALID_CONFIG', `strategy.name ${JSON.stringify(name)} is not one of ${STRATEGY_NAMES.join(', ')}`);
+  if (!builtIn)
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `strategy.name ${JSON.stringify(name)} is not one of ${STRATEGY_NAMES.join(', ')}`,
+    );
   for (const key of Object.keys(options)) {
     if (!builtIn.options.includes(key)) {
       const takes = builtIn.options.length ? `it takes ${builtIn.options.join(', ')}` : 'it takes none';
-      throw new OiafedError('INVALID_CONFIG', `strategy.options.${key} is not an option of ${name} (${takes})`);
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `strategy.options.${key} is not an option of ${name} (${takes})`,
+      );
     }
   }
   return builtIn.make(options);
@@ -55,6 +68,10 @@ function numbers(options: Options): Record<string, number> {
 function numberOr(options: Options, key: string, fallback: number): number {
   const value = options[key];
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new OiafedError('INVALID_CONFIG', `strategy.options.${key} must be a number (got ${JSON.stringify(value)})`);
+  if (typeof value !== 'number')
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      `strategy.options.${key} must be a number (got ${JSON.stringify(value)})`,
+    );
   return value;
 }

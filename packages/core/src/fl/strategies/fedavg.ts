@@ -23,7 +23,11 @@ export class FedProx extends FedAvg {
 
   constructor(options: FedProxOptions) {
     super();
-    if (!(options.mu >= 0) || !Number.isFinite(options.mu)) throw new OiafedError('INVALID_CONFIG', `strategy.options.mu must be a number >= 0 (got ${options.mu})`);
+    if (!(options.mu >= 0) || !Number.isFinite(options.mu))
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `strategy.options.mu must be a number >= 0 (got ${options.mu})`,
+      );
     this.mu = options.mu;
   }
 

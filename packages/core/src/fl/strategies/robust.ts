@@ -1,5 +1,8 @@
 import type { Aggregation } from '../aggregation.js';
-import { CenteredClippingAggregation, type CenteredClippingOptions } from '../aggregations/centered-clipping.js';
+import {
+  CenteredClippingAggregation,
+  type CenteredClippingOptions,
+} from '../aggregations/centered-clipping.js';
 import { MedianAggregation } from '../aggregations/coordinate-median.js';
 import { KrumAggregation, type KrumOptions } from '../aggregations/krum.js';
 import { TrimmedMeanAggregation, type TrimmedMeanOptions } from '../aggregations/trimmed-mean.js';
