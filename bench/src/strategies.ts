@@ -23,7 +23,10 @@ const OPTIONS: Partial<Record<StrategyName, Record<string, number>>> = {
   centeredclipping: { tau: 1 },
 };
 
-/** A 1M-parameter model in four tensors, filled from a seed (each learner's differs, so sorts and distances do real work). */
+/**
+ * A 1M-parameter model in four tensors, filled from a seed (each learner's differs, so sorts and distances do
+ * real work).
+ */
 function model(seed: number): Weights {
   const out: Weights = {};
   for (let l = 0; l < LAYERS; l++) {
@@ -52,11 +55,14 @@ const updates: ClientUpdate[] = Array.from({ length: LEARNERS }, (_, i) => ({
 
 const make = (name: StrategyName) => createStrategy(name, OPTIONS[name]);
 
-/** One round's server side, as the schedule runs it: a fresh aggregation, every update added, its result, the server step. */
+/**
+ * One round's server side, as the schedule runs it: a fresh aggregation, every update added, its result, the
+ * server step.
+ */
 function round(
   strategy: Strategy,
   each: (update: ClientUpdate) => ClientUpdate = (u) => u,
-  sample = (_at: string) => {},
+  sample: (at: string) => void = () => undefined,
 ): Weights {
   const aggregation = strategy.aggregation(start);
   updates.forEach((update, i) => {
@@ -105,7 +111,9 @@ function peakMemory(name: StrategyName): { models: number; at: string; samples: 
   let peak = 0;
   let peakAt = '';
   let samples = 0;
-  // The update just added, held until the next sample has counted it: the caller holds a learner's result until add() returns.
+  // The update just added, held until the next sample has counted it: the caller holds a learner's result until add()
+  // returns.
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- written, never read: holding the update is the point
   let inHand: Weights | undefined;
   round(
     strategy,
@@ -147,7 +155,7 @@ export async function strategiesSuite(quick: boolean): Promise<void> {
 
   const roundNote = (name: StrategyName, ns: number) => {
     const options = OPTIONS[name]
-      ? ` (${Object.entries(OPTIONS[name]!)
+      ? ` (${Object.entries(OPTIONS[name])
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')})`
       : '';
@@ -203,7 +211,7 @@ export async function strategiesSuite(quick: boolean): Promise<void> {
     )
       .map(
         ([name, o]) =>
-          `${name} (${Object.entries(o!)
+          `${name} (${Object.entries(o)
             .map(([k, v]) => `${k} ${v}`)
             .join(', ')})`,
       )

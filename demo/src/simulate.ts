@@ -131,7 +131,8 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   });
   federation.events.on('CLIENT_RESULT', ({ round }) => hooks.onClientResult?.(round, ++done, selected));
   federation.events.on('ROUND_FINISHED', (summary) => hooks.onRound?.(summary, Date.now() - started));
-  // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep reconnecting.
+  // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep
+  // reconnecting.
   const stop = () => federation.stop('interrupted', { final: false });
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {

@@ -88,7 +88,10 @@ export interface SecurityConfig extends ServerLimits {
   excludeAfter: number;
   /** ... for this many rounds. */
   excludeRounds: number;
-  /** Learners that left which the trainer still remembers (to recognise one that comes back); older departures are forgotten. */
+  /**
+   * Learners that left which the trainer still remembers (to recognise one that comes back); older departures
+   * are forgotten.
+   */
   recentDeparted: number;
 }
 

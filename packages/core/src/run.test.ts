@@ -65,7 +65,7 @@ describe('createFederation', () => {
 
   it("takes a module's strategy from the platform, and refuses to run without it", () => {
     const config = resolveConfig({ federation: { strategy: { module: './mine.js', options: {} } } });
-    expect(() => createFederation(config)).toThrowError(
+    expect(() => createFederation(config)).toThrow(
       /federation\.strategy\.module "\.\/mine\.js" is loaded by the platform/,
     );
     const strategy = new FedMedian();

@@ -30,7 +30,10 @@ export interface Run {
   federation: Federation;
 }
 
-/** The node a run config describes: id, role, timeouts, heartbeat, interceptors, who may join, relay, departed learners remembered. */
+/**
+ * The node a run config describes: id, role, timeouts, heartbeat, interceptors, who may join, relay, departed
+ * learners remembered.
+ */
 export function createNode(config: RunConfig, log?: (line: string) => void): Node {
   const interceptors: Record<InterceptorName, () => Interceptor> = {
     logging: () => loggingInterceptor(log),

@@ -112,7 +112,8 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   federation.events.on('CLIENT_EXCLUDED', (e) => excluded.push(e));
   federation.events.on('ROUND_FINISHED', (s) => report(progress(s, fed.rounds)));
   federation.events.on('ROUND_FAILED', (f) => report(roundFailed(f, fed.rounds)));
-  // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep reconnecting.
+  // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep
+  // reconnecting.
   const stop = () => federation.stop('interrupted', { final: false });
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {

@@ -85,7 +85,7 @@ describe('FedBuff over WebSocket (Node learners)', () => {
     const run = federation.start();
 
     await withTimeout(leaver.reached, 10_000, 'the leaver was never asked a third time');
-    await leaving.close();
+    leaving.close();
     expect(
       await withTimeout(leaverFailed, 5_000, "the leaver's training did not end when it left"),
     ).toMatchObject({ client: 'leaver', code: 'DISCONNECTED' });

@@ -50,7 +50,7 @@ export type StateValue =
   number | string | boolean | null | Weights | readonly StateValue[] | { readonly [key: string]: StateValue };
 
 /** What a strategy saves in every checkpoint to continue bit-identically after a restart. */
-export type StrategyState = { readonly [key: string]: StateValue };
+export type StrategyState = Readonly<Record<string, StateValue>>;
 
 /**
  * The server side of a federated optimiser (Reddi et al. 2021, "Adaptive Federated Optimization"):

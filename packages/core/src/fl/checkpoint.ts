@@ -2,7 +2,10 @@ import { cloneState, type StrategyState } from './aggregation.js';
 import type { RoundSummary } from './round.js';
 import { cloneWeights, type Weights } from './weights.js';
 
-/** Enough to continue a run: the last finished round, its global model, the history so far, and the strategy's state. */
+/**
+ * Enough to continue a run: the last finished round, its global model, the history so far, and the strategy's
+ * state.
+ */
 export interface Checkpoint {
   round: number;
   weights: Weights;

@@ -150,6 +150,6 @@ describe('FedBuff', () => {
           rounds: 1,
           schedule: { name: 'fedbuff', concurrency: 2, buffer: 3 },
         }),
-    ).toThrowError(/federation\.schedule\.buffer must be an integer from 1 to concurrency \(2\) \(got 3\)/);
+    ).toThrow(/federation\.schedule\.buffer must be an integer from 1 to concurrency \(2\) \(got 3\)/);
   });
 });

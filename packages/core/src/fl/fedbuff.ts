@@ -29,7 +29,10 @@ export function stalenessWeight(staleness: number): number {
   return 1 / Math.sqrt(1 + staleness);
 }
 
-/** What a round's training came to (a synchronous round's, or a FedBuff version's): the aggregate and what the summary reports. */
+/**
+ * What a round's training came to (a synchronous round's, or a FedBuff version's): the aggregate and what the
+ * summary reports.
+ */
 export interface TrainingOutcome {
   aggregate: Aggregate;
   /** Learners whose results were folded in. */

@@ -43,7 +43,9 @@ export class FixedLearner implements Learner {
   getWeights() {
     return this.update;
   }
-  setWeights() {}
+  setWeights() {
+    // Its answers are fixed or scripted: there is no model to set.
+  }
 }
 
 export const fixed = (w: number[], b: number, n: number) =>
@@ -81,5 +83,7 @@ export class ScriptedLearner implements Learner {
       this.script.getWeights ? this.script.getWeights() : this.base.getWeights(),
     ) as Promise<Weights>;
   }
-  setWeights(): void {}
+  setWeights(): void {
+    // The script decides every answer: there is no model to set.
+  }
 }

@@ -7,13 +7,13 @@ import { MemoryCheckpointStore } from './checkpoint.js';
 import { FedAvg, FedProx } from './strategies/fedavg.js';
 import { Federation } from './federation.js';
 import { federationMaker, fixed, ScriptedLearner } from './federation.test-support.js';
-import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
+import type { Learner, TrainParams, TrainResult } from './learner.js';
 import { LinearLearner, linearData, zeroLinearWeights } from './linear-learner.test-support.js';
 import type { RoundFailure } from './round.js';
 import type { Aggregation } from './aggregation.js';
 import { Strategy } from './strategy.js';
 import { WeightedMean } from './weighted-mean.js';
-import { maxAbsDiff, tensor, type Weights } from './weights.js';
+import { maxAbsDiff, tensor } from './weights.js';
 
 const { nodes, federate } = federationMaker();
 afterEach(() => nodes.splice(0).forEach((n) => n.close()));

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { boundedText } from '../wire/bounded-text.js';
 import type { NodeId } from '../wire/envelope.js';
-import { asOiafedError, OiafedError } from '../wire/errors.js';
+import { OiafedError } from '../wire/errors.js';
 import { CancelScope } from '../rpc/cancel-scope.js';
 import type { Node } from '../rpc/node.js';
 import type { ClientInfo, ClientState } from '../membership/registry.js';
@@ -251,6 +251,7 @@ export class Federation {
     this.#node = options.node;
     this.#strategy = options.strategy ?? new FedAvg();
     const schedule = options.schedule ?? 'sync';
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- options may come from JavaScript
     if (schedule !== 'sync' && schedule.name !== 'fedbuff')
       throw invalid('schedule', "'sync' or { name: 'fedbuff', concurrency, buffer }", schedule);
     this.#buffered = schedule === 'sync' ? undefined : new BufferedTraining(schedule, this.#bufferedHost());
@@ -456,11 +457,13 @@ export class Federation {
           .sort();
         return shuffle(idle, seededRandom(deriveSeed(this.#o.seed, ++this.#picks))).slice(0, count);
       },
-      learnerJoined: () =>
-        settleWithin<void>(
+      learnerJoined: (): Promise<void> =>
+        settleWithin(
           this.#o.clientWait,
           (settle) => {
-            const joined = (client: ClientInfo) => client.role === this.#o.learnerRole && settle.resolve();
+            const joined = (client: ClientInfo) => {
+              if (client.role === this.#o.learnerRole) settle.resolve();
+            };
             const stopped = () => settle.resolve();
             this.#node.events.on('CLIENT_REGISTERED', joined);
             this.#abort.signal.addEventListener('abort', stopped, { once: true });
@@ -679,6 +682,7 @@ export class Federation {
           results.push({ client, numExamples: result.numExamples, metrics: result.metrics });
         },
       );
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may run during the await
       if (this.#abort.signal.aborted) return undefined;
       failures.push(...fed.failures);
       for (const [k, v] of Object.entries(strategy.aggregateEvaluate(evaluated, results)))
@@ -695,7 +699,7 @@ export class Federation {
       trainMetrics: weightedMetrics(parts),
       evalMetrics,
       timings: { trainMs, evaluateMs: Date.now() - evalStarted, totalMs: Date.now() - started },
-      ...(this.#buffered ? { stale: (train as TrainingOutcome).stale } : {}),
+      ...(this.#buffered ? { stale: train.stale } : {}),
     };
     return { summary, weights };
   }

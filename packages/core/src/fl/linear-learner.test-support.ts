@@ -108,7 +108,7 @@ export function slowedBy(learner: Learner, ms: number): Learner {
   return {
     train: (params) =>
       new Promise<TrainResult>((resolve, reject) =>
-        setTimeout(() => Promise.resolve(learner.train(params)).then(resolve, reject), ms),
+        setTimeout(() => void Promise.resolve(learner.train(params)).then(resolve, reject), ms),
       ),
     evaluate: (params) => learner.evaluate(params),
     getWeights: () => learner.getWeights(),

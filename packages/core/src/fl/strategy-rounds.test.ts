@@ -59,7 +59,7 @@ describe('selection against the results a round needs', () => {
 
   it('refuses minResults above minClients, naming both fields', async () => {
     const { trainer } = await federate([], { rounds: 1 });
-    expect(() => new Federation({ node: trainer, rounds: 1, minClients: 2, minResults: 3 })).toThrowError(
+    expect(() => new Federation({ node: trainer, rounds: 1, minClients: 2, minResults: 3 })).toThrow(
       /federation\.minResults \(3\) is more than federation\.minClients \(2\)/,
     );
   });

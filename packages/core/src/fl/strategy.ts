@@ -76,7 +76,9 @@ export abstract class Strategy {
   }
 
   /** Takes back what `state()` gave: read from a checkpoint file, so check it. */
-  restore(_state: StrategyState): void {}
+  restore(_state: StrategyState): void {
+    // FedAvg carries nothing between rounds.
+  }
 
   /** Called after every round; true ends the run early. */
   shouldStop(_summary: RoundSummary, _history: readonly RoundSummary[]): boolean {

@@ -83,7 +83,7 @@ describe('Registry', () => {
     expect(registry.size).toBe(DEFAULT_RECENT_DEPARTED);
     expect(registry.get('l0')).toBeUndefined();
     for (const recentDeparted of [-1, 1.5, Number.NaN]) {
-      expect(() => new Registry({ recentDeparted })).toThrowError(
+      expect(() => new Registry({ recentDeparted })).toThrow(
         expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/recentDeparted/) }),
       );
     }

@@ -9,9 +9,11 @@ const make = nodeMaker(afterEach);
 
 /** Resolves once `n` clients of `hub` have left (said goodbye or dropped), in at most `ms`. */
 function departures(hub: Node, n: number, ms = 10_000): Promise<void> {
-  return onceWithTimeout<void>(ms, `${n} departures`, (settle) => {
+  return onceWithTimeout(ms, `${n} departures`, (settle) => {
     let left = 0;
-    const count = () => void (++left === n && settle.resolve());
+    const count = () => {
+      if (++left === n) settle.resolve();
+    };
     hub.events.on('CLIENT_UNREGISTERED', count);
     hub.events.on('CLIENT_DISCONNECTED', count);
     return () => {

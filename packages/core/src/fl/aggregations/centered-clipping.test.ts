@@ -58,16 +58,16 @@ describe('CenteredClippingAggregation', () => {
 
   it('refuses an update whose layout differs from the reference, and bad options', () => {
     const aggregation = new CenteredClippingAggregation(reference, { tau: 1 });
-    expect(() => aggregation.add(clientUpdate('u9', { w: [1, 2, 3] }))).toThrowError(
+    expect(() => aggregation.add(clientUpdate('u9', { w: [1, 2, 3] }))).toThrow(
       expect.objectContaining({
         code: 'INVALID_RESULT',
         message: 'update of u9 does not fit the round’s layout: tensor w has 3 values, expected 2',
       }),
     );
-    expect(() => new CenteredClippingAggregation(reference, { tau: 0 })).toThrowError(
+    expect(() => new CenteredClippingAggregation(reference, { tau: 0 })).toThrow(
       /centered clipping: tau must be a positive number \(got 0\)/,
     );
-    expect(() => new CenteredClippingAggregation(reference, { tau: 1, iterations: 0 })).toThrowError(
+    expect(() => new CenteredClippingAggregation(reference, { tau: 1, iterations: 0 })).toThrow(
       /iterations must be a positive integer \(got 0\)/,
     );
   });

@@ -26,7 +26,8 @@ describe('MedianAggregation', () => {
   });
 
   it('takes the mean of the two middle values over an even count, as np.median does', () => {
-    // kernel[0]: 1 2 | 3 4 -> 2.5; kernel[1]: -50 10 | 20 36 -> 15; kernel[2]: -3 -2 | 2 7 -> 0; bias: -100 0.25 | 0.5 100 -> 0.375.
+    // kernel[0]: 1 2 | 3 4 -> 2.5; kernel[1]: -50 10 | 20 36 -> 15; kernel[2]: -3 -2 | 2 7 -> 0; bias: -100 0.25 |
+    // 0.5 100 -> 0.375.
     expect(values(median(c4, c2, c1, c3).weights)).toEqual({ kernel: [2.5, 15, 0], bias: [0.375] });
   });
 

@@ -15,8 +15,8 @@ describe('KeptUpdates', () => {
     const taken = kept.take();
     expect(taken.map((u) => u.client)).toEqual(['a', 'b', 'c']);
     expect(taken[0]).toBe(a);
-    expect(() => kept.take()).toThrowError(/already aggregated/);
-    expect(() => kept.add(a!)).toThrowError(/already aggregated/);
+    expect(() => kept.take()).toThrow(/already aggregated/);
+    expect(() => kept.add(a!)).toThrow(/already aggregated/);
   });
 });
 
@@ -36,7 +36,7 @@ describe.each(robust)('%s', (_, make) => {
   });
 
   it('fails the round with ROUND_FAILED when no update came', () => {
-    expect(() => make().result()).toThrowError(
+    expect(() => make().result()).toThrow(
       expect.objectContaining({ code: 'ROUND_FAILED', message: 'no update to aggregate' }),
     );
   });
@@ -44,7 +44,7 @@ describe.each(robust)('%s', (_, make) => {
   it('refuses with INVALID_RESULT an update whose layout differs from the others, and aggregates the rest', () => {
     const aggregation = make();
     for (const id of ['l1', 'l2', 'l3']) aggregation.add(clientUpdate(id, { w: [1, 2], b: [3] }));
-    expect(() => aggregation.add(clientUpdate('short', { w: [1], b: [3] }))).toThrowError(
+    expect(() => aggregation.add(clientUpdate('short', { w: [1], b: [3] }))).toThrow(
       expect.objectContaining({
         code: 'INVALID_RESULT',
         message: expect.stringMatching(
@@ -52,7 +52,7 @@ describe.each(robust)('%s', (_, make) => {
         ),
       }),
     );
-    expect(() => aggregation.add(clientUpdate('extra', { w: [1, 2], b: [3], c: [4] }))).toThrowError(
+    expect(() => aggregation.add(clientUpdate('extra', { w: [1, 2], b: [3], c: [4] }))).toThrow(
       expect.objectContaining({
         code: 'INVALID_RESULT',
         message: expect.stringMatching(/unexpected tensors: c/),

@@ -94,24 +94,24 @@ describe('KrumAggregation', () => {
 
   it('fails the round cleanly when n <= 2f + 2, naming n and f', () => {
     const six = updates.slice(0, 6);
-    expect(() => krum({ byzantine: 2 }, six)).toThrowError(
+    expect(() => krum({ byzantine: 2 }, six)).toThrow(
       expect.objectContaining({
         code: 'ROUND_FAILED',
         message: 'Krum needs more than 2f + 2 = 6 updates with f = 2 Byzantine; the round has n = 6',
       }),
     );
     expect(krum({ byzantine: 2 }, updates.slice(0, 7)).rejected).toHaveLength(6);
-    expect(() => krum({ byzantine: 0, keep: 4 }, updates.slice(0, 3))).toThrowError(
+    expect(() => krum({ byzantine: 0, keep: 4 }, updates.slice(0, 3))).toThrow(
       expect.objectContaining({ code: 'ROUND_FAILED', message: 'Krum keeps 4 updates; the round has n = 3' }),
     );
   });
 
   it('refuses options that are not counts', () => {
-    expect(() => new KrumAggregation({ byzantine: -1 })).toThrowError(
+    expect(() => new KrumAggregation({ byzantine: -1 })).toThrow(
       /Krum: byzantine must be an integer >= 0 \(got -1\)/,
     );
-    expect(() => new KrumAggregation({ byzantine: 1.5 })).toThrowError(/byzantine must be an integer/);
-    expect(() => new KrumAggregation({ byzantine: 1, keep: 0 })).toThrowError(
+    expect(() => new KrumAggregation({ byzantine: 1.5 })).toThrow(/byzantine must be an integer/);
+    expect(() => new KrumAggregation({ byzantine: 1, keep: 0 })).toThrow(
       /Krum: keep must be a positive integer \(got 0\)/,
     );
   });

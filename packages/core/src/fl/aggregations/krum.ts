@@ -92,7 +92,10 @@ function krumScores(models: readonly Weights[], neighbours: number): number[] {
   });
 }
 
-/** The weighted mean (numExamples, scaled by staleness under FedBuff), in double precision per coordinate: one update comes back bit for bit. */
+/**
+ * The weighted mean (numExamples, scaled by staleness under FedBuff), in double precision per coordinate: one
+ * update comes back bit for bit.
+ */
 function exampleWeightedMean(updates: readonly ClientUpdate[]): Weights {
   const total = updates.reduce((sum, u) => sum + u.weight, 0);
   const out: Weights = {};

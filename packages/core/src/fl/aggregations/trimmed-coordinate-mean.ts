@@ -1,6 +1,9 @@
 import type { Weights } from '../weights.js';
 
-/** Up to this many values a column is sorted by insertion as it is read (1.5x faster than `sort()` at 10, even at 100). */
+/**
+ * Up to this many values a column is sorted by insertion as it is read (1.5x faster than `sort()` at 10, even
+ * at 100).
+ */
 const INSERTION_SORT_MAX = 64;
 
 /**

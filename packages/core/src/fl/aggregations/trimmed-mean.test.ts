@@ -54,10 +54,10 @@ describe('TrimmedMeanAggregation', () => {
 
   it('refuses a beta outside [0, 0.5), which would leave no value to average', () => {
     for (const beta of [0.5, -0.1, Number.NaN])
-      expect(() => new TrimmedMeanAggregation({ beta })).toThrowError(
+      expect(() => new TrimmedMeanAggregation({ beta })).toThrow(
         /trimmed mean: beta must be a number in \[0, 0\.5\)/,
       );
-    expect(() => new TrimmedMeanAggregation({ beta: 0.5 })).toThrowError(
+    expect(() => new TrimmedMeanAggregation({ beta: 0.5 })).toThrow(
       expect.objectContaining({ code: 'INVALID_CONFIG' }),
     );
   });

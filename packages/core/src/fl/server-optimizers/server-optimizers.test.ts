@@ -47,7 +47,7 @@ describe('FedAdam (Flower fedadam.py: bias-corrected with exponent round + 1)', 
     expectValues(saved(adam, 'v'), [0.0025, 0.000625, 0]);
     // lr1 = 0.1 * sqrt(1 - 0.99^2) / (1 - 0.9^2) = 0.1 * 0.14106736 / 0.19 = 0.074245979
     // w1 = x + lr1 * m1 / (sqrt(v1) + 1e-3):
-    //   1 + 0.074245979 * 0.05 / 0.051 = 1.0727901753;  -2 + 0.074245979 * -0.025 / 0.026 = -2.0713903643;  0.5 + 0 = 0.5
+    // 1 + 0.074245979 * 0.05 / 0.051 = 1.0727901753; -2 + 0.074245979 * -0.025 / 0.026 = -2.0713903643; 0.5 + 0 = 0.5
     expectValues(w1.w!.data, [1.0727901753336733, -2.0713903642695644, 0.5]);
     const w2 = adam.step(w1, model(AGGREGATE2));
     // delta2 = [1.2 - 1.0727901753, -2 + 2.0713903643, 0.75 - 0.5] = [0.1272098247, 0.0713903643, 0.25]
@@ -85,7 +85,8 @@ describe('FedYogi (Flower fedyogi.py: sign-controlled second moment, no bias cor
     const [w1, w2] = twoSteps(yogi);
     // Round 1: delta1 = [0.5, -0.25, 0]; m1 = [0.05, -0.025, 0]
     // v1 = 0 - 0.01 * delta1^2 * sign(0 - delta1^2) = 0.01 * delta1^2 = [0.0025, 0.000625, 0]
-    // w1 = x + 0.01 * m1 / (sqrt(v1) + 1e-3) = [1 + 0.0005/0.051, -2 - 0.00025/0.026, 0.5] = [1.0098039216, -2.0096153846, 0.5]
+    // w1 = x + 0.01 * m1 / (sqrt(v1) + 1e-3) = [1 + 0.0005/0.051, -2 - 0.00025/0.026, 0.5] = [1.0098039216,
+    // -2.0096153846, 0.5]
     expectValues(w1.w!.data, [1.0098039215686274, -2.0096153846153846, 0.5]);
     // Round 2: delta2 = [1.2 - 1.0098039216, -2 + 2.0096153846, 0.25] = [0.1901960784, 0.0096153846, 0.25]
     // m2 = 0.9 m1 + 0.1 delta2 = [0.0640196078, -0.0215384615, 0.025]
@@ -251,7 +252,7 @@ describe.each(optimizers)('%s state', (name, make) => {
       [{ ...good, steps: 0 }, /before/],
     ];
     for (const [state, message] of bad) {
-      expect(() => optimizer.restore(state as StrategyState)).toThrowError(
+      expect(() => optimizer.restore(state as StrategyState)).toThrow(
         expect.objectContaining({
           name: 'OiafedError',
           code: 'INVALID_CONFIG',
@@ -268,7 +269,7 @@ describe.each(optimizers)('%s state', (name, make) => {
     const other = make();
     other.restore(optimizer.state());
     const smaller = { dense: tensor([1, 2, 3], [3]), bias: tensor([0, 0, 0, 0]) };
-    expect(() => other.step(smaller, smaller)).toThrowError(
+    expect(() => other.step(smaller, smaller)).toThrow(
       expect.objectContaining({
         code: 'INVALID_CONFIG',
         message: expect.stringMatching(
@@ -278,7 +279,7 @@ describe.each(optimizers)('%s state', (name, make) => {
     );
     expect(other.state().steps).toBe(1);
     const global = GLOBAL();
-    expect(() => other.step(global, { dense: global.dense! })).toThrowError(
+    expect(() => other.step(global, { dense: global.dense! })).toThrow(
       expect.objectContaining({
         code: 'INVALID_RESULT',
         message: expect.stringMatching(/the aggregate does not fit the global model: tensor bias is missing/),
@@ -293,16 +294,16 @@ describe('FedOpt state', () => {
     const adam = new FedAdamOptimizer();
     adam.step(GLOBAL(), aggregateFor(GLOBAL(), 1));
     const good = adam.state();
-    expect(() => new FedAdamOptimizer().restore({ ...good, v: { w: tensor([1]) } })).toThrowError(
+    expect(() => new FedAdamOptimizer().restore({ ...good, v: { w: tensor([1]) } })).toThrow(
       /fedadam state in the checkpoint: v does not match the layout of m: tensor dense is missing/,
     );
-    expect(() => new FedAdamOptimizer().restore({ ...good, v: null })).toThrowError(
+    expect(() => new FedAdamOptimizer().restore({ ...good, v: null })).toThrow(
       /m and v must both be present after a step and both null before one \(steps 1\)/,
     );
-    expect(() => new FedAdamOptimizer().restore({ ...good, m: null, v: null })).toThrowError(
+    expect(() => new FedAdamOptimizer().restore({ ...good, m: null, v: null })).toThrow(
       /m and v must both be present/,
     );
-    expect(() => new FedYogiOptimizer().restore(good)).toThrowError(
+    expect(() => new FedYogiOptimizer().restore(good)).toThrow(
       /fedyogi state in the checkpoint: it was saved by "fedadam", not fedyogi/,
     );
   });
@@ -352,7 +353,7 @@ describe('server optimiser options', () => {
       ],
     ];
     for (const [make, message] of cases)
-      expect(make).toThrowError(
+      expect(make).toThrow(
         expect.objectContaining({
           name: 'OiafedError',
           code: 'INVALID_CONFIG',

@@ -73,15 +73,15 @@ describe('the built-in strategies', () => {
   });
 
   it('refuses options a strategy does not take, or that are not numbers, naming them', () => {
-    expect(() => createStrategy('fedadam', { mu: 0.1 })).toThrowError(
+    expect(() => createStrategy('fedadam', { mu: 0.1 })).toThrow(
       /strategy\.options\.mu is not an option of fedadam \(it takes eta, beta1, beta2, tau\)/,
     );
-    expect(() => createStrategy('fedavg', { eta: 1 })).toThrowError(/it takes none/);
-    expect(() => createStrategy('fedadam', { eta: '0.1' })).toThrowError(
+    expect(() => createStrategy('fedavg', { eta: 1 })).toThrow(/it takes none/);
+    expect(() => createStrategy('fedadam', { eta: '0.1' })).toThrow(
       /strategy\.options\.eta must be a number \(got "0\.1"\)/,
     );
-    expect(() => createStrategy('krum', { byzantine: -1 })).toThrowError(/byzantine must be an integer >= 0/);
-    expect(() => createStrategy('centeredclipping')).toThrowError(/tau must be a positive number/);
+    expect(() => createStrategy('krum', { byzantine: -1 })).toThrow(/byzantine must be an integer >= 0/);
+    expect(() => createStrategy('centeredclipping')).toThrow(/tau must be a positive number/);
   });
 });
 

@@ -38,7 +38,10 @@ export type StrategyName = keyof typeof BUILT_IN;
 
 export const STRATEGY_NAMES = Object.keys(BUILT_IN) as StrategyName[];
 
-/** A built-in strategy by the name a config uses; its options are checked here for type and by the strategy for range. */
+/**
+ * A built-in strategy by the name a config uses; its options are checked here for type and by the strategy
+ * for range.
+ */
 export function createStrategy(name: StrategyName, options: Options = {}): Strategy {
   const builtIn: BuiltIn | undefined = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name] : undefined;
   if (!builtIn)
