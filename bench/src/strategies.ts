@@ -48,7 +48,6 @@ const updates: ClientUpdate[] = Array.from({ length: LEARNERS }, (_, i) => ({
   client: `learner-${String(i).padStart(2, '0')}`,
   weights: model(i + 1),
   numExamples: 10 + i,
-  weight: 10 + i,
   metrics: {},
   staleness: 0,
 }));

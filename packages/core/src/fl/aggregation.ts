@@ -13,11 +13,6 @@ export interface ClientUpdate {
    * one this update is folded into: 0 in synchronous rounds, often more under FedBuff.
    */
   readonly staleness: number;
-  /**
-   * Its weight in a weighted aggregate: `numExamples`, scaled down by the schedule's staleness
-   * function under FedBuff (Nguyen et al. 2022).
-   */
-  readonly weight: number;
 }
 
 /** A learner whose update an aggregation left out, and why (Krum, trimmed outliers...). */

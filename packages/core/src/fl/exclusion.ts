@@ -104,6 +104,23 @@ export class Exclusions {
     for (const [client, record] of this.#records)
       if (record.until <= attempt && !isPresent(client)) this.#records.delete(client);
   }
+
+  /**
+   * Who round attempt `attempt` may select of `connected`: those not left out; when fewer than
+   * `least` remain, the left-out ones whose time is nearest its end are taken back (by id on a
+   * tie), as a round that can run beats waiting for learners that may never come.
+   */
+  selectable(connected: readonly NodeId[], attempt: number, least: number): NodeId[] {
+    const eligible = connected.filter((id) => !this.isExcluded(id, attempt));
+    const missing = least - eligible.length;
+    if (missing <= 0) return eligible;
+    const soonest = connected
+      .filter((id) => this.isExcluded(id, attempt))
+      .sort((a, b) => this.roundsLeft(a, attempt) - this.roundsLeft(b, attempt) || (a < b ? -1 : 1))
+      .slice(0, missing);
+    for (const id of soonest) this.readmit(id);
+    return [...eligible, ...soonest];
+  }
 }
 
 function invalid(field: string, expected: string, got: unknown): OiafedError {

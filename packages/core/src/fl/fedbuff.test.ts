@@ -45,7 +45,7 @@ describe('FedBuff', () => {
     expect([0, 1, 3, 8].map(stalenessWeight)).toEqual([1, 1 / Math.sqrt(2), 0.5, 1 / 3]);
   });
 
-  it('makes versions from the fast learners while a slow one trains, then folds the slow result in, weighed down by its staleness', async () => {
+  it('makes versions from the fast learners while a slow one trains, then folds the slow result in, its change scaled by its staleness', async () => {
     const fastA = new StepLearner(1);
     const fastB = new StepLearner(1);
     const slow = new StepLearner(10);
@@ -66,24 +66,25 @@ describe('FedBuff', () => {
     );
     const run = federation.start();
     await third;
-    // Three versions made without the slow learner: fast learners only, each +1 on the newest model.
     expect(federation.history.map((s) => [...s.clients].sort())).toEqual([
       ['learner-0', 'learner-1'],
       ['learner-0', 'learner-1'],
       ['learner-0', 'learner-1'],
     ]);
-    expect(Array.from(federation.weights!.w!.data, (x) => Math.round(x * 1e5) / 1e5)).toEqual([3, 3, 3]);
+    // A learner is asked again as soon as it answers, from the newest model there is then. Version
+    // 1: both from version 0, +1 each: 1. Later fast results are one version old when they count:
+    // their +1 is scaled by s(1) = 1/sqrt(2) on the newest model, so version 2 = 1 + s, version
+    // 3 = 1 + 2s.
+    const s1 = Math.SQRT1_2;
+    const v3 = 1 + 2 * s1;
+    expect(federation.weights!.w!.data[0]).toBeCloseTo(v3, 5);
     slow.release();
     fastA.release();
     const result = await run;
-    // A learner is asked again as soon as it answers, from the newest model there is then: each
-    // fast result is one version old when it counts (weight 1/sqrt(2)), and moved onto the newest
-    // model by its own change (+1), so versions 1, 2, 3 are 1, 2, 3. Version 4: the slow result,
-    // trained from version 0 (0 + 10) and moved onto version 3 (3 + 10 = 13) with weight
-    // 1/sqrt(1 + 3) = 0.5, and fastA's from version 2 (2 + 1, moved: 4) with weight 1/sqrt(2).
+    // Version 4: the slow result, +10 from version 0, three versions old: v3 + 10 * s(3) = v3 + 5;
+    // fastA's, +1 from version 2, one version old: v3 + s(1). Their mean (one example each).
     expect([...result.history[3]!.clients].sort()).toEqual(['learner-0', 'learner-2']);
-    const w = Math.SQRT1_2;
-    expect(result.weights.w!.data[0]).toBeCloseTo((13 * 0.5 + 4 * w) / (0.5 + w), 5);
+    expect(result.weights.w!.data[0]).toBeCloseTo((v3 + 5 + (v3 + s1)) / 2, 5);
   });
 
   it('drops a result more than maxStaleness versions old and counts it', async () => {

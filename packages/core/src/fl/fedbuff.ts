@@ -12,8 +12,10 @@ import { modelProblem, type Metrics, type Weights } from './weights.js';
  * Buffered asynchronous aggregation (FedBuff, Nguyen et al. 2022, "Federated Learning with Buffered
  * Asynchronous Aggregation"): `concurrency` learners train at all times, each from the newest model
  * when it started; every `buffer` results make a new model version. No learner waits for the
- * slowest of a round. A result trained from an older version counts less (its staleness weight),
- * and one more than `maxStaleness` versions old is dropped.
+ * slowest of a round. A result trained from an older version counts less: its change is scaled by
+ * the staleness weight before it joins the others (the paper's s(τ)·Δ, so a stale update moves the
+ * model less, not only weighs less against the rest), and one more than `maxStaleness` versions
+ * old is dropped.
  */
 export interface FedBuffOptions {
   /** Learners kept training at once (K in the paper). */
@@ -123,16 +125,16 @@ export class BufferedTraining {
         }
         const { result } = arrival;
         const weights =
-          staleness === 0 ? result.weights : rebase(result.weights, arrival.base, start.weights);
+          staleness === 0
+            ? result.weights
+            : rebase(result.weights, arrival.base, start.weights, stalenessWeight(staleness));
         const metrics = result.metrics ?? {};
-        const weight = result.numExamples * stalenessWeight(staleness);
         aggregation.add({
           client: arrival.client,
           weights,
           numExamples: result.numExamples,
           metrics,
           staleness,
-          weight,
         });
         out.clients.push(arrival.client);
         out.parts.push({ numExamples: result.numExamples, metrics });
@@ -281,15 +283,18 @@ function listOf(value: StateValue | undefined): readonly StateValue[] {
   return Array.isArray(value) ? (value as readonly StateValue[]) : [];
 }
 
-/** `base + (update - from)`: an update trained from an older model, moved onto the newest one. */
-function rebase(update: Weights, from: Weights, base: Weights): Weights {
+/**
+ * `base + scale * (update - from)`: an update trained from an older model, moved onto the newest
+ * one with its change scaled down by its staleness weight.
+ */
+function rebase(update: Weights, from: Weights, base: Weights, scale: number): Weights {
   const out: Weights = {};
   for (const [name, t] of Object.entries(base)) {
     const u = update[name]!.data;
     const f = from[name]!.data;
     const b = t.data;
     const data = new Float32Array(b.length);
-    for (let i = 0; i < b.length; i++) data[i] = b[i]! + (u[i]! - f[i]!);
+    for (let i = 0; i < b.length; i++) data[i] = b[i]! + scale * (u[i]! - f[i]!);
     out[name] = { shape: [...t.shape], data };
   }
   return out;

@@ -1,4 +1,7 @@
+import { boundedText } from '../wire/bounded-text.js';
 import type { NodeId } from '../wire/envelope.js';
+import { OiafedError } from '../wire/errors.js';
+import type { GatherOutcome } from './cohort.js';
 import type { Metrics } from './weights.js';
 
 /** A learner that did not contribute to a round, and why. */
@@ -40,4 +43,26 @@ export interface RoundFailure {
   failures: ClientFailure[];
   /** ms until it runs again (sooner when a learner joins); undefined when the run stops with it. */
   retryInMs: number | undefined;
+}
+
+/**
+ * ROUND_FAILED when fewer than `minResults` results came back, naming the first few failures (a
+ * thousand failures make one bounded line).
+ */
+export function requireResults(
+  round: number,
+  outcome: GatherOutcome,
+  asked: number,
+  minResults: number,
+  what: string,
+): void {
+  if (outcome.succeeded.length >= minResults) return;
+  const { failures } = outcome;
+  const named = failures.slice(0, 8).map((f) => `${f.client}: ${f.code} ${f.message}`);
+  const more = failures.length > named.length ? `; ${failures.length - named.length} more` : '';
+  const why = boundedText(`${named.join('; ')}${more}`);
+  throw new OiafedError(
+    'ROUND_FAILED',
+    `round ${round}: ${outcome.succeeded.length} of ${asked} learners returned ${what} results, fewer than minResults ${minResults}${why ? ` (${why})` : ''}`,
+  );
 }

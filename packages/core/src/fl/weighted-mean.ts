@@ -82,7 +82,7 @@ export class WeightedMeanAggregation implements Aggregation {
   readonly #mean = new WeightedMean();
 
   add(update: ClientUpdate): void {
-    this.#mean.add(update.weights, update.weight);
+    this.#mean.add(update.weights, update.numExamples);
   }
 
   result(): Aggregate {

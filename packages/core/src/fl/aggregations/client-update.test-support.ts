@@ -7,7 +7,7 @@ export function clientUpdate(
   tensors: Record<string, readonly number[]>,
   numExamples = 1,
 ): ClientUpdate {
-  return { client, weights: model(tensors), numExamples, metrics: {}, staleness: 0, weight: numExamples };
+  return { client, weights: model(tensors), numExamples, metrics: {}, staleness: 0 };
 }
 
 export function model(tensors: Record<string, readonly number[]>): Weights {

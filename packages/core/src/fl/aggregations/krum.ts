@@ -97,14 +97,14 @@ function krumScores(models: readonly Weights[], neighbours: number): number[] {
  * update comes back bit for bit.
  */
 function exampleWeightedMean(updates: readonly ClientUpdate[]): Weights {
-  const total = updates.reduce((sum, u) => sum + u.weight, 0);
+  const total = updates.reduce((sum, u) => sum + u.numExamples, 0);
   const out: Weights = {};
   for (const [name, { shape, data: first }] of Object.entries(updates[0]!.weights)) {
     const sources = updates.map((u) => u.weights[name]!.data);
     const data = new Float32Array(first.length);
     for (let j = 0; j < data.length; j++) {
       let sum = 0;
-      for (let i = 0; i < sources.length; i++) sum += updates[i]!.weight * sources[i]![j]!;
+      for (let i = 0; i < sources.length; i++) sum += updates[i]!.numExamples * sources[i]![j]!;
       data[j] = sum / total;
     }
     out[name] = { shape: [...shape], data };
