@@ -1,4 +1,5 @@
 import { federationSuite } from './federation.js';
+import { fedbuffSuite } from './fedbuff-vs-sync.js';
 import { memorySuite } from './memory.js';
 import { websocketSuite } from './websocket.js';
 import { webrtcSuite } from './webrtc.js';
@@ -10,6 +11,7 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   worker: workerSuite,
   websocket: websocketSuite,
   webrtc: webrtcSuite,
+  fedbuff: fedbuffSuite,
 };
 
 const args = process.argv.slice(2);
