@@ -1,4 +1,5 @@
 import { federationSuite } from './federation.js';
+import { fedbuffSuite } from './fedbuff-vs-sync.js';
 import { memorySuite } from './memory.js';
 import { strategiesSuite } from './strategies.js';
 import { websocketSuite } from './websocket.js';
@@ -12,6 +13,7 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   worker: workerSuite,
   websocket: websocketSuite,
   webrtc: webrtcSuite,
+  fedbuff: fedbuffSuite,
 };
 
 const args = process.argv.slice(2);

@@ -6,6 +6,8 @@ import { STRATEGY_NAMES } from '@oiafed/core';
 import { servePage } from './page-server.js';
 import { serveTrainerTab } from './trainer-tab.js';
 import { DEFAULT_DEMO, runDemo, type DemoOptions } from './simulate.js';
+import { demoSchedule } from './demo-federation.js';
+import { SLOWDOWN, slowLearners } from './demo-learner.js';
 
 const usage = `oiafed demo: federated training on MNIST digits, every node in this process.
 
@@ -20,6 +22,10 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --iid | --noniid     how the digits are split over learners (default iid)
   --seed S             seeds the data split, models and selection (default ${DEFAULT_DEMO.seed})
   --strategy NAME      ${STRATEGY_NAMES.join(' | ')} (default fedavg); --mu X for FedProx (default ${DEFAULT_DEMO.mu})
+  --async              FedBuff (buffered asynchronous aggregation) instead of rounds: --concurrency K
+                       learners train at all times (default: --fraction of --clients, so all), every
+                       --buffer B results make a model version (default K/2); --rounds counts versions
+  --slow F             a share F in [0, 1) of the learners (chosen from --seed) is ${SLOWDOWN}x slower
   --mode MODE          memory (default: every node in this process) | worker (learners in
                        worker_threads, a pool of one thread per core; --workers N to choose) |
                        websocket (the trainer serves WebSocket on --port and waits for --clients
@@ -40,7 +46,8 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --target ACC         stop at the first round whose test accuracy reaches ACC, and report it
   --json FILE          write per-round metrics to FILE
   --config FILE        YAML with the same keys (clients, fraction, epochs, batchSize, rounds, lr,
-                       split, seed, strategy, mu, mode, target, trainSize, testSize, backend)
+                       split, seed, strategy, mu, async, concurrency, buffer, slow, mode, target,
+                       trainSize, testSize, backend)
   --train-size N, --test-size N, --backend wasm|cpu
 `;
 
@@ -57,6 +64,10 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     strategy: { type: 'string' },
     mu: { type: 'string' },
+    async: { type: 'boolean' },
+    concurrency: { type: 'string' },
+    buffer: { type: 'string' },
+    slow: { type: 'string' },
     mode: { type: 'string' },
     workers: { type: 'string' },
     port: { type: 'string' },
@@ -105,6 +116,8 @@ const known = new Set([
   'checkpoint',
   'heartbeat',
   'page',
+  'concurrency',
+  'buffer',
 ]);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
@@ -155,6 +168,32 @@ set(
 );
 set('trainSize', number(pick(values['train-size'], 'trainSize'), 'train-size', int, 'a positive integer'));
 set('testSize', number(pick(values['test-size'], 'testSize'), 'test-size', int, 'a positive integer'));
+set(
+  'slow',
+  number(pick(values.slow, 'slow'), 'slow', (n) => n >= 0 && n < 1, 'a share in [0, 1)'),
+);
+if (values.async || fromFile.async === true) options.async = true;
+set(
+  'concurrency',
+  number(
+    pick(values.concurrency, 'concurrency'),
+    'concurrency',
+    (n) => int(n) && n <= options.clients,
+    `an integer from 1 to --clients (${options.clients})`,
+  ),
+);
+const { concurrency } = demoSchedule(options);
+set(
+  'buffer',
+  number(
+    pick(values.buffer, 'buffer'),
+    'buffer',
+    (n) => int(n) && n <= concurrency,
+    `an integer from 1 to --concurrency (${concurrency})`,
+  ),
+);
+if (!options.async && (options.concurrency !== undefined || options.buffer !== undefined))
+  fail('--concurrency and --buffer need --async');
 const batch = pick(values['batch-size'], 'batchSize');
 if (batch !== undefined)
   options.batchSize =
@@ -217,9 +256,17 @@ if (values['trainer-tab']) {
 
 const live = process.stdout.isTTY;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const schedule = options.async ? demoSchedule(options) : undefined;
+// Under FedBuff a "round" is a model version.
+const round = schedule ? 'version' : 'round';
+const slow = [...slowLearners(options.clients, options.slow, options.seed)].sort((a, b) => a - b);
 console.log(
-  `oiafed demo: ${options.strategy} on MNIST, ${options.clients} learners (${options.split}), ${options.rounds} rounds, ` +
-    `E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits`,
+  `oiafed demo: ${options.strategy} on MNIST, ${options.clients} learners (${options.split}), ${options.rounds} ${round}s` +
+    (schedule
+      ? ` of FedBuff (${schedule.concurrency} training at once, ${schedule.buffer} results per version)`
+      : '') +
+    `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
+    (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : ''),
 );
 /** Says where the trainer listens and, with --page, the learner pages to open (their server starts meanwhile). */
 async function announce(address: string, join: Record<string, string>): Promise<void> {
@@ -243,30 +290,33 @@ async function announce(address: string, join: Record<string, string>): Promise<
   }
 }
 
+let runningRound = 0;
 const result = await runDemo(options, {
   onResume: (round) => console.log(`resuming from the checkpoint of round ${round}`),
   onLearner: (id, event, reason) =>
     (options.mode === 'websocket' || options.mode === 'webrtc') &&
     console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
   onListening: (address, join) => void announce(address, join),
-  onClientResult: (round, done, of) =>
-    live && process.stdout.write(`\rround ${round}/${options.rounds}  ${done}/${of} clients done`),
+  onRoundStarted: (r) => (runningRound = r),
+  onClientResult: ({ done, of }) =>
+    live && process.stdout.write(`\r${round} ${runningRound}/${options.rounds}  ${done}/${of} results in`),
   onRound: (s, elapsed) => {
     if (live) process.stdout.write('\r\x1b[2K');
     const failed = s.failures.length ? `  ${s.failures.length} failed` : '';
+    const stale = s.stale ? `  ${s.stale} stale` : '';
     console.log(
-      `round ${String(s.round).padStart(2)}/${options.rounds}  ${s.results}/${s.clients.length} clients${failed}  ` +
+      `${round} ${String(s.round).padStart(2)}/${options.rounds}  ${s.results}/${s.clients.length} clients${failed}${stale}  ` +
         `train loss ${(s.trainMetrics.loss ?? NaN).toFixed(4)}  test acc ${(s.evalMetrics.accuracy ?? NaN).toFixed(4)}  ` +
-        `test loss ${(s.evalMetrics.loss ?? NaN).toFixed(4)}  round ${seconds(s.timings.totalMs)}  elapsed ${seconds(elapsed)}`,
+        `test loss ${(s.evalMetrics.loss ?? NaN).toFixed(4)}  ${round} ${seconds(s.timings.totalMs)}  elapsed ${seconds(elapsed)}`,
     );
   },
 });
 console.log(
-  `done: ${result.rounds} rounds in ${seconds(result.elapsedMs)} (${result.reason}); final test accuracy ${result.finalAccuracy.toFixed(4)}, best ${result.bestAccuracy.toFixed(4)}` +
+  `done: ${result.rounds} ${round}s in ${seconds(result.elapsedMs)} (${result.reason}); final test accuracy ${result.finalAccuracy.toFixed(4)}, best ${result.bestAccuracy.toFixed(4)}` +
     (options.target === undefined
       ? ''
       : result.targetRound
-        ? `; reached ${options.target} at round ${result.targetRound}`
+        ? `; reached ${options.target} at ${round} ${result.targetRound}`
         : `; never reached ${options.target}`),
 );
 if (jsonPath) {

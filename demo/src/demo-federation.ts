@@ -24,6 +24,25 @@ export interface DemoRunOptions {
   mu: number;
   minClients?: number;
   target?: number;
+  /**
+   * FedBuff (buffered asynchronous aggregation) instead of synchronous rounds: `concurrency`
+   * learners train at all times, every `buffer` results make a model version (a "round").
+   */
+  async: boolean;
+  /** FedBuff: learners training at once. Default: the share `fraction` of `clients` (all of them by default). */
+  concurrency?: number;
+  /** FedBuff: results per model version. Default: half of `concurrency` (at least 1). */
+  buffer?: number;
+}
+
+/** The FedBuff schedule `--async` runs, its defaults filled in. */
+export function demoSchedule(options: DemoRunOptions): {
+  name: 'fedbuff';
+  concurrency: number;
+  buffer: number;
+} {
+  const concurrency = options.concurrency ?? Math.max(1, Math.round(options.fraction * options.clients));
+  return { name: 'fedbuff', concurrency, buffer: options.buffer ?? Math.max(1, Math.floor(concurrency / 2)) };
 }
 
 /** How the demo's trainer node runs: its id, a heartbeat (interval ms; timeout three times it) or none, a token. */
@@ -35,8 +54,8 @@ export interface DemoTrainerOptions {
 
 /**
  * The demo's run as a run config, the shape `oiafed serve` reads from YAML: its trainer node and
- * its federation (FedAvg or FedProx of the 2NN, seeded). Calls have no timeout of their own: a
- * learner training synchronously cannot answer, and the round deadline (if any) is the
+ * its federation (a strategy by name, of the 2NN, seeded; synchronous rounds or FedBuff). Calls
+ * have no timeout of their own: a learner training synchronously cannot answer, and the round deadline (if any) is the
  * federation's to enforce. A run ends with a failed round's error rather than waiting for
  * learners that will not come.
  */
@@ -53,6 +72,7 @@ export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions)
       seed: options.seed,
       strategy: { name: options.strategy, options: options.strategy === 'fedprox' ? { mu: options.mu } : {} },
       train: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
+      schedule: options.async ? demoSchedule(options) : { name: 'sync' },
       onRoundFailure: 'stop',
     },
   });

@@ -3,8 +3,9 @@
 import type { LearnerContext } from '@oiafed/core';
 import { partition, trainTestSplit, type Dataset } from './mnist.js';
 import { loadMnist } from './mnist-node.js';
-import { MnistLearner } from './mnist-learner.js';
+import type { MnistLearner } from './mnist-learner.js';
 import { useBackend } from './model.js';
+import { demoLearner } from './demo-learner.js';
 import type { DemoOptions } from './simulate.js';
 
 let shards: Dataset[] | undefined;
@@ -18,5 +19,5 @@ export default async function createLearner({ index, data }: LearnerContext): Pr
     options.split,
     options.seed,
   );
-  return new MnistLearner(shards[index]!, options.seed * 100 + index);
+  return demoLearner(shards[index]!, index, options);
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { partition, trainTestSplit } from './mnist.js';
 import { loadMnist } from './mnist-node.js';
 import { DEFAULT_DEMO, runDemo } from './simulate.js';
+import { slowLearners } from './demo-learner.js';
 
 const small = { ...DEFAULT_DEMO, clients: 4, trainSize: 1_200, testSize: 500, rounds: 2 };
 
@@ -29,6 +30,57 @@ describe('the MNIST demo', () => {
     expect(fedsgd.finalAccuracy).toBeGreaterThan(0.2);
     const fedprox = await runDemo({ ...small, strategy: 'fedprox', mu: 0.1, rounds: 1 });
     expect(fedprox.finalAccuracy).toBeGreaterThan(0.5);
+  });
+
+  it('--async (FedBuff) makes each model version from --buffer results and trains well above chance', async () => {
+    // 4 learners: 4 training at once, versions of 2 results (the defaults).
+    const result = await runDemo({ ...small, async: true, rounds: 5 });
+    expect(result.reason).toBe('completed');
+    expect(result.history.map((r) => r.results)).toEqual([2, 2, 2, 2, 2]);
+    expect(result.history.every((r) => r.failures.length === 0 && r.clients.length === 2)).toBe(true);
+    expect(result.finalAccuracy).toBeGreaterThan(0.5); // chance is 0.1
+  });
+
+  it('--slow makes its learners 10x slower: they answer last in every synchronous round, which waits for them', async () => {
+    const slow = [...slowLearners(4, 0.25, small.seed)].map((i) => `learner-${i}`);
+    expect(slow).toHaveLength(1);
+    const results: { round: number; client: string; ms: number }[] = [];
+    const run = await runDemo(
+      { ...small, slow: 0.25 },
+      { onClientResult: ({ round, client, ms }) => results.push({ round, client, ms }) },
+    );
+    for (const summary of run.history) {
+      const round = results.filter((r) => r.round === summary.round);
+      expect(round.map((r) => r.client).slice(-1)).toEqual(slow);
+      const slowMs = round.find((r) => r.client === slow[0])!.ms;
+      const fastMs = Math.max(...round.filter((r) => r.client !== slow[0]).map((r) => r.ms));
+      // The learners share this thread: a fast one takes about 4 of its own training times, the
+      // slow one those 4 plus 9 of its own waited out (about 13).
+      expect(slowMs).toBeGreaterThan(2 * fastMs);
+      expect(summary.timings.trainMs).toBeGreaterThanOrEqual(slowMs);
+    }
+  });
+
+  it('--async with --slow makes versions without waiting for the slow learners: they are in fewer versions than any fast one', async () => {
+    const slow = [...slowLearners(4, 0.25, small.seed)].map((i) => `learner-${i}`);
+    const result = await runDemo({ ...small, async: true, slow: 0.25, rounds: 6 });
+    expect(result.history.map((r) => r.results)).toEqual([2, 2, 2, 2, 2, 2]);
+    const versionsOf = (id: string) => result.history.filter((r) => r.clients.includes(id)).length;
+    const fast = ['learner-0', 'learner-1', 'learner-2', 'learner-3'].filter((id) => !slow.includes(id));
+    expect(versionsOf(slow[0]!)).toBeLessThan(Math.min(...fast.map(versionsOf)));
+    expect(result.history.filter((r) => !r.clients.includes(slow[0]!)).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('--slow changes when results come, not what they are: in worker threads too the slow learner answers last, and the model is the same', async () => {
+    const slow = [...slowLearners(4, 0.25, small.seed)].map((i) => `learner-${i}`);
+    const order: string[] = [];
+    const slowed = await runDemo(
+      { ...small, rounds: 1, slow: 0.25, mode: 'worker', workers: 2 },
+      { onClientResult: ({ client }) => order.push(client) },
+    );
+    expect(order.slice(-1)).toEqual(slow);
+    const plain = await runDemo({ ...small, rounds: 1 });
+    expect(maxAbsDiff(slowed.weights, plain.weights)).toBeLessThanOrEqual(1e-5);
   });
 
   it('reaches the same model and accuracy with learners in worker threads as in memory, for the same seed', async () => {

@@ -16,8 +16,13 @@ import {
 } from '@oiafed/node';
 import { partition, trainTestSplit } from './mnist.js';
 import { loadMnist } from './mnist-node.js';
-import { MnistLearner } from './mnist-learner.js';
-import { createDemoFederation, createDemoTrainer, type DemoRunOptions } from './demo-federation.js';
+import {
+  createDemoFederation,
+  createDemoTrainer,
+  demoSchedule,
+  type DemoRunOptions,
+} from './demo-federation.js';
+import { demoLearner } from './demo-learner.js';
 import { useBackend } from './model.js';
 
 export interface DemoOptions extends DemoRunOptions {
@@ -49,6 +54,12 @@ export interface DemoOptions extends DemoRunOptions {
   trainSize: number;
   testSize: number;
   backend: 'wasm' | 'cpu';
+  /**
+   * The share of learners, in [0, 1), that simulate a device SLOWDOWN (10) times slower: which
+   * ones is drawn from the seed (`slowLearners`). Learners this process starts (memory, worker,
+   * Node learners over the network); 0: none.
+   */
+  slow: number;
 }
 
 export const DEFAULT_DEMO: DemoOptions = {
@@ -66,6 +77,8 @@ export const DEFAULT_DEMO: DemoOptions = {
   trainSize: 8_000,
   testSize: 2_000,
   backend: 'wasm',
+  async: false,
+  slow: 0,
 };
 
 export interface DemoHooks {
@@ -79,7 +92,12 @@ export interface DemoHooks {
   /** A learner joined (again), or its link closed. */
   onLearner?(id: string, event: 'joined' | 'disconnected', reason?: string): void;
   onRoundStarted?(round: number, clients: number): void;
-  onClientResult?(round: number, done: number, of: number): void;
+  /**
+   * A learner's training result came in: `done` of the `of` the round waits for (under FedBuff,
+   * of the buffer; a result may belong to an older version's training), `ms` after it was asked.
+   */
+  onClientResult?(info: { round: number; client: string; ms: number; done: number; of: number }): void;
+  /** `elapsedMs`: since the federation started (after every learner joined). */
   onRound?(summary: RoundSummary, elapsedMs: number): void;
 }
 
@@ -121,15 +139,19 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   const saved = await store?.load();
   if (saved) hooks.onResume?.(saved.round);
   const { federation, dispose } = createDemoFederation(trainer, options, test, store);
-  const started = Date.now();
+  let started = Date.now();
+  // FedBuff picks learners as others finish: a version waits for its buffer, not for a selection.
+  const waitsFor = (clients: number) => (options.async ? demoSchedule(options).buffer : clients);
   let selected = 0;
   let done = 0;
   federation.events.on('ROUND_STARTED', ({ round, clients }) => {
-    selected = clients.length;
+    selected = waitsFor(clients.length);
     done = 0;
     hooks.onRoundStarted?.(round, selected);
   });
-  federation.events.on('CLIENT_RESULT', ({ round }) => hooks.onClientResult?.(round, ++done, selected));
+  federation.events.on('CLIENT_RESULT', ({ round, client, ms }) =>
+    hooks.onClientResult?.({ round, client, ms, done: ++done, of: selected }),
+  );
   federation.events.on('ROUND_FINISHED', (summary) => hooks.onRound?.(summary, Date.now() - started));
   // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep
   // reconnecting.
@@ -141,6 +163,7 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
       options.clients,
       options.mode === 'websocket' || options.mode === 'webrtc' ? 3_600_000 : 60_000,
     );
+    started = Date.now();
     const result = await federation.start();
     const accuracies = result.history.map((r) => r.evalMetrics.accuracy ?? 0);
     const reached = options.target === undefined ? -1 : accuracies.findIndex((a) => a >= options.target!);
@@ -167,7 +190,7 @@ const startInMemory: StartLearners = async (trainer, options) => {
   const shards = partition(train, options.clients, options.split, options.seed);
   const learners = shards.map((shard, i) => {
     const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false, timeout: 0 });
-    node.serve(new MnistLearner(shard, options.seed * 100 + i));
+    node.serve(demoLearner(shard, i, options));
     return node;
   });
   await Promise.all(
@@ -221,7 +244,7 @@ async function joinNodeLearners(
   const shards = partition(train, options.clients, options.split, options.seed);
   const members: FederationMember[] = [];
   for (const [i, shard] of shards.entries()) {
-    const learner = new MnistLearner(shard, options.seed * 100 + i);
+    const learner = demoLearner(shard, i, options);
     members.push(
       await joinFederation({
         ...where,

@@ -1,7 +1,7 @@
 // The trainer page: runs FedAvg on MNIST in this tab, for learner tabs that join it over WebRTC
 // data channels (learner.html?transport=webrtc&trainer=<this peer>). From the query string:
 //   ?signalling=http://127.0.0.1:9000/&id=trainer&clients=3&rounds=5&seed=1&trainSize=8000&testSize=2000
-//    [&epochs=1&batchSize=10|full&lr=0.05&minClients=3&heartbeat=1000]
+//    [&epochs=1&batchSize=10|full&lr=0.05&minClients=3&heartbeat=1000][&async&concurrency=3&buffer=1]
 import { serveWebRtc } from '@oiafed/browser';
 import type { FederationResult } from '@oiafed/core';
 import { createDemoFederation, createDemoTrainer } from '../src/demo-federation.js';
@@ -24,7 +24,8 @@ const state = (text: string) => {
 };
 $('peer').textContent = id;
 $('signalling').textContent = signalling;
-$('run').textContent = `FedAvg, ${rounds} rounds, ${clients} learners, seed ${seed}`;
+$('run').textContent =
+  `FedAvg${q.has('async') ? ' (FedBuff)' : ''}, ${rounds} ${q.has('async') ? 'versions' : 'rounds'}, ${clients} learners, seed ${seed}`;
 
 const { test } = trainTestSplit(await startPage(), num('trainSize', 8_000), num('testSize', 2_000), seed);
 const options = {
@@ -38,6 +39,9 @@ const options = {
   strategy: 'fedavg' as const,
   mu: 0,
   minClients: num('minClients', clients),
+  async: q.has('async'),
+  ...(q.has('concurrency') ? { concurrency: num('concurrency', clients) } : {}),
+  ...(q.has('buffer') ? { buffer: num('buffer', 1) } : {}),
 };
 const node = createDemoTrainer(options, { id, ...(heartbeat > 0 ? { heartbeat } : {}) });
 const learners = () => ($('learners').textContent = node.registry.connected().join(', ') || 'none yet');
