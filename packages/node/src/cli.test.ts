@@ -34,6 +34,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The server and every learner process exit 0 by themselves once a two-round run completes. */
+async function allExitAfterTwoRounds(run: LineProcess, learners: LineProcess[]): Promise<void> {
+  await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
+  expect(await withTimeout(run.exited, 10_000, 'oiafed serve did not exit')).toBe(0);
+  for (const learner of learners) {
+    await learner.waitFor(/^finished completed 2 \(finished\)$/, 10_000);
+    expect(await withTimeout(learner.exited, 10_000, 'a finished learner process did not exit')).toBe(0);
+  }
+}
+
 describe('oiafed serve', () => {
   it('runs a federation from YAML, stops cleanly on Ctrl-C (its learners keep trying), resumes from its checkpoint when started again, and tells its learners the run completed', async () => {
     const port = await freePort();
@@ -122,12 +132,7 @@ describe('oiafed serve', () => {
         learnerProcess(`ws://127.0.0.1:${port}`, 'a', '1'),
         learnerProcess(`ws://127.0.0.1:${port}`, 'b', '2'),
       );
-      await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
-      expect(await withTimeout(run.exited, 10_000, 'oiafed serve did not exit')).toBe(0);
-      for (const learner of learners) {
-        await learner.waitFor(/^finished completed 2 \(finished\)$/, 10_000);
-        expect(await withTimeout(learner.exited, 10_000, 'a finished learner process did not exit')).toBe(0);
-      }
+      await allExitAfterTwoRounds(run, learners);
     } finally {
       learners.forEach((l) => l.kill());
       run.kill();
@@ -161,12 +166,7 @@ describe('oiafed serve', () => {
       ] as const)
         learners.push(learnerProcess(`http://127.0.0.1:${port}/`, id, seed, 'fl-trainer'));
       await run.waitFor(/^round 2\/2 {2}2\/2 learners {2}train loss \d\.\d+/m, 30_000);
-      await run.waitFor(/^done: 2 of 2 rounds \(completed\)/);
-      expect(await withTimeout(run.exited, 10_000, 'oiafed serve did not exit')).toBe(0);
-      for (const learner of learners) {
-        await learner.waitFor(/^finished completed 2 \(finished\)$/, 10_000);
-        expect(await withTimeout(learner.exited, 10_000, 'a finished learner process did not exit')).toBe(0);
-      }
+      await allExitAfterTwoRounds(run, learners);
     } finally {
       learners.forEach((l) => l.kill());
       run.kill();
