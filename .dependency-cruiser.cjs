@@ -11,7 +11,7 @@ module.exports = {
       severity: 'error',
       from: { path: `^packages/core/src/${layer}/`, pathNot: tests },
       to: {
-        path: `^packages/core/src/(${[...layers.slice(i + 1), 'config\\.ts', 'index\\.ts', 'internal\\.ts', 'run\\.ts'].join('|')})`,
+        path: `^packages/core/src/(${[...layers.slice(i + 1), 'config\\.ts', 'config-fields\\.ts', 'resolve-config\\.ts', 'index\\.ts', 'internal\\.ts', 'run\\.ts'].join('|')})`,
       },
     })),
     {

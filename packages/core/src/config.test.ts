@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RUN_CONFIG, resolveConfig } from './config.js';
+import { DEFAULT_RUN_CONFIG } from './config.js';
+import { resolveConfig } from './resolve-config.js';
 import { DEFAULT_CONNECT_TIMEOUT } from './links/connect-timeout.js';
 import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
 import { DEFAULT_EXCLUDE } from './fl/exclusion.js';

@@ -126,7 +126,8 @@ export {
   DEFAULT_MAX_EXAMPLES,
 } from './fl/result-validation.js';
 export type { ResultLimits } from './fl/result-validation.js';
-export { resolveConfig, DEFAULT_RUN_CONFIG } from './config.js';
+export { resolveConfig } from './resolve-config.js';
+export { DEFAULT_RUN_CONFIG } from './config.js';
 export { createFederation, createNode } from './run.js';
 export type { Run, RunParts } from './run.js';
 export { DEFAULT_REQUEST_TIMEOUT, LEARNER_REQUEST_TIMEOUT } from './rpc/request-timeout.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from './config.js';
+import { resolveConfig } from './resolve-config.js';
 import { joinInMemory } from './connect/join-in-memory.js';
 import { LinearLearner, linearData } from './fl/linear-learner.test-support.js';
 import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';

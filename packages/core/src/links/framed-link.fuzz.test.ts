@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { Codec } from '../wire/codec.js';
-import { frameProblem, type Envelope } from '../wire/envelope.js';
+import type { Envelope } from '../wire/envelope.js';
+import { frameProblem } from '../wire/frame-checks.js';
 import { FramedLink } from './framed-link.js';
 import {
   anyFrame,

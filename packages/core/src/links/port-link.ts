@@ -1,6 +1,7 @@
 import { boundedText } from '../wire/bounded-text.js';
 import { Codec } from '../wire/codec.js';
-import { frameProblem, type Envelope } from '../wire/envelope.js';
+import type { Envelope } from '../wire/envelope.js';
+import { frameProblem } from '../wire/frame-checks.js';
 import { OiafedError } from '../wire/errors.js';
 import type { Link, LinkHandlers, Transferable } from './link.js';
 import { Inbox } from './inbox.js';

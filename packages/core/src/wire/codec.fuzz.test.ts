@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Codec } from './codec.js';
-import { frameProblem, type Envelope } from './envelope.js';
+import type { Envelope } from './envelope.js';
+import { frameProblem } from './frame-checks.js';
 import {
   anyFrame,
   encoded,

@@ -1,7 +1,8 @@
 import { Packr, Unpackr, type Options } from 'msgpackr';
 import { boundedText } from './bounded-text.js';
 import { OiafedError } from './errors.js';
-import { frameProblem, type Envelope } from './envelope.js';
+import type { Envelope } from './envelope.js';
+import { frameProblem } from './frame-checks.js';
 import { fromTuple, toTuple } from './frame-tuples.js';
 
 export interface CodecOptions {

@@ -1,6 +1,6 @@
 /**
  * The largest value each field of a frame may hold. A decoded frame is checked against these before
- * anything reads it (envelope.ts), and what this node sends is cut to them (errors.ts), so that a
+ * anything reads it (frame-checks.ts), and what this node sends is cut to them (errors.ts), so that a
  * peer's frame is refused for its shape, never by an exception deep inside the code that uses it.
  * Lengths are in string characters (UTF-16 code units), as `string.length` counts them.
  */

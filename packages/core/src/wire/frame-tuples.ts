@@ -1,3 +1,4 @@
+import type { Envelope } from './envelope.js';
 import {
   ackFields,
   callFields,
@@ -7,8 +8,7 @@ import {
   malformed,
   quoted,
   resultFields,
-  type Envelope,
-} from './envelope.js';
+} from './frame-checks.js';
 
 /**
  * The frames of every call, as they travel between a link's own two ends (no `src`/`dst`): a
@@ -54,7 +54,7 @@ export function toTuple(frame: Envelope): unknown[] | undefined {
 
 /**
  * The frame a decoded tuple stands for, or a string saying why it is none: the tuple's length is
- * checked here, and its fields by the same checks as those of a frame sent as a map (envelope.ts).
+ * checked here, and its fields by the same checks as those of a frame sent as a map (frame-checks.ts).
  */
 export function fromTuple(t: unknown[]): Envelope | string {
   const id = t[1];

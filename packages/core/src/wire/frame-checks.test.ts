@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Codec } from './codec.js';
-import { frameProblem, type Envelope } from './envelope.js';
+import type { Envelope } from './envelope.js';
+import { frameProblem } from './frame-checks.js';
 import { OiafedError } from './errors.js';
 import {
   MAX_CAPABILITIES,

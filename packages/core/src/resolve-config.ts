@@ -1,0 +1,189 @@
+import { OiafedError } from './wire/errors.js';
+import { STRATEGY_NAMES } from './fl/strategies/by-name.js';
+import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
+import { isNodeId } from './wire/node-id.js';
+import { DEFAULT_RUN_CONFIG, type RunConfig, type SecurityConfig } from './config.js';
+import {
+  bool,
+  credentials,
+  fail,
+  iceServer,
+  integer,
+  list,
+  nonNegative,
+  num,
+  oneOf,
+  positive,
+  record,
+  str,
+  unknownKeys,
+} from './config-fields.js';
+
+const SECTIONS = Object.keys(DEFAULT_RUN_CONFIG) as (keyof RunConfig)[];
+
+/** Fills defaults and checks every field; an invalid one fails with INVALID_CONFIG naming it. */
+export function resolveConfig(input: unknown): RunConfig {
+  const raw = record(input, 'config');
+  // `retry` was validated and read by nothing: a trainer's calls are not retried (a train call is
+  // not safe to repeat blindly), and the learners' reconnect policy is theirs (joinFederation's retry).
+  if (raw.retry !== undefined) {
+    throw new OiafedError(
+      'INVALID_CONFIG',
+      "retry is not a setting of a run: the trainer retries no call; learners set their reconnect policy where they join (joinFederation's retry)",
+    );
+  }
+  unknownKeys(raw, SECTIONS, 'config');
+  const d = DEFAULT_RUN_CONFIG;
+  const section = (key: keyof RunConfig): Record<string, unknown> =>
+    raw[key] === undefined ? {} : record(raw[key], key);
+
+  const node = section('node');
+  unknownKeys(node, ['id', 'role'], 'node');
+  const transport = section('transport');
+  unknownKeys(
+    transport,
+    ['mode', 'url', 'host', 'port', 'token', 'maxPayload', 'interceptors', 'iceServers'],
+    'transport',
+  );
+  const timeouts = section('timeouts');
+  unknownKeys(timeouts, ['connect', 'request'], 'timeouts');
+  const fed = section('federation');
+  unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint'], 'federation');
+  const security = section('security');
+  unknownKeys(security, [...Object.keys(d.security), 'credentials'], 'security');
+  const ds = d.security;
+  const bytes = (key: keyof SecurityConfig) => integer(security[key] ?? ds[key], `security.${key}`, 1);
+
+  const id = str(node.id ?? d.node.id, 'node.id');
+  if (!isNodeId(id)) fail('node.id', 'an id of 1-128 of A-Z a-z 0-9 . _ : @ -', id);
+
+  let heartbeat: RunConfig['heartbeat'] = d.heartbeat;
+  if (raw.heartbeat === false) heartbeat = false;
+  else if (raw.heartbeat !== undefined) {
+    const hb = record(raw.heartbeat, 'heartbeat');
+    unknownKeys(hb, ['interval', 'timeout'], 'heartbeat');
+    heartbeat = {
+      interval: positive(hb.interval ?? DEFAULT_HEARTBEAT.interval, 'heartbeat.interval'),
+      timeout: positive(hb.timeout ?? DEFAULT_HEARTBEAT.timeout, 'heartbeat.timeout'),
+    };
+    if (heartbeat.timeout <= heartbeat.interval)
+      fail('heartbeat.timeout', `greater than heartbeat.interval (${heartbeat.interval})`, heartbeat.timeout);
+  }
+
+  const strategy: Record<string, unknown> =
+    fed.strategy === undefined ? d.federation.strategy : record(fed.strategy, 'federation.strategy');
+  unknownKeys(strategy, ['name', 'module', 'options'], 'federation.strategy');
+  if (strategy.name !== undefined && strategy.module !== undefined)
+    fail('federation.strategy', 'a name or a module, not both', strategy);
+  const strategyOptions =
+    strategy.options === undefined ? {} : record(strategy.options, 'federation.strategy.options');
+  const chosenStrategy: RunConfig['federation']['strategy'] =
+    strategy.module === undefined
+      ? {
+          name: oneOf(strategy.name ?? 'fedavg', STRATEGY_NAMES, 'federation.strategy.name'),
+          options: strategyOptions,
+        }
+      : { module: str(strategy.module, 'federation.strategy.module'), options: strategyOptions };
+  const minClients = integer(fed.minClients ?? d.federation.minClients, 'federation.minClients', 1);
+  const minResults = integer(fed.minResults ?? minClients, 'federation.minResults', 1);
+  if (minResults > minClients)
+    fail(
+      'federation.minResults',
+      `at most federation.minClients (${minClients}): a round may start with only that many learners`,
+      minResults,
+    );
+  const schedule =
+    fed.schedule === undefined
+      ? d.federation.schedule
+      : scheduleOf(record(fed.schedule, 'federation.schedule'));
+  const overSelection = num(fed.overSelection ?? 1, 'federation.overSelection');
+  if (!(overSelection >= 1) || !Number.isFinite(overSelection))
+    fail('federation.overSelection', 'a number >= 1', overSelection);
+  const port =
+    transport.port === undefined ? undefined : integer(transport.port, 'transport.port', 0, 65_535);
+  const fraction = num(fed.fraction ?? 1, 'federation.fraction');
+  if (!(fraction > 0 && fraction <= 1)) fail('federation.fraction', 'in (0, 1]', fraction);
+
+  const config: RunConfig = {
+    node: { id, role: str(node.role ?? d.node.role, 'node.role') },
+    transport: {
+      mode: oneOf(
+        transport.mode ?? 'memory',
+        ['memory', 'worker', 'websocket', 'webrtc'] as const,
+        'transport.mode',
+      ),
+      ...(transport.url === undefined ? {} : { url: str(transport.url, 'transport.url') }),
+      ...(transport.host === undefined ? {} : { host: str(transport.host, 'transport.host') }),
+      ...(port === undefined ? {} : { port }),
+      ...(transport.token === undefined ? {} : { token: str(transport.token, 'transport.token') }),
+      maxPayload: positive(transport.maxPayload ?? d.transport.maxPayload, 'transport.maxPayload'),
+      interceptors: list(transport.interceptors ?? [], 'transport.interceptors').map((v, i) =>
+        oneOf(v, ['logging', 'compression'] as const, `transport.interceptors[${i}]`),
+      ),
+      iceServers: list(transport.iceServers ?? [], 'transport.iceServers').map((v, i) =>
+        iceServer(v, `transport.iceServers[${i}]`),
+      ),
+    },
+    timeouts: {
+      connect: positive(timeouts.connect ?? d.timeouts.connect, 'timeouts.connect'),
+      request: nonNegative(timeouts.request ?? d.timeouts.request, 'timeouts.request'),
+    },
+    heartbeat,
+    federation: {
+      rounds: integer(fed.rounds ?? d.federation.rounds, 'federation.rounds', 1),
+      minClients,
+      minResults,
+      fraction,
+      overSelection,
+      deadline: nonNegative(fed.deadline ?? 0, 'federation.deadline'),
+      seed: integer(fed.seed ?? 0, 'federation.seed', 0),
+      federatedEvaluation: bool(fed.federatedEvaluation ?? false, 'federation.federatedEvaluation'),
+      strategy: chosenStrategy,
+      schedule,
+      train: fed.train === undefined ? {} : record(fed.train, 'federation.train'),
+      ...(fed.checkpoint === undefined ? {} : { checkpoint: str(fed.checkpoint, 'federation.checkpoint') }),
+      onRoundFailure: oneOf(
+        fed.onRoundFailure ?? d.federation.onRoundFailure,
+        ['retry', 'stop'] as const,
+        'federation.onRoundFailure',
+      ),
+    },
+    security: {
+      ...(security.credentials === undefined
+        ? {}
+        : { credentials: credentials(security.credentials, 'security.credentials') }),
+      relay: oneOf(security.relay ?? ds.relay, ['none', 'same-role'] as const, 'security.relay'),
+      maxConnections: bytes('maxConnections'),
+      upgradeTimeout: bytes('upgradeTimeout'),
+      helloBytes: bytes('helloBytes'),
+      linkPartialBytes: bytes('linkPartialBytes'),
+      linkPartialChunks: bytes('linkPartialChunks'),
+      totalPartialBytes: bytes('totalPartialBytes'),
+      outboundBytes: bytes('outboundBytes'),
+      maxExamples: bytes('maxExamples'),
+      excludeAfter: bytes('excludeAfter'),
+      excludeRounds: integer(security.excludeRounds ?? ds.excludeRounds, 'security.excludeRounds', 0),
+      recentDeparted: integer(security.recentDeparted ?? ds.recentDeparted, 'security.recentDeparted', 0),
+    },
+  };
+  return config;
+}
+
+function scheduleOf(raw: Record<string, unknown>): RunConfig['federation']['schedule'] {
+  const name = oneOf(raw.name ?? 'sync', ['sync', 'fedbuff'] as const, 'federation.schedule.name');
+  if (name === 'sync') {
+    unknownKeys(raw, ['name'], 'federation.schedule');
+    return { name };
+  }
+  unknownKeys(raw, ['name', 'concurrency', 'buffer', 'maxStaleness'], 'federation.schedule');
+  const concurrency = integer(raw.concurrency ?? 10, 'federation.schedule.concurrency', 1);
+  const buffer = integer(raw.buffer ?? Math.min(concurrency, 5), 'federation.schedule.buffer', 1);
+  if (buffer > concurrency)
+    fail('federation.schedule.buffer', `at most federation.schedule.concurrency (${concurrency})`, buffer);
+  return {
+    name,
+    concurrency,
+    buffer,
+    maxStaleness: integer(raw.maxStaleness ?? 10, 'federation.schedule.maxStaleness', 0),
+  };
+}
