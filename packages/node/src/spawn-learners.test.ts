@@ -1,5 +1,7 @@
 import { Federation, Node, transfer } from '@oiafed/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { LineProcess } from './line-process.test-support.js';
 import { spawnLearners, type WorkerLearners } from './spawn-learners.js';
 
 const fixture = new URL('./fixtures/linear-learner.fixture.ts', import.meta.url);
@@ -93,6 +95,21 @@ describe('learners in worker_threads', () => {
       .echo(transfer(values, [values.buffer]));
     expect(values.buffer.byteLength).toBe(0); // detached: it now belongs to the worker
     expect(Array.from(back)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('spawns learners from a trainer process started with --expose-gc, a flag workers refuse', async () => {
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const args = [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      '--conditions=source',
+      'fixtures/spawn-under-expose-gc.fixture.ts',
+    ];
+    const child = new LineProcess(args, { cwd: here });
+    cleanup.push(() => child.kill());
+    await child.waitFor(/^spawned 2 with gc function$/, 60_000);
+    expect(await child.exited).toBe(0);
   });
 
   it('refuses a count that is not a positive integer', async () => {

@@ -11,6 +11,12 @@ import {
 } from '@oiafed/core/internal';
 import { nodePortEndpoint } from './node-port.js';
 
+/**
+ * Flags a process may run with that a worker refuses (ERR_WORKER_INVALID_EXEC_ARGV): a trainer
+ * started with them (`node --expose-gc`, as the benchmarks are) still spawns its learners.
+ */
+const PROCESS_ONLY_FLAGS = new Set(['--expose-gc', '--expose_gc']);
+
 export interface SpawnLearnersOptions extends LearnerPoolOptions {
   /**
    * A module (path or URL) whose default export (or `createLearner`) makes a learner: `(ctx) => learner`, or
@@ -47,8 +53,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
         : pathToFileURL(options.module).href;
   const prefix = options.idPrefix ?? 'learner';
   const encoding = options.encoding ?? 'clone';
-  const execArgv =
-    options.execArgv ?? (fromSources ? [...process.execArgv, '--conditions=source'] : process.execArgv);
+  const inherited = process.execArgv.filter((flag) => !PROCESS_ONLY_FLAGS.has(flag));
+  const execArgv = options.execArgv ?? (fromSources ? [...inherited, '--conditions=source'] : inherited);
   const workers: Worker[] = [];
   const ids: NodeId[] = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
   const ready: Promise<NodeId[]>[] = [];
