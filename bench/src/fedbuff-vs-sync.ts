@@ -18,8 +18,13 @@ const RUN: DemoOptions = {
   testSize: 1_000,
   target: TARGET,
 };
-const SYNC: DemoOptions = { ...RUN, rounds: 15 };
-const FEDBUFF: DemoOptions = { ...RUN, async: true, rounds: 40 };
+/**
+ * Memory mode: every learner's compute on this one thread. Worker mode: learners in worker_threads, as on
+ * devices of their own.
+ */
+type Mode = 'memory' | 'worker';
+const sync = (mode: Mode): DemoOptions => ({ ...RUN, mode, rounds: 15 });
+const fedbuffRun = (mode: Mode): DemoOptions => ({ ...RUN, mode, async: true, rounds: 40 });
 
 interface Sample {
   /** From start() to the ROUND_FINISHED whose central evaluation first reached the target, ms; Infinity if none did. */
@@ -52,48 +57,55 @@ async function timeToTarget(options: DemoOptions): Promise<Sample> {
  * 10x slower, FedBuff (the demo's `--async` defaults: 10 training at once, versions of 5) against
  * synchronous FedAvg, samples interleaved (sync, fedbuff, sync, fedbuff...) after one warm-up run.
  */
-export async function fedbuffVsSync(quick: boolean): Promise<BenchResult[]> {
-  // The first run in a process pays tfjs's wasm start and V8's warm-up: neither contender should.
-  await runDemo({ ...RUN, slow: 0, rounds: 1, target: undefined });
+export async function fedbuffVsSync(quick: boolean, mode: Mode): Promise<BenchResult[]> {
+  const SYNC = sync(mode);
+  const FEDBUFF = fedbuffRun(mode);
+  const suffix = mode === 'memory' ? '' : `.${mode}`;
+  // The first run pays tfjs's wasm start and V8's warm-up: neither contender should.
+  await runDemo({ ...RUN, mode, slow: 0, rounds: 1, target: undefined });
   const pairs = quick ? 1 : 4;
-  const sync: Sample[] = [];
+  const syncRuns: Sample[] = [];
   const fedbuff: Sample[] = [];
   for (let i = 0; i < pairs; i++) {
-    sync.push(await timeToTarget(SYNC));
+    syncRuns.push(await timeToTarget(SYNC));
     fedbuff.push(await timeToTarget(FEDBUFF));
     const last = (s: Sample[]) => describe(s[s.length - 1]!);
-    console.log(`fedbuff.vs.sync pair ${i + 1}/${pairs}: sync ${last(sync)}, fedbuff ${last(fedbuff)}`);
+    console.log(
+      `fedbuff.vs.sync${suffix} pair ${i + 1}/${pairs}: sync ${last(syncRuns)}, fedbuff ${last(fedbuff)}`,
+    );
   }
   const seconds = (s: Sample[]) => s.map((x) => x.ms / 1000);
   const spread = (values: number[]) =>
     `${Math.min(...values).toFixed(1)} to ${Math.max(...values).toFixed(1)}`;
-  const syncS = median(seconds(sync));
+  const syncS = median(seconds(syncRuns));
   const fedbuffS = median(seconds(fedbuff));
   const ratio = fedbuffS / syncS;
-  const pairRatios = fedbuff.map((f, i) => f.ms / sync[i]!.ms);
+  const pairRatios = fedbuff.map((f, i) => f.ms / syncRuns[i]!.ms);
   const missed = (s: Sample[]) => s.filter((x) => !x.reached).length;
   const { concurrency, buffer } = demoSchedule(FEDBUFF);
   return [
     {
-      id: 'sync.time_to_target',
+      id: `sync.time_to_target${suffix}`,
       median: syncS,
       unit: 's',
-      samples: sync.length,
+      samples: syncRuns.length,
       note:
-        `synchronous FedAvg, 10 learners (3 ${SLOWDOWN}x slower), to test accuracy ${TARGET}: spread ${spread(seconds(sync))} s; ${sync.map(describe).join('; ')}` +
-        (missed(sync) ? `; ${missed(sync)} of ${sync.length} never reached it (counted as Infinity)` : ''),
+        `${mode} mode, synchronous FedAvg, 10 learners (3 ${SLOWDOWN}x slower), to test accuracy ${TARGET}: spread ${spread(seconds(syncRuns))} s; ${syncRuns.map(describe).join('; ')}` +
+        (missed(syncRuns)
+          ? `; ${missed(syncRuns)} of ${syncRuns.length} never reached it (counted as Infinity)`
+          : ''),
     },
     {
-      id: 'fedbuff.vs.sync',
+      id: `fedbuff.vs.sync${suffix}`,
       median: fedbuffS,
       unit: 's',
       ratio,
-      vs: 'sync.time_to_target',
+      vs: `sync.time_to_target${suffix}`,
       target: 'time ratio <= 0.5',
       met: ratio <= 0.5,
       samples: fedbuff.length,
       note:
-        `FedBuff (concurrency ${concurrency}, buffer ${buffer}) to test accuracy ${TARGET}: spread ${spread(seconds(fedbuff))} s; ${fedbuff.map(describe).join('; ')}; ` +
+        `${mode} mode, FedBuff (concurrency ${concurrency}, buffer ${buffer}) to test accuracy ${TARGET}: spread ${spread(seconds(fedbuff))} s; ${fedbuff.map(describe).join('; ')}; ` +
         `ratio per interleaved pair ${pairRatios.map((r) => r.toFixed(2)).join(', ')}` +
         (missed(fedbuff)
           ? `; ${missed(fedbuff)} of ${fedbuff.length} never reached it within ${FEDBUFF.rounds} versions (counted as Infinity)`
@@ -108,11 +120,11 @@ function describe(s: Sample): string {
 
 export async function fedbuffSuite(quick: boolean): Promise<void> {
   const started = Date.now();
-  const results = await fedbuffVsSync(quick);
+  const results = [...(await fedbuffVsSync(quick, 'memory')), ...(await fedbuffVsSync(quick, 'worker'))];
   writeSuite('fedbuff', results, [
-    `MNIST demo in memory mode (every node in this process, tfjs wasm): ${RUN.clients} learners, IID, ${RUN.trainSize} training digits (${RUN.trainSize / RUN.clients} each), ` +
+    `MNIST demo (tfjs wasm), in memory mode (every node in this process) and in worker mode (learners in worker_threads): ${RUN.clients} learners, IID, ${RUN.trainSize} training digits (${RUN.trainSize / RUN.clients} each), ` +
       `E=${RUN.epochs} B=${RUN.batchSize} lr=${RUN.lr}, the global model evaluated on ${RUN.testSize} test digits after every round or version (the time counts it).`,
     `--slow ${RUN.slow}: ${Math.round(RUN.slow * RUN.clients)} learners, chosen from the seed, take ${SLOWDOWN}x their own measured compute time (the extra waited out, as a slow device's own processor would spend it).`,
-    `All learners share one thread here, so a round's compute is serial; a slow learner's wait is not. Interleaved pairs after a warm-up run; the whole suite took ${((Date.now() - started) / 1000).toFixed(0)} s.`,
+    `In memory mode all learners share one thread, so a round's compute is serial (a slow learner's wait is not); in worker mode they share this machine's 2 cores. Interleaved pairs after a warm-up run; the whole suite took ${((Date.now() - started) / 1000).toFixed(0)} s.`,
   ]);
 }
