@@ -4,14 +4,15 @@ import type { OiafedError } from '../wire/errors.js';
 /** What a sender may hand over instead of copying (the sender loses access to it). */
 export type Transferable = ArrayBuffer;
 
+/** What a link tells its one listener. Functions, not methods: links hand them on as they are. */
 export interface LinkHandlers {
-  frame(frame: Envelope): void;
+  frame: (frame: Envelope) => void;
   /** Called once, when either side closes or the channel fails. */
-  close(reason: string): void;
+  close: (reason: string) => void;
   /** A frame arrived that could not be read (garbage, too large, unknown kind). */
-  error?(error: OiafedError): void;
+  error?: (error: OiafedError) => void;
   /** Part of a frame arrived (a chunk of a large one): the peer is alive, though nothing is due yet. */
-  heard?(): void;
+  heard?: () => void;
 }
 
 /**

@@ -89,7 +89,7 @@ export class PortLink implements Link {
 
   listen(handlers: LinkHandlers): void {
     this.#handlers = handlers;
-    this.#inbox.listen({ data: (data) => this.#deliver(data), close: (reason) => handlers.close(reason) });
+    this.#inbox.listen({ data: (data) => this.#deliver(data), close: handlers.close });
   }
 
   close(reason = 'closed'): void {
