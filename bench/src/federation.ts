@@ -202,6 +202,7 @@ async function round10k(quick: boolean): Promise<BenchResult[]> {
   const oursRuns: number[] = [];
   const directRuns: number[] = [];
   for (let run = 0; run < (quick ? 2 : 5); run++) {
+    gc?.();
     const federation = new Federation({ node: trainer, rounds: 1, initialWeights: initial });
     // The round itself, from its summary: not what a run does after it (telling 10,000 learners it ended).
     const { history } = await federation.start();
@@ -209,6 +210,8 @@ async function round10k(quick: boolean): Promise<BenchResult[]> {
     // Let what the run set going after its round (acknowledgements of its end, one microtask each)
     // finish before the baseline is timed: a turn of the event loop drains them.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    // Each contender starts from a collected heap: neither pays for the other's garbage.
+    gc?.();
     const t = process.hrtime.bigint();
     const mean = new WeightedMean();
     await Promise.all(
