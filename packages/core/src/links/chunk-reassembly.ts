@@ -20,7 +20,8 @@ export class ChunkReassembly {
   readonly #maxChunks: number;
   /** Largest frame a chunked one may come to. */
   readonly #maxFrameBytes: number;
-  readonly #partials = new Map<number, Partial>();
+  /** Made at the first chunk: most links never carry a frame large enough to be cut. */
+  #partials: Map<number, Partial> | undefined;
   #chunks = 0;
   #bytes = 0;
 
@@ -36,7 +37,8 @@ export class ChunkReassembly {
 
   /** Adds a chunk; returns the whole frame's bytes once its last chunk is in. */
   add(chunk: ChunkFrame): Uint8Array | undefined {
-    let partial = this.#partials.get(chunk.id);
+    const partials = (this.#partials ??= new Map<number, Partial>());
+    let partial = partials.get(chunk.id);
     if (!partial) {
       if (chunk.index !== 0)
         throw new OiafedError('BAD_FRAME', `chunk ${chunk.index} of unknown frame ${chunk.id}`);
@@ -47,10 +49,10 @@ export class ChunkReassembly {
           'PAYLOAD_TOO_LARGE',
           `chunked frame ${chunk.id} claims ${chunk.count} chunks; a link holds at most ${this.#maxChunks}`,
         );
-      if (this.#partials.size >= MAX_PARTIALS)
+      if (partials.size >= MAX_PARTIALS)
         throw new OiafedError('BAD_FRAME', `more than ${MAX_PARTIALS} chunked frames in flight at once`);
       partial = { count: chunk.count, parts: [], bytes: 0 };
-      this.#partials.set(chunk.id, partial);
+      partials.set(chunk.id, partial);
     }
     if (chunk.index !== partial.parts.length || chunk.count !== partial.count) {
       throw new OiafedError(
@@ -72,7 +74,7 @@ export class ChunkReassembly {
     this.#chunks += 1;
     this.#bytes += chunk.data.byteLength;
     if (partial.parts.length < partial.count) return undefined;
-    this.#partials.delete(chunk.id);
+    partials.delete(chunk.id);
     this.#chunks -= partial.count;
     this.#bytes -= partial.bytes;
     const whole = new Uint8Array(partial.bytes);
@@ -86,7 +88,7 @@ export class ChunkReassembly {
 
   /** Lets go of every chunk held. */
   clear(): void {
-    this.#partials.clear();
+    this.#partials?.clear();
     this.#chunks = 0;
     this.#bytes = 0;
   }

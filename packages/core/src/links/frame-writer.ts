@@ -49,7 +49,7 @@ export class FrameWriter {
   readonly #channel: ByteChannel;
   readonly #codec: Codec;
   /** Closes the link on its own decision (a peer that reads too slowly). */
-  readonly #shut: (reason: string) => void;
+  readonly #owner: { shut(reason: string): void };
   /** Messages larger than this are cut: the chunk size, until the peer says what it takes whole. */
   #slice: number;
   /** What the channel itself carries, less room for a chunk frame's header. */
@@ -71,11 +71,11 @@ export class FrameWriter {
     channel: ByteChannel,
     codec: Codec,
     options: FrameWriterOptions,
-    shut: (reason: string) => void,
+    owner: { shut(reason: string): void },
   ) {
     this.#channel = channel;
     this.#codec = codec;
-    this.#shut = shut;
+    this.#owner = owner;
     // Room for the chunk frame's own header within the channel's message limit.
     this.#sendLimit = channel.maxMessageSize === undefined ? Infinity : channel.maxMessageSize - 64;
     this.#slice = Math.max(1024, Math.min(options.chunkSize ?? DEFAULT_CHUNK, this.#sendLimit));
@@ -196,7 +196,7 @@ export class FrameWriter {
       return;
     }
     const message = `${waiting} bytes are still waiting to go to a peer that reads slower than it is sent to (limit ${this.#outboundBytes})`;
-    this.#shut(`OVERLOADED: ${message}`);
+    this.#owner.shut(`OVERLOADED: ${message}`);
     throw new OiafedError('OVERLOADED', message);
   }
 

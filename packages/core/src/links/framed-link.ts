@@ -2,7 +2,7 @@ import { Codec } from '../wire/codec.js';
 import type { Envelope } from '../wire/envelope.js';
 import { asOiafedError, OiafedError } from '../wire/errors.js';
 import { assertWireSafe } from '../wire/wire-safe.js';
-import { FrameReader } from './frame-reader.js';
+import { FrameReader, type FrameReaderEvents } from './frame-reader.js';
 import { FrameWriter } from './frame-writer.js';
 import type { ByteChannel, Link, LinkHandlers } from './link.js';
 import type { LinkLimits } from './limits.js';
@@ -32,6 +32,14 @@ export interface FramedLinkOptions extends LinkLimits {
   allocate?: (bytes: number) => Uint8Array;
 }
 
+/** How LinkEvents reaches the private parts of its link (set once, by FramedLink's static block). */
+let reach: {
+  handlers(link: FramedLink): LinkHandlers | undefined;
+  writer(link: FramedLink): FrameWriter;
+  fail(link: FramedLink, error: unknown): void;
+  shut(link: FramedLink, reason: string): void;
+};
+
 /**
  * Turns a byte channel into a link: every frame through the codec, every size limit checked,
  * large frames chunked, and writes paced by the channel's buffer where it reports one.
@@ -42,6 +50,15 @@ export interface FramedLinkOptions extends LinkLimits {
  * This class is the link that wires them to the channel, and its lifecycle.
  */
 export class FramedLink implements Link {
+  static {
+    reach = {
+      handlers: (link) => link.#handlers,
+      writer: (link) => link.#writer,
+      fail: (link, error) => link.#fail(error),
+      shut: (link, reason) => link.#shut(reason),
+    };
+  }
+
   readonly #channel: ByteChannel;
   readonly #strict: boolean;
   readonly #writer: FrameWriter;
@@ -54,13 +71,9 @@ export class FramedLink implements Link {
     this.#channel = channel;
     const codec = options.codec ?? new Codec();
     this.#strict = options.strict ?? false;
-    this.#writer = new FrameWriter(channel, codec, options, (reason) => this.#shut(reason));
-    this.#reader = new FrameReader(channel, codec, options, {
-      frame: (frame) => this.#handlers!.frame(frame),
-      heard: () => this.#handlers?.heard?.(),
-      peerTakes: (maxMessage) => this.#writer.peerTakes(maxMessage),
-      fail: (error) => this.#fail(error),
-    });
+    const events = new LinkEvents(this);
+    this.#writer = new FrameWriter(channel, codec, options, events);
+    this.#reader = new FrameReader(channel, codec, options, events);
   }
 
   get closed(): boolean {
@@ -121,5 +134,37 @@ export class FramedLink implements Link {
     const typed = asOiafedError(error, 'reading a frame');
     if (this.#handlers?.error) this.#handlers.error(typed);
     else this.#shut(`${typed.code}: ${typed.message}`);
+  }
+}
+
+/**
+ * What a link's reader and writer tell it, as one object whose methods live on the prototype: a
+ * closure per event cost each link a few hundred bytes, and a server holds thousands of links.
+ */
+class LinkEvents implements FrameReaderEvents {
+  readonly #link: FramedLink;
+
+  constructor(link: FramedLink) {
+    this.#link = link;
+  }
+
+  frame(frame: Envelope): void {
+    reach.handlers(this.#link)!.frame(frame);
+  }
+
+  heard(): void {
+    reach.handlers(this.#link)?.heard?.();
+  }
+
+  peerTakes(maxMessage: number): void {
+    reach.writer(this.#link).peerTakes(maxMessage);
+  }
+
+  fail(error: unknown): void {
+    reach.fail(this.#link, error);
+  }
+
+  shut(reason: string): void {
+    reach.shut(this.#link, reason);
   }
 }
