@@ -120,13 +120,15 @@ export class Cohort<L extends Learner = Learner> {
     if (this.#parts.calls.aborted) stop();
     const doing: ClientActivity =
       method === 'train' ? 'training' : method === 'evaluate' ? 'evaluating' : 'working';
+    const { timeLeft } = this.#parts;
+    // Without a deadline every call takes the same options: one object for the whole cohort.
+    const untimed = { signal: scope.signal };
     const ask = async (client: NodeId, params: ParamsOf<L, M>): Promise<void> => {
       const t0 = Date.now();
       activity.set(client, doing);
       try {
-        const timeout = this.#parts.timeLeft();
-        const callOptions =
-          timeout === undefined ? { signal: scope.signal } : { signal: scope.signal, timeout };
+        const timeout = timeLeft();
+        const callOptions = timeout === undefined ? untimed : { signal: scope.signal, timeout };
         const answer: unknown = await node.call(client, method, [params], callOptions);
         const result = checked<L, M>(method, answer, params, client, limits, options.validate);
         onResult(client, result);
