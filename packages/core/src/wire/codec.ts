@@ -58,7 +58,10 @@ class RecordDecoder {
   // peer send a value that contains itself (a cycle that code walking it never finishes).
   // trusted: msgpackr's name for skipping one step, cutting the array back to its shared layouts
   // before each message; an array made for the message has nothing to cut. It trusts nothing else.
+  // moreTypes: read as the encoder writes (msgpackr's typed-array extensions are read either way;
+  // said here so the two ends visibly agree).
   readonly #unpackr = new Unpackr({
+    moreTypes: true,
     copyBuffers: true,
     structuredClone: false,
     trusted: true,
