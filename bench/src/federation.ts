@@ -8,20 +8,15 @@ import {
   type TrainResult,
   type Weights,
 } from '@oiafed/core';
+import { seededModel } from './seeded-model.js';
 import { interleaved, median, writeSuite, type BenchResult } from './harness.js';
 
 const PARAMS = 4 * 1024 * 1024;
 const LAYERS = 4;
 
-/** A 4M-parameter model in four tensors, filled from a seed. */
+/** The benchmark's model for learner `seed`. */
 function model(seed: number): Weights {
-  const out: Weights = {};
-  for (let l = 0; l < LAYERS; l++) {
-    const data = new Float32Array(PARAMS / LAYERS);
-    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761 + seed * 97 + l) % 1000) / 1000 - 0.5;
-    out[`layer${l}`] = { shape: [data.length], data };
-  }
-  return out;
+  return seededModel(seed, PARAMS, LAYERS);
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;

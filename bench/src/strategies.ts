@@ -8,6 +8,7 @@ import {
   type StrategyName,
   type Weights,
 } from '@oiafed/core';
+import { seededModel } from './seeded-model.js';
 import { interleaved, median, writeSuite, type BenchResult, type Sampled } from './harness.js';
 
 const LEARNERS = 20;
@@ -23,18 +24,9 @@ const OPTIONS: Partial<Record<StrategyName, Record<string, number>>> = {
   centeredclipping: { tau: 1 },
 };
 
-/**
- * A 1M-parameter model in four tensors, filled from a seed (each learner's differs, so sorts and distances do
- * real work).
- */
+/** The benchmark's model for learner `seed`. */
 function model(seed: number): Weights {
-  const out: Weights = {};
-  for (let l = 0; l < LAYERS; l++) {
-    const data = new Float32Array(PARAMS / LAYERS);
-    for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761 + seed * 97 + l) % 1000) / 1000 - 0.5;
-    out[`layer${l}`] = { shape: [data.length], data };
-  }
-  return out;
+  return seededModel(seed, PARAMS, LAYERS);
 }
 
 function copy(weights: Weights): Weights {

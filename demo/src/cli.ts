@@ -198,24 +198,17 @@ const batch = pick(values['batch-size'], 'batchSize');
 if (batch !== undefined)
   options.batchSize =
     batch === 'full' ? 'full' : number(batch, 'batch-size', int, "a positive integer or 'full'")!;
+/** `value` if it is one of `words`, else the usage with why. */
+const oneOf = <T extends string>(value: unknown, words: readonly T[], name: string): T =>
+  words.find((word) => word === value) ??
+  fail(`${name} must be one of ${words.join(', ')} (got ${JSON.stringify(value)})`);
 const split = values.noniid ? 'noniid' : values.iid ? 'iid' : fromFile.split;
-if (split !== undefined)
-  options.split =
-    split === 'noniid'
-      ? 'noniid'
-      : split === 'iid'
-        ? 'iid'
-        : fail(`split must be iid or noniid (got ${JSON.stringify(split)})`);
+if (split !== undefined) options.split = oneOf(split, ['iid', 'noniid'] as const, 'split');
 const strategy = pick(values.strategy, 'strategy');
-if (strategy !== undefined)
-  options.strategy =
-    STRATEGY_NAMES.find((name) => name === strategy) ??
-    fail(`strategy must be one of ${STRATEGY_NAMES.join(', ')} (got ${JSON.stringify(strategy)})`);
+if (strategy !== undefined) options.strategy = oneOf(strategy, STRATEGY_NAMES, 'strategy');
 const mode = pick(values.mode, 'mode');
-const modes = ['memory', 'worker', 'websocket', 'webrtc'] as const;
 if (mode !== undefined)
-  options.mode =
-    modes.find((m) => m === mode) ?? fail(`mode must be ${modes.join(', ')} (got ${JSON.stringify(mode)})`);
+  options.mode = oneOf(mode, ['memory', 'worker', 'websocket', 'webrtc'] as const, 'mode');
 set(
   'port',
   number(
@@ -239,13 +232,7 @@ if (checkpoint !== undefined) options.checkpoint = text(checkpoint, 'checkpoint'
 if (values['node-learners'] || fromFile.nodeLearners === true) options.nodeLearners = true;
 set('workers', number(pick(values.workers, 'workers'), 'workers', int, 'a positive integer'));
 const backend = pick(values.backend, 'backend');
-if (backend !== undefined)
-  options.backend =
-    backend === 'cpu'
-      ? 'cpu'
-      : backend === 'wasm'
-        ? 'wasm'
-        : fail(`backend must be wasm or cpu (got ${JSON.stringify(backend)})`);
+if (backend !== undefined) options.backend = oneOf(backend, ['wasm', 'cpu'] as const, 'backend');
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
 const jsonPath = pick(values.json, 'json') as string | undefined;
 if (values['trainer-tab']) {
