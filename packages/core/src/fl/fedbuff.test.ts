@@ -142,6 +142,53 @@ describe('FedBuff', () => {
     expect(Array.from(resumed.weights.b!.data)).toEqual(Array.from(straight.weights.b!.data));
   });
 
+  it('refuses a checkpoint whose FedBuff state is not what it saves, naming it, before any learner is asked', async () => {
+    const bad = [
+      { tasks: [{ client: 7, version: 0, weights: zeroLinearWeights() }] },
+      { tasks: [{ client: 'learner-0', version: 0.5, weights: zeroLinearWeights() }] },
+      {
+        arrivals: [
+          {
+            client: 'learner-0',
+            version: 0,
+            base: zeroLinearWeights(),
+            weights: { w: 'x' },
+            numExamples: 1,
+            metrics: {},
+          },
+        ],
+      },
+      {
+        arrivals: [
+          {
+            client: 'learner-0',
+            version: 0,
+            base: zeroLinearWeights(),
+            weights: zeroLinearWeights(),
+            numExamples: Number.NaN,
+            metrics: {},
+          },
+        ],
+      },
+    ];
+    for (const schedule of bad) {
+      const store = new MemoryCheckpointStore();
+      await store.save({ round: 1, weights: zeroLinearWeights(), history: [], schedule: schedule as never });
+      const learner = new StepLearner(1);
+      const { federation } = await federate([learner], {
+        rounds: 2,
+        store,
+        schedule: { name: 'fedbuff', concurrency: 1, buffer: 1 },
+      });
+      await expect(federation.start()).rejects.toMatchObject({
+        code: 'INVALID_CONFIG',
+        message: expect.stringMatching(/checkpoint: a FedBuff/),
+      });
+      expect(learner.calls).toBe(0);
+      nodes.splice(0).forEach((n) => n.close());
+    }
+  });
+
   it('refuses a buffer larger than its concurrency, naming both', async () => {
     const { trainer } = await federate([], { rounds: 1 });
     expect(
