@@ -2,9 +2,12 @@
 // learners the parent asks for, each on its own MessagePort link to the trainer.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { answerHostRequest, factoryOf, isHostRequest } from '@oiafed/core/internal';
+import { importLearnerModule } from './learner-module.js';
 import { nodePortEndpoint } from './node-port.js';
 
-const { module } = workerData as { module: string };
+const { module, preload } = workerData as { module: string; preload: string[] };
+// Run from the SDK's sources, this entry was itself loaded through tsx (ts-worker-entry.mjs).
+const tsxActive = import.meta.url.endsWith('.ts');
 const control = parentPort!;
 
 control.once('message', (message: unknown) => {
@@ -14,14 +17,6 @@ control.once('message', (message: unknown) => {
     (reply) => control.postMessage(reply),
     message,
     ports,
-    async () => {
-      let loaded: Record<string, unknown>;
-      try {
-        loaded = (await import(module)) as Record<string, unknown>;
-      } catch (error) {
-        throw new Error(`learner module ${module} failed to load: ${(error as Error).message}`);
-      }
-      return factoryOf(loaded, module);
-    },
+    async () => factoryOf(await importLearnerModule(module, preload, tsxActive), module),
   );
 });

@@ -112,6 +112,44 @@ describe('learners in worker_threads', () => {
     expect(await child.exited).toBe(0);
   });
 
+  it('loads a TypeScript learner module in the workers of a trainer run with tsx against the built packages', async () => {
+    // No `--conditions=source`: the SDK is its dist, as in an app that installed it, and Node 20 does
+    // not run the parent's `--import tsx` in a worker.
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const child = new LineProcess(['--import', 'tsx', 'fixtures/spawn-from-dist.fixture.ts'], { cwd: here });
+    cleanup.push(() => child.kill());
+    await child.waitFor(/^typed learner 0$/, 60_000);
+    await child.waitFor(/^typed learner 1$/, 10_000);
+    await child.waitFor(/^sdk from file:.*\/packages\/node\/dist\/index\.js$/, 10_000);
+    expect(await child.exited).toBe(0);
+  });
+
+  it('imports the preload modules in each worker before the learner module, and names one that fails', async () => {
+    const trainer = trainerNode();
+    const typed = new URL('./fixtures/typed-learner.fixture.ts', import.meta.url);
+    const learners = await spawn(trainer, {
+      module: typed,
+      count: 2,
+      workers: 2,
+      preload: [fileURLToPath(new URL('./fixtures/preload-marker.fixture.mjs', import.meta.url))],
+    });
+    for (const id of learners.ids)
+      expect(await trainer.proxy<{ preloaded(): unknown }>(id).preloaded()).toBe('by preload-marker');
+    await expect(
+      spawnLearners({
+        trainer,
+        module: typed,
+        count: 1,
+        preload: [new URL('./fixtures/broken-preload.fixture.mjs', import.meta.url)],
+      }),
+    ).rejects.toMatchObject({
+      code: 'INVALID_CONFIG',
+      message: expect.stringMatching(
+        /preload module .*broken-preload\.fixture\.mjs failed to load: this preload is broken on purpose/,
+      ),
+    });
+  });
+
   it('refuses a count that is not a positive integer', async () => {
     await expect(spawnLearners({ trainer: trainerNode(), module: fixture, count: 0 })).rejects.toMatchObject({
       code: 'INVALID_CONFIG',

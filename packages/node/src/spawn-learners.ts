@@ -23,6 +23,13 @@ export interface SpawnLearnersOptions extends LearnerPoolOptions {
    * a class.
    */
   module: string | URL;
+  /**
+   * Modules (paths or URLs) each worker imports, in order, before the learner module: for a loader other
+   * than tsx, e.g. a file that calls `module.register('ts-node/esm', import.meta.url)`. Node 20 does not
+   * run the parent's `--import` in a worker. A TypeScript learner module needs none of this when tsx is
+   * installed: the worker registers it.
+   */
+  preload?: (string | URL)[];
   /** Node flags for the workers. Default: the parent's. */
   execArgv?: string[];
 }
@@ -45,12 +52,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
   if (!Number.isInteger(count) || count < 1)
     throw new OiafedError('INVALID_CONFIG', `count must be a positive integer (got ${count})`);
   const workerCount = Math.min(count, options.workers ?? availableParallelism());
-  const module =
-    options.module instanceof URL
-      ? options.module.href
-      : options.module.startsWith('file:')
-        ? options.module
-        : pathToFileURL(options.module).href;
+  const module = fileHref(options.module);
+  const preload = (options.preload ?? []).map(fileHref);
   const prefix = options.idPrefix ?? 'learner';
   const encoding = options.encoding ?? 'clone';
   const inherited = process.execArgv.filter((flag) => !PROCESS_ONLY_FLAGS.has(flag));
@@ -60,7 +63,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
   const ready: Promise<NodeId[]>[] = [];
 
   for (let w = 0; w < workerCount; w++) {
-    const worker = new Worker(start, { workerData: { module, entry: entry.href }, execArgv });
+    const worker = new Worker(start, { workerData: { module, preload, entry: entry.href }, execArgv });
     workers.push(worker);
     const learners: { id: NodeId; index: number }[] = [];
     const links: PortLink[] = [];
@@ -114,4 +117,10 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
     throw error;
   }
   return { ids, workers, terminate };
+}
+
+/** A module given as a URL, a file: URL string or a path (relative to the working directory). */
+function fileHref(module: string | URL): string {
+  if (module instanceof URL) return module.href;
+  return module.startsWith('file:') ? module : pathToFileURL(module).href;
 }
