@@ -1,6 +1,7 @@
 import { deriveSeed, seededRandom, shuffle } from '@oiafed/core';
 import type { Dataset } from './mnist.js';
 import { MnistLearner } from './mnist-learner.js';
+import type { ModelPool } from './model-pool.js';
 
 /** How much slower a slow learner (`--slow`) is than the others. */
 export const SLOWDOWN = 10;
@@ -28,7 +29,8 @@ export function demoLearner(
   shard: Dataset,
   index: number,
   options: { clients: number; seed: number; slow: number },
+  models?: ModelPool,
 ): MnistLearner {
   const slowdown = slowLearners(options.clients, options.slow, options.seed).has(index) ? SLOWDOWN : 1;
-  return new MnistLearner(shard, options.seed * 100 + index, { slowdown });
+  return new MnistLearner(shard, options.seed * 100 + index, { slowdown, ...(models ? { models } : {}) });
 }

@@ -10,6 +10,7 @@ import {
   type Weights,
 } from '@oiafed/core';
 import type { Dataset } from './mnist.js';
+import type { ModelPool } from './model-pool.js';
 import {
   batchTensors,
   createModel,
@@ -27,6 +28,12 @@ export interface MnistLearnerOptions {
    * times its own compute time. Default 1.
    */
   slowdown?: number;
+  /**
+   * Borrow a model from this pool for each call instead of keeping one (many learners on one thread,
+   * e.g. the one-tab simulation). Such a learner keeps only the weights `setWeights` gave it (else its
+   * seeded starting weights) for `getWeights`.
+   */
+  models?: ModelPool;
 }
 
 /**
@@ -36,14 +43,19 @@ export interface MnistLearnerOptions {
  */
 export class MnistLearner implements Learner {
   readonly #data: Dataset;
-  readonly #model: tf.Sequential;
+  /** Its own model, or undefined when it borrows from `#pool`. */
+  readonly #model: tf.Sequential | undefined;
+  readonly #pool: ModelPool | undefined;
+  /** A pooled learner's weights from `setWeights`. */
+  #weights: Weights | undefined;
   readonly #seed: number;
   readonly #slowdown: number;
 
   constructor(data: Dataset, seed: number, options: MnistLearnerOptions = {}) {
     this.#data = data;
     this.#seed = seed;
-    this.#model = createModel(seed);
+    this.#pool = options.models;
+    this.#model = this.#pool ? undefined : createModel(seed);
     this.#slowdown = options.slowdown ?? 1;
   }
 
@@ -51,19 +63,33 @@ export class MnistLearner implements Learner {
    * Yields to the event loop every few tens of ms, so the tab (or worker) stays responsive and keeps
    * answering the trainer's pings.
    */
-  async train({ round, weights, config }: TrainParams): Promise<TrainResult> {
+  async train(params: TrainParams): Promise<TrainResult> {
+    const { result, busyMs } = await this.#withModel((model) => this.#trainOn(model, params));
+    // A slow device is simulated by waiting out the difference, not by computing more: a real
+    // slow phone spends its extra time on its own processor, not on this process's, which the
+    // other learners sharing this thread (memory and worker modes) would otherwise lose. The
+    // wait is the product's behaviour here (what `--slow` shows), and the result is unchanged.
+    if (this.#slowdown > 1)
+      await new Promise((resolve) => setTimeout(resolve, busyMs * (this.#slowdown - 1)));
+    return result;
+  }
+
+  async #trainOn(
+    model: tf.Sequential,
+    { round, weights, config }: TrainParams,
+  ): Promise<{ result: TrainResult; busyMs: number }> {
     // Own compute time: the slices this learner ran, not the time other learners on the same
     // thread ran while it yielded.
     let busyMs = 0;
     let sliceStart = performance.now();
-    setModelWeights(this.#model, weights);
+    setModelWeights(model, weights);
     const epochs = Number(config.epochs ?? 1);
     const lr = Number(config.lr ?? 0.05);
     const mu = Number(config.mu ?? 0);
     const full = config.batchSize === 'full' || config.batchSize === 0;
     const batchSize = full ? this.#data.count : Number(config.batchSize ?? 10);
     const optimizer = tf.train.sgd(lr);
-    const variables = this.#model.trainableWeights.map((w) => asVariable(w.read()));
+    const variables = model.trainableWeights.map((w) => asVariable(w.read()));
     const anchors = mu > 0 ? variables.map((v) => tf.keep(v.clone())) : [];
     const random = seededRandom(this.#seed * 1_000 + round);
     // Summed on the backend and read once: a read back per batch would stall every step.
@@ -80,7 +106,7 @@ export class MnistLearner implements Learner {
         const loss = tf.tidy((): tf.Scalar => {
           const { xs, ys } = batchTensors(shuffled, from, to);
           return optimizer.minimize(() => {
-            const logits = this.#model.apply(xs, { training: true }) as tf.Tensor2D;
+            const logits = model.apply(xs, { training: true }) as tf.Tensor2D;
             const base = tf.losses.softmaxCrossEntropy<tf.Tensor2D, tf.Scalar>(ys, logits);
             if (mu === 0) return base;
             const proximal = tf.addN(variables.map((v, i) => v.sub(anchors[i]!).square().sum()));
@@ -103,31 +129,37 @@ export class MnistLearner implements Learner {
     tf.dispose([lossSum, ...anchors]);
     optimizer.dispose();
     const result: TrainResult = {
-      weights: modelWeights(this.#model),
+      weights: modelWeights(model),
       numExamples: this.#data.count,
       metrics: { loss: meanLoss },
     };
     busyMs += performance.now() - sliceStart;
-    // A slow device is simulated by waiting out the difference, not by computing more: a real
-    // slow phone spends its extra time on its own processor, not on this process's, which the
-    // other learners sharing this thread (memory and worker modes) would otherwise lose. The
-    // wait is the product's behaviour here (what `--slow` shows), and the result is unchanged.
-    if (this.#slowdown > 1)
-      await new Promise((resolve) => setTimeout(resolve, busyMs * (this.#slowdown - 1)));
-    return result;
+    return { result, busyMs };
   }
 
-  evaluate({ weights }: EvaluateParams): EvaluateResult {
-    setModelWeights(this.#model, weights);
-    return { numExamples: this.#data.count, metrics: evaluateModel(this.#model, this.#data) };
+  async evaluate({ weights }: EvaluateParams): Promise<EvaluateResult> {
+    return this.#withModel((model) => {
+      setModelWeights(model, weights);
+      return { numExamples: this.#data.count, metrics: evaluateModel(model, this.#data) };
+    });
+  }
+
+  #withModel<T>(fn: (model: tf.Sequential) => T | Promise<T>): Promise<T> {
+    return this.#pool ? this.#pool.use(fn) : Promise.resolve(fn(this.#model!));
   }
 
   getWeights(): Weights {
-    return modelWeights(this.#model);
+    if (this.#model) return modelWeights(this.#model);
+    if (this.#weights) return this.#weights;
+    const seeded = createModel(this.#seed);
+    const weights = modelWeights(seeded);
+    seeded.dispose();
+    return weights;
   }
 
   setWeights(weights: Weights): void {
-    setModelWeights(this.#model, weights);
+    if (this.#model) setModelWeights(this.#model, weights);
+    else this.#weights = weights;
   }
 }
 

@@ -1,6 +1,5 @@
 import {
-  joinInMemory,
-  Node,
+  type Node,
   type CheckpointStore,
   type FederationMember,
   type FederationResult,
@@ -23,6 +22,7 @@ import {
   type DemoRunOptions,
 } from './demo-federation.js';
 import { demoLearner } from './demo-learner.js';
+import { joinMemoryLearners } from './memory-learners.js';
 import { useBackend } from './model.js';
 
 export interface DemoOptions extends DemoRunOptions {
@@ -187,16 +187,12 @@ type StartLearners = (trainer: Node, options: DemoOptions, hooks: DemoHooks) => 
 
 const startInMemory: StartLearners = async (trainer, options) => {
   const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
-  const shards = partition(train, options.clients, options.split, options.seed);
-  const learners = shards.map((shard, i) => {
-    const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false, timeout: 0 });
-    node.serve(demoLearner(shard, i, options));
-    return node;
-  });
-  await Promise.all(
-    learners.map((node, i) => joinInMemory(trainer, node, { metadata: { examples: shards[i]!.count } })),
+  const close = await joinMemoryLearners(
+    trainer,
+    partition(train, options.clients, options.split, options.seed),
+    options,
   );
-  return async () => learners.forEach((node) => node.close());
+  return async () => close();
 };
 
 const startInWorkers: StartLearners = async (trainer, options) => {
