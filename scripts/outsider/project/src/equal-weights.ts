@@ -1,11 +1,9 @@
 import { Strategy, WeightedMean, tensor } from '@oiafed/core';
-import type { Aggregation, RoundStart, RoundSummary, Weights } from '@oiafed/core';
+import type { Aggregation, RoundStart, Weights } from '@oiafed/core';
 
 /** A strategy of one's own: every learner's model counts the same, and the run starts from zeros. */
 export class EqualWeights extends Strategy {
   readonly name = 'equal-weights';
-  /** The mean training loss of each round, as the strategy saw it. */
-  readonly losses: number[] = [];
 
   override initialWeights(): Weights {
     return { w: tensor([0]), b: tensor([0]) };
@@ -18,10 +16,5 @@ export class EqualWeights extends Strategy {
       add: (update) => mean.add(update.weights, 1),
       result: () => ({ weights: mean.result(), rejected: [] }),
     };
-  }
-
-  override shouldStop(summary: RoundSummary): boolean {
-    this.losses.push(summary.trainMetrics.loss ?? Number.NaN);
-    return false;
   }
 }

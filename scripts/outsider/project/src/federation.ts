@@ -17,10 +17,9 @@ for (let shard = 0; shard < 4; shard++) {
   await joinInMemory(trainer, learner);
 }
 
-const strategy = new EqualWeights();
 const federation = new Federation({
   node: trainer,
-  strategy,
+  strategy: new EqualWeights(),
   rounds: 3,
   minClients: 4,
   config: { lr: 0.1, epochs: 10 },
@@ -29,7 +28,7 @@ const { weights, history } = await federation.start();
 console.log(
   JSON.stringify({
     rounds: history.map((r) => ({ round: r.round, results: r.results })),
-    losses: strategy.losses,
+    losses: history.map((r) => r.trainMetrics.loss),
     weights: { w: weights.w?.data[0], b: weights.b?.data[0] },
   }),
 );
