@@ -11,6 +11,9 @@ echo "== import rules (dependency-cruiser: layers import one way, the core stays
 $PNPM run check:imports
 echo "== lint and format (typescript-eslint strict type-checked, prettier)"
 $PNPM run lint
+# Outside the network namespace: npm installs the tarballs' dependencies from the registry.
+echo "== the outsider's path: pack, npm install into a project outside the workspace, strict tsc, Node, a Vite page in Chromium"
+$PNPM exec vitest run --config scripts/outsider/vitest.config.ts
 # The tests below run in a private network namespace where possible (see ensure_netns): WebRTC
 # peers then have one known interface to meet on, and nothing can leave the machine.
 echo "== vitest: Node, Chromium, type tests"

@@ -10,8 +10,12 @@ export class LineProcess {
   readonly #child: ChildProcess;
   readonly #waiters: { test: (line: string) => boolean; resolve: (line: string) => void }[] = [];
 
-  constructor(args: string[], options: { cwd: string; verbose?: string }) {
-    this.#child = spawn(process.execPath, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  constructor(args: string[], options: { cwd: string; verbose?: string; env?: NodeJS.ProcessEnv }) {
+    this.#child = spawn(process.execPath, args, {
+      cwd: options.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env ? { env: options.env } : {}),
+    });
     let buffered = '';
     const take = (chunk: Buffer) => {
       buffered += chunk.toString();
