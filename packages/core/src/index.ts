@@ -7,7 +7,7 @@ export { PROTOCOL_VERSION, BROADCAST } from './wire/envelope.js';
 export type { NodeId, Meta } from './wire/envelope.js';
 export { OiafedError, RemoteError, isOiafedError } from './wire/errors.js';
 export type { ErrorCode, WireError } from './wire/errors.js';
-export type { Link, Transferable } from './links/link.js';
+export type { Link, LinkTraffic, Transferable } from './links/link.js';
 export type { FramedLinkOptions } from './links/framed-link.js';
 export { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
 export type { ServerLimits } from './links/limits.js';
@@ -59,7 +59,12 @@ export type {
   FederationState,
   FederationStatus,
   FederationResult,
+  FederationTelemetry,
+  ClientStatus,
+  RoundPoint,
+  TelemetryQuery,
 } from './fl/federation.js';
+export { TELEMETRY_INTERVAL, MAX_TELEMETRY_ROWS } from './fl/telemetry.js';
 export { Strategy } from './fl/strategy.js';
 export type { RoundStart, ClientEvaluation } from './fl/strategy.js';
 export { Cohort } from './fl/cohort.js';

@@ -4,7 +4,7 @@ import { asOiafedError, OiafedError } from '../wire/errors.js';
 import { assertNodeId, randomNodeId } from '../wire/node-id.js';
 import { boundedText } from '../wire/bounded-text.js';
 import { MAX_NAME_LENGTH, MAX_REASON_LENGTH } from '../wire/frame-limits.js';
-import type { Link } from '../links/link.js';
+import { trafficOf, type Link, type LinkTraffic } from '../links/link.js';
 import { assertHelloFits, type JoinOptions, type PeerInfo } from '../membership/handshake.js';
 import type { ClientDirectory } from '../membership/registry.js';
 import type { LinkSession } from './link-session.js';
@@ -152,9 +152,19 @@ export class Node {
     return this.#parts.router.peers();
   }
 
-  /** Last measured ping round trip to a directly linked node, ms. */
+  /** Last measured ping round trip to a directly linked node, ms (measured by the heartbeat: none without it). */
   rtt(peer: NodeId): number | undefined {
     return this.#parts.router.direct(peer)?.rtt;
+  }
+
+  /**
+   * Bytes received from and sent to a directly linked node on its current link, where the link counts
+   * them (WebSocket, WebRTC, strict memory links; not memory or port links). A link's final counts come
+   * with PEER_DISCONNECTED.
+   */
+  traffic(peer: NodeId): LinkTraffic | undefined {
+    const link = this.#parts.router.direct(peer)?.link;
+    return link && trafficOf(link);
   }
 
   /** Says goodbye on every link, closes them, and rejects whatever is still pending with CLOSED. */
