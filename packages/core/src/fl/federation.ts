@@ -108,6 +108,11 @@ export class Federation {
     return this.#state;
   }
 
+  /** The round running or last finished. */
+  get round(): number {
+    return this.#progress.round;
+  }
+
   /** The current global model. */
   get weights(): Weights | undefined {
     return this.#progress.weights;
