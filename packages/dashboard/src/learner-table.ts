@@ -26,8 +26,11 @@ export class LearnerTable {
     const table = (this.element = document.createElement('table'));
     table.className = 'oiafed-learners';
     const head = table.createTHead().insertRow();
-    for (const name of COLUMNS)
-      head.append(Object.assign(document.createElement('th'), { textContent: name }));
+    for (const name of COLUMNS) {
+      const th = Object.assign(document.createElement('th'), { textContent: name });
+      th.dataset.col = name;
+      head.append(th);
+    }
     this.#body = table.createTBody();
     this.#rest = table.createTFoot().insertRow().insertCell();
     this.#rest.colSpan = COLUMNS.length;

@@ -50,8 +50,8 @@ export const DASHBOARD_CSS = `
 .oiafed-learners { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 .oiafed-learners th, .oiafed-learners td { padding: 0.2rem 0.6rem; border-bottom: 1px solid #eee; text-align: right;
   white-space: nowrap; }
-.oiafed-learners th:first-child, .oiafed-learners td:first-child,
-.oiafed-learners td[data-col='state'], .oiafed-learners td[data-col='last result'] { text-align: left; }
+.oiafed-learners [data-col='learner'], .oiafed-learners [data-col='state'],
+.oiafed-learners [data-col='last result'] { text-align: left; }
 .oiafed-learners td[data-col='last result'] { white-space: normal; font-size: 0.9em; }
 .oiafed-learners td[data-state='training'], .oiafed-learners td[data-state='evaluating'] { color: #b26a00; }
 .oiafed-learners td[data-state='disconnected'], .oiafed-learners td[data-state='timeout'] { color: #c62828; }
