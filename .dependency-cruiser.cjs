@@ -30,6 +30,14 @@ module.exports = {
       to: { path: '^packages/(node|browser)/' },
     },
     {
+      name: 'dashboard-needs-only-the-core',
+      comment:
+        'packages/dashboard is a page and its feeds: it runs in a browser (or beside a Federation), on the core alone',
+      severity: 'error',
+      from: { path: '^packages/dashboard/' },
+      to: { path: '^packages/(node|browser)/' },
+    },
+    {
       name: 'adapters-stay-apart',
       comment: 'packages/node and packages/browser are each the glue to one platform',
       severity: 'error',

@@ -28,7 +28,11 @@ export default tseslint.config(
         // Each file is typed by its nearest tsconfig.json; packages/*/src/tsconfig.json adds the tests.
         // The two config files outside every tsconfig are typed with the shared compiler options.
         projectService: {
-          allowDefaultProject: ['vitest.config.ts', 'packages/core/vite.config.ts'],
+          allowDefaultProject: [
+            'vitest.config.ts',
+            'packages/core/vite.config.ts',
+            'packages/dashboard/vite.config.ts',
+          ],
           defaultProject: 'tsconfig.base.json',
         },
         tsconfigRootDir: import.meta.dirname,

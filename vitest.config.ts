@@ -12,6 +12,7 @@ const alias = [
   { find: /^@oiafed\/core\/internal$/, replacement: src('core', 'internal') },
   { find: /^@oiafed\/node$/, replacement: src('node') },
   { find: /^@oiafed\/browser$/, replacement: src('browser') },
+  { find: /^@oiafed\/dashboard$/, replacement: src('dashboard') },
 ];
 
 export default defineConfig({

@@ -3,4 +3,5 @@
 # (FedAvg on MNIST, every node in this process). Options go after `--`: npm run demo -- --help
 . "$(dirname "$0")/setup.sh"
 ensure_packages
+case " $* " in *" --dashboard"*) ensure_dashboard ;; esac
 $PNPM --filter @oiafed/demo --silent run start "$@"

@@ -19,6 +19,15 @@ ensure_packages() {
   $PNPM install --frozen-lockfile --reporter=silent
 }
 
+# The dashboard page that `oiafed serve` and the demo serve (packages/dashboard/dist/web): built
+# when missing, or older than a source it is built from.
+ensure_dashboard() {
+  page=packages/dashboard/dist/web/index.html
+  if [ ! -f "$page" ] || [ -n "$(find packages/dashboard/src packages/dashboard/web packages/core/src -newer "$page" -name '*.ts' -print 2>/dev/null | head -n 1)" ]; then
+    $PNPM --filter @oiafed/dashboard --silent run build:web
+  fi
+}
+
 ensure_chromium() {
   CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
   if [ ! -x "$CHROMIUM_PATH" ]; then

@@ -39,6 +39,9 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --trainer-tab        webrtc: the trainer runs in a browser tab too: start the signalling server
                        and the pages, print a link for the trainer tab and each learner tab
   --node-learners      websocket, webrtc: start the learners in this process, over the network
+  --dashboard          serve the live dashboard (chart per round, learners, pause/resume/stop): on
+                       the trainer's port in websocket mode, else on --dashboard-port (default 8788);
+                       --admin-token T enables its controls (open the URL printed, add #token=T)
   --min-clients N      fewer results than this fail a round (default: --clients)
   --checkpoint FILE    checkpoint every round; restarting with the same file resumes from it
   --heartbeat MS       ping links every MS ms, declare them dead after 3 x MS
@@ -76,6 +79,9 @@ const { values } = parseArgs({
     page: { type: 'boolean' },
     'trainer-tab': { type: 'boolean' },
     'node-learners': { type: 'boolean' },
+    dashboard: { type: 'boolean' },
+    'dashboard-port': { type: 'string' },
+    'admin-token': { type: 'string' },
     'min-clients': { type: 'string' },
     checkpoint: { type: 'string' },
     heartbeat: { type: 'string' },
@@ -118,6 +124,9 @@ const known = new Set([
   'page',
   'concurrency',
   'buffer',
+  'dashboard',
+  'dashboardPort',
+  'adminToken',
 ]);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
@@ -231,6 +240,19 @@ const checkpoint = pick(values.checkpoint, 'checkpoint');
 if (checkpoint !== undefined) options.checkpoint = text(checkpoint, 'checkpoint');
 if (values['node-learners'] || fromFile.nodeLearners === true) options.nodeLearners = true;
 set('workers', number(pick(values.workers, 'workers'), 'workers', int, 'a positive integer'));
+if (values.dashboard || fromFile.dashboard === true) {
+  const port = number(
+    values['dashboard-port'] ?? fromFile.dashboardPort,
+    'dashboard-port',
+    (n) => Number.isInteger(n) && n >= 0 && n < 65_536,
+    'a port number',
+  );
+  const adminToken = values['admin-token'] ?? fromFile.adminToken;
+  options.dashboard = {
+    ...(port === undefined ? {} : { port }),
+    ...(adminToken === undefined ? {} : { adminToken: text(adminToken, 'admin-token') }),
+  };
+}
 const backend = pick(values.backend, 'backend');
 if (backend !== undefined) options.backend = oneOf(backend, ['wasm', 'cpu'] as const, 'backend');
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
@@ -284,6 +306,10 @@ const result = await runDemo(options, {
     (options.mode === 'websocket' || options.mode === 'webrtc') &&
     console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
   onListening: (address, join) => void announce(address, join),
+  onDashboard: (url) =>
+    console.log(
+      `dashboard: ${url}${options.dashboard?.adminToken === undefined ? ' (watch only: --admin-token enables its controls)' : ' (add #token=<admin token> for its controls)'}`,
+    ),
   onRoundStarted: (r) => (runningRound = r),
   onClientResult: ({ done, of }) =>
     live && process.stdout.write(`\r${round} ${runningRound}/${options.rounds}  ${done}/${of} results in`),

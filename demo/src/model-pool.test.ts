@@ -46,8 +46,8 @@ describe('learners sharing a model pool', () => {
     for (let i = 0; i < 3; i++) {
       expect(shared[i]!.metrics).toEqual(mine[i]!.metrics);
       expect(differingValues(shared[i]!.weights, mine[i]!.weights)).toBe(0);
-      expect(await pooled[i]!.evaluate({ weights, config: {} })).toEqual(
-        await own[i]!.evaluate({ weights, config: {} }),
+      expect(await pooled[i]!.evaluate({ round: 1, weights, config: {} })).toEqual(
+        await own[i]!.evaluate({ round: 1, weights, config: {} }),
       );
     }
     pooled[0]!.setWeights(weights);

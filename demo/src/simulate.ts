@@ -6,12 +6,16 @@ import {
   type RoundSummary,
 } from '@oiafed/core';
 import {
+  dashboardPage,
   FileCheckpointStore,
   joinFederation,
+  serveDashboard,
   servePeerSignalling,
   serveWebRtc,
   serveWebSocket,
   spawnLearners,
+  type DashboardPage,
+  type WebSocketTrainerServer,
 } from '@oiafed/node';
 import { partition, trainTestSplit } from './mnist.js';
 import { loadMnist } from './mnist-node.js';
@@ -42,6 +46,11 @@ export interface DemoOptions extends DemoRunOptions {
   signalling?: string;
   /** websocket, webrtc: a token learners must present. */
   token?: string;
+  /**
+   * Serve the live dashboard: on the trainer's WebSocket port (websocket mode), else on `port`
+   * (default 8788); `adminToken` enables its pause, resume and stop.
+   */
+  dashboard?: { adminToken?: string; port?: number };
   /** websocket, webrtc: start the `clients` learners in this process, joining over the network. */
   nodeLearners?: boolean;
   /** A file to checkpoint every round to; a restart with the same file resumes from it. */
@@ -87,6 +96,8 @@ export interface DemoHooks {
    * server's); `page` is the learner page's query for that (server=..., or transport=webrtc&...).
    */
   onListening?(address: string, page: Record<string, string>): void;
+  /** The dashboard is served at `url` (with `dashboard`). */
+  onDashboard?(url: string): void;
   /** A checkpoint was found: the run continues after `round`. */
   onResume?(round: number): void;
   /** A learner joined (again), or its link closed. */
@@ -123,15 +134,20 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
     ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
     ...(options.token ? { token: options.token } : {}),
   });
-  trainer.events.on('CLIENT_REGISTERED', (c) => hooks.onLearner?.(c.id, 'joined'));
-  trainer.events.on('CLIENT_DISCONNECTED', (c) => hooks.onLearner?.(c.id, 'disconnected', c.reason));
+  // Dashboards join as observers: not learners, not news.
+  trainer.events.on('CLIENT_REGISTERED', (c) => c.role === 'learner' && hooks.onLearner?.(c.id, 'joined'));
+  trainer.events.on(
+    'CLIENT_DISCONNECTED',
+    (c) => c.role === 'learner' && hooks.onLearner?.(c.id, 'disconnected', c.reason),
+  );
+  const page = options.dashboard ? await dashboardPage() : undefined;
   const start = {
     memory: startInMemory,
     worker: startInWorkers,
     websocket: startOverWebSocket,
     webrtc: startOverWebRtc,
   }[options.mode];
-  const stopLearners = await start(trainer, options, hooks);
+  const learners = await start(trainer, options, hooks, page);
 
   const store: CheckpointStore | undefined = options.checkpoint
     ? new FileCheckpointStore(options.checkpoint)
@@ -139,6 +155,18 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   const saved = await store?.load();
   if (saved) hooks.onResume?.(saved.round);
   const { federation, dispose } = createDemoFederation(trainer, options, test, store);
+  const { adminToken, port } = options.dashboard ?? {};
+  const dashboard =
+    page &&
+    (await serveDashboard(
+      { node: trainer, federation },
+      {
+        page,
+        ...(learners.server ? { server: learners.server } : { port: port ?? 8788 }),
+        ...(adminToken === undefined ? {} : { adminToken }),
+      },
+    ));
+  if (dashboard) hooks.onDashboard?.(dashboard.url);
   let started = Date.now();
   // FedBuff picks learners as others finish: a version waits for its buffer, not for a selection.
   const waitsFor = (clients: number) => (options.async ? demoSchedule(options).buffer : clients);
@@ -177,13 +205,25 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
     process.off('SIGINT', stop).off('SIGTERM', stop);
     // The run is over: what happens to the links from here on is the shutdown, not news.
     trainer.events.removeAllListeners('CLIENT_REGISTERED').removeAllListeners('CLIENT_DISCONNECTED');
-    await stopLearners();
+    await dashboard?.close();
+    await learners.stop();
     trainer.close();
     dispose();
   }
 }
 
-type StartLearners = (trainer: Node, options: DemoOptions, hooks: DemoHooks) => Promise<() => Promise<void>>;
+/** Learners started, and the trainer's WebSocket server where it serves one (the dashboard's too). */
+interface Started {
+  stop: () => Promise<void>;
+  server?: WebSocketTrainerServer;
+}
+
+type StartLearners = (
+  trainer: Node,
+  options: DemoOptions,
+  hooks: DemoHooks,
+  page: DashboardPage | undefined,
+) => Promise<Started>;
 
 const startInMemory: StartLearners = async (trainer, options) => {
   const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
@@ -192,7 +232,7 @@ const startInMemory: StartLearners = async (trainer, options) => {
     partition(train, options.clients, options.split, options.seed),
     options,
   );
-  return async () => close();
+  return { stop: async () => close() };
 };
 
 const startInWorkers: StartLearners = async (trainer, options) => {
@@ -204,16 +244,23 @@ const startInWorkers: StartLearners = async (trainer, options) => {
     data: options,
     node: { heartbeat: false, timeout: 0 },
   });
-  return () => learners.terminate();
+  return { stop: () => learners.terminate() };
 };
 
-const startOverWebSocket: StartLearners = async (trainer, options, hooks) => {
-  const server = await serveWebSocket(trainer, { port: options.port ?? 8787, host: '127.0.0.1' });
+const startOverWebSocket: StartLearners = async (trainer, options, hooks, page) => {
+  const server = await serveWebSocket(trainer, {
+    port: options.port ?? 8787,
+    host: '127.0.0.1',
+    ...(page ? { http: page.handler } : {}),
+  });
   hooks.onListening?.(server.url, { server: server.url });
   const members = await joinNodeLearners(options, { url: server.url });
-  return async () => {
-    members.forEach((m) => m.close());
-    await server.close();
+  return {
+    server,
+    stop: async () => {
+      members.forEach((m) => m.close());
+      await server.close();
+    },
   };
 };
 
@@ -223,10 +270,12 @@ const startOverWebRtc: StartLearners = async (trainer, options, hooks) => {
   const peer = await serveWebRtc(trainer, { signalling });
   hooks.onListening?.(signalling, { transport: 'webrtc', signalling, trainer: trainer.id });
   const members = await joinNodeLearners(options, { signalling, trainer: trainer.id });
-  return async () => {
-    members.forEach((m) => m.close());
-    peer.destroy();
-    await own?.close();
+  return {
+    stop: async () => {
+      members.forEach((m) => m.close());
+      peer.destroy();
+      await own?.close();
+    },
   };
 };
 

@@ -12,6 +12,7 @@ import { Node } from './rpc/node.js';
 import { createNode } from './run.js';
 import { nextEvent } from './test-support.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
+import { DEFAULT_MAX_OBSERVERS } from './fl/observers.js';
 
 describe('run config', () => {
   it('fills every default from an empty object', () => {
@@ -36,6 +37,35 @@ describe('run config', () => {
       interval: 1_000,
       timeout: DEFAULT_HEARTBEAT.timeout,
     });
+  });
+
+  it('keeps the dashboard off by default, and never serves it beyond loopback without an admin token', () => {
+    expect(DEFAULT_RUN_CONFIG.dashboard).toEqual({ enabled: false, maxObservers: DEFAULT_MAX_OBSERVERS });
+    expect(resolveConfig({ dashboard: { enabled: true, port: 0 } }).dashboard).toEqual({
+      enabled: true,
+      port: 0,
+      maxObservers: DEFAULT_MAX_OBSERVERS,
+    });
+    const onAll = { transport: { mode: 'websocket', host: '0.0.0.0' } };
+    expect(() => resolveConfig({ ...onAll, dashboard: { enabled: true } })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        message: expect.stringMatching(/^dashboard\.adminToken/),
+      }),
+    );
+    expect(
+      resolveConfig({ ...onAll, dashboard: { enabled: true, adminToken: 's3cret' } }).dashboard,
+    ).toMatchObject({ enabled: true, adminToken: 's3cret' });
+    // Off, a public host needs nothing; on loopback (127.0.0.0/8, ::1, localhost) the page may only watch.
+    expect(resolveConfig({ ...onAll, dashboard: { enabled: false } }).dashboard.enabled).toBe(false);
+    for (const host of ['127.0.0.2', '::1', 'localhost'])
+      expect(resolveConfig({ transport: { host }, dashboard: { enabled: true } }).dashboard.enabled).toBe(
+        true,
+      );
+    expect(() => resolveConfig({ dashboard: { enabled: true, adminToken: '' } })).toThrow(
+      /dashboard\.adminToken/,
+    );
+    expect(() => resolveConfig({ dashboard: { public: true } })).toThrow(/dashboard/);
   });
 
   it('has no retry section: nothing a trainer does would read it', () => {

@@ -7,6 +7,7 @@ import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
 import { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
 import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
+import { DEFAULT_MAX_OBSERVERS } from './fl/observers.js';
 
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
 export type InterceptorName = 'logging' | 'compression';
@@ -69,6 +70,23 @@ export interface RunConfig {
   };
   /** What a server grants peers it does not trust (learners are whoever opened the page). */
   security: SecurityConfig;
+  /** The live dashboard `oiafed serve` serves (see DashboardConfig). */
+  dashboard: DashboardConfig;
+}
+
+/**
+ * The live dashboard: a page on the trainer's WebSocket port (websocket mode) or on `port` (other
+ * modes), whose observers read the run and, with the admin token, pause, resume or stop it.
+ */
+export interface DashboardConfig {
+  /** Off by default. On a host other than loopback it needs `adminToken`. */
+  enabled: boolean;
+  /** The token pause, resume and stop need; without it, the page can only watch. */
+  adminToken?: string;
+  /** Where the dashboard listens when the trainer serves no WebSocket of its own (default 8788). */
+  port?: number;
+  /** Observers connected at once. */
+  maxObservers: number;
 }
 
 /** Budgets in bytes, counts and ms (see ServerLimits), and what the trainer grants learners beyond them. */
@@ -125,4 +143,5 @@ export const DEFAULT_RUN_CONFIG: RunConfig = {
     excludeRounds: DEFAULT_EXCLUDE.rounds,
     recentDeparted: DEFAULT_RECENT_DEPARTED,
   },
+  dashboard: { enabled: false, maxObservers: DEFAULT_MAX_OBSERVERS },
 };

@@ -7,7 +7,7 @@ export { PROTOCOL_VERSION, BROADCAST } from './wire/envelope.js';
 export type { NodeId, Meta } from './wire/envelope.js';
 export { OiafedError, RemoteError, isOiafedError } from './wire/errors.js';
 export type { ErrorCode, WireError } from './wire/errors.js';
-export type { Link, Transferable } from './links/link.js';
+export type { Link, LinkTraffic, Transferable } from './links/link.js';
 export type { FramedLinkOptions } from './links/framed-link.js';
 export { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD } from './links/limits.js';
 export type { ServerLimits } from './links/limits.js';
@@ -15,7 +15,16 @@ export { MemoryLink, memoryLinkPair } from './links/memory-link.js';
 export { joinInMemory } from './connect/join-in-memory.js';
 export type { MemoryLinkOptions } from './links/memory-link.js';
 export { Node, exposedMethods } from './rpc/node.js';
-export type { NodeOptions, JoinOptions, PeerInfo, NodeEvents, NodeStats, EventHandler } from './rpc/node.js';
+export type {
+  NodeOptions,
+  JoinOptions,
+  PeerInfo,
+  NodeEvents,
+  NodeStats,
+  EventHandler,
+  ServeOptions,
+  ConfineOptions,
+} from './rpc/node.js';
 export type { Clock } from './wire/clock.js';
 export type {
   RemoteProxy,
@@ -59,7 +68,27 @@ export type {
   FederationState,
   FederationStatus,
   FederationResult,
+  FederationTelemetry,
+  ClientStatus,
+  RoundPoint,
+  TelemetryQuery,
 } from './fl/federation.js';
+export { TELEMETRY_INTERVAL, MAX_TELEMETRY_ROWS } from './fl/telemetry.js';
+export {
+  serveObservers,
+  OBSERVER_ROLE,
+  TELEMETRY_METHOD,
+  CONTROL_METHOD,
+  TELEMETRY_EVENT,
+  DEFAULT_MAX_OBSERVERS,
+} from './fl/observers.js';
+export type {
+  ObserverOptions,
+  ObservedTelemetry,
+  TelemetryNotice,
+  ControlAction,
+  ControlRequest,
+} from './fl/observers.js';
 export { Strategy } from './fl/strategy.js';
 export type { RoundStart, ClientEvaluation } from './fl/strategy.js';
 export { Cohort } from './fl/cohort.js';

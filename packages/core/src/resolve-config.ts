@@ -51,6 +51,8 @@ export function resolveConfig(input: unknown): RunConfig {
   unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint'], 'federation');
   const security = section('security');
   unknownKeys(security, [...Object.keys(d.security), 'credentials'], 'security');
+  const dashboard = section('dashboard');
+  unknownKeys(dashboard, ['enabled', 'adminToken', 'port', 'maxObservers'], 'dashboard');
   const ds = d.security;
   const bytes = (key: keyof SecurityConfig) => integer(security[key] ?? ds[key], `security.${key}`, 1);
 
@@ -101,6 +103,7 @@ export function resolveConfig(input: unknown): RunConfig {
     fail('federation.overSelection', 'a number >= 1', overSelection);
   const port =
     transport.port === undefined ? undefined : integer(transport.port, 'transport.port', 0, 65_535);
+  const host = transport.host === undefined ? undefined : str(transport.host, 'transport.host');
   const fraction = num(fed.fraction ?? 1, 'federation.fraction');
   if (!(fraction > 0 && fraction <= 1)) fail('federation.fraction', 'in (0, 1]', fraction);
 
@@ -113,7 +116,7 @@ export function resolveConfig(input: unknown): RunConfig {
         'transport.mode',
       ),
       ...(transport.url === undefined ? {} : { url: str(transport.url, 'transport.url') }),
-      ...(transport.host === undefined ? {} : { host: str(transport.host, 'transport.host') }),
+      ...(host === undefined ? {} : { host }),
       ...(port === undefined ? {} : { port }),
       ...(transport.token === undefined ? {} : { token: str(transport.token, 'transport.token') }),
       maxPayload: positive(transport.maxPayload ?? d.transport.maxPayload, 'transport.maxPayload'),
@@ -165,8 +168,37 @@ export function resolveConfig(input: unknown): RunConfig {
       excludeRounds: integer(security.excludeRounds ?? ds.excludeRounds, 'security.excludeRounds', 0),
       recentDeparted: integer(security.recentDeparted ?? ds.recentDeparted, 'security.recentDeparted', 0),
     },
+    dashboard: dashboardOf(dashboard, host),
   };
   return config;
+}
+
+/** The dashboard section: off by default, and never open to a public interface without an admin token. */
+function dashboardOf(raw: Record<string, unknown>, host: string | undefined): RunConfig['dashboard'] {
+  const enabled = bool(raw.enabled ?? false, 'dashboard.enabled');
+  const adminToken = raw.adminToken === undefined ? undefined : str(raw.adminToken, 'dashboard.adminToken');
+  if (adminToken === '') fail('dashboard.adminToken', 'a non-empty token', adminToken);
+  if (enabled && adminToken === undefined && !isLoopback(host ?? '127.0.0.1'))
+    fail(
+      'dashboard.adminToken',
+      `set when the dashboard is served on ${host} (not loopback): anyone who reaches that port would watch the run`,
+      adminToken,
+    );
+  return {
+    enabled,
+    ...(adminToken === undefined ? {} : { adminToken }),
+    ...(raw.port === undefined ? {} : { port: integer(raw.port, 'dashboard.port', 0, 65_535) }),
+    maxObservers: integer(
+      raw.maxObservers ?? DEFAULT_RUN_CONFIG.dashboard.maxObservers,
+      'dashboard.maxObservers',
+      1,
+    ),
+  };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function scheduleOf(raw: Record<string, unknown>): RunConfig['federation']['schedule'] {

@@ -4,8 +4,11 @@ import { basename, dirname, join } from 'node:path';
 import {
   boundedText,
   createFederation,
+  OBSERVER_ROLE,
   OiafedError,
+  type ClientInfo,
   type ClientFailure,
+  type Federation,
   type Node,
   type FederationEvents,
   type RoundFailure,
@@ -13,8 +16,10 @@ import {
   type RunConfig,
 } from '@oiafed/core';
 import { loadConfig } from './config-file.js';
+import { dashboardPage, type DashboardPage } from './dashboard-page.js';
 import { FileCheckpointStore } from './file-checkpoint-store.js';
 import { loadStrategyModule } from './strategy-module.js';
+import { serveDashboard, type DashboardServer } from './serve-dashboard.js';
 import { serveWebSocket } from './web-socket-server.js';
 import { servePeerSignalling, serveWebRtc } from './webrtc.js';
 
@@ -26,7 +31,9 @@ transport.port, or the one at transport.url; the trainer is peer node.id), waits
 prints a line per round, and checkpoints after each one (federation.checkpoint, by default
 <config>.checkpoint beside the config). A round that fails is reported and run again (or ends the
 run with federation.onRoundFailure: stop). When the run ends, its learners are told, and stop
-reconnecting. Ctrl-C stops it cleanly without telling them; the same command again resumes.`;
+reconnecting. Ctrl-C stops it cleanly without telling them; the same command again resumes.
+With dashboard.enabled it also serves a live dashboard (its URL is printed at start): on the
+trainer's port in websocket mode, else on dashboard.port (default 8788).`;
 
 const fmt = (metrics: Record<string, number>) =>
   Object.entries(metrics)
@@ -82,25 +89,29 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     log: (line) => console.log(line),
     ...(strategy ? { strategy } : {}),
   });
+  const host = config.transport.host ?? '127.0.0.1';
+  const page = config.dashboard.enabled ? await dashboardPage() : undefined;
   const server =
     config.transport.mode === 'webrtc'
       ? await serveDataChannels(node, config)
       : await serveWebSocket(node, {
           port: config.transport.port ?? 8787,
-          host: config.transport.host ?? '127.0.0.1',
+          host,
           maxPayload: config.transport.maxPayload,
           limits: config.security,
+          ...(page ? { http: page.handler } : {}),
         });
   console.log(
     `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`,
   );
+  const dashboard = page && (await startDashboard({ node, federation }, config, page, server));
   const saved = await store.load();
   if (saved) console.log(`resuming after round ${saved.round} from ${store.path}`);
-  node.events.on('CLIENT_REGISTERED', (c) => console.log(`learner ${boundedText(c.id)} joined`));
+  node.events.on('CLIENT_REGISTERED', (c) => console.log(`${who(c)} joined`));
   node.events.on('CLIENT_DISCONNECTED', (c) =>
-    console.log(`learner ${boundedText(c.id)} ${c.state}: ${boundedText(c.reason ?? '')}`),
+    console.log(`${who(c)} ${c.state}: ${boundedText(c.reason ?? '')}`),
   );
-  node.events.on('CLIENT_UNREGISTERED', (c) => console.log(`learner ${boundedText(c.id)} left`));
+  node.events.on('CLIENT_UNREGISTERED', (c) => console.log(`${who(c)} left`));
 
   // Exclusions come just before their round's end: one line for all of them, after the round's.
   let excluded: Excluded[] = [];
@@ -125,9 +136,35 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     node.events.removeAllListeners();
+    await dashboard?.close();
     await server.close();
     node.close();
   }
+}
+
+/** A joining client as a line names it: the dashboards that watch are not learners. */
+const who = (c: ClientInfo) => `${c.role === OBSERVER_ROLE ? 'observer' : 'learner'} ${boundedText(c.id)}`;
+
+/** The dashboard: on the trainer's WebSocket server, or on one of its own (webrtc mode); its URL said. */
+async function startDashboard(
+  run: { node: Node; federation: Federation },
+  config: RunConfig,
+  page: DashboardPage,
+  server: { url: string; close(): Promise<void> },
+): Promise<DashboardServer> {
+  const { adminToken, port, maxObservers } = config.dashboard;
+  const dashboard = await serveDashboard(run, {
+    page,
+    maxObservers,
+    ...(adminToken === undefined ? {} : { adminToken }),
+    ...(config.transport.mode === 'websocket'
+      ? { server }
+      : { port: port ?? 8788, host: config.transport.host ?? '127.0.0.1', limits: config.security }),
+  });
+  console.log(
+    `oiafed: dashboard ${dashboard.url}${adminToken === undefined ? ' (watch only: dashboard.adminToken enables pause, resume and stop)' : ' (controls: add #token=<dashboard.adminToken> to the URL, or type it in)'}`,
+  );
+  return dashboard;
 }
 
 /** The trainer's peer, at the signalling server the config names or one started here. */

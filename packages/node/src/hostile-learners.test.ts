@@ -275,7 +275,7 @@ describe('hostile fields in every frame kind', () => {
       kind: 'welcome',
       dst: 'odd-meta',
     });
-    await ctx.serve.line(/^learner odd-meta joined/);
+    await ctx.serve.line(/^observer odd-meta joined/); // not a learner: the CLI names its role
     await honestKeepsTraining(ctx);
     expect(client.isClosed).toBe(false);
     client.close();

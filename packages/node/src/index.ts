@@ -10,3 +10,7 @@ export { allocateUnzeroed } from './allocate-unzeroed.js';
 export type { JoinFederationOptions, JoinOverWebRtcOptions, PeerOptions, OpenPeer } from '@oiafed/core';
 export { installWebRtcGlobals, servePeerSignalling, createPeer, serveWebRtc } from './webrtc.js';
 export type { SignallingOptions, SignallingServer } from './webrtc.js';
+export { dashboardPage, DASHBOARD_PATH } from './dashboard-page.js';
+export type { DashboardPage } from './dashboard-page.js';
+export { serveDashboard } from './serve-dashboard.js';
+export type { DashboardServeOptions, DashboardServer } from './serve-dashboard.js';

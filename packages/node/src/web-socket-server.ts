@@ -1,4 +1,10 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type RequestListener,
+  type Server as HttpServer,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_MAX_PAYLOAD, type Node, type ServerLimits } from '@oiafed/core';
@@ -24,6 +30,13 @@ export interface WebSocketServerOptions {
   path?: string;
   /** Origins allowed to connect (browsers send one); others are refused with HTTP 403. Default: any. */
   origins?: readonly string[];
+  /** Roles a node may join with over this server (one just for observers, say); others are refused UNAUTHORIZED. */
+  roles?: readonly string[];
+  /**
+   * Answers plain HTTP requests on the server's own port (e.g. `dashboardPage().handler`).
+   * Default: 426 Upgrade Required. A server of your own (`server`) answers its requests itself.
+   */
+  http?: RequestListener;
   /**
    * Largest WebSocket message once a learner has said hello, bytes; a larger one closes the
    * connection with 1009. Default `DEFAULT_MAX_PAYLOAD` (32 MiB, as in the CLI's config).
@@ -100,14 +113,16 @@ export async function serveWebSocket(
       limitIncoming: limitWsMessages,
       maxMessageSize: maxPayload,
     });
-    node.accept(new FramedLink(channel, linkOptions));
+    node.accept(new FramedLink(channel, linkOptions), options.roles ? { roles: options.roles } : {});
   });
 
   const standalone = !options.server;
   const http =
     options.server ??
-    createServer((_req, res) =>
-      res.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end(STATUS_CODES[426]),
+    createServer(
+      options.http ??
+        ((_req, res) =>
+          res.writeHead(426, { 'Content-Type': 'text/plain', Connection: 'close' }).end(STATUS_CODES[426])),
     );
   /** TCP connections not yet upgraded, each with the timer that ends it. */
   const upgrading = new Map<Duplex, ReturnType<typeof setTimeout>>();
@@ -127,7 +142,8 @@ export async function serveWebSocket(
     );
     socket.once('close', () => settled(socket));
   };
-  // On a server of the user's, a connection that makes an ordinary request is the user's to time out.
+  // A connection that makes an ordinary request (on a server of the user's, or to our `http` handler) is
+  // the HTTP server's to time out, not the upgrade's.
   const onRequest = (req: IncomingMessage) => settled(req.socket);
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!wss.shouldHandle(req)) {
@@ -146,7 +162,7 @@ export async function serveWebSocket(
   };
   http.on('connection', onConnection);
   http.on('upgrade', onUpgrade);
-  if (!standalone) http.on('request', onRequest);
+  if (!standalone || options.http) http.on('request', onRequest);
 
   if (standalone) {
     await new Promise<void>((resolve, reject) => {

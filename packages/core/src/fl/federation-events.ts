@@ -18,6 +18,38 @@ export interface FederationEvents {
   CLIENT_EXCLUDED: [info: { round: number; client: NodeId; failures: number; rounds: number }];
   ROUND_FINISHED: [summary: RoundSummary];
   ROUND_FAILED: [failure: RoundFailure];
+  /**
+   * Something `telemetry()` shows changed: the state, a round, a learner's result or failure, a
+   * learner joining or leaving. Coalesced: at most once per TELEMETRY_INTERVAL ms, after the changes.
+   * Counters that move on their own (bytes, RTT, elapsed time) do not fire it: read them as often
+   * as you show them.
+   */
+  TELEMETRY: [];
+}
+
+/** A learner as the trainer sees it: its link, its part in the run, and what it cost. */
+export interface ClientStatus {
+  id: NodeId;
+  state: ClientState;
+  activity: ClientActivity;
+  /** Rounds it failed in a row (see `exclude`). */
+  failures: number;
+  /** Rounds still to come that it is left out of selection (0: selectable). */
+  excludedFor: number;
+  /** Calls it failed in this run, all rounds (round 0: the starting model). */
+  failed: number;
+  /** Train results of its that were accepted in this run. */
+  rounds: number;
+  /** Its latest accepted train result: the round, its examples, and up to four of its metrics. */
+  lastResult: { round: number; numExamples: number; metrics: Metrics } | undefined;
+  /** Last ping round trip on its link, ms, as the heartbeat measures it (undefined without one, or before a pong). */
+  rtt: number | undefined;
+  /**
+   * Bytes received from it and sent to it, over all its links in this run, where links count them
+   * (WebSocket, WebRTC, strict memory links); undefined over memory and port links, which encode nothing.
+   */
+  bytesIn: number | undefined;
+  bytesOut: number | undefined;
 }
 
 export interface FederationStatus {
@@ -25,18 +57,53 @@ export interface FederationStatus {
   /** The round running or last finished. */
   round: number;
   rounds: number;
-  clients: {
-    id: NodeId;
-    state: ClientState;
-    activity: ClientActivity;
-    /** Rounds it failed in a row (see `exclude`). */
-    failures: number;
-    /** Rounds still to come that it is left out of selection (0: selectable). */
-    excludedFor: number;
-  }[];
+  /** Every learner the registry holds: the connected ones, then those that left and are remembered. */
+  clients: ClientStatus[];
   startedAt: number | undefined;
   elapsedMs: number;
   lastRound: RoundSummary | undefined;
+}
+
+/** One finished round, as a chart shows it. */
+export interface RoundPoint {
+  round: number;
+  /** Learners selected, and how many of them returned a usable result. */
+  clients: number;
+  results: number;
+  failures: number;
+  /** Example-weighted means of the learners' training metrics (e.g. `loss`). */
+  train: Metrics;
+  /** The global model's evaluation (e.g. `accuracy`, `loss`; `federated_*` when the learners evaluate). */
+  eval: Metrics;
+  /** How long the round took, ms. */
+  ms: number;
+}
+
+/** What `telemetry()` returns: which points, and how many learners' rows. */
+export interface TelemetryQuery {
+  /** Only the points of rounds after this one (default 0: every round). */
+  since?: number;
+  /** At most this many learners' rows (default 50, at most MAX_TELEMETRY_ROWS). */
+  rows?: number;
+}
+
+/**
+ * A run at a glance, bounded whatever the number of learners: what a dashboard shows. It is the
+ * status with the round-by-round points, learner counts, and the rows of the first `rows`
+ * learners (connected ones first).
+ */
+export interface FederationTelemetry extends Omit<FederationStatus, 'lastRound'> {
+  /** The strategy's name. */
+  strategy: string;
+  learners: {
+    connected: number;
+    /** Learners that left and are still remembered (see `registry.recentDeparted`). */
+    departed: number;
+    /** Learners with a call out (training, evaluating or working). */
+    busy: number;
+  };
+  /** One per finished round after `since`, in round order. */
+  points: RoundPoint[];
 }
 
 export interface FederationResult {

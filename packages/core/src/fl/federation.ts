@@ -10,6 +10,8 @@ import type {
   FederationResult,
   FederationState,
   FederationStatus,
+  FederationTelemetry,
+  TelemetryQuery,
 } from './federation-events.js';
 import {
   resolveFederationOptions,
@@ -21,16 +23,21 @@ import { RoundRunner, RunProgress } from './round-runner.js';
 import type { RoundSummary } from './round.js';
 import { announceRunEnd } from './run-end.js';
 import { startingModel } from './starting-model.js';
+import { Telemetry } from './telemetry.js';
 import { FedAvg } from './strategies/fedavg.js';
 import type { Strategy } from './strategy.js';
 import type { Weights } from './weights.js';
 
 export type { ClientActivity } from './cohort.js';
 export type {
+  ClientStatus,
   FederationEvents,
   FederationResult,
   FederationState,
   FederationStatus,
+  FederationTelemetry,
+  RoundPoint,
+  TelemetryQuery,
 } from './federation-events.js';
 export type { FederationOptions } from './federation-options.js';
 
@@ -48,6 +55,7 @@ export class Federation {
   readonly #activity = new Map<NodeId, ClientActivity>();
   readonly #progress = new RunProgress();
   readonly #rounds: RoundRunner;
+  readonly #telemetry: Telemetry;
   #state: FederationState = 'idle';
   #startedAt: number | undefined;
   /** For the user's code (Cohort.signal): a real AbortSignal. */
@@ -81,6 +89,14 @@ export class Federation {
       waitForClients: (n) => this.waitForClients(n),
       paused: () => this.#paused,
     });
+    this.#telemetry = new Telemetry({
+      node: this.#node,
+      events: this.events,
+      learnerRole: o.learnerRole,
+      activity: this.#activity,
+      exclusions: this.#exclusions,
+      nextAttempt: () => this.#progress.attempts + 1,
+    });
   }
 
   /** The algorithm this run uses. */
@@ -90,6 +106,11 @@ export class Federation {
 
   get state(): FederationState {
     return this.#state;
+  }
+
+  /** The round running or last finished. */
+  get round(): number {
+    return this.#progress.round;
   }
 
   /** The current global model. */
@@ -193,24 +214,40 @@ export class Federation {
     resume();
   }
 
+  /** Where the run stands, with every learner the registry holds (see `telemetry()` for a bounded view). */
   status(): FederationStatus {
-    const exclusions = this.#exclusions;
     const progress = this.#progress;
-    const next = progress.attempts + 1;
+    const telemetry = this.#telemetry;
+    return {
+      ...this.#standing(),
+      clients: this.#node.registry.list({ role: this.#o.learnerRole }).map((c) => telemetry.client(c)),
+      lastRound: progress.history[progress.history.length - 1],
+    };
+  }
+
+  /**
+   * The run at a glance, bounded whatever the number of learners: the status with one point per
+   * finished round after `query.since`, learner counts, and the rows of the first `query.rows`
+   * learners (default 50). TELEMETRY fires when it changes.
+   */
+  telemetry(query: TelemetryQuery = {}): FederationTelemetry {
+    const { rows, connected, departed } = this.#telemetry.clients(query);
+    return {
+      ...this.#standing(),
+      strategy: this.#strategy.name,
+      learners: { connected, departed, busy: this.#activity.size },
+      clients: rows,
+      points: this.#telemetry.points(this.#progress.history, query.since),
+    };
+  }
+
+  #standing(): Pick<FederationStatus, 'state' | 'round' | 'rounds' | 'startedAt' | 'elapsedMs'> {
     return {
       state: this.#state,
-      round: progress.round,
+      round: this.#progress.round,
       rounds: this.#o.rounds,
-      clients: this.#node.registry.list({ role: this.#o.learnerRole }).map((c) => ({
-        id: c.id,
-        state: c.state,
-        activity: this.#activity.get(c.id) ?? 'idle',
-        failures: exclusions?.failures(c.id) ?? 0,
-        excludedFor: exclusions?.roundsLeft(c.id, next) ?? 0,
-      })),
       startedAt: this.#startedAt,
       elapsedMs: this.#startedAt === undefined ? 0 : Date.now() - this.#startedAt,
-      lastRound: progress.history[progress.history.length - 1],
     };
   }
 

@@ -60,6 +60,8 @@ export class FrameReader {
   #stopWaiting: (() => void) | undefined;
   /** Messages the channel delivered after it was paused (what it had read already). */
   #deferred: Uint8Array[] = [];
+  /** Bytes of the messages read so far (a message deferred while paused counts once, when read). */
+  bytesIn = 0;
 
   constructor(channel: ByteChannel, codec: Codec, options: FrameReaderOptions, events: FrameReaderEvents) {
     this.#channel = channel;
@@ -93,6 +95,7 @@ export class FrameReader {
   receive(bytes: Uint8Array): void {
     if (this.#closing) return;
     if (this.#stopWaiting) return void this.#deferred.push(bytes);
+    this.bytesIn += bytes.byteLength;
     // Whatever the channel was receiving, this is it, whole.
     this.#arriving = 0;
     let frame: Envelope | undefined;

@@ -66,6 +66,8 @@ export class FrameWriter {
   #queued = 0;
   #waiting = false;
   #chunkSeq = 0;
+  /** Bytes handed to the channel so far: encoded frames, chunks and attachments as they went out. */
+  bytesOut = 0;
 
   constructor(
     channel: ByteChannel,
@@ -228,6 +230,7 @@ export class FrameWriter {
   #write(bytes: Uint8Array): boolean {
     const channel = this.#channel;
     channel.send(bytes);
+    this.bytesOut += bytes.byteLength;
     if (!channel.whenDrained || (channel.bufferedAmount ?? 0) <= this.#highWater) return true;
     this.#waiting = true;
     channel.whenDrained(this.#highWater / 2, () => {

@@ -297,3 +297,20 @@ describe('FramedLink chunking', () => {
     expect(errors).toEqual(['BAD_FRAME: more than 16 chunked frames in flight at once']);
   });
 });
+
+describe('FramedLink traffic', () => {
+  it('counts the bytes each end handed to and read from the channel: frames, chunks and attachments as they went', async () => {
+    const { sender, receiver, frames, closed, wire } = pair({ chunkSize: 64 * 1024 });
+    sender.send(event(1, 'small'));
+    sender.send(event(2, { kernel: new Float32Array(50_000) }));
+    sender.send(event(3, 'x'.repeat(200_000)));
+    sender.close();
+    await closed;
+    expect(frames).toHaveLength(3);
+    const onWire = wire.sent!.reduce((n, bytes) => n + bytes.byteLength, 0);
+    expect(sender.bytesOut).toBe(onWire);
+    expect(sender.bytesOut).toBeGreaterThan(400_000);
+    expect(receiver.bytesIn).toBe(onWire);
+    expect(receiver.bytesOut).toBe(0);
+  });
+});

@@ -80,6 +80,16 @@ export class FramedLink implements Link {
     return this.#channel.closed;
   }
 
+  /** Bytes received from the channel: every message as it arrived, before decoding. */
+  get bytesIn(): number {
+    return this.#reader.bytesIn;
+  }
+
+  /** Bytes handed to the channel: encoded frames, chunks and attachments, as sent. */
+  get bytesOut(): number {
+    return this.#writer.bytesOut;
+  }
+
   /** The handshake is done: the peer may now send chunks, attachments and messages up to the channel's limit. */
   established(): void {
     this.#reader.established();

@@ -27,11 +27,30 @@ export interface Link {
   close(reason?: string): void;
   readonly closed: boolean;
   /**
+   * Bytes this link received and sent, counted where frames are encoded (FramedLink: WebSocket,
+   * WebRTC, strict memory links). Links that hand frames over as objects (memory links, port links
+   * between workers) encode nothing and leave these out.
+   */
+  readonly bytesIn?: number;
+  readonly bytesOut?: number;
+  /**
    * The node on this link has finished the handshake (sent or accepted the welcome). Until then a
    * link holds only what a hello needs: an unauthenticated peer gets no room for chunks or
    * attachments. Links without such limits need not implement it.
    */
   established?(): void;
+}
+
+/** What one link carried each way, bytes (see `Link.bytesIn`). */
+export interface LinkTraffic {
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** What `link` carried so far, if it counts. */
+export function trafficOf(link: Link): LinkTraffic | undefined {
+  const { bytesIn, bytesOut } = link;
+  return bytesIn === undefined || bytesOut === undefined ? undefined : { bytesIn, bytesOut };
 }
 
 export interface ByteHandlers {

@@ -5,7 +5,7 @@ import {
   type NodeId,
   type WelcomeFrame,
 } from '../wire/envelope.js';
-import { asOiafedError, fromWireError, OiafedError, protocolError } from '../wire/errors.js';
+import { asOiafedError, fromWireError, OiafedError, protocolError, type WireError } from '../wire/errors.js';
 import { boundedText } from '../wire/bounded-text.js';
 import { MAX_CAPABILITIES, MAX_CAPABILITY_LENGTH, MAX_ROLE_LENGTH } from '../wire/frame-limits.js';
 import type { Clock } from '../wire/clock.js';
@@ -61,6 +61,8 @@ export interface HandshakeHost<M extends Member> {
   drop(member: M, reason: string): void;
   linkError(member: M, error: OiafedError): void;
   registered(client: ClientInfo): void;
+  /** How many peers of `role` may be connected at once (undefined: no bound). */
+  maxPeers(role: string): number | undefined;
 }
 
 /**
@@ -111,6 +113,7 @@ export class Handshake<M extends Member> {
     // anyone else is the one refused, so knowing a learner's id is not enough to throw it out.
     const refusal =
       verdict.refusal ??
+      this.#admission(member, hello) ??
       (previous && !verdict.identified && !this.secrets.holds(hello.src, hello.resume)
         ? protocolError(
             'ID_TAKEN',
@@ -140,6 +143,21 @@ export class Handshake<M extends Member> {
       resume,
     });
     this.host.registered(this.host.registry.admit(hello));
+  }
+
+  /** Whether this link takes the hello's role, and the role has room for one more peer. */
+  #admission(member: M, hello: HelloFrame): WireError | undefined {
+    if (member.joinRoles && !member.joinRoles.includes(hello.role))
+      return protocolError(
+        'UNAUTHORIZED',
+        `only ${member.joinRoles.join(', ')} nodes may join over this link`,
+      );
+    const max = this.host.maxPeers(hello.role);
+    if (max === undefined) return undefined;
+    // A client taking its own id over replaces itself: it is not one more.
+    const others = this.host.registry.connected(hello.role).filter((id) => id !== hello.src);
+    if (others.length < max) return undefined;
+    return protocolError('OVERLOADED', `this node takes at most ${max} ${hello.role} peers at once`);
   }
 
   /** Says hello on a link in phase 'joining' and resolves once the node at its other end welcomed us. */

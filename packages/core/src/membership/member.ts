@@ -19,6 +19,8 @@ export interface Member {
   peer: NodeId | undefined;
   /** The peer's role, from its hello or welcome. */
   role: string;
+  /** The roles a peer may join with over this link; undefined: any. */
+  joinRoles: readonly string[] | undefined;
   /** The peer joined us: we are its hub, and it may only speak for itself. */
   accepted: boolean;
   timedOut: boolean;

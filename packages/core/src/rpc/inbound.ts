@@ -2,6 +2,7 @@ import type { EventEmitter } from 'eventemitter3';
 import {
   BROADCAST,
   isLinkFrame,
+  type RoutedFrame,
   type DataFrame,
   type Envelope,
   type ErrorFrame,
@@ -15,7 +16,7 @@ import type { Relay } from '../membership/relay.js';
 import type { Caller } from './caller.js';
 import type { InterceptorPipeline } from './interceptor-pipeline.js';
 import type { LinkSession } from './link-session.js';
-import type { NodeEvents } from './node-types.js';
+import type { NodeEvents, NodeStats } from './node-types.js';
 import type { Outbox } from './outbox.js';
 import type { Served } from './served.js';
 
@@ -30,6 +31,7 @@ export interface InboundHost {
   readonly caller: Caller;
   readonly outbox: Outbox;
   readonly pipeline: InterceptorPipeline;
+  readonly stats: NodeStats;
   /** Tells the peer why, closes its link, and reports it. */
   linkError(session: LinkSession, error: OiafedError): void;
   bye(session: LinkSession, reason: string): void;
@@ -113,6 +115,8 @@ export class Inbound {
         ),
       );
     }
+    if (session.accepted && host.served.confines(session.role) && !this.#withinConfinement(session, frame))
+      return;
     if (frame.dst !== host.id) {
       if (frame.dst !== BROADCAST || frame.kind !== 'event') return host.relay.frame(session, frame);
       host.relay.fanOut(session, frame);
@@ -130,6 +134,26 @@ export class Inbound {
       (f) => this.#guarded(session, f, this.#dispatch),
       (e) => this.#guarded(session, frame, (s, f) => this.#refuse(s, f, asOiafedError(e))),
     );
+  }
+
+  /**
+   * A confined peer (Node.confine) calls this node, cancels its own calls and answers ours; any other
+   * frame of its is refused UNAUTHORIZED (a call or an event) or dropped, whatever the relay policy.
+   */
+  #withinConfinement(session: LinkSession, frame: RoutedFrame): boolean {
+    const self = this.host.id;
+    if (frame.dst === self && frame.kind !== 'event' && (frame.kind !== 'error' || frame.id !== 0))
+      return true;
+    if (frame.kind === 'call' || frame.kind === 'event') {
+      const what = frame.kind === 'call' ? `calls to ${JSON.stringify(frame.dst)}` : 'events';
+      this.host.served.refuse(
+        session,
+        frame,
+        protocolError('UNAUTHORIZED', `${session.role} peers of ${self} may send no ${what}`),
+      );
+    }
+    this.host.stats.refusedRelays += frame.dst === self ? 0 : 1;
+    return false;
   }
 
   #guarded(

@@ -14,6 +14,8 @@ export class LinkSession implements Member, FrameQueues {
   accepted = false;
   timedOut = false;
   role = '';
+  /** The roles a peer may join with over this link (`Node.accept`); undefined: any. */
+  joinRoles: readonly string[] | undefined;
   handshake: WelcomeWait | undefined;
   helloTimer: unknown;
   /**

@@ -131,6 +131,10 @@ export class NodeParts
     this.heartbeat?.watch(session);
   }
 
+  maxPeers(role: string): number | undefined {
+    return this.served.maxPeers(role);
+  }
+
   registered(client: ClientInfo): void {
     this.events.emit('CLIENT_REGISTERED', client);
   }

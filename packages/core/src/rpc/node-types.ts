@@ -1,6 +1,7 @@
 import type { NodeId } from '../wire/envelope.js';
 import type { OiafedError } from '../wire/errors.js';
 import type { Clock } from '../wire/clock.js';
+import type { LinkTraffic } from '../links/link.js';
 import type { HeartbeatOptions } from '../membership/heartbeat.js';
 import type { Authenticate, ClientInfo, Credentials, RegistryOptions } from '../membership/registry.js';
 import type { RelayPolicy } from '../membership/relay-policy.js';
@@ -57,8 +58,8 @@ export interface NodeEvents {
   CLIENT_UNREGISTERED: [client: ClientInfo];
   /** The client's link dropped or its heartbeat timed out (`client.state` tells which). */
   CLIENT_DISCONNECTED: [client: ClientInfo];
-  /** Any established link closed, either side. */
-  PEER_DISCONNECTED: [peer: NodeId, reason: string];
+  /** Any established link closed, either side; `traffic`: what it carried, where the link counts it. */
+  PEER_DISCONNECTED: [peer: NodeId, reason: string, traffic: LinkTraffic | undefined];
   /** A one-way event this node sent found no handler, or its handler threw. */
   EVENT_FAILED: [error: OiafedError, event: { target: NodeId; name: string }];
   /** A link sent something unreadable or out of protocol, and was closed. */

@@ -4,7 +4,7 @@ import { asOiafedError, OiafedError } from '../wire/errors.js';
 import { assertNodeId, randomNodeId } from '../wire/node-id.js';
 import { boundedText } from '../wire/bounded-text.js';
 import { MAX_NAME_LENGTH, MAX_REASON_LENGTH } from '../wire/frame-limits.js';
-import type { Link } from '../links/link.js';
+import { trafficOf, type Link, type LinkTraffic } from '../links/link.js';
 import { assertHelloFits, type JoinOptions, type PeerInfo } from '../membership/handshake.js';
 import type { ClientDirectory } from '../membership/registry.js';
 import type { LinkSession } from './link-session.js';
@@ -12,12 +12,12 @@ import { NodeParts } from './node-parts.js';
 import type { NodeEvents, NodeOptions, NodeStats } from './node-types.js';
 import { createProxy, type CallOptions, type EventMap, type RemoteProxy } from './proxy.js';
 import { ProxyCollection } from './proxy-collection.js';
-import type { EventHandler } from './served.js';
+import type { ConfineOptions, EventHandler, ServeOptions } from './served.js';
 import { transfersOf } from './transfer.js';
 
 export type { JoinOptions, PeerInfo } from '../membership/handshake.js';
 export type { NodeEvents, NodeOptions, NodeStats } from './node-types.js';
-export { exposedMethods, type EventHandler } from './served.js';
+export { exposedMethods, type ConfineOptions, type EventHandler, type ServeOptions } from './served.js';
 
 /**
  * An endpoint of a federation: it serves methods and events, calls and notifies other nodes, and
@@ -49,11 +49,22 @@ export class Node {
 
   /**
    * Exposes the methods of `target`: its own and its class's, but never `constructor`, names
-   * starting with `_`, or anything from Object.prototype. `methods` narrows that to a list.
-   * Returns a function that withdraws them.
+   * starting with `_`, or anything from Object.prototype. `methods` narrows that to a list;
+   * `roles` serves them to peers of those roles only (linked directly: a relayed call is
+   * refused UNAUTHORIZED, as is any other caller). Returns a function that withdraws them.
    */
-  serve(target: object, options: { methods?: readonly string[] } = {}): () => void {
+  serve(target: object, options: ServeOptions = {}): () => void {
     return this.#parts.served.serve(target, options);
+  }
+
+  /**
+   * Confines the peers of `role` that join this node (an observer, say) to what is served to their
+   * role (`serve(target, { roles: [role] })`): any other call, any event, and any frame for another
+   * node from them is refused UNAUTHORIZED, whatever the relay policy; with `maxPeers`, a hello of
+   * that role beyond that many connected is refused OVERLOADED. Returns a function that lifts it.
+   */
+  confine(role: string, options: ConfineOptions = {}): () => void {
+    return this.#parts.served.confine(role, options);
   }
 
   /** Exposes one function as a method. */
@@ -122,10 +133,15 @@ export class Node {
 
   // ---- links ---------------------------------------------------------------------------------
 
-  /** Takes a link on which another node will say hello and join this one. */
-  accept(link: Link): void {
+  /**
+   * Takes a link on which another node will say hello and join this one; with `roles`, only a node
+   * of one of those roles (a server just for observers, say): another is refused UNAUTHORIZED.
+   */
+  accept(link: Link, options: { roles?: readonly string[] } = {}): void {
     this.#assertOpen();
-    this.#parts.handshake.awaitHello(this.#parts.sessions.attach(link, 'pending'));
+    const session = this.#parts.sessions.attach(link, 'pending');
+    if (options.roles) session.joinRoles = options.roles;
+    this.#parts.handshake.awaitHello(session);
   }
 
   /** Joins the node at the other end of `link`; resolves with its id once it has welcomed us. */
@@ -152,9 +168,19 @@ export class Node {
     return this.#parts.router.peers();
   }
 
-  /** Last measured ping round trip to a directly linked node, ms. */
+  /** Last measured ping round trip to a directly linked node, ms (measured by the heartbeat: none without it). */
   rtt(peer: NodeId): number | undefined {
     return this.#parts.router.direct(peer)?.rtt;
+  }
+
+  /**
+   * Bytes received from and sent to a directly linked node on its current link, where the link counts
+   * them (WebSocket, WebRTC, strict memory links; not memory or port links). A link's final counts come
+   * with PEER_DISCONNECTED.
+   */
+  traffic(peer: NodeId): LinkTraffic | undefined {
+    const link = this.#parts.router.direct(peer)?.link;
+    return link && trafficOf(link);
   }
 
   /** Says goodbye on every link, closes them, and rejects whatever is still pending with CLOSED. */

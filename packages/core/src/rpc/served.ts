@@ -7,10 +7,33 @@ import { transfersOf } from './transfer.js';
 
 export type EventHandler<P = unknown> = (payload: P, from: NodeId) => void | Promise<void>;
 
-/** What a node serves (methods and event handlers), and how it answers the calls and events it gets. */
+export interface ServeOptions {
+  /** Only these of the object's methods (default: every one `exposedMethods` finds). */
+  methods?: readonly string[];
+  /**
+   * Only peers of these roles, linked directly, may call them; any other caller is refused
+   * UNAUTHORIZED. Default: any peer.
+   */
+  roles?: readonly string[];
+}
+
+/** What a confined role may do on this node (see `Node.confine`). */
+export interface ConfineOptions {
+  /** At most this many of its peers connected at once; one more is refused OVERLOADED at its hello. */
+  maxPeers?: number;
+}
+
+/**
+ * What a node serves (methods and event handlers), to whom, and how it answers the calls and events
+ * it gets.
+ */
 export class Served {
   readonly #methods = new Map<string, (...args: unknown[]) => unknown>();
   readonly #handlers = new Map<string, Set<EventHandler>>();
+  /** The roles each role-restricted method is served to (most nodes have none). */
+  #restricted: Map<string, ReadonlySet<string>> | undefined;
+  /** Roles whose peers may call only the methods served to them (see `Node.confine`). */
+  #confined: Map<string, ConfineOptions> | undefined;
 
   constructor(
     readonly outbox: Outbox,
@@ -22,8 +45,9 @@ export class Served {
   }
 
   /** See Node.serve. */
-  serve(target: object, options: { methods?: readonly string[] } = {}): () => void {
+  serve(target: object, options: ServeOptions = {}): () => void {
     const names = options.methods ?? exposedMethods(target);
+    const roles = options.roles && new Set(options.roles);
     const added: string[] = [];
     for (const name of names) {
       const fn = (target as Record<string, unknown>)[name];
@@ -39,9 +63,34 @@ export class Served {
         );
       }
       this.#methods.set(name, (fn as (...args: unknown[]) => unknown).bind(target));
+      if (roles) (this.#restricted ??= new Map()).set(name, roles);
+      else this.#restricted?.delete(name);
       added.push(name);
     }
-    return () => added.forEach((name) => this.#methods.delete(name));
+    return () =>
+      added.forEach((name) => {
+        this.#methods.delete(name);
+        this.#restricted?.delete(name);
+      });
+  }
+
+  /** See Node.confine. */
+  confine(role: string, options: ConfineOptions): () => void {
+    const confined = (this.#confined ??= new Map());
+    confined.set(role, options);
+    return () => {
+      if (confined.get(role) === options) confined.delete(role);
+    };
+  }
+
+  /** Whether peers of `role` are confined to the methods served to them. */
+  confines(role: string): boolean {
+    return this.#confined !== undefined && this.#confined.has(role);
+  }
+
+  /** How many peers of `role` may be connected at once (undefined: no bound). */
+  maxPeers(role: string): number | undefined {
+    return this.#confined?.get(role)?.maxPeers;
   }
 
   on<P = unknown>(name: string, handler: EventHandler<P>): () => void {
@@ -55,6 +104,11 @@ export class Served {
   }
 
   answerCall(session: LinkSession, frame: CallFrame): void {
+    if (this.#restricted !== undefined || this.#confined !== undefined) {
+      const refusal = this.#refusal(session, frame);
+      if (refusal)
+        return this.answerError(session, frame.id, frame.src, protocolError('UNAUTHORIZED', refusal));
+    }
     const fn = this.#methods.get(frame.method);
     if (!fn) {
       const hint = this.#handlers.has(frame.method) ? `; it is an event here: emit it instead` : '';
@@ -99,6 +153,20 @@ export class Served {
     } else {
       this.#finishCall(session, frame, call, out);
     }
+  }
+
+  /**
+   * Why the caller may not call this method: it is served to other roles, or the caller's role is
+   * confined to the methods served to it. A call relayed to us has no role we can vouch for.
+   */
+  #refusal(session: LinkSession, frame: CallFrame): string | undefined {
+    const role = frame.src === session.peer ? session.role : undefined;
+    const allowed = this.#restricted?.get(frame.method);
+    if (allowed && (role === undefined || !allowed.has(role)))
+      return `method ${JSON.stringify(frame.method)} is served to ${[...allowed].join(', ')} peers linked to ${this.#self} only`;
+    if (!allowed && role !== undefined && this.confines(role))
+      return `${role} peers may call only the methods served to them (${JSON.stringify(frame.method)} is not one)`;
+    return undefined;
   }
 
   #finishCall(session: LinkSession, frame: CallFrame, call: RunningCall, value: unknown): void {

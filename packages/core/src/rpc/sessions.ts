@@ -2,7 +2,7 @@ import type { EventEmitter } from 'eventemitter3';
 import type { NodeId } from '../wire/envelope.js';
 import { OiafedError, protocolError } from '../wire/errors.js';
 import { boundedText } from '../wire/bounded-text.js';
-import type { Link } from '../links/link.js';
+import { trafficOf, type Link } from '../links/link.js';
 import type { Clock } from '../wire/clock.js';
 import type { Heartbeat } from '../membership/heartbeat.js';
 import { parseRequestKey, type Phase } from '../membership/member.js';
@@ -120,6 +120,6 @@ export class Sessions {
       const client = registry.depart(session.peer, session.timedOut ? 'timeout' : 'disconnected', reason);
       if (client) events.emit('CLIENT_DISCONNECTED', client);
     }
-    events.emit('PEER_DISCONNECTED', session.peer, reason);
+    events.emit('PEER_DISCONNECTED', session.peer, reason, trafficOf(session.link));
   }
 }
