@@ -2,6 +2,7 @@
 // form's fields, for links and tests): ?learners=100&split=iid&strategy=fedavg&rounds=5&where=memory
 //   [&trainSize=8000&testSize=2000&seed=1&workers=2&autostart]
 import { STRATEGY_NAMES, type StrategyName } from '@oiafed/core';
+import { localFeed, mountDashboard } from '@oiafed/dashboard';
 import { log, queryNumber, startPage } from './page-setup.js';
 import { startTabSimulation, type TabSimulation, type TabSimulationOptions } from './tab-simulation.js';
 
@@ -76,8 +77,11 @@ async function run(): Promise<void> {
   log(`done after ${result.rounds} rounds (${result.reason})`);
 }
 
-/** One line per round in the log (the dashboard shows the rest). */
+/** The same dashboard `oiafed serve` serves, fed by the federation in this tab; one line per round in the log. */
 function showRounds({ federation }: TabSimulation): void {
+  // Left showing once the run ends: its feed only refreshes while the run goes on.
+  $('dashboard').replaceChildren();
+  mountDashboard($('dashboard'), localFeed(federation), { title: 'A federation in this tab' });
   federation.events.on('ROUND_FINISHED', (s) =>
     log(
       `round ${s.round}: ${s.results}/${s.clients.length} learners, test accuracy ${(s.evalMetrics.accuracy ?? NaN).toFixed(4)}, ${(s.timings.totalMs / 1000).toFixed(1)} s`,

@@ -54,6 +54,10 @@ for (const where of ['memory', 'workers'] as const) {
       `${where}: test accuracy per round ${outcome.accuracies.map((a) => a.toFixed(3)).join(', ')}`,
     );
     await expect(page.locator('#state')).toHaveText('done: completed');
+    // The same dashboard as `oiafed serve`'s, fed by the federation in the tab.
+    await expect(page.locator('.oiafed-chart')).toHaveAttribute('data-points', '3');
+    await expect(page.locator('.oiafed-learners tbody tr')).toHaveCount(20);
+    await expect(page.locator('.oiafed-learners tfoot')).toContainText('(100 in all)');
     await page.screenshot({ path: `artifacts/simulate-${where}.png`, fullPage: true });
     expect(errors).toEqual([]);
   });

@@ -37,6 +37,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
   // A browser that reports no core count (nothing, or 0) gets two workers.
   const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 0;
   const workerCount = Math.min(count, options.workers ?? (cores > 0 ? cores : 2));
+  const hostingTimeout = options.timeout ?? DEFAULT_HOSTING_TIMEOUT;
   const prefix = options.idPrefix ?? 'learner';
   const encoding = options.encoding ?? 'clone';
   const ids = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
@@ -53,7 +54,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
     for (let index = w; index < count; index += workerCount) {
       const channel = new MessageChannel();
       const link = new PortLink(eventTargetEndpoint(channel.port1), { encoding });
-      trainer.accept(link);
+      // Its hello comes once the worker has loaded the learner module: bounded by the hosting wait.
+      trainer.accept(link, { helloWithin: hostingTimeout });
       links.push(link);
       learners.push({ id: ids[index]!, index });
       ports.push(channel.port2);
@@ -78,7 +80,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
       awaitHosting(
         eventTargetEndpoint(worker, { closable: false }),
         `worker ${w}${options.name ? ` (${options.name})` : ''}`,
-        options.timeout ?? DEFAULT_HOSTING_TIMEOUT,
+        hostingTimeout,
         (fail) =>
           worker.addEventListener(
             'error',

@@ -54,6 +54,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
   const workerCount = Math.min(count, options.workers ?? availableParallelism());
   const module = fileHref(options.module);
   const preload = (options.preload ?? []).map(fileHref);
+  const hostingTimeout = options.timeout ?? DEFAULT_HOSTING_TIMEOUT;
   const prefix = options.idPrefix ?? 'learner';
   const encoding = options.encoding ?? 'clone';
   const inherited = process.execArgv.filter((flag) => !PROCESS_ONLY_FLAGS.has(flag));
@@ -72,7 +73,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
       const id = ids[index]!;
       const channel = new MessageChannel();
       const link = new PortLink(nodePortEndpoint(channel.port1), { encoding });
-      trainer.accept(link);
+      // Its hello comes once the worker has loaded the learner module: bounded by the hosting wait.
+      trainer.accept(link, { helloWithin: hostingTimeout });
       links.push(link);
       learners.push({ id, index });
       ports.push(channel.port2);
@@ -94,7 +96,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
       awaitHosting(
         nodePortEndpoint(worker),
         `worker ${w} (learner module ${module})`,
-        options.timeout ?? DEFAULT_HOSTING_TIMEOUT,
+        hostingTimeout,
         (fail) => {
           worker.once('error', (error) => fail(`worker crashed: ${error.message}`));
           worker.once('exit', (code) =>

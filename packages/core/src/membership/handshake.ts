@@ -89,9 +89,8 @@ export class Handshake<M extends Member> {
     readonly host: HandshakeHost<M>,
   ) {}
 
-  /** A link on which a hello is due: dropped if none comes in time. */
-  awaitHello(member: M): void {
-    const ms = this.options.connectTimeout;
+  /** A link on which a hello is due: dropped if none comes within `ms` (default the connect timeout). */
+  awaitHello(member: M, ms = this.options.connectTimeout): void {
     member.helloTimer = this.options.clock.setTimeout(() => {
       if (member.phase === 'pending') this.host.drop(member, `no hello within ${ms} ms`);
     }, ms);

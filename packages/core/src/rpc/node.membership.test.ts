@@ -283,6 +283,15 @@ describe('registration', () => {
     expect(await new RawPeer(b).closed()).toMatch(/no hello within 30 ms/);
   });
 
+  it('waits for a hello as long as accept(link, { helloWithin }) says, longer than the connect timeout', async () => {
+    const hub = make('trainer', { connectTimeout: 20 });
+    const [a, b] = memoryLinkPair();
+    hub.accept(a, { helloWithin: 60 });
+    const started = Date.now();
+    expect(await new RawPeer(b).closed()).toMatch(/no hello within 60 ms/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(55);
+  });
+
   it('fails a join with TIMEOUT when no welcome comes', async () => {
     const learner = make('l1', { connectTimeout: 30 });
     const [, b] = memoryLinkPair();

@@ -136,12 +136,14 @@ export class Node {
   /**
    * Takes a link on which another node will say hello and join this one; with `roles`, only a node
    * of one of those roles (a server just for observers, say): another is refused UNAUTHORIZED.
+   * `helloWithin` (ms, default the connect timeout): a link this node made to a worker of its own
+   * waits as long as the worker may take to load its learners, not as long as a stranger is given.
    */
-  accept(link: Link, options: { roles?: readonly string[] } = {}): void {
+  accept(link: Link, options: { roles?: readonly string[]; helloWithin?: number } = {}): void {
     this.#assertOpen();
     const session = this.#parts.sessions.attach(link, 'pending');
     if (options.roles) session.joinRoles = options.roles;
-    this.#parts.handshake.awaitHello(session);
+    this.#parts.handshake.awaitHello(session, options.helloWithin);
   }
 
   /** Joins the node at the other end of `link`; resolves with its id once it has welcomed us. */
