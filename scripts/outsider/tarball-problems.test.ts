@@ -87,6 +87,7 @@ describe('tarballProblems', () => {
       exports: {
         '.': { source: './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' },
         './bundle': './dist/bundle/thing.js',
+        './web/index.html': './dist/web/index.html',
       },
       bin: { thing: './dist/cli.js' },
     };
@@ -94,6 +95,7 @@ describe('tarballProblems', () => {
       `@oiafed/thing: export . keeps the workspace's "source" condition`,
       '@oiafed/thing: export ./bundle has no types',
       '@oiafed/thing: export ./bundle points at ./dist/bundle/thing.js, which is not shipped',
+      '@oiafed/thing: export ./web/index.html points at ./dist/web/index.html, which is not shipped',
       '@oiafed/thing: bin thing points at ./dist/cli.js, which is not shipped',
     ]);
   });

@@ -100,7 +100,9 @@ export function tarballProblems(
   if (!manifest.exports) problem('no exports');
   for (const [entry, target] of Object.entries(manifest.exports ?? {})) {
     const conditions = typeof target === 'string' ? {} : target;
-    if (!('types' in conditions)) problem(`export ${entry} has no types`);
+    // An asset (the dashboard's HTML page) is served, not imported: only code needs types.
+    const code = exportPaths(target).some((path) => /\.[cm]?js$/.test(path));
+    if (code && !('types' in conditions)) problem(`export ${entry} has no types`);
     if ('source' in conditions) problem(`export ${entry} keeps the workspace's "source" condition`);
     for (const path of exportPaths(target))
       if (!shipped.has(posix.normalize(path)))
