@@ -74,7 +74,9 @@ describe('observers', () => {
     // Changes are announced (coalesced); the last says the run finished.
     await withTimeout(
       new Promise<void>((resolve) => {
-        const check = () => notices.at(-1)?.state === 'finished' && resolve();
+        const check = () => {
+          if (notices.at(-1)?.state === 'finished') resolve();
+        };
         check();
         watcher.on(TELEMETRY_EVENT, check);
       }),
