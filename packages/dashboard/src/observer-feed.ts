@@ -40,6 +40,8 @@ export function observerFeed(options: ObserverFeedOptions): DashboardFeed {
   const uplink = new Uplink({
     node,
     connect: () => connectWebSocket(options.url, { WebSocket }),
+    // A page that watches waits for its trainer for as long as it is open (learners give up after joinTimeout).
+    joinTimeout: Infinity,
     ...(options.retry ? { retry: options.retry } : {}),
   });
   const updates = new Set<(update: DashboardUpdate) => void>();

@@ -75,7 +75,7 @@ describe('Uplink resume secrets', () => {
     const refused = new Promise<void>((resolve) =>
       retrying.events.on(
         'status',
-        (status, detail) => status === 'reconnecting' && detail.error?.code === 'ID_TAKEN' && resolve(),
+        (status, detail) => status === 'connecting' && detail.error?.code === 'ID_TAKEN' && resolve(),
       ),
     );
     const joined = retrying.start();

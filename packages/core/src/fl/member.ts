@@ -4,6 +4,7 @@ import type { HeartbeatOptions } from '../membership/heartbeat.js';
 import type { Link } from '../links/link.js';
 import { Node, exposedMethods } from '../rpc/node.js';
 import type { RetryPolicy } from '../rpc/retry.js';
+import type { Clock } from '../wire/clock.js';
 import { LEARNER_REQUEST_TIMEOUT } from '../rpc/request-timeout.js';
 import { Uplink, type ResumeStore, type UplinkStatusDetail } from '../connect/uplink.js';
 import { connectPeer } from '../links/data-channel.js';
@@ -78,6 +79,19 @@ export interface MemberOptions {
    * `sessionStorage` (per tab and id), so a reloaded page rejoins at once under its id.
    */
   resumeStore?: ResumeStore;
+  /**
+   * ms the first join may take, all attempts together (default DEFAULT_JOIN_TIMEOUT, 30 s;
+   * Infinity: no limit): after it the join rejects with a ConnectError naming the last attempt's
+   * cause, and the status is 'failed'.
+   */
+  joinTimeout?: number;
+  /**
+   * Called with every status from the first ('connecting', before any attempt ends) to the last:
+   * what `member.events.on('status')` reports once the join has resolved, and before it.
+   */
+  onStatus?: (status: MemberStatus) => void;
+  /** Where the join's deadline, the waits between attempts and the node's timers are timed. */
+  clock?: Clock;
 }
 
 /**
@@ -105,7 +119,9 @@ export class FederationMember {
       timeout: options.timeout ?? LEARNER_REQUEST_TIMEOUT,
       ...(options.id === undefined ? {} : { id: options.id }),
       ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
+    if (options.onStatus) this.events.on('status', options.onStatus);
     this.#release = options.release;
     this.node.serve(this.#reporting(options.learner));
     this.uplink = new Uplink({
@@ -118,6 +134,8 @@ export class FederationMember {
       },
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.resumeStore === undefined ? {} : { resumeStore: options.resumeStore }),
+      ...(options.joinTimeout === undefined ? {} : { joinTimeout: options.joinTimeout }),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
     this.finished = new Promise((resolve) => (this.#settle = resolve));
     this.uplink.events.on('status', (state, detail) => {
@@ -135,7 +153,11 @@ export class FederationMember {
     });
   }
 
-  /** Joins and resolves once registered; rejects if refused (wrong token...) or out of attempts. */
+  /**
+   * Joins and resolves once registered; rejects with a ConnectError if refused (wrong token, an
+   * HTTP 403...), out of attempts (`retry.maxAttempts`) or out of time (`joinTimeout`). Statuses
+   * before that reach `options.onStatus`.
+   */
   static async join(options: MemberOptions): Promise<FederationMember> {
     const member = new FederationMember(options);
     try {

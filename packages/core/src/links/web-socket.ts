@@ -1,9 +1,10 @@
 import { FramedLink, type FramedLinkOptions } from './framed-link.js';
-import { OiafedError } from '../wire/errors.js';
 import { ByteInbox } from './byte-inbox.js';
 import type { ByteChannel, Link } from './link.js';
 import { DEFAULT_CONNECT_TIMEOUT } from './connect-timeout.js';
-import { onceWithTimeout } from '../wire/signals.js';
+import { settleWithin } from '../wire/signals.js';
+import { boundedText } from '../wire/bounded-text.js';
+import { ConnectError, connectTimeoutError, webSocketConnectError } from './connect-error.js';
 
 /** What the browser's WebSocket and `ws`'s have in common: all a link needs. */
 export interface WebSocketLike {
@@ -120,33 +121,36 @@ export interface ConnectWebSocketOptions extends FramedLinkOptions, WebSocketCha
   timeout?: number;
 }
 
-/** Opens a WebSocket to `url` and resolves with a link over it once it is open. */
+/**
+ * Opens a WebSocket to `url` and resolves with a link over it once it is open; rejects with a
+ * ConnectError naming the real cause where the platform tells it (Node: refused, DNS, TLS, the
+ * HTTP status of a refused upgrade; browsers hide it), or its timeout.
+ */
 export function connectWebSocket(url: string, options: ConnectWebSocketOptions): Promise<Link> {
   let socket: WebSocketLike;
   try {
     socket = new options.WebSocket(url);
   } catch (cause) {
     return Promise.reject(
-      new OiafedError('INVALID_CONFIG', `cannot open a WebSocket to ${url}: ${(cause as Error).message}`, {
-        cause,
-      }),
+      new ConnectError(
+        'INVALID_CONFIG',
+        `cannot open a WebSocket to ${url}: ${boundedText(cause instanceof Error ? cause.message : cause, 200)}`,
+        { failure: 'invalid', url, cause },
+      ),
     );
   }
   // Browsers deliver Blobs unless told otherwise; ws's Buffers are used as they come (no copy).
   if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
-  socket.addEventListener('error', () => undefined); // 'close' follows, and says more
-  return onceWithTimeout<Link>(
-    options.timeout ?? DEFAULT_CONNECT_TIMEOUT,
-    `no connection to ${url}`,
+  // 'close' follows an 'error' and settles the wait; the error (ws gives one, browsers none) says why.
+  let failure: unknown;
+  socket.addEventListener('error', (event) => (failure = (event as { error?: unknown } | undefined)?.error));
+  const ms = options.timeout ?? DEFAULT_CONNECT_TIMEOUT;
+  return settleWithin<Link>(
+    ms,
     (settle) => {
-      socket.addEventListener('close', ({ code, reason }) => {
-        settle.reject(
-          new OiafedError(
-            'NOT_CONNECTED',
-            `cannot connect to ${url}: ${reason || 'connection refused or closed'} (code ${code})`,
-          ),
-        );
-      });
+      socket.addEventListener('close', ({ code, reason }) =>
+        settle.reject(webSocketConnectError(url, failure, code, reason)),
+      );
       socket.addEventListener('open', () =>
         settle.resolve(new FramedLink(webSocketChannel(socket, options), options)),
       );
@@ -155,5 +159,6 @@ export function connectWebSocket(url: string, options: ConnectWebSocketOptions):
         if (error !== undefined) socket.close();
       };
     },
+    (settle) => settle.reject(connectTimeoutError(url, ms)),
   );
 }

@@ -120,8 +120,8 @@ export function abortError(signal: CancelSignal): OiafedError {
   return new OiafedError('ABORTED', `call aborted: ${why}`, { cause: reason });
 }
 
-/** Waits `ms`, or rejects with ABORTED as soon as `signal` aborts. */
-export function delay(ms: number, signal?: CancelSignal): Promise<void> {
+/** Waits `ms` (on `clock`), or rejects with ABORTED as soon as `signal` aborts. */
+export function delay(ms: number, signal?: CancelSignal, clock: Clock = systemClock): Promise<void> {
   return settleWithin(
     ms,
     (settle) => {
@@ -135,5 +135,6 @@ export function delay(ms: number, signal?: CancelSignal): Promise<void> {
       return () => signal.removeEventListener('abort', onAbort);
     },
     (settle) => settle.resolve(),
+    clock,
   );
 }
