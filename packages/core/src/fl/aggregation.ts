@@ -1,4 +1,5 @@
 import type { NodeId } from '../wire/envelope.js';
+import type { RoundPrivacy } from './privacy/round-privacy.js';
 import type { Metrics, Weights } from './weights.js';
 
 /** One learner's validated answer to a training request, as a strategy sees it. */
@@ -25,6 +26,8 @@ export interface Rejection {
 export interface Aggregate {
   weights: Weights;
   rejected: Rejection[];
+  /** What the round spent of privacy, when the strategy adds differential privacy. */
+  privacy?: RoundPrivacy;
 }
 
 /**

@@ -55,5 +55,6 @@ function structuredCloneHistory(history: RoundSummary[]): RoundSummary[] {
     trainMetrics: { ...r.trainMetrics },
     evalMetrics: { ...r.evalMetrics },
     timings: { ...r.timings },
+    ...(r.privacy ? { privacy: { ...r.privacy } } : {}),
   }));
 }

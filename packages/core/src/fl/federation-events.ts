@@ -107,7 +107,8 @@ export interface FederationTelemetry extends Omit<FederationStatus, 'lastRound'>
 }
 
 export interface FederationResult {
-  reason: 'completed' | 'stopped' | 'condition';
+  /** 'budget': differential privacy's epsilon budget would be spent past by one more round. */
+  reason: 'completed' | 'stopped' | 'condition' | 'budget';
   /** The last round finished (a round abandoned by stop() is not counted). */
   rounds: number;
   weights: Weights;

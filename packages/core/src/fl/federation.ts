@@ -156,6 +156,10 @@ export class Federation {
         if (this.#abort.signal.aborted) break;
         const summary = await this.#rounds.run(progress.round + 1);
         if (!summary) break;
+        if (summary.privacy?.exhausted) {
+          reason = 'budget';
+          break;
+        }
         if (
           this.#strategy.shouldStop(summary, progress.history) ||
           this.#o.stopWhen?.(summary, progress.history)

@@ -237,6 +237,7 @@ export class RoundRunner {
       evalMetrics,
       timings: { trainMs, evaluateMs: Date.now() - evalStarted, totalMs: Date.now() - started },
       ...(this.#buffered ? { stale: train.stale } : {}),
+      ...(aggregate.privacy ? { privacy: aggregate.privacy } : {}),
     };
     return { summary, weights };
   }

@@ -2,6 +2,7 @@ import { boundedText } from '../wire/bounded-text.js';
 import type { NodeId } from '../wire/envelope.js';
 import { OiafedError } from '../wire/errors.js';
 import type { GatherOutcome } from './cohort.js';
+import type { RoundPrivacy } from './privacy/round-privacy.js';
 import type { Metrics } from './weights.js';
 
 /** A learner that did not contribute to a round, and why. */
@@ -30,6 +31,8 @@ export interface RoundSummary {
   timings: { trainMs: number; evaluateMs: number; totalMs: number };
   /** FedBuff: results dropped for being more than maxStaleness versions old. */
   stale?: number;
+  /** With differential privacy: epsilon spent so far at delta, and the round's noise and clip. */
+  privacy?: RoundPrivacy;
 }
 
 /** A round that did not get enough results (or learners), and what happens next. */

@@ -3,8 +3,11 @@ import type { Node } from '../rpc/node.js';
 /** The event a trainer sends each of its learners when its run ends. */
 export const RUN_END_EVENT = 'oiafed.finished';
 
-/** Why a run ended, as its trainer announces it (a failed run is one whose `start()` rejected). */
-export type RunEndReason = 'completed' | 'condition' | 'stopped' | 'failed';
+/**
+ * Why a run ended, as its trainer announces it (a failed run is one whose `start()` rejected; 'budget':
+ * differential privacy's epsilon budget).
+ */
+export type RunEndReason = 'completed' | 'condition' | 'budget' | 'stopped' | 'failed';
 
 /** The payload of `oiafed.finished`: why the run ended, and the last round it finished. */
 export interface RunEndNotice {
@@ -12,7 +15,13 @@ export interface RunEndNotice {
   rounds: number;
 }
 
-const REASONS: ReadonlySet<string> = new Set<RunEndReason>(['completed', 'condition', 'stopped', 'failed']);
+const REASONS: ReadonlySet<string> = new Set<RunEndReason>([
+  'completed',
+  'condition',
+  'budget',
+  'stopped',
+  'failed',
+]);
 
 /** How long the trainer keeps track of a notice nobody acknowledged: the run is over, nothing waits on it. */
 const NOTICE_TIMEOUT = 10_000;
