@@ -1,4 +1,4 @@
-import { joinInMemory, Node } from '@oiafed/core';
+import { joinInMemory, Node, serveLearner } from '@oiafed/core';
 import type { Dataset } from './mnist.js';
 import { demoLearner } from './demo-learner.js';
 import type { ModelPool } from './model-pool.js';
@@ -15,7 +15,7 @@ export async function joinMemoryLearners(
 ): Promise<() => void> {
   const learners = shards.map((shard, i) => {
     const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false, timeout: 0 });
-    node.serve(demoLearner(shard, i, options, models));
+    serveLearner(node, demoLearner(shard, i, options, models));
     return node;
   });
   await Promise.all(

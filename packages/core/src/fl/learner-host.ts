@@ -4,6 +4,7 @@ import type { HeartbeatOptions } from '../membership/heartbeat.js';
 import { Node } from '../rpc/node.js';
 import { PortLink, type PortEncoding, type PortEndpoint } from '../links/port-link.js';
 import type { Learner } from './learner.js';
+import { serveLearner } from './serve-learner.js';
 import { settleWithin } from '../wire/signals.js';
 
 /** What a learner factory learns about the learner it makes. */
@@ -68,7 +69,7 @@ export async function hostLearners(
     request.learners.map(async ({ id, index }, i) => {
       const learner = await factory({ id, index, data: request.data });
       const node = new Node({ id, role: 'learner', ...request.node });
-      node.serve(learner);
+      serveLearner(node, learner);
       await node.connect(new PortLink(ports[i]!, { encoding: request.encoding }), {
         capabilities: ['train', 'evaluate'],
         metadata: { index },

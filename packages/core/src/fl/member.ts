@@ -17,6 +17,7 @@ import {
 } from '../links/web-socket.js';
 import type { EvaluateParams, Learner, TrainParams } from './learner.js';
 import { readRunEndNotice, RUN_END_EVENT, type RunEndReason } from './run-end.js';
+import { serveLearner } from './serve-learner.js';
 
 /**
  * Where a learner stands, as a page would show it. 'finished': the trainer said its run ended
@@ -107,7 +108,7 @@ export class FederationMember {
       ...(options.heartbeat === undefined ? {} : { heartbeat: options.heartbeat }),
     });
     this.#release = options.release;
-    this.node.serve(this.#reporting(options.learner));
+    serveLearner(this.node, this.#reporting(options.learner));
     this.uplink = new Uplink({
       node: this.node,
       connect: options.connect,
