@@ -39,7 +39,41 @@ interface Console {
 }
 declare var console: Console;
 
-declare var crypto: { getRandomValues<T extends ArrayBufferView>(array: T): T };
+/** WebCrypto, as far as secure aggregation uses it (X25519, HKDF, AES-CTR, AES-GCM). */
+interface CryptoKey {
+  readonly type: string;
+}
+interface CryptoKeyPair {
+  readonly publicKey: CryptoKey;
+  readonly privateKey: CryptoKey;
+}
+type CryptoAlgorithm =
+  string | { name: string; [parameter: string]: ArrayBufferView | ArrayBuffer | CryptoKey | string | number };
+type KeyBytes = ArrayBufferView | ArrayBuffer;
+interface SubtleCrypto {
+  generateKey(
+    algorithm: CryptoAlgorithm,
+    extractable: boolean,
+    usages: string[],
+  ): Promise<CryptoKey | CryptoKeyPair>;
+  importKey(
+    format: 'raw' | 'pkcs8',
+    key: KeyBytes,
+    algorithm: CryptoAlgorithm,
+    extractable: boolean,
+    usages: string[],
+  ): Promise<CryptoKey>;
+  exportKey(format: 'raw' | 'pkcs8', key: CryptoKey): Promise<ArrayBuffer>;
+  exportKey(format: 'jwk', key: CryptoKey): Promise<{ x?: string; d?: string }>;
+  deriveBits(algorithm: CryptoAlgorithm, key: CryptoKey, length: number): Promise<ArrayBuffer>;
+  encrypt(algorithm: CryptoAlgorithm, key: CryptoKey, data: KeyBytes): Promise<ArrayBuffer>;
+  decrypt(algorithm: CryptoAlgorithm, key: CryptoKey, data: KeyBytes): Promise<ArrayBuffer>;
+}
+declare var crypto: {
+  getRandomValues<T extends ArrayBufferView>(array: T): T;
+  readonly subtle: SubtleCrypto;
+};
+declare var TextEncoder: new () => { encode(text: string): Uint8Array };
 declare var performance: { now(): number };
 
 interface ReadableStream<R = unknown> {

@@ -62,6 +62,8 @@ export { transfer } from './rpc/transfer.js';
 export { isNodeId, assertNodeId, randomNodeId } from './wire/node-id.js';
 export { seededRandom, deriveSeed, shuffle } from './fl/random.js';
 export { Federation } from './fl/federation.js';
+export { serveLearner } from './fl/serve-learner.js';
+export type { SecureAggregationOptions } from './fl/secure/options.js';
 export type {
   FederationOptions,
   FederationEvents,

@@ -8,6 +8,11 @@ import type { RoundSummary } from './round.js';
 import type { Selection } from './selection.js';
 import type { Strategy } from './strategy.js';
 import type { Metrics, Weights } from './weights.js';
+import {
+  resolveSecureAggregation,
+  type ResolvedSecureAggregation,
+  type SecureAggregationOptions,
+} from './secure/options.js';
 
 export interface FederationOptions {
   /** The trainer's node; learners join it (in memory, from workers, over WebSocket or WebRTC). */
@@ -82,6 +87,14 @@ export interface FederationOptions {
    * { after: 3, rounds: 5 }; false: never.
    */
   exclude?: ExcludeOptions | false;
+  /**
+   * Secure aggregation (SecAgg+, Bell et al. 2020): the trainer learns only the sum of a round's
+   * updates, never one learner's, and the round survives learners that drop at any phase while
+   * `threshold` of their neighbours remain. Only with synchronous rounds and strategies whose
+   * aggregate is the example-weighted mean (FedAvg, FedProx, FedAvgM, FedAdagrad, FedAdam,
+   * FedYogi). Learners served by `serveLearner` (every joining path of the SDK) take part unchanged.
+   */
+  secureAggregation?: SecureAggregationOptions;
 }
 
 /** The options with every default filled in. */
@@ -103,10 +116,11 @@ export type ResolvedFederationOptions = Required<
     | 'maxExamples'
   >
 > &
-  FederationOptions;
+  FederationOptions & { secureAggregation?: ResolvedSecureAggregation };
 
 /** The options with their defaults, or INVALID_CONFIG naming the first field that is wrong. */
 export function resolveFederationOptions(options: FederationOptions): ResolvedFederationOptions {
+  const { secureAggregation, ...rest } = options;
   const o: ResolvedFederationOptions = {
     minClients: 1,
     selection: 'all',
@@ -119,7 +133,7 @@ export function resolveFederationOptions(options: FederationOptions): ResolvedFe
     retryDelay: 1_000,
     maxExamples: DEFAULT_MAX_EXAMPLES,
     overSelection: 1,
-    ...options,
+    ...rest,
     minResults: options.minResults ?? options.minClients ?? 1,
   };
   if (!Number.isInteger(o.rounds) || o.rounds < 1) throw invalid('rounds', 'a positive integer', o.rounds);
@@ -148,6 +162,14 @@ export function resolveFederationOptions(options: FederationOptions): ResolvedFe
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- options may come from JavaScript
   if (schedule !== 'sync' && schedule.name !== 'fedbuff')
     throw invalid('schedule', "'sync' or { name: 'fedbuff', concurrency, buffer }", schedule);
+  if (secureAggregation !== undefined) {
+    if (schedule !== 'sync')
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        'federation.secureAggregation needs synchronous rounds: FedBuff folds in updates one by one, and secure aggregation only reveals the sum of a whole round',
+      );
+    o.secureAggregation = resolveSecureAggregation(secureAggregation);
+  }
   return o;
 }
 

@@ -1,6 +1,7 @@
 import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from '../rpc/node.js';
 import { Federation, type FederationOptions } from './federation.js';
+import { serveLearner } from './serve-learner.js';
 import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
 import { tensor, type Weights } from './weights.js';
 
@@ -18,7 +19,7 @@ export function federationMaker() {
       learners.map(async (learner, i) => {
         const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false });
         nodes.push(node);
-        node.serve(learner);
+        serveLearner(node, learner);
         await joinInMemory(trainer, node, { strict: true });
         return node;
       }),

@@ -25,7 +25,7 @@ import { announceRunEnd } from './run-end.js';
 import { startingModel } from './starting-model.js';
 import { Telemetry } from './telemetry.js';
 import { FedAvg } from './strategies/fedavg.js';
-import type { Strategy } from './strategy.js';
+import { Strategy } from './strategy.js';
 import type { Weights } from './weights.js';
 
 export type { ClientActivity } from './cohort.js';
@@ -71,6 +71,12 @@ export class Federation {
     const o = (this.#o = resolveFederationOptions(options));
     this.#node = options.node;
     this.#strategy = options.strategy ?? new FedAvg();
+    if (o.secureAggregation && this.#strategy.aggregation !== Strategy.prototype.aggregation) {
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `federation.secureAggregation cannot run with strategy ${this.#strategy.name}: secure aggregation reveals only the example-weighted sum of the updates, and this strategy aggregates them otherwise (robust strategies need each update)`,
+      );
+    }
     this.#progress.weights = options.initialWeights;
     const exclude = options.exclude ?? DEFAULT_EXCLUDE;
     this.#exclusions = exclude === false ? undefined : new Exclusions(exclude);

@@ -2,6 +2,7 @@ import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from '../rpc/node.js';
 import { seededRandom } from './random.js';
 import { Federation, type FederationOptions, type FederationResult } from './federation.js';
+import { serveLearner } from './serve-learner.js';
 import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult } from './learner.js';
 import { cloneWeights, tensor, type Weights } from './weights.js';
 
@@ -139,7 +140,7 @@ export async function memoryReference(
   );
   try {
     for (const [index, node] of [...learners.entries()].reverse()) {
-      node.serve(linearLearner(index));
+      serveLearner(node, linearLearner(index));
       await joinInMemory(trainer, node);
     }
     return await new Federation({ node: trainer, ...options }).start();

@@ -2,6 +2,7 @@ import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from '../rpc/node.js';
 import { linearLearner } from './linear-learner.test-support.js';
 import { modeConformance, type Mode } from './mode-conformance.test-support.js';
+import { serveLearner } from './serve-learner.js';
 
 /** Learners in this process (or this tab: the core's tests also run in Chromium), over memory links. */
 const inMemory = (strict: boolean): Mode => ({
@@ -14,7 +15,7 @@ const inMemory = (strict: boolean): Mode => ({
       (_, index) => new Node({ id: `learner-${index}`, role: 'learner', heartbeat: false }),
     );
     for (const [index, node] of learners.entries()) {
-      node.serve(linearLearner(index));
+      serveLearner(node, linearLearner(index));
       await joinInMemory(trainer, node, { strict });
     }
     return () => learners.forEach((node) => node.close());

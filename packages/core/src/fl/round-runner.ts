@@ -16,6 +16,7 @@ import type { ResultLimits } from './result-validation.js';
 import type { ClientFailure, RoundSummary } from './round.js';
 import { selectClients } from './selection.js';
 import { evaluateTogether, trainTogether } from './sync-round.js';
+import { trainSecurely } from './secure/secure-round.js';
 import type { RoundStart, Strategy } from './strategy.js';
 import { weightedMetrics } from './weighted-mean.js';
 import type { Metrics, Weights } from './weights.js';
@@ -204,7 +205,12 @@ export class RoundRunner {
     await strategy.beforeRound?.(start, cohort, clients);
     const train = this.#buffered
       ? await this.#buffered.nextVersion(start)
-      : await trainTogether(strategy, start, cohort, clients, { target, minResults: o.minResults, signal });
+      : o.secureAggregation
+        ? await trainSecurely(strategy, start, cohort, clients, {
+            minResults: o.minResults,
+            secure: o.secureAggregation,
+          })
+        : await trainTogether(strategy, start, cohort, clients, { target, minResults: o.minResults, signal });
     if (signal.aborted) return undefined;
     const { aggregate, parts } = train;
     for (const { client, reason } of aggregate.rejected)

@@ -1,0 +1,362 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { joinInMemory } from '../../connect/join-in-memory.js';
+import type { DataFrame } from '../../wire/envelope.js';
+import { Node } from '../../rpc/node.js';
+import { CancelScope } from '../../rpc/cancel-scope.js';
+import { Cohort } from '../cohort.js';
+import { Federation, type FederationOptions } from '../federation.js';
+import { fixed, FixedLearner } from '../federation.test-support.js';
+import type { Learner } from '../learner.js';
+import { serveLearner } from '../serve-learner.js';
+import { FedAvg } from '../strategies/fedavg.js';
+import { createStrategy } from '../strategies/by-name.js';
+import { maxAbsDiff, tensor, type Weights } from '../weights.js';
+import { flatLayout } from './layout.js';
+import { SecureAggregationClient } from './learner-side.js';
+import { addMask } from './mask.js';
+import {
+  DELIVER,
+  MASKED_INPUT,
+  SECURE_AGGREGATION_METHODS,
+  SHARE_KEYS,
+  UNMASK,
+  type SecureAggregationMethods,
+} from './messages.js';
+import { resolveSecureAggregation } from './options.js';
+import { quantizationError, quantizationLevels, quantizeInto } from './quantize.js';
+import { secureSum } from './secure-round.js';
+
+/** How a test learner misbehaves: each hook gets the honest answer (or none) and its node. */
+type Hooks = {
+  [M in keyof SecureAggregationMethods]?: (
+    honest: () => ReturnType<SecureAggregationMethods[M]>,
+    node: Node,
+  ) => unknown;
+};
+
+const nodes: Node[] = [];
+afterEach(() => {
+  nodes.splice(0).forEach((n) => n.close());
+});
+
+/** A trainer and learners over strict memory links (every frame through the codec); `hooks` per learner index. */
+async function setUp(learners: Learner[], hooks: (i: number) => Hooks | undefined = () => undefined) {
+  const received: DataFrame[] = [];
+  const trainer = new Node({
+    id: 'trainer',
+    role: 'trainer',
+    heartbeat: false,
+    interceptors: [{ name: 'record', inbound: (frame) => (received.push(frame), frame) }],
+  });
+  nodes.push(trainer);
+  for (const [i, learner] of learners.entries()) {
+    const node = new Node({ id: `learner-${String(i).padStart(3, '0')}`, role: 'learner', heartbeat: false });
+    nodes.push(node);
+    const h = hooks(i);
+    if (h) serveHooked(node, learner, h);
+    else serveLearner(node, learner);
+    await joinInMemory(trainer, node, { strict: true });
+  }
+  return { trainer, received };
+}
+
+function serveHooked(node: Node, learner: Learner, hooks: Hooks): void {
+  node.serve(learner);
+  const honest = new SecureAggregationClient(learner);
+  const served: Record<string, (params: never) => unknown> = {};
+  for (const method of SECURE_AGGREGATION_METHODS) {
+    const hook = hooks[method] as ((h: () => unknown, n: Node) => unknown) | undefined;
+    served[method] = (params: never) => {
+      const answer = () => (honest[method] as (p: never) => unknown).call(honest, params);
+      return hook ? hook(answer, node) : answer();
+    };
+  }
+  node.serve(served, { methods: SECURE_AGGREGATION_METHODS });
+}
+
+/** Closes the learner's node mid-phase: the trainer sees it drop (DISCONNECTED) and never gets an answer. */
+const drop = (_honest: () => unknown, node: Node) => {
+  node.close();
+  return new Promise(() => undefined);
+};
+
+const start: Weights = { w: tensor([0, 0, 0, 0]), b: tensor([0]) };
+/** Learner i's model: distinct values in [-0.9, 0.9], i + 1 examples. */
+const learnerAt = (i: number) =>
+  fixed(
+    [0.01 * (i % 90) - 0.45, -0.3 + 0.005 * i, 0.123456, 0.8 - 0.01 * (i % 170)],
+    0.05 * (i % 7),
+    (i % 5) + 1,
+  );
+
+const SECURE = { clipRange: 1 };
+
+function plainFedAvg(learners: readonly FixedLearner[]): Weights {
+  const total = learners.reduce((n, l) => n + l.numExamples, 0);
+  const out: Weights = {};
+  for (const name of Object.keys(start)) {
+    const data = new Float32Array(start[name]!.data.length);
+    for (const l of learners)
+      l.update[name]!.data.forEach((v, i) => (data[i]! += (v * l.numExamples) / total));
+    out[name] = { shape: [...start[name]!.shape], data };
+  }
+  return out;
+}
+
+function cohortOn(trainer: Node): Cohort {
+  return new Cohort({
+    node: trainer,
+    round: 1,
+    timeLeft: () => undefined,
+    calls: new CancelScope().signal,
+    signal: new AbortController().signal,
+    limits: { maxExamples: 1000 },
+    activity: new Map(),
+    trained: () => undefined,
+    outcome: () => undefined,
+  });
+}
+
+async function federate(
+  learners: Learner[],
+  options: Partial<FederationOptions>,
+  hooks?: (i: number) => Hooks | undefined,
+) {
+  const { trainer, received } = await setUp(learners, hooks);
+  const federation = new Federation({
+    node: trainer,
+    rounds: 1,
+    minClients: learners.length,
+    minResults: 1,
+    initialWeights: start,
+    secureAggregation: SECURE,
+    ...options,
+  });
+  return { federation, received, trainer };
+}
+
+describe('secure aggregation (SecAgg+)', () => {
+  it('unmasks exactly the sum of the learners’ encoded updates, modulo 2^32', async () => {
+    const learners = Array.from({ length: 6 }, (_, i) => learnerAt(i));
+    const { trainer } = await setUp(learners);
+    const secure = resolveSecureAggregation({ clipRange: 1 });
+    const ids = trainer.registry.connected();
+    const out = await secureSum(
+      new FedAvg(),
+      { round: 1, weights: start, config: {} },
+      cohortOn(trainer),
+      ids,
+      {
+        minResults: 1,
+        secure,
+      },
+    );
+    const levels = quantizationLevels(32, 6, secure.maxExamples);
+    expect(out.levels).toBe(levels);
+    const layout = flatLayout(start);
+    const expected = new Uint32Array(layout.size + 1);
+    for (const l of learners) {
+      const encoded = new Uint32Array(layout.size + 1);
+      for (const { name, offset } of layout.tensors)
+        quantizeInto(l.update[name]!.data, 1, levels, l.numExamples, encoded, offset);
+      encoded[layout.size] = l.numExamples;
+      addMask(expected, encoded, 32);
+    }
+    expect(out.survivors.sort()).toEqual([...ids].sort());
+    expect([...out.sum]).toEqual([...expected]);
+  });
+
+  it('reaches plaintext FedAvg’s model within the quantisation error, and reports the round', async () => {
+    const learners = Array.from({ length: 5 }, (_, i) => learnerAt(i * 13));
+    const { federation } = await federate(learners, {});
+    const result = await federation.start();
+    const err = quantizationError(1, quantizationLevels(32, 5, 1000));
+    expect(maxAbsDiff(result.weights, plainFedAvg(learners))).toBeLessThanOrEqual(err + 1e-6);
+    expect(result.history[0]).toMatchObject({
+      results: 5,
+      numExamples: learners.reduce((n, l) => n + l.numExamples, 0),
+    });
+    expect(result.history[0]!.trainMetrics.loss).toBeGreaterThan(0);
+  });
+
+  it('gives the trainer masked vectors only: no learner’s update or encoding is among what it received', async () => {
+    const learners = Array.from({ length: 4 }, (_, i) => learnerAt(i * 31));
+    const { federation, received } = await federate(learners, {});
+    await federation.start();
+    const results = received.filter((f): f is Extract<DataFrame, { kind: 'result' }> => f.kind === 'result');
+    const masked = results
+      .map((f) => f.value as { masked?: unknown })
+      .filter((v) => v.masked instanceof Uint32Array)
+      .map((v) => v.masked as Uint32Array);
+    expect(masked).toHaveLength(4);
+    const levels = quantizationLevels(32, 4, 1000);
+    const layout = flatLayout(start);
+    for (const l of learners) {
+      const encoded = new Uint32Array(layout.size + 1);
+      for (const { name, offset } of layout.tensors)
+        quantizeInto(l.update[name]!.data, 1, levels, l.numExamples, encoded, offset);
+      for (const m of masked)
+        expect(m.subarray(0, layout.size)).not.toEqual(encoded.subarray(0, layout.size));
+    }
+    // No float tensor came back from any learner: not its model, not its update.
+    const floats = JSON.stringify(
+      results.map((f) => f.value),
+      (_k, v: unknown) => (v instanceof Float32Array ? 'FLOAT32' : v),
+    );
+    expect(floats).not.toContain('FLOAT32');
+  });
+
+  it(
+    'survives 100 learners of whom 10% drop during share exchange and 30% after their masked input',
+    { timeout: 120_000 },
+    async () => {
+      const learners = Array.from({ length: 100 }, (_, i) => learnerAt(i));
+      // 0-4 drop sending their shares, 5-9 before taking delivery of others', 10-39 after their masked input.
+      const hooks = (i: number): Hooks | undefined =>
+        i < 5
+          ? { [SHARE_KEYS]: drop }
+          : i < 10
+            ? { [DELIVER]: drop }
+            : i < 40
+              ? { [UNMASK]: drop }
+              : undefined;
+      const { federation } = await federate(learners, { minResults: 50 }, hooks);
+      const result = await federation.start();
+      const failed = result.history[0]!.failures.map((f) => f.client);
+      // Those that dropped after sending their masked input are in the sum: their self masks are
+      // rebuilt from the others' shares, as are the pairwise masks of those that never sent one.
+      const inputs = learners.slice(10);
+      const err = quantizationError(1, quantizationLevels(32, 100, 1000));
+      expect(maxAbsDiff(result.weights, plainFedAvg(inputs))).toBeLessThanOrEqual(err + 1e-6);
+      expect(maxAbsDiff(result.weights, plainFedAvg(learners.slice(40)))).toBeGreaterThan(1e-3);
+      expect(result.history[0]!.results).toBe(90);
+      expect(new Set(failed).size).toBe(40);
+    },
+  );
+
+  it('fails the round cleanly, naming the unmask phase, when too few neighbours survive', async () => {
+    const learners = Array.from({ length: 10 }, (_, i) => learnerAt(i));
+    // Six of ten drop after their masked input: the four left hold 3 shares of each other's self
+    // masks (the threshold is 5 of 9 neighbours).
+    const { federation } = await federate(learners, {}, (i) => (i < 6 ? { [UNMASK]: drop } : undefined));
+    await expect(federation.start()).rejects.toMatchObject({
+      code: 'ROUND_FAILED',
+      message: expect.stringMatching(/phase unmask: .*fewer than the threshold 5/),
+    });
+  });
+
+  it('fails naming the masked-input phase when fewer than minResults masked inputs arrive', async () => {
+    const learners = Array.from({ length: 6 }, (_, i) => learnerAt(i));
+    const { federation } = await federate(learners, { minResults: 6 }, (i) =>
+      i === 2 ? { [MASKED_INPUT]: () => Promise.reject(new Error('battery died')) } : undefined,
+    );
+    await expect(federation.start()).rejects.toMatchObject({
+      code: 'ROUND_FAILED',
+      message: expect.stringMatching(/phase masked input/),
+    });
+  });
+
+  describe('a learner answering malformed data is left out, and the round goes on', () => {
+    const honestOthers = async (bad: Hooks, expectFailure: RegExp) => {
+      const learners = Array.from({ length: 8 }, (_, i) => learnerAt(i * 7));
+      const { federation } = await federate(learners, {}, (i) => (i === 3 ? bad : undefined));
+      const result = await federation.start();
+      const failures = result.history[0]!.failures;
+      const others = learners.filter((_, i) => i !== 3);
+      const err = quantizationError(1, quantizationLevels(32, 8, 1000));
+      expect(maxAbsDiff(result.weights, plainFedAvg(others))).toBeLessThanOrEqual(err + 1e-6);
+      expect(failures.map((f) => f.client)).toContain('learner-003');
+      expect(failures.find((f) => f.client === 'learner-003')!.message).toMatch(expectFailure);
+    };
+
+    it('sealed shares of the wrong size', () =>
+      honestOthers(
+        {
+          [SHARE_KEYS]: async (honest) => {
+            const { shares } = await honest();
+            return { shares: shares.map((s) => ({ to: s.to, sealed: s.sealed.subarray(1) })) };
+          },
+        },
+        /sealed share must be/,
+      ));
+
+    it('a share sealed with the wrong key (it does not open at its receiver)', () =>
+      honestOthers(
+        {
+          [SHARE_KEYS]: async (honest) => {
+            const { shares } = await honest();
+            const bad = shares.map((s, i) => {
+              const sealed = s.sealed.slice();
+              if (i === 0) sealed[40]! ^= 0xff;
+              return { to: s.to, sealed };
+            });
+            return { shares: bad };
+          },
+        },
+        /did not open/,
+      ));
+
+    it('a masked vector of the wrong length, or not integers', () =>
+      honestOthers(
+        {
+          [MASKED_INPUT]: async (honest) => ({ ...(await honest()), masked: new Float32Array(6) }),
+        },
+        /masked input must be a Uint32Array/,
+      ));
+
+    it('keys that are not X25519 public keys', () =>
+      honestOthers(
+        { 'oiafed.secagg.advertise': () => ({ c: new Uint8Array(3), s: 'key' }) },
+        /keys must be/,
+      ));
+  });
+
+  it('ignores malformed unmask shares from one survivor: the others’ shares rebuild the masks', async () => {
+    const learners = Array.from({ length: 7 }, (_, i) => learnerAt(i * 5));
+    const { federation } = await federate(learners, {}, (i) =>
+      i === 1
+        ? { [UNMASK]: async (honest) => ({ ...(await honest()), survivors: [new Uint8Array(66).fill(255)] }) }
+        : undefined,
+    );
+    const result = await federation.start();
+    const err = quantizationError(1, quantizationLevels(32, 7, 1000));
+    // Its own masked input was well formed: it stays in the sum.
+    expect(maxAbsDiff(result.weights, plainFedAvg(learners))).toBeLessThanOrEqual(err + 1e-6);
+  });
+
+  it('is refused with strategies whose aggregate is not a weighted sum, and with FedBuff', async () => {
+    const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+    nodes.push(trainer);
+    expect(
+      () =>
+        new Federation({
+          node: trainer,
+          rounds: 1,
+          strategy: createStrategy('fedmedian'),
+          secureAggregation: SECURE,
+        }),
+    ).toThrow(/secureAggregation .*fedmedian/);
+    expect(
+      () =>
+        new Federation({
+          node: trainer,
+          rounds: 1,
+          schedule: { name: 'fedbuff', concurrency: 2, buffer: 1 },
+          secureAggregation: SECURE,
+        }),
+    ).toThrow(/secureAggregation needs synchronous rounds: FedBuff/);
+    expect(() => new Federation({ node: trainer, rounds: 1, secureAggregation: { clipRange: 0 } })).toThrow(
+      /federation.secureAggregation.clipRange must be a number > 0/,
+    );
+    // The server optimisers step from the weighted mean: allowed.
+    expect(
+      () =>
+        new Federation({
+          node: trainer,
+          rounds: 1,
+          strategy: createStrategy('fedadam'),
+          secureAggregation: SECURE,
+        }),
+    ).not.toThrow();
+  });
+});
