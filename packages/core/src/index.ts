@@ -114,7 +114,6 @@ export type { DifferentialPrivacyOptions, AdaptiveClipping } from './fl/privacy/
 export type { RoundPrivacy } from './fl/privacy/round-privacy.js';
 export { RdpAccountant, DEFAULT_ORDERS, type AccountantStep } from './fl/privacy/rdp-accountant.js';
 export { withLearnerPrivacy, PRIVACY_CONFIG_KEY, type LearnerPrivacy } from './fl/privacy/learner-privacy.js';
-export { serveLearner } from './fl/serve-learner.js';
 export { MedianAggregation } from './fl/aggregations/coordinate-median.js';
 export { TrimmedMeanAggregation, type TrimmedMeanOptions } from './fl/aggregations/trimmed-mean.js';
 export { KrumAggregation, type KrumOptions } from './fl/aggregations/krum.js';
