@@ -34,15 +34,19 @@ export function withLearnerPrivacy(learner: object, random?: UniformSource): obj
   const train = served.train;
   if (!train) return served;
   let noise: GaussianNoise | undefined;
-  served.train = async (...args: unknown[]) => {
+  // Not async itself: a request without the key reaches the learner's train as it would unwrapped,
+  // in the same microtask, so the order in which learners' results arrive does not change.
+  served.train = (...args: unknown[]) => {
     const params = args[0] as TrainParams | undefined;
     const config: unknown = params?.config;
     if (!isPlainObject(config) || !Object.hasOwn(config, PRIVACY_CONFIG_KEY)) return train(...args);
-    const share = learnerPrivacyOf(config[PRIVACY_CONFIG_KEY]);
-    const { [PRIVACY_CONFIG_KEY]: _, ...own } = config;
-    const result = (await train({ ...params, config: own }, ...args.slice(1))) as TrainResult;
-    noise ??= new GaussianNoise(random);
-    return { ...result, weights: privatized(result.weights, params!.weights, share, noise) };
+    return (async () => {
+      const share = learnerPrivacyOf(config[PRIVACY_CONFIG_KEY]);
+      const { [PRIVACY_CONFIG_KEY]: _, ...own } = config;
+      const result = (await train({ ...params, config: own }, ...args.slice(1))) as TrainResult;
+      noise ??= new GaussianNoise(random);
+      return { ...result, weights: privatized(result.weights, params!.weights, share, noise) };
+    })();
   };
   return served;
 }
