@@ -4,4 +4,7 @@
 . "$(dirname "$0")/setup.sh"
 ensure_packages
 case " $* " in *" --dashboard"*) ensure_dashboard ;; esac
-$PNPM --filter @oiafed/demo --silent run start "$@"
+# Straight to the demo's CLI (its package's start script), not through pnpm run: a failed run is
+# then the demo's one line and exit code, without pnpm's report after it.
+cd demo
+exec node --import tsx --conditions=source src/cli.ts "$@"

@@ -2,7 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { STRATEGY_NAMES } from '@oiafed/core';
+import { boundedText, STRATEGY_NAMES } from '@oiafed/core';
+import { runCommand } from '@oiafed/node';
 import { servePage } from './page-server.js';
 import { serveTrainerTab } from './trainer-tab.js';
 import { DEFAULT_DEMO, runDemo, type DemoOptions } from './simulate.js';
@@ -54,60 +55,72 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --train-size N, --test-size N, --backend wasm|cpu
 `;
 
-const { values } = parseArgs({
-  options: {
-    clients: { type: 'string' },
-    fraction: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    rounds: { type: 'string' },
-    lr: { type: 'string' },
-    iid: { type: 'boolean' },
-    noniid: { type: 'boolean' },
-    seed: { type: 'string' },
-    strategy: { type: 'string' },
-    mu: { type: 'string' },
-    async: { type: 'boolean' },
-    concurrency: { type: 'string' },
-    buffer: { type: 'string' },
-    slow: { type: 'string' },
-    mode: { type: 'string' },
-    workers: { type: 'string' },
-    port: { type: 'string' },
-    signalling: { type: 'string' },
-    token: { type: 'string' },
-    page: { type: 'boolean' },
-    'trainer-tab': { type: 'boolean' },
-    'node-learners': { type: 'boolean' },
-    dashboard: { type: 'boolean' },
-    'dashboard-port': { type: 'string' },
-    'admin-token': { type: 'string' },
-    'min-clients': { type: 'string' },
-    checkpoint: { type: 'string' },
-    heartbeat: { type: 'string' },
-    fedsgd: { type: 'boolean' },
-    target: { type: 'string' },
-    json: { type: 'string' },
-    config: { type: 'string' },
-    'train-size': { type: 'string' },
-    'test-size': { type: 'string' },
-    backend: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
+/** A usage error: one line saying why, the usage, and exit code 2. */
+function fail(message: string): never {
+  console.error(`demo: ${message}\n\n${usage}`);
+  process.exit(2);
+}
+
+/** What `read` gives, or the usage with what it threw (an unknown flag, a config file that does not parse). */
+function orUsage<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    return fail(boundedText(error instanceof Error ? error.message : error, 400));
+  }
+}
+
+const { values } = orUsage(() =>
+  parseArgs({
+    options: {
+      clients: { type: 'string' },
+      fraction: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      rounds: { type: 'string' },
+      lr: { type: 'string' },
+      iid: { type: 'boolean' },
+      noniid: { type: 'boolean' },
+      seed: { type: 'string' },
+      strategy: { type: 'string' },
+      mu: { type: 'string' },
+      async: { type: 'boolean' },
+      concurrency: { type: 'string' },
+      buffer: { type: 'string' },
+      slow: { type: 'string' },
+      mode: { type: 'string' },
+      workers: { type: 'string' },
+      port: { type: 'string' },
+      signalling: { type: 'string' },
+      token: { type: 'string' },
+      page: { type: 'boolean' },
+      'trainer-tab': { type: 'boolean' },
+      'node-learners': { type: 'boolean' },
+      dashboard: { type: 'boolean' },
+      'dashboard-port': { type: 'string' },
+      'admin-token': { type: 'string' },
+      'min-clients': { type: 'string' },
+      checkpoint: { type: 'string' },
+      heartbeat: { type: 'string' },
+      fedsgd: { type: 'boolean' },
+      target: { type: 'string' },
+      json: { type: 'string' },
+      config: { type: 'string' },
+      'train-size': { type: 'string' },
+      'test-size': { type: 'string' },
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }),
+);
 
 if (values.help) {
   console.log(usage);
   process.exit(0);
 }
 
-function fail(message: string): never {
-  console.error(`demo: ${message}\n\n${usage}`);
-  process.exit(2);
-}
-
 const fromFile: Record<string, unknown> = values.config
-  ? ((parse(readFileSync(values.config, 'utf8')) as Record<string, unknown> | null) ?? {})
+  ? orUsage(() => (parse(readFileSync(values.config!, 'utf8')) as Record<string, unknown> | null) ?? {})
   : {};
 const known = new Set([
   ...Object.keys(DEFAULT_DEMO),
@@ -257,98 +270,104 @@ const backend = pick(values.backend, 'backend');
 if (backend !== undefined) options.backend = oneOf(backend, ['wasm', 'cpu'] as const, 'backend');
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
 const jsonPath = pick(values.json, 'json') as string | undefined;
-if (values['trainer-tab']) {
-  if (options.mode !== 'webrtc') fail('--trainer-tab needs --mode webrtc');
-  await serveTrainerTab(options);
-  process.exit(0);
-}
+/** The run: its exit code; a failure is one line on stderr and exit code 1 (runCommand). */
+async function run(): Promise<number> {
+  if (values['trainer-tab']) {
+    if (options.mode !== 'webrtc') fail('--trainer-tab needs --mode webrtc');
+    await serveTrainerTab(options);
+    return 0;
+  }
 
-const live = process.stdout.isTTY;
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const schedule = options.async ? demoSchedule(options) : undefined;
-// Under FedBuff a "round" is a model version.
-const round = schedule ? 'version' : 'round';
-const slow = [...slowLearners(options.clients, options.slow, options.seed)].sort((a, b) => a - b);
-console.log(
-  `oiafed demo: ${options.strategy} on MNIST, ${options.clients} learners (${options.split}), ${options.rounds} ${round}s` +
-    (schedule
-      ? ` of FedBuff (${schedule.concurrency} training at once, ${schedule.buffer} results per version)`
-      : '') +
-    `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
-    (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : ''),
-);
-/** Says where the trainer listens and, with --page, the learner pages to open (their server starts meanwhile). */
-async function announce(address: string, join: Record<string, string>): Promise<void> {
-  const how = options.mode === 'webrtc' ? ` (WebRTC signalling; trainer peer ${join.trainer})` : '';
-  console.log(`trainer listening on ${address}${how}; waiting for ${options.clients} learners`);
-  if (values.page || fromFile.page === true) {
-    const page = await servePage();
-    for (let shard = 0; shard < options.clients; shard++) {
-      const query = new URLSearchParams({
-        ...join,
-        shard: String(shard),
-        of: String(options.clients),
-        seed: String(options.seed),
-        trainSize: String(options.trainSize),
-        testSize: String(options.testSize),
-        split: options.split,
-        ...(options.token ? { token: options.token } : {}),
-      });
-      console.log(`  learner ${shard}: ${page}/learner.html?${query}`);
+  const live = process.stdout.isTTY;
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const schedule = options.async ? demoSchedule(options) : undefined;
+  // Under FedBuff a "round" is a model version.
+  const round = schedule ? 'version' : 'round';
+  const slow = [...slowLearners(options.clients, options.slow, options.seed)].sort((a, b) => a - b);
+  console.log(
+    `oiafed demo: ${options.strategy} on MNIST, ${options.clients} learners (${options.split}), ${options.rounds} ${round}s` +
+      (schedule
+        ? ` of FedBuff (${schedule.concurrency} training at once, ${schedule.buffer} results per version)`
+        : '') +
+      `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
+      (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : ''),
+  );
+  /** Says where the trainer listens and, with --page, the learner pages to open (their server starts meanwhile). */
+  async function announce(address: string, join: Record<string, string>): Promise<void> {
+    const how = options.mode === 'webrtc' ? ` (WebRTC signalling; trainer peer ${join.trainer})` : '';
+    console.log(`trainer listening on ${address}${how}; waiting for ${options.clients} learners`);
+    if (values.page || fromFile.page === true) {
+      const page = await servePage();
+      for (let shard = 0; shard < options.clients; shard++) {
+        const query = new URLSearchParams({
+          ...join,
+          shard: String(shard),
+          of: String(options.clients),
+          seed: String(options.seed),
+          trainSize: String(options.trainSize),
+          testSize: String(options.testSize),
+          split: options.split,
+          ...(options.token ? { token: options.token } : {}),
+        });
+        console.log(`  learner ${shard}: ${page}/learner.html?${query}`);
+      }
     }
   }
+
+  let runningRound = 0;
+  const result = await runDemo(options, {
+    onResume: (round) => console.log(`resuming from the checkpoint of round ${round}`),
+    onLearner: (id, event, reason) =>
+      (options.mode === 'websocket' || options.mode === 'webrtc') &&
+      console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
+    onListening: (address, join) => void announce(address, join),
+    onDashboard: (url) =>
+      console.log(
+        `dashboard: ${url}${options.dashboard?.adminToken === undefined ? ' (watch only: --admin-token enables its controls)' : ' (add #token=<admin token> for its controls)'}`,
+      ),
+    onRoundStarted: (r) => (runningRound = r),
+    onClientResult: ({ done, of }) =>
+      live && process.stdout.write(`\r${round} ${runningRound}/${options.rounds}  ${done}/${of} results in`),
+    onRound: (s, elapsed) => {
+      if (live) process.stdout.write('\r\x1b[2K');
+      const failed = s.failures.length ? `  ${s.failures.length} failed` : '';
+      const stale = s.stale ? `  ${s.stale} stale` : '';
+      console.log(
+        `${round} ${String(s.round).padStart(2)}/${options.rounds}  ${s.results}/${s.clients.length} clients${failed}${stale}  ` +
+          `train loss ${(s.trainMetrics.loss ?? NaN).toFixed(4)}  test acc ${(s.evalMetrics.accuracy ?? NaN).toFixed(4)}  ` +
+          `test loss ${(s.evalMetrics.loss ?? NaN).toFixed(4)}  ${round} ${seconds(s.timings.totalMs)}  elapsed ${seconds(elapsed)}`,
+      );
+    },
+  });
+  console.log(
+    `done: ${result.rounds} ${round}s in ${seconds(result.elapsedMs)} (${result.reason}); final test accuracy ${result.finalAccuracy.toFixed(4)}, best ${result.bestAccuracy.toFixed(4)}` +
+      (options.target === undefined
+        ? ''
+        : result.targetRound
+          ? `; reached ${options.target} at ${round} ${result.targetRound}`
+          : `; never reached ${options.target}`),
+  );
+  if (jsonPath) {
+    await writeFile(
+      jsonPath,
+      JSON.stringify(
+        {
+          options,
+          reason: result.reason,
+          targetRound: result.targetRound,
+          elapsedMs: result.elapsedMs,
+          rounds: result.history,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    console.log(`per-round metrics written to ${jsonPath}`);
+  }
+  return 0;
 }
 
-let runningRound = 0;
-const result = await runDemo(options, {
-  onResume: (round) => console.log(`resuming from the checkpoint of round ${round}`),
-  onLearner: (id, event, reason) =>
-    (options.mode === 'websocket' || options.mode === 'webrtc') &&
-    console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
-  onListening: (address, join) => void announce(address, join),
-  onDashboard: (url) =>
-    console.log(
-      `dashboard: ${url}${options.dashboard?.adminToken === undefined ? ' (watch only: --admin-token enables its controls)' : ' (add #token=<admin token> for its controls)'}`,
-    ),
-  onRoundStarted: (r) => (runningRound = r),
-  onClientResult: ({ done, of }) =>
-    live && process.stdout.write(`\r${round} ${runningRound}/${options.rounds}  ${done}/${of} results in`),
-  onRound: (s, elapsed) => {
-    if (live) process.stdout.write('\r\x1b[2K');
-    const failed = s.failures.length ? `  ${s.failures.length} failed` : '';
-    const stale = s.stale ? `  ${s.stale} stale` : '';
-    console.log(
-      `${round} ${String(s.round).padStart(2)}/${options.rounds}  ${s.results}/${s.clients.length} clients${failed}${stale}  ` +
-        `train loss ${(s.trainMetrics.loss ?? NaN).toFixed(4)}  test acc ${(s.evalMetrics.accuracy ?? NaN).toFixed(4)}  ` +
-        `test loss ${(s.evalMetrics.loss ?? NaN).toFixed(4)}  ${round} ${seconds(s.timings.totalMs)}  elapsed ${seconds(elapsed)}`,
-    );
-  },
-});
-console.log(
-  `done: ${result.rounds} ${round}s in ${seconds(result.elapsedMs)} (${result.reason}); final test accuracy ${result.finalAccuracy.toFixed(4)}, best ${result.bestAccuracy.toFixed(4)}` +
-    (options.target === undefined
-      ? ''
-      : result.targetRound
-        ? `; reached ${options.target} at ${round} ${result.targetRound}`
-        : `; never reached ${options.target}`),
-);
-if (jsonPath) {
-  await writeFile(
-    jsonPath,
-    JSON.stringify(
-      {
-        options,
-        reason: result.reason,
-        targetRound: result.targetRound,
-        elapsedMs: result.elapsedMs,
-        rounds: result.history,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  console.log(`per-round metrics written to ${jsonPath}`);
-}
+await runCommand('demo', run);
 // node-datachannel's native threads outlive closed connections whose far end (a tab) is still
 // open, and would keep the process alive: the run is over and reported, so leave.
-if (options.mode === 'webrtc') process.exit(0);
+if (options.mode === 'webrtc') process.exit();

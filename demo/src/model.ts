@@ -36,11 +36,42 @@ export function useBackend(name: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
     backendName = name;
     const previous = backend ?? Promise.resolve();
     backend = previous.then(async () => {
+      const added = listenersAddedDuring();
       await tf.setBackend(name);
       await tf.ready();
+      added.remove();
     });
   }
   return backend!;
+}
+
+/** What a Node process offers for listening to its failures (typed here: the pages have no Node types). */
+interface FailureEvents {
+  listeners(event: string): ((...args: unknown[]) => void)[];
+  removeListener(event: string, listener: (...args: unknown[]) => void): void;
+}
+
+const FAILURE_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Takes off the process's failure listeners added from now until `remove()`. tfjs-backend-wasm's
+ * Emscripten module, when it starts in Node, adds an 'uncaughtException' listener that throws the
+ * error again (and an 'unhandledRejection' one that throws it): Node then prints the line it was
+ * thrown from, the module's whole minified source (tens of KB), before any error of ours. Without
+ * them a failure reaches the process's own handling (one line from the demo's CLI). Browsers have
+ * no `process`: nothing to do there.
+ */
+function listenersAddedDuring(): { remove(): void } {
+  const proc = (globalThis as { process?: FailureEvents }).process;
+  if (!proc) return { remove: () => undefined };
+  const before = new Map(FAILURE_EVENTS.map((event) => [event, new Set(proc.listeners(event))]));
+  return {
+    remove() {
+      for (const event of FAILURE_EVENTS)
+        for (const listener of proc.listeners(event))
+          if (!before.get(event)!.has(listener)) proc.removeListener(event, listener);
+    },
+  };
 }
 
 /** The FedAvg paper's "2NN": 784-200-200-10, ReLU. Deterministic initial weights for a seed. */

@@ -2,8 +2,9 @@
 // joins over WebSocket, or over a WebRTC data channel. Everything comes from the query string:
 //   ?server=ws://127.0.0.1:8787&shard=0&of=3&seed=1&trainSize=8000&testSize=2000&split=iid[&id=...][&token=...]
 //   ?transport=webrtc&signalling=http://127.0.0.1:9000/&trainer=trainer&shard=0&...
+// and &joinTimeout=MS: how long the first join may take (default the SDK's, 30 s).
 import { joinFederation } from '@oiafed/browser';
-import type { MemberStatus, TrainParams } from '@oiafed/core';
+import { ConnectError, type MemberStatus, type TrainParams } from '@oiafed/core';
 import { partition, trainTestSplit } from '../src/mnist.js';
 import { MnistLearner } from '../src/mnist-learner.js';
 import { log, queryNumber, startPage } from './page-setup.js';
@@ -19,12 +20,22 @@ const of = num('of', 3);
 const seed = num('seed', 1);
 const id = q.get('id') ?? `tab-${shard}`;
 const heartbeat = num('heartbeat', 0);
+const joinTimeout = q.has('joinTimeout') ? num('joinTimeout', 0) : undefined;
 
 const $ = (name: string) => document.getElementById(name)!;
 $('id').textContent = id;
 $('server').textContent = webrtc ? `peer ${trainer} via ${signalling} (WebRTC)` : server;
 
 const rounds = (n: number) => `${n} round${n === 1 ? '' : 's'}`;
+
+/** What went wrong, as the cause row says it: the cause's kind (refused, http 403, ...) and the message. */
+function causeOf(error: Error): string {
+  if (!(error instanceof ConnectError)) return error.message;
+  const kind = error.failure === 'http' ? `http ${error.status}` : error.failure;
+  const tries =
+    error.attempts === undefined ? '' : `, ${error.attempts} attempt${error.attempts === 1 ? '' : 's'}`;
+  return `${kind}${error.timedOut ? ', out of time' : ''}${tries}: ${error.message}`;
+}
 
 function show(status: MemberStatus): void {
   const el = $('state');
@@ -34,11 +45,23 @@ function show(status: MemberStatus): void {
       ? `finished (${status.reason}, ${rounds(status.rounds ?? 0)})`
       : status.state + (status.round ? ` round ${status.round}` : '');
   if (status.round) $('round').textContent = String(status.round);
+  // The cause row: why the last attempt failed while connecting, or why the join gave up.
+  const cause = $('cause');
+  if (status.error) {
+    cause.textContent = causeOf(status.error);
+    cause.dataset.failure = status.error instanceof ConnectError ? status.error.failure : 'other';
+  } else if (status.state === 'registered') {
+    cause.textContent = '-';
+    delete cause.dataset.failure;
+  }
   log(
     status.state +
       (status.reason ? `: ${status.reason}` : '') +
       (status.delay ? ` (next try in ${Math.round(status.delay)} ms)` : ''),
   );
+  // For tests and curious people: the latest status, and an event per status.
+  Object.assign(globalThis, { oiafedStatus: status });
+  dispatchEvent(new CustomEvent('oiafed:status', { detail: status }));
 }
 
 const all = await startPage();
@@ -54,15 +77,24 @@ learner.train = async (params: TrainParams) => {
   return result;
 };
 
-const member = await joinFederation({
-  ...(webrtc ? { signalling, trainer } : { url: server }),
-  id,
-  learner,
-  metadata: { shard, examples: mine.count },
-  ...(q.get('token') ? { token: q.get('token')! } : {}),
-  ...(heartbeat > 0 ? { heartbeat: { interval: heartbeat, timeout: heartbeat * 3 } } : { heartbeat: false }),
-});
-show(member.status);
-member.events.on('status', show);
-// For tests and curious people: the member, from the console.
-Object.assign(globalThis, { oiafed: member });
+// For tests: when the join began (its joinTimeout runs from here).
+Object.assign(globalThis, { oiafedJoinStarted: performance.now() });
+try {
+  const member = await joinFederation({
+    ...(webrtc ? { signalling, trainer } : { url: server }),
+    id,
+    learner,
+    metadata: { shard, examples: mine.count },
+    ...(q.get('token') ? { token: q.get('token')! } : {}),
+    ...(heartbeat > 0
+      ? { heartbeat: { interval: heartbeat, timeout: heartbeat * 3 } }
+      : { heartbeat: false }),
+    ...(joinTimeout === undefined ? {} : { joinTimeout }),
+    // From the first attempt: the page says 'connecting' (and why an attempt failed) before it has joined.
+    onStatus: show,
+  });
+  // For tests and curious people: the member, from the console.
+  Object.assign(globalThis, { oiafed: member });
+} catch {
+  // The join gave up: its 'failed' status, with the cause, is on the page already.
+}

@@ -16,6 +16,7 @@ import {
   type RunConfig,
 } from '@oiafed/core';
 import { loadConfig } from './config-file.js';
+import { failureLine, runCommand } from './run-command.js';
 import { dashboardPage, type DashboardPage } from './dashboard-page.js';
 import { FileCheckpointStore } from './file-checkpoint-store.js';
 import { loadStrategyModule } from './strategy-module.js';
@@ -198,18 +199,15 @@ async function main(argv: string[]): Promise<number> {
   try {
     config = await loadConfig(file);
   } catch (error) {
-    console.error(`oiafed: ${(error as Error).message}`);
+    // A config that cannot be read or is invalid is a usage error: one line, exit code 2.
+    console.error(failureLine('oiafed', error));
     return 2;
   }
-  try {
-    return await serve(file, config);
-  } catch (error) {
-    console.error(`oiafed: ${boundedText(error instanceof Error ? error.message : error, 4096)}`);
-    return 1;
-  }
+  return serve(file, config);
 }
 
-process.exitCode = await main(process.argv.slice(2));
+// A run that fails prints one line and exits 1 (OIAFED_DEBUG=1: with its stack).
+await runCommand('oiafed', () => main(process.argv.slice(2)));
 // node-datachannel's native threads outlive closed connections whose far end (a tab) is still
 // open and would keep the process alive: the run is over and reported, so leave.
 process.exit();

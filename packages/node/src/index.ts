@@ -8,6 +8,8 @@ export type { WebSocketServerOptions, WebSocketTrainerServer } from './web-socke
 export { joinFederation } from './join-federation.js';
 export type { JoinFederationOptions } from './join-federation.js';
 export { allocateUnzeroed } from './allocate-unzeroed.js';
+export { runCommand, failureLine } from './run-command.js';
+export type { RunCommandOptions } from './run-command.js';
 export type { JoinOverWebRtcOptions, PeerOptions, OpenPeer } from '@oiafed/core';
 export { installWebRtcGlobals, servePeerSignalling, createPeer, serveWebRtc } from './webrtc.js';
 export type { SignallingOptions, SignallingServer } from './webrtc.js';

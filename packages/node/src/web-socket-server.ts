@@ -21,8 +21,13 @@ import { allocateUnzeroed } from './allocate-unzeroed.js';
 import { limitWsMessages, watchWsProgress } from './ws-progress.js';
 
 export interface WebSocketServerOptions {
-  /** Standalone: the port to listen on (0 picks a free one). */
+  /** Standalone: the port to listen on (0 picks a free one). Default 0. */
   port?: number;
+  /**
+   * Standalone: the interface to listen on. Default `'127.0.0.1'`: only this machine can connect.
+   * Give `'0.0.0.0'` (or `'::'`) for learners on other machines, or a given interface's address;
+   * then set `origins` and a token, since anyone who can reach the port can try to join.
+   */
   host?: string;
   /** Or attach to your own http/https server. */
   server?: HttpServer;
