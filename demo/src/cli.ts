@@ -43,6 +43,8 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --dashboard          serve the live dashboard (chart per round, learners, pause/resume/stop): on
                        the trainer's port in websocket mode, else on --dashboard-port (default 8788);
                        --admin-token T enables its controls (open the URL printed, add #token=T)
+  --secure             secure aggregation (SecAgg+): the trainer learns only the sum of each round's
+                       updates (clipped to [-1, 1], quantised to 32 bits, weighted by example count)
   --min-clients N      fewer results than this fail a round (default: --clients)
   --checkpoint FILE    checkpoint every round; restarting with the same file resumes from it
   --heartbeat MS       ping links every MS ms, declare them dead after 3 x MS
@@ -85,6 +87,7 @@ const { values } = orUsage(() =>
       strategy: { type: 'string' },
       mu: { type: 'string' },
       async: { type: 'boolean' },
+      secure: { type: 'boolean' },
       concurrency: { type: 'string' },
       buffer: { type: 'string' },
       slow: { type: 'string' },
@@ -140,6 +143,7 @@ const known = new Set([
   'dashboard',
   'dashboardPort',
   'adminToken',
+  'secure',
 ]);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
@@ -195,6 +199,11 @@ set(
   number(pick(values.slow, 'slow'), 'slow', (n) => n >= 0 && n < 1, 'a share in [0, 1)'),
 );
 if (values.async || fromFile.async === true) options.async = true;
+// An update's values beyond [-1, 1] are clipped (the 2NN's round updates are far smaller); no
+// learner holds more than the whole training set, which bounds the weights' sum.
+if (values.secure || fromFile.secure === true)
+  options.secure = { clipRange: 1, maxExamples: options.trainSize };
+if (options.secure && options.async) fail('--secure needs synchronous rounds (not --async)');
 set(
   'concurrency',
   number(
@@ -289,6 +298,7 @@ async function run(): Promise<number> {
       (schedule
         ? ` of FedBuff (${schedule.concurrency} training at once, ${schedule.buffer} results per version)`
         : '') +
+      (options.secure ? ', secure aggregation' : '') +
       `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
       (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : ''),
   );

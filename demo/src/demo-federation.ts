@@ -6,6 +6,7 @@ import {
   type Federation,
   type Node,
   type RunConfig,
+  type SecureAggregationOptions,
   type StrategyName,
 } from '@oiafed/core';
 import type { Dataset } from './mnist.js';
@@ -33,6 +34,8 @@ export interface DemoRunOptions {
   concurrency?: number;
   /** FedBuff: results per model version. Default: half of `concurrency` (at least 1). */
   buffer?: number;
+  /** Secure aggregation (`--secure`): the trainer sees only the sum of each round's updates. */
+  secure?: SecureAggregationOptions;
 }
 
 /** The FedBuff schedule `--async` runs, its defaults filled in. */
@@ -74,6 +77,7 @@ export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions)
       train: { epochs: options.epochs, batchSize: options.batchSize, lr: options.lr },
       schedule: options.async ? demoSchedule(options) : { name: 'sync' },
       onRoundFailure: 'stop',
+      ...(options.secure ? { secureAggregation: options.secure } : {}),
     },
   });
 }

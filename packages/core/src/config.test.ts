@@ -68,6 +68,27 @@ describe('run config', () => {
     expect(() => resolveConfig({ dashboard: { public: true } })).toThrow(/dashboard/);
   });
 
+  it('takes federation.secureAggregation with its defaults, and names a bad field', () => {
+    expect(resolveConfig({}).federation.secureAggregation).toBeUndefined();
+    expect(resolveConfig({ federation: { secureAggregation: { clipRange: 2 } } }).federation).toMatchObject({
+      secureAggregation: { clipRange: 2, bits: 32, maxExamples: 1000 },
+    });
+    expect(() => resolveConfig({ federation: { secureAggregation: { clipRange: 1, bits: 40 } } })).toThrow(
+      /federation\.secureAggregation\.bits must be an integer from 1 to 32 \(got 40\)/,
+    );
+    expect(() => resolveConfig({ federation: { secureAggregation: { clip: 1 } } })).toThrow(
+      /federation\.secureAggregation\.clip is not a known setting/,
+    );
+    expect(() => resolveConfig({ federation: { secureAggregation: true } })).toThrow(
+      /federation\.secureAggregation must be an object/,
+    );
+    expect(() =>
+      resolveConfig({ federation: { secureAggregation: { clipRange: 1, degree: 4, threshold: 5 } } }),
+    ).toThrow(
+      /federation\.secureAggregation\.threshold must be at most federation\.secureAggregation\.degree/,
+    );
+  });
+
   it('has no retry section: nothing a trainer does would read it', () => {
     expect(DEFAULT_RUN_CONFIG).not.toHaveProperty('retry');
   });

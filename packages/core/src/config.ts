@@ -8,6 +8,7 @@ import { DEFAULT_EXCLUDE } from './fl/exclusion.js';
 import { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
 import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 import { DEFAULT_MAX_OBSERVERS } from './fl/observers.js';
+import type { SecureAggregationOptions } from './fl/secure/options.js';
 
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
 export type InterceptorName = 'logging' | 'compression';
@@ -67,6 +68,11 @@ export interface RunConfig {
      * a server's, a Federation in a program is a call that should end.
      */
     onRoundFailure: 'retry' | 'stop';
+    /**
+     * Secure aggregation (SecAgg+): the trainer learns only the sum of each round's updates. Off
+     * when absent. Needs synchronous rounds and a strategy whose aggregate is the weighted mean.
+     */
+    secureAggregation?: SecureAggregationOptions;
   };
   /** What a server grants peers it does not trust (learners are whoever opened the page). */
   security: SecurityConfig;

@@ -1,5 +1,6 @@
 import { OiafedError } from './wire/errors.js';
 import { STRATEGY_NAMES } from './fl/strategies/by-name.js';
+import { resolveSecureAggregation } from './fl/secure/options.js';
 import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 import { isNodeId } from './wire/node-id.js';
 import { DEFAULT_RUN_CONFIG, type RunConfig, type SecurityConfig } from './config.js';
@@ -48,7 +49,7 @@ export function resolveConfig(input: unknown): RunConfig {
   const timeouts = section('timeouts');
   unknownKeys(timeouts, ['connect', 'request'], 'timeouts');
   const fed = section('federation');
-  unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint'], 'federation');
+  unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint', 'secureAggregation'], 'federation');
   const security = section('security');
   unknownKeys(security, [...Object.keys(d.security), 'credentials'], 'security');
   const dashboard = section('dashboard');
@@ -145,6 +146,13 @@ export function resolveConfig(input: unknown): RunConfig {
       schedule,
       train: fed.train === undefined ? {} : record(fed.train, 'federation.train'),
       ...(fed.checkpoint === undefined ? {} : { checkpoint: str(fed.checkpoint, 'federation.checkpoint') }),
+      ...(fed.secureAggregation === undefined
+        ? {}
+        : {
+            secureAggregation: resolveSecureAggregation(
+              record(fed.secureAggregation, 'federation.secureAggregation'),
+            ),
+          }),
       onRoundFailure: oneOf(
         fed.onRoundFailure ?? d.federation.onRoundFailure,
         ['retry', 'stop'] as const,

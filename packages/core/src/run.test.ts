@@ -8,6 +8,7 @@ import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 import { createFederation } from './run.js';
 import { FedAdam } from './fl/strategies/server-optimized.js';
 import { FedMedian } from './fl/strategies/robust.js';
+import { serveLearner } from './fl/serve-learner.js';
 
 describe('createFederation', () => {
   it('gives the trainer node the id and role of config.node, which a joining learner is told', async () => {
@@ -44,6 +45,51 @@ describe('createFederation', () => {
       for (const learner of learners) learner.close();
       node.close();
     }
+  });
+
+  it('runs federation.secureAggregation: learners served by serveLearner send masked inputs only', async () => {
+    const config = resolveConfig({
+      heartbeat: false,
+      federation: {
+        rounds: 1,
+        minClients: 3,
+        train: { lr: 0.05 },
+        onRoundFailure: 'stop',
+        secureAggregation: { clipRange: 4, bits: 32, maxExamples: 100 },
+      },
+    });
+    const { node, federation } = createFederation(config);
+    const methods: string[] = [];
+    const learners = [1, 2, 3].map((seed) => {
+      const learner = new Node({
+        id: `learner-${seed}`,
+        role: 'learner',
+        heartbeat: false,
+        interceptors: [{ name: 'methods', inbound: (f) => (f.kind === 'call' && methods.push(f.method), f) }],
+      });
+      serveLearner(learner, new LinearLearner(linearData(seed, 20)));
+      return learner;
+    });
+    try {
+      await Promise.all(learners.map((learner) => joinInMemory(node, learner)));
+      const result = await federation.start();
+      expect(result.history[0]).toMatchObject({ results: 3, numExamples: 60 });
+      // Training was asked inside the masked-input phase, never as a plain train call.
+      expect(methods).toContain('oiafed.secagg.maskedInput');
+      expect(methods).not.toContain('train');
+    } finally {
+      for (const learner of learners) learner.close();
+      node.close();
+    }
+  });
+
+  it('refuses secureAggregation with a strategy that does not aggregate by weighted mean, naming both', () => {
+    const config = resolveConfig({
+      federation: { strategy: { name: 'krum', options: {} }, secureAggregation: { clipRange: 1 } },
+    });
+    expect(() => createFederation(config)).toThrow(
+      /federation.secureAggregation cannot run with strategy krum/,
+    );
   });
 
   it('builds its node from the defaults the config took from their modules', () => {

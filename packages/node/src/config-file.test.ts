@@ -21,6 +21,9 @@ describe('YAML config', () => {
         '  strategy:',
         '    name: fedprox',
         '    options: { mu: 0.01 }',
+        '  secureAggregation:',
+        '    clipRange: 0.5',
+        '    threshold: 3',
         '',
       ].join('\n'),
     );
@@ -29,6 +32,7 @@ describe('YAML config', () => {
     expect(config.federation).toMatchObject({
       rounds: 4,
       strategy: { name: 'fedprox', options: { mu: 0.01 } },
+      secureAggregation: { clipRange: 0.5, threshold: 3, bits: 32 },
     });
   });
 

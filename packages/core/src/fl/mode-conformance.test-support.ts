@@ -51,6 +51,16 @@ const RUNS: readonly ConformanceRun[] = [
     options: () => ({ ...REFERENCE_RUN, minClients: 3, strategy: createStrategy('fedmedian') }),
     results: [3, 3, 3],
   },
+  {
+    // The learners' own starting models lie in [-4, 4): their updates stay inside the clip range.
+    name: 'FedAvg with secure aggregation (SecAgg+: keys, sealed shares, masked inputs, unmasking), every learner every round',
+    options: () => ({
+      ...REFERENCE_RUN,
+      minClients: 3,
+      secureAggregation: { clipRange: 8, maxExamples: 40 },
+    }),
+    results: [3, 3, 3],
+  },
 ];
 
 /**

@@ -63,7 +63,7 @@ function assertExamples(value: unknown, least: number, { maxExamples }: ResultLi
 }
 
 /** Absent, or a plain object of at most MAX_METRICS finite numbers under short printable names. */
-export function assertMetrics(metrics: unknown): void {
+function assertMetrics(metrics: unknown): void {
   if (metrics === undefined) return;
   if (!isPlainObject(metrics)) throw invalid(`metrics are ${boundedText(metrics, 64)}, not an object`);
   const names = Object.keys(metrics);

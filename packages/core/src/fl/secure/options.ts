@@ -36,7 +36,7 @@ export const DEFAULT_SECURE_MAX_EXAMPLES = 1_000;
 
 /** The options with their defaults, or INVALID_CONFIG naming the field (under `where`). */
 export function resolveSecureAggregation(
-  options: SecureAggregationOptions,
+  options: SecureAggregationOptions | Readonly<Record<string, unknown>>,
   where = 'federation.secureAggregation',
 ): ResolvedSecureAggregation {
   const o = options as Partial<Record<keyof SecureAggregationOptions, unknown>>;
