@@ -23,7 +23,7 @@ export default defineConfig({
         resolve: { alias },
         test: {
           name: 'node',
-          include: ['packages/*/src/**/*.test.ts', 'demo/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'demo/src/**/*.test.ts', 'scripts/readme/*.test.ts'],
           exclude: ['packages/browser/**'],
           environment: 'node',
           testTimeout: 20_000,

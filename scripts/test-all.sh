@@ -11,6 +11,8 @@ echo "== import rules (dependency-cruiser: layers import one way, the core stays
 $PNPM run check:imports
 echo "== lint and format (typescript-eslint strict type-checked, prettier)"
 $PNPM run lint
+echo "== the README holds: its TypeScript compiles (strict), its YAML configs load, its commands and flags exist"
+$PNPM run check:readme
 # Outside the network namespace: npm installs the tarballs' dependencies from the registry.
 echo "== the outsider's path: pack, npm install into a project outside the workspace, strict tsc, Node, a Vite page in Chromium"
 $PNPM exec vitest run --config scripts/outsider/vitest.config.ts

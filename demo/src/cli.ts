@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { boundedText, STRATEGY_NAMES } from '@oiafed/core';
 import { runCommand } from '@oiafed/node';
+import { parseDemoArgs } from './demo-args.js';
 import { servePage } from './page-server.js';
 import { serveTrainerTab } from './trainer-tab.js';
 import { DEFAULT_DEMO, runDemo, type DemoOptions } from './simulate.js';
@@ -45,7 +45,8 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
                        --admin-token T enables its controls (open the URL printed, add #token=T)
   --secure             secure aggregation (SecAgg+): the trainer learns only the sum of each round's
                        updates (clipped to [-1, 1], quantised to 32 bits, weighted by example count)
-  --min-clients N      fewer results than this fail a round (default: --clients)
+  --min-clients N      learners a round waits for, and fewer results than this fail it (default:
+                       --fraction of --clients, at least 1)
   --checkpoint FILE    checkpoint every round; restarting with the same file resumes from it
   --heartbeat MS       ping links every MS ms, declare them dead after 3 x MS
   --fedsgd             FedSGD: one full-batch step per round (sets --epochs 1 --batch-size full --lr 0.5)
@@ -72,50 +73,12 @@ function orUsage<T>(read: () => T): T {
   }
 }
 
-const { values } = orUsage(() =>
-  parseArgs({
-    options: {
-      clients: { type: 'string' },
-      fraction: { type: 'string' },
-      epochs: { type: 'string' },
-      'batch-size': { type: 'string' },
-      rounds: { type: 'string' },
-      lr: { type: 'string' },
-      iid: { type: 'boolean' },
-      noniid: { type: 'boolean' },
-      seed: { type: 'string' },
-      strategy: { type: 'string' },
-      mu: { type: 'string' },
-      async: { type: 'boolean' },
-      secure: { type: 'boolean' },
-      concurrency: { type: 'string' },
-      buffer: { type: 'string' },
-      slow: { type: 'string' },
-      mode: { type: 'string' },
-      workers: { type: 'string' },
-      port: { type: 'string' },
-      signalling: { type: 'string' },
-      token: { type: 'string' },
-      page: { type: 'boolean' },
-      'trainer-tab': { type: 'boolean' },
-      'node-learners': { type: 'boolean' },
-      dashboard: { type: 'boolean' },
-      'dashboard-port': { type: 'string' },
-      'admin-token': { type: 'string' },
-      'min-clients': { type: 'string' },
-      checkpoint: { type: 'string' },
-      heartbeat: { type: 'string' },
-      fedsgd: { type: 'boolean' },
-      target: { type: 'string' },
-      json: { type: 'string' },
-      config: { type: 'string' },
-      'train-size': { type: 'string' },
-      'test-size': { type: 'string' },
-      backend: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }),
-);
+const parsed = parseDemoArgs(process.argv.slice(2));
+if ('error' in parsed) {
+  console.error(`demo: ${parsed.error}`);
+  process.exit(2);
+}
+const { values } = parsed;
 
 if (values.help) {
   console.log(usage);
@@ -251,7 +214,12 @@ set(
 );
 set(
   'minClients',
-  number(pick(values['min-clients'], 'minClients'), 'min-clients', int, 'a positive integer'),
+  number(
+    pick(values['min-clients'], 'minClients'),
+    'min-clients',
+    (n) => int(n) && n <= options.clients,
+    `an integer from 1 to --clients (${options.clients})`,
+  ),
 );
 set('heartbeat', number(pick(values.heartbeat, 'heartbeat'), 'heartbeat', int, 'a positive integer (ms)'));
 const signalling = pick(values.signalling, 'signalling');

@@ -48,6 +48,16 @@ export function demoSchedule(options: DemoRunOptions): {
   return { name: 'fedbuff', concurrency, buffer: options.buffer ?? Math.max(1, Math.floor(concurrency / 2)) };
 }
 
+/**
+ * Learners a round waits for, and the results it needs: `minClients` if given, else what
+ * `fraction` of `clients` selects (at least 1). Defaulting to every learner would make a round of
+ * `--clients 100 --fraction 0.1` select all 100 (a round selects at least the results it needs)
+ * and fail when any one of them did.
+ */
+export function demoMinClients(options: DemoRunOptions): number {
+  return options.minClients ?? Math.max(1, Math.round(options.fraction * options.clients));
+}
+
 /** How the demo's trainer node runs: its id, a heartbeat (interval ms; timeout three times it) or none, a token. */
 export interface DemoTrainerOptions {
   id: string;
@@ -70,7 +80,7 @@ export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions)
     heartbeat: trainer.heartbeat ? { interval: trainer.heartbeat, timeout: trainer.heartbeat * 3 } : false,
     federation: {
       rounds: options.rounds,
-      minClients: options.minClients ?? options.clients,
+      minClients: demoMinClients(options),
       fraction: options.fraction,
       seed: options.seed,
       strategy: { name: options.strategy, options: options.strategy === 'fedprox' ? { mu: options.mu } : {} },

@@ -15,6 +15,7 @@ import {
   type RoundSummary,
   type RunConfig,
 } from '@oiafed/core';
+import { parseOiafedArgs } from './cli-args.js';
 import { loadConfig } from './config-file.js';
 import { failureLine, runCommand } from './run-command.js';
 import { dashboardPage, type DashboardPage } from './dashboard-page.js';
@@ -25,6 +26,7 @@ import { serveWebSocket } from './web-socket-server.js';
 import { servePeerSignalling, serveWebRtc } from './webrtc.js';
 
 const usage = `usage: oiafed serve <config.yaml>
+       oiafed --help
 
 Runs a federation's trainer from a YAML config (see the README's Configuration section): it serves
 transport.mode websocket on transport.port, or webrtc (a PeerJS signalling server on
@@ -190,11 +192,16 @@ async function serveDataChannels(
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, file] = argv;
-  if (command !== 'serve' || !file) {
-    console.error(usage);
+  const args = parseOiafedArgs(argv);
+  if (args.kind === 'help') {
+    console.log(usage);
+    return 0;
+  }
+  if (args.kind === 'error') {
+    console.error(`oiafed: ${args.message}`);
     return 2;
   }
+  const { file } = args;
   let config: RunConfig;
   try {
     config = await loadConfig(file);
