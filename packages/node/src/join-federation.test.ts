@@ -122,10 +122,13 @@ describe('joinFederation (Node): failures say what happened', () => {
     expect(ms).toBeLessThan(joinTimeout + 2_000);
   });
 
-  it('an unresolvable host (.invalid): failed with a DNS cause', async () => {
+  // Where no name server answers (a private network namespace), the lookup waits for the resolver (6 s here).
+  it('an unresolvable host (.invalid): failed with a DNS cause', { timeout: 45_000 }, async () => {
     const { states, error } = await failingJoin({
       url: 'ws://oiafed-no-such-host.invalid:8787',
       retry: { maxAttempts: 1 },
+      joinTimeout: 40_000,
+      link: { timeout: 35_000 },
     });
     expectConnectingThenFailed(states);
     expect(error).toMatchObject({ failure: 'dns', code: 'NOT_CONNECTED', attempts: 1 });
