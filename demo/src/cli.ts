@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { boundedText, STRATEGY_NAMES } from '@oiafed/core';
-import { runCommand } from '@oiafed/node';
+import { runCommand, showFederationProgress, type FederationProgress } from '@oiafed/node';
 import { parseDemoArgs } from './demo-args.js';
 import { servePage } from './page-server.js';
 import { serveTrainerTab } from './trainer-tab.js';
@@ -255,7 +255,6 @@ async function run(): Promise<number> {
     return 0;
   }
 
-  const live = process.stdout.isTTY;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const schedule = options.async ? demoSchedule(options) : undefined;
   // Under FedBuff a "round" is a model version.
@@ -292,31 +291,31 @@ async function run(): Promise<number> {
     }
   }
 
-  let runningRound = 0;
+  // Learners joining and each round's results: one updating line on a terminal, a few plain lines
+  // otherwise; the demo's own lines go through it (say), so they do not break into it.
+  let progress: FederationProgress | undefined;
+  const say = (line: string) => (progress ? progress.log(line) : console.log(line));
   const result = await runDemo(options, {
-    onResume: (round) => console.log(`resuming from the checkpoint of round ${round}`),
+    onFederation: (federation) => (progress = showFederationProgress(federation, process.stdout, { round })),
+    onResume: (round) => say(`resuming from the checkpoint of round ${round}`),
     onLearner: (id, event, reason) =>
       (options.mode === 'websocket' || options.mode === 'webrtc') &&
-      console.log(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
+      say(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
     onListening: (address, join) => void announce(address, join),
     onDashboard: (url) =>
-      console.log(
+      say(
         `dashboard: ${url}${options.dashboard?.adminToken === undefined ? ' (watch only: --admin-token enables its controls)' : ' (add #token=<admin token> for its controls)'}`,
       ),
-    onRoundStarted: (r) => (runningRound = r),
-    onClientResult: ({ done, of }) =>
-      live && process.stdout.write(`\r${round} ${runningRound}/${options.rounds}  ${done}/${of} results in`),
     onRound: (s, elapsed) => {
-      if (live) process.stdout.write('\r\x1b[2K');
       const failed = s.failures.length ? `  ${s.failures.length} failed` : '';
       const stale = s.stale ? `  ${s.stale} stale` : '';
-      console.log(
+      say(
         `${round} ${String(s.round).padStart(2)}/${options.rounds}  ${s.results}/${s.clients.length} clients${failed}${stale}  ` +
           `train loss ${(s.trainMetrics.loss ?? NaN).toFixed(4)}  test acc ${(s.evalMetrics.accuracy ?? NaN).toFixed(4)}  ` +
           `test loss ${(s.evalMetrics.loss ?? NaN).toFixed(4)}  ${round} ${seconds(s.timings.totalMs)}  elapsed ${seconds(elapsed)}`,
       );
     },
-  });
+  }).finally(() => progress?.close());
   console.log(
     `done: ${result.rounds} ${round}s in ${seconds(result.elapsedMs)} (${result.reason}); final test accuracy ${result.finalAccuracy.toFixed(4)}, best ${result.bestAccuracy.toFixed(4)}` +
       (options.target === undefined

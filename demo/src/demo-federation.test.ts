@@ -37,5 +37,5 @@ describe("the demo's run config", () => {
     ]);
     // Seeded selection: each round draws its own pair.
     expect(result.history[0]!.clients).not.toEqual(result.history[1]!.clients);
-  });
+  }, 60_000);
 });

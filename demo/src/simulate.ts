@@ -1,6 +1,7 @@
 import {
   type Node,
   type CheckpointStore,
+  type Federation,
   type FederationMember,
   type FederationResult,
   type RoundSummary,
@@ -96,6 +97,8 @@ export interface DemoHooks {
    * server's); `page` is the learner page's query for that (server=..., or transport=webrtc&...).
    */
   onListening?(address: string, page: Record<string, string>): void;
+  /** The run's federation, made: before it waits for learners or runs (e.g. to show its progress). */
+  onFederation?(federation: Federation): void;
   /** The dashboard is served at `url` (with `dashboard`). */
   onDashboard?(url: string): void;
   /** A checkpoint was found: the run continues after `round`. */
@@ -155,6 +158,7 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   const saved = await store?.load();
   if (saved) hooks.onResume?.(saved.round);
   const { federation, dispose } = createDemoFederation(trainer, options, test, store);
+  hooks.onFederation?.(federation);
   const { adminToken, port } = options.dashboard ?? {};
   const dashboard =
     page &&

@@ -19,6 +19,7 @@ import { parseOiafedArgs } from './cli-args.js';
 import { loadConfig } from './config-file.js';
 import { failureLine, runCommand } from './run-command.js';
 import { dashboardPage, type DashboardPage } from './dashboard-page.js';
+import { showFederationProgress } from './federation-progress.js';
 import { FileCheckpointStore } from './file-checkpoint-store.js';
 import { loadStrategyModule } from './strategy-module.js';
 import { serveDashboard, type DashboardServer } from './serve-dashboard.js';
@@ -92,6 +93,10 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     log: (line) => console.log(line),
     ...(strategy ? { strategy } : {}),
   });
+  // Learners joining and each round's results as they come: one updating line on a terminal, a
+  // few plain lines otherwise. The run's own lines go through it (say), so they do not break into it.
+  const live = showFederationProgress(federation, process.stdout);
+  const say = (line: string) => live.log(line);
   const host = config.transport.host ?? '127.0.0.1';
   const page = config.dashboard.enabled ? await dashboardPage() : undefined;
   const server =
@@ -104,23 +109,21 @@ async function serve(file: string, config: RunConfig): Promise<number> {
           limits: config.security,
           ...(page ? { http: page.handler } : {}),
         });
-  console.log(
+  say(
     `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`,
   );
   const dashboard = page && (await startDashboard({ node, federation }, config, page, server));
   const saved = await store.load();
-  if (saved) console.log(`resuming after round ${saved.round} from ${store.path}`);
-  node.events.on('CLIENT_REGISTERED', (c) => console.log(`${who(c)} joined`));
-  node.events.on('CLIENT_DISCONNECTED', (c) =>
-    console.log(`${who(c)} ${c.state}: ${boundedText(c.reason ?? '')}`),
-  );
-  node.events.on('CLIENT_UNREGISTERED', (c) => console.log(`${who(c)} left`));
+  if (saved) say(`resuming after round ${saved.round} from ${store.path}`);
+  node.events.on('CLIENT_REGISTERED', (c) => say(`${who(c)} joined`));
+  node.events.on('CLIENT_DISCONNECTED', (c) => say(`${who(c)} ${c.state}: ${boundedText(c.reason ?? '')}`));
+  node.events.on('CLIENT_UNREGISTERED', (c) => say(`${who(c)} left`));
 
   // Exclusions come just before their round's end: one line for all of them, after the round's.
   let excluded: Excluded[] = [];
   const report = (line: string) => {
-    console.log(line);
-    if (excluded.length) console.log(leftOut(excluded));
+    say(line);
+    if (excluded.length) say(leftOut(excluded));
     excluded = [];
   };
   federation.events.on('CLIENT_EXCLUDED', (e) => excluded.push(e));
@@ -132,11 +135,10 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     const result = await federation.start();
-    console.log(
-      `done: ${result.rounds} of ${fed.rounds} rounds (${result.reason}); checkpoint ${store.path}`,
-    );
+    say(`done: ${result.rounds} of ${fed.rounds} rounds (${result.reason}); checkpoint ${store.path}`);
     return 0;
   } finally {
+    live.close();
     process.off('SIGINT', stop).off('SIGTERM', stop);
     node.events.removeAllListeners();
     await dashboard?.close();

@@ -17,3 +17,5 @@ export { dashboardPage, DASHBOARD_PATH } from './dashboard-page.js';
 export type { DashboardPage } from './dashboard-page.js';
 export { serveDashboard } from './serve-dashboard.js';
 export type { DashboardServeOptions, DashboardServer } from './serve-dashboard.js';
+export { showFederationProgress } from './federation-progress.js';
+export type { FederationProgress, FederationProgressOptions, ProgressStream } from './federation-progress.js';

@@ -8,8 +8,28 @@ export type FederationState = 'idle' | 'running' | 'paused' | 'stopping' | 'fini
 
 export interface FederationEvents {
   STATE_CHANGED: [state: FederationState];
-  ROUND_STARTED: [info: { round: number; clients: NodeId[] }];
-  CLIENT_RESULT: [info: { round: number; client: NodeId; numExamples: number; metrics: Metrics; ms: number }];
+  /**
+   * The run waits for learners to connect: `joined` of the `needed` it waits for (before a round,
+   * for the starting model, or in `waitForClients`). Fired when a wait begins, when a learner joins
+   * during it, and when it is over (`joined >= needed`); not when enough were there already.
+   */
+  WAITING_FOR_LEARNERS: [info: { joined: number; needed: number }];
+  /**
+   * A round began: the learners asked, and `target`, the results that close it (fewer than asked
+   * with over-selection; under FedBuff, `clients` is empty and `target` is the buffer).
+   */
+  ROUND_STARTED: [info: { round: number; clients: NodeId[]; target: number }];
+  /** A learner's training result was accepted: the `results`-th of this round (attempt). */
+  CLIENT_RESULT: [
+    info: {
+      round: number;
+      client: NodeId;
+      numExamples: number;
+      metrics: Metrics;
+      ms: number;
+      results: number;
+    },
+  ];
   /** A learner's call failed; round 0 is the request for the starting model. */
   CLIENT_FAILED: [failure: ClientFailure & { round: number }];
   /** The round's aggregation left a learner's update out (a robust strategy, e.g. Krum). */

@@ -140,8 +140,11 @@ export class Federation {
 
   /** Resolves with the connected learners once there are at least `n`; rejects with TIMEOUT after `timeout` ms. */
   waitForClients(n: number, timeout = this.#o.clientWait): Promise<NodeId[]> {
-    return waitForLearners(this.#node, this.#abort.signal, () => this.clients(), n, timeout);
+    return waitForLearners(this.#node, this.#abort.signal, () => this.clients(), n, timeout, this.#waiting);
   }
+
+  readonly #waiting = (joined: number, needed: number) =>
+    this.events.emit('WAITING_FOR_LEARNERS', { joined, needed });
 
   /** Runs the rounds; resolves when they are done, the run is stopped, or a stop condition holds. */
   async start(): Promise<FederationResult> {
@@ -308,7 +311,14 @@ export class Federation {
       signal,
       calls: this.#calls.signal,
       waitFor: (keep, n, ms) =>
-        waitForLearners(this.#node, signal, () => keep(this.#node.registry.connected(learnerRole)), n, ms),
+        waitForLearners(
+          this.#node,
+          signal,
+          () => keep(this.#node.registry.connected(learnerRole)),
+          n,
+          ms,
+          this.#waiting,
+        ),
       failed: (failure) => this.events.emit('CLIENT_FAILED', { ...failure, round: 0 }),
     });
   }

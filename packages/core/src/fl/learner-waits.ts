@@ -6,7 +6,8 @@ import type { Node } from '../rpc/node.js';
 
 /**
  * Resolves with `candidates()` once it holds at least `n`, checked as learners register; TIMEOUT
- * after `timeout` ms, ABORTED when `signal` aborts.
+ * after `timeout` ms, ABORTED when `signal` aborts. `progress` hears how many there are while it
+ * waits: at first, on each change, and at the end; never when there were enough at once.
  */
 export function waitForLearners(
   node: Node,
@@ -14,15 +15,19 @@ export function waitForLearners(
   candidates: () => NodeId[],
   n: number,
   timeout: number,
+  progress?: (joined: number, needed: number) => void,
 ): Promise<NodeId[]> {
   const now = candidates();
   if (now.length >= n) return Promise.resolve(now);
+  let told = now.length;
+  progress?.(told, n);
   return onceWithTimeout<NodeId[]>(
     timeout,
     () => `only ${candidates().length} of ${n} learners connected`,
     (settle) => {
       const check = () => {
         const found = candidates();
+        if (found.length !== told) progress?.((told = found.length), n);
         if (found.length >= n) settle.resolve(found);
       };
       const onAbort = () => {

@@ -63,6 +63,8 @@ type Attempt =
 interface AttemptLog {
   outcomes: Map<NodeId, boolean>;
   failures: ClientFailure[];
+  /** Training results accepted so far (CLIENT_RESULT's count). */
+  results: number;
 }
 
 /**
@@ -75,7 +77,7 @@ export class RoundRunner {
   /** FedBuff's learners under way, across rounds; undefined for synchronous rounds. */
   readonly #buffered: BufferedTraining | undefined;
   /** Where FedBuff's cohorts report: the round attempt running now. */
-  #log: AttemptLog = { outcomes: new Map(), failures: [] };
+  #log: AttemptLog = { outcomes: new Map(), failures: [], results: 0 };
   /** FedBuff's picks so far: each draws from its own seeded stream. */
   #picks = 0;
 
@@ -156,15 +158,15 @@ export class RoundRunner {
     const selectable = this.#selectable(connected, attempt);
     // FedBuff's learners are picked as others finish, not per round.
     const { clients, target } = this.#buffered
-      ? { clients: [], target: 0 }
+      ? { clients: [], target: this.#buffered.options.buffer }
       : selectClients(o.selection, selectable, round, o.seed, {
           retry,
           atLeast: o.minResults,
           overSelection: o.overSelection,
         });
     progress.round = round;
-    events.emit('ROUND_STARTED', { round, clients: [...clients] });
-    const log: AttemptLog = { outcomes: new Map(), failures: [] };
+    events.emit('ROUND_STARTED', { round, clients: [...clients], target });
+    const log: AttemptLog = { outcomes: new Map(), failures: [], results: 0 };
     this.#log = log;
     try {
       const done = await this.#trainAndEvaluate(round, clients, target, connected, started, log);
@@ -275,7 +277,8 @@ export class RoundRunner {
       signal,
       limits,
       activity,
-      trained: (info) => events.emit('CLIENT_RESULT', info),
+      // FedBuff's cohorts outlive their version: a result counts toward the attempt running now.
+      trained: (info) => events.emit('CLIENT_RESULT', { ...info, results: ++this.#log.results }),
       outcome: (client, failure) => {
         log.outcomes.set(client, failure === undefined && log.outcomes.get(client) !== false);
         if (!failure) return;
