@@ -43,3 +43,35 @@ describe('the demo CLI fails cleanly', () => {
     expect(stderr).toMatch(/^demo: Unknown option '--no-such-option'/);
   });
 });
+
+describe('the demo with differential privacy', () => {
+  it('--dp-noise and --dp-clip run DP-FedAvg: every round line says epsilon, and --dp-budget ends the run', async () => {
+    const small = ['--clients', '4', '--train-size', '1200', '--test-size', '500', '--rounds', '5'];
+    const { code, stdout } = await demo([
+      ...small,
+      '--dp-noise',
+      '2',
+      '--dp-clip',
+      '1',
+      '--dp-budget',
+      '4.1',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/differential privacy: noise multiplier 2, clip 1, epsilon budget 4\.1/);
+    // Opacus, z 2, q 1, delta 1e-5: epsilon 2.1657, 3.1890, 4.0113 after rounds 1 to 3; 4.7285 after a fourth.
+    expect(stdout).toMatch(
+      /^round {2}1\/5 .*test acc 0\.\d+ .*epsilon 2\.17 of 4\.1 \(delta 1e-5, z 2, clip 1\)/m,
+    );
+    expect(stdout).toMatch(/^round {2}3\/5 .*epsilon 4\.01 of 4\.1 /m);
+    expect(stdout).not.toMatch(/^round {2}4\/5/m);
+    expect(stdout).toMatch(/^done: 3 rounds in .* \(budget\)/m);
+  }, 120_000);
+
+  it('refuses --dp-noise without --dp-clip, and a budget without noise', async () => {
+    const [noClip, noNoise] = await Promise.all([demo(['--dp-noise', '1']), demo(['--dp-budget', '3'])]);
+    expect(noClip.code).toBe(2);
+    expect(noClip.stderr).toMatch(/^demo: --dp-noise and --dp-clip go together/);
+    expect(noNoise.code).toBe(2);
+    expect(noNoise.stderr).toMatch(/^demo: --dp-delta and --dp-budget need --dp-noise and --dp-clip/);
+  }, 60_000);
+});

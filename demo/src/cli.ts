@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { boundedText, STRATEGY_NAMES } from '@oiafed/core';
+import { boundedText, privacyText, STRATEGY_NAMES } from '@oiafed/core';
 import { runCommand, showFederationProgress, type FederationProgress } from '@oiafed/node';
 import { parseDemoArgs } from './demo-args.js';
 import { servePage } from './page-server.js';
@@ -51,10 +51,13 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --heartbeat MS       ping links every MS ms, declare them dead after 3 x MS
   --fedsgd             FedSGD: one full-batch step per round (sets --epochs 1 --batch-size full --lr 0.5)
   --target ACC         stop at the first round whose test accuracy reaches ACC, and report it
+  --dp-noise Z         differential privacy (DP-FedAvg, central): noise multiplier Z; needs --dp-clip C,
+  --dp-clip C          the L2 norm each update is clipped to; --dp-delta D (default 1e-5) is the delta
+                       epsilon is reported at, --dp-budget E stops the run before epsilon passes E
   --json FILE          write per-round metrics to FILE
   --config FILE        YAML with the same keys (clients, fraction, epochs, batchSize, rounds, lr,
                        split, seed, strategy, mu, async, concurrency, buffer, slow, mode, target,
-                       trainSize, testSize, backend)
+                       trainSize, testSize, backend, dpNoise, dpClip, dpDelta, dpBudget)
   --train-size N, --test-size N, --backend wasm|cpu
 `;
 
@@ -107,6 +110,10 @@ const known = new Set([
   'dashboardPort',
   'adminToken',
   'secure',
+  'dpNoise',
+  'dpClip',
+  'dpDelta',
+  'dpBudget',
 ]);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
@@ -243,6 +250,26 @@ if (values.dashboard || fromFile.dashboard === true) {
     ...(adminToken === undefined ? {} : { adminToken: text(adminToken, 'admin-token') }),
   };
 }
+const dp = (
+  flag: 'dp-noise' | 'dp-clip' | 'dp-delta' | 'dp-budget',
+  key: string,
+  check: (n: number) => boolean,
+  expected: string,
+) => number(values[flag] ?? fromFile[key], `--${flag}`, check, expected);
+const dpNoise = dp('dp-noise', 'dpNoise', (n) => n > 0, 'a number > 0');
+const dpClip = dp('dp-clip', 'dpClip', (n) => n > 0, 'a number > 0');
+const dpDelta = dp('dp-delta', 'dpDelta', (n) => n > 0 && n < 1, 'in (0, 1)');
+const dpBudget = dp('dp-budget', 'dpBudget', (n) => n > 0, 'an epsilon > 0');
+if ((dpNoise === undefined) !== (dpClip === undefined)) fail('--dp-noise and --dp-clip go together');
+if (dpNoise === undefined && (dpDelta !== undefined || dpBudget !== undefined))
+  fail('--dp-delta and --dp-budget need --dp-noise and --dp-clip');
+if (dpNoise !== undefined && dpClip !== undefined)
+  options.privacy = {
+    noiseMultiplier: dpNoise,
+    clip: dpClip,
+    ...(dpDelta === undefined ? {} : { delta: dpDelta }),
+    ...(dpBudget === undefined ? {} : { budget: dpBudget }),
+  };
 const backend = pick(values.backend, 'backend');
 if (backend !== undefined) options.backend = oneOf(backend, ['wasm', 'cpu'] as const, 'backend');
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
@@ -267,7 +294,11 @@ async function run(): Promise<number> {
         : '') +
       (options.secure ? ', secure aggregation' : '') +
       `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
-      (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : ''),
+      (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : '') +
+      (options.privacy
+        ? `; differential privacy: noise multiplier ${options.privacy.noiseMultiplier}, clip ${options.privacy.clip}` +
+          (options.privacy.budget === undefined ? '' : `, epsilon budget ${options.privacy.budget}`)
+        : ''),
   );
   /** Says where the trainer listens and, with --page, the learner pages to open (their server starts meanwhile). */
   async function announce(address: string, join: Record<string, string>): Promise<void> {
@@ -309,10 +340,11 @@ async function run(): Promise<number> {
     onRound: (s, elapsed) => {
       const failed = s.failures.length ? `  ${s.failures.length} failed` : '';
       const stale = s.stale ? `  ${s.stale} stale` : '';
+      const privacy = s.privacy ? `  ${privacyText(s.privacy)}` : '';
       say(
         `${round} ${String(s.round).padStart(2)}/${options.rounds}  ${s.results}/${s.clients.length} clients${failed}${stale}  ` +
           `train loss ${(s.trainMetrics.loss ?? NaN).toFixed(4)}  test acc ${(s.evalMetrics.accuracy ?? NaN).toFixed(4)}  ` +
-          `test loss ${(s.evalMetrics.loss ?? NaN).toFixed(4)}  ${round} ${seconds(s.timings.totalMs)}  elapsed ${seconds(elapsed)}`,
+          `test loss ${(s.evalMetrics.loss ?? NaN).toFixed(4)}${privacy}  ${round} ${seconds(s.timings.totalMs)}  elapsed ${seconds(elapsed)}`,
       );
     },
   }).finally(() => progress?.close());

@@ -42,6 +42,10 @@ export const DEMO_OPTIONS = {
   'train-size': { type: 'string' },
   'test-size': { type: 'string' },
   backend: { type: 'string' },
+  'dp-noise': { type: 'string' },
+  'dp-clip': { type: 'string' },
+  'dp-delta': { type: 'string' },
+  'dp-budget': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 

@@ -36,6 +36,11 @@ export interface DemoRunOptions {
   buffer?: number;
   /** Secure aggregation (`--secure`): the trainer sees only the sum of each round's updates. */
   secure?: SecureAggregationOptions;
+  /**
+   * Client-level differential privacy (DP-FedAvg, central): updates clipped to `clip`, noise of std
+   * noiseMultiplier x clip on their sum, epsilon at `delta` reported every round; the run stops at `budget`.
+   */
+  privacy?: { noiseMultiplier: number; clip: number; delta?: number; budget?: number };
 }
 
 /** The FedBuff schedule `--async` runs, its defaults filled in. */
@@ -88,6 +93,7 @@ export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions)
       schedule: options.async ? demoSchedule(options) : { name: 'sync' },
       onRoundFailure: 'stop',
       ...(options.secure ? { secureAggregation: options.secure } : {}),
+      ...(options.privacy ? { privacy: options.privacy } : {}),
     },
   });
 }

@@ -9,7 +9,9 @@ import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 import { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
 import { joinInMemory } from './connect/join-in-memory.js';
 import { Node } from './rpc/node.js';
-import { createNode } from './run.js';
+import { createFederation, createNode } from './run.js';
+import { DifferentialPrivacy } from './fl/privacy/differential-privacy.js';
+import { DEFAULT_PRIVACY } from './fl/privacy/privacy-options.js';
 import { nextEvent } from './test-support.js';
 import { DEFAULT_REQUEST_TIMEOUT } from './rpc/request-timeout.js';
 import { DEFAULT_MAX_OBSERVERS } from './fl/observers.js';
@@ -215,5 +217,88 @@ describe('run config', () => {
     expect(() => resolveConfig(input)).toThrow(
       expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(message) }),
     );
+  });
+});
+
+describe('federation.privacy', () => {
+  it('is off by default, and fills its defaults from DEFAULT_PRIVACY when given', () => {
+    expect(resolveConfig({}).federation.privacy).toBeUndefined();
+    expect(
+      resolveConfig({ federation: { privacy: { noiseMultiplier: 1, clip: 0.5 } } }).federation.privacy,
+    ).toEqual({
+      noiseMultiplier: 1,
+      clip: 0.5,
+      delta: DEFAULT_PRIVACY.delta,
+      mode: DEFAULT_PRIVACY.mode,
+      sampleRate: DEFAULT_PRIVACY.sampleRate,
+    });
+    const adaptive = resolveConfig({
+      federation: {
+        privacy: { noiseMultiplier: 1, clip: { initial: 0.1 }, expectedClients: 100, budget: 8 },
+      },
+    }).federation.privacy;
+    expect(adaptive).toMatchObject({
+      clip: {
+        initial: 0.1,
+        targetQuantile: DEFAULT_PRIVACY.targetQuantile,
+        learningRate: DEFAULT_PRIVACY.learningRate,
+        countNoise: 5,
+      },
+      budget: 8,
+      expectedClients: 100,
+    });
+  });
+
+  it('rejects a malformed section, naming the field', () => {
+    const privacy = (p: unknown) => () => resolveConfig({ federation: { privacy: p } });
+    expect(privacy('on')).toThrow(/federation\.privacy must be an object/);
+    expect(privacy({ clip: 1 })).toThrow(/federation\.privacy\.noiseMultiplier must be set/);
+    expect(privacy({ noiseMultiplier: 1 })).toThrow(/federation\.privacy\.clip must be set/);
+    expect(privacy({ noiseMultiplier: '1', clip: 1 })).toThrow(
+      /federation\.privacy\.noiseMultiplier must be a number/,
+    );
+    expect(privacy({ noiseMultiplier: 0, clip: 1 })).toThrow(
+      /federation\.privacy\.noiseMultiplier must be a number > 0/,
+    );
+    expect(privacy({ noiseMultiplier: 1, clip: -2 })).toThrow(
+      /federation\.privacy\.clip must be a number > 0/,
+    );
+    expect(privacy({ noiseMultiplier: 1, clip: 1, delta: 2 })).toThrow(
+      /federation\.privacy\.delta must be in \(0, 1\)/,
+    );
+    expect(privacy({ noiseMultiplier: 1, clip: 1, mode: 'local' })).toThrow(
+      /federation\.privacy\.mode must be one of/,
+    );
+    expect(privacy({ noiseMultiplier: 1, clip: 1, epsilon: 3 })).toThrow(
+      /federation\.privacy\.epsilon is not a known setting/,
+    );
+    expect(privacy({ noiseMultiplier: 1, clip: { initial: 1, rate: 2 } })).toThrow(
+      /federation\.privacy\.clip\.rate is not a known setting/,
+    );
+    expect(privacy({ noiseMultiplier: 1, clip: { initial: 1 } })).toThrow(
+      /federation\.privacy\.clip\.countNoise/,
+    );
+    expect(privacy({ noiseMultiplier: 1, clip: 1, sampleRate: 1.5 })).toThrow(
+      /federation\.privacy\.sampleRate/,
+    );
+    expect(privacy({ noiseMultiplier: 1, clip: 1, expectedClients: 2.5 })).toThrow(
+      /federation\.privacy\.expectedClients/,
+    );
+  });
+
+  it('wraps the run\u2019s strategy in DifferentialPrivacy', () => {
+    const config = resolveConfig({ federation: { privacy: { noiseMultiplier: 1.2, clip: 2, budget: 10 } } });
+    const { node, federation } = createFederation(config);
+    try {
+      const strategy = federation.strategy;
+      if (!(strategy instanceof DifferentialPrivacy)) throw new Error('the strategy is not wrapped');
+      expect(strategy.name).toBe('fedavg+dp');
+      expect(strategy.options).toMatchObject({
+        noiseMultiplier: 1.2,
+        budget: 10,
+      });
+    } finally {
+      node.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
 import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 import { DEFAULT_MAX_OBSERVERS } from './fl/observers.js';
 import type { SecureAggregationOptions } from './fl/secure/options.js';
+import type { AdaptiveClipping, DifferentialPrivacyOptions } from './fl/privacy/privacy-options.js';
 
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
 export type InterceptorName = 'logging' | 'compression';
@@ -73,6 +74,12 @@ export interface RunConfig {
      * when absent. Needs synchronous rounds and a strategy whose aggregate is the weighted mean.
      */
     secureAggregation?: SecureAggregationOptions;
+    /**
+     * Client-level differential privacy (DP-FedAvg) around the strategy: updates clipped to `clip`,
+     * Gaussian noise of std noiseMultiplier x clip on their sum, epsilon at `delta` reported every round,
+     * the run stopped at `budget`. Off when absent; its defaults are DEFAULT_PRIVACY's.
+     */
+    privacy?: PrivacyConfig;
   };
   /** What a server grants peers it does not trust (learners are whoever opened the page). */
   security: SecurityConfig;
@@ -115,6 +122,15 @@ export interface SecurityConfig extends ServerLimits {
    * are forgotten.
    */
   recentDeparted: number;
+}
+
+/** `federation.privacy` with its defaults filled: DifferentialPrivacyOptions as a config file holds them. */
+export interface PrivacyConfig extends Required<
+  Pick<DifferentialPrivacyOptions, 'noiseMultiplier' | 'delta' | 'mode' | 'sampleRate'>
+> {
+  clip: number | Required<AdaptiveClipping>;
+  budget?: number;
+  expectedClients?: number;
 }
 
 /** Every field optional, nested: what a user writes. */

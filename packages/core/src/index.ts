@@ -112,6 +112,7 @@ export { DifferentialPrivacy } from './fl/privacy/differential-privacy.js';
 export { DEFAULT_PRIVACY } from './fl/privacy/privacy-options.js';
 export type { DifferentialPrivacyOptions, AdaptiveClipping } from './fl/privacy/privacy-options.js';
 export type { RoundPrivacy } from './fl/privacy/round-privacy.js';
+export { privacyText } from './fl/privacy/privacy-text.js';
 export { RdpAccountant, DEFAULT_ORDERS, type AccountantStep } from './fl/privacy/rdp-accountant.js';
 export { withLearnerPrivacy, PRIVACY_CONFIG_KEY, type LearnerPrivacy } from './fl/privacy/learner-privacy.js';
 export { MedianAggregation } from './fl/aggregations/coordinate-median.js';
@@ -172,7 +173,14 @@ export { DEFAULT_CONNECT_TIMEOUT, DEFAULT_JOIN_TIMEOUT } from './links/connect-t
 export { ConnectError } from './links/connect-error.js';
 export type { ConnectFailure, ConnectErrorDetail } from './links/connect-error.js';
 export { boundedText, MAX_REPORTED_TEXT } from './wire/bounded-text.js';
-export type { RunConfig, RunConfigInput, SecurityConfig, TransportMode, InterceptorName } from './config.js';
+export type {
+  RunConfig,
+  RunConfigInput,
+  SecurityConfig,
+  PrivacyConfig,
+  TransportMode,
+  InterceptorName,
+} from './config.js';
 export type { LearnerContext, LearnerFactory } from './fl/learner-host.js';
 export type { ConnectWebSocketOptions } from './links/web-socket.js';
 export type { UplinkStatus, UplinkStatusDetail, ResumeStore } from './connect/uplink.js';

@@ -1,9 +1,10 @@
 import { OiafedError } from './wire/errors.js';
 import { STRATEGY_NAMES } from './fl/strategies/by-name.js';
 import { resolveSecureAggregation } from './fl/secure/options.js';
+import { DEFAULT_PRIVACY, resolvePrivacy, type AdaptiveClipping } from './fl/privacy/privacy-options.js';
 import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 import { isNodeId } from './wire/node-id.js';
-import { DEFAULT_RUN_CONFIG, type RunConfig, type SecurityConfig } from './config.js';
+import { DEFAULT_RUN_CONFIG, type PrivacyConfig, type RunConfig, type SecurityConfig } from './config.js';
 import {
   bool,
   credentials,
@@ -49,7 +50,7 @@ export function resolveConfig(input: unknown): RunConfig {
   const timeouts = section('timeouts');
   unknownKeys(timeouts, ['connect', 'request'], 'timeouts');
   const fed = section('federation');
-  unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint', 'secureAggregation'], 'federation');
+  unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint', 'secureAggregation', 'privacy'], 'federation');
   const security = section('security');
   unknownKeys(security, [...Object.keys(d.security), 'credentials'], 'security');
   const dashboard = section('dashboard');
@@ -158,6 +159,7 @@ export function resolveConfig(input: unknown): RunConfig {
         ['retry', 'stop'] as const,
         'federation.onRoundFailure',
       ),
+      ...(fed.privacy === undefined ? {} : { privacy: privacyOf(record(fed.privacy, 'federation.privacy')) }),
     },
     security: {
       ...(security.credentials === undefined
@@ -225,5 +227,49 @@ function scheduleOf(raw: Record<string, unknown>): RunConfig['federation']['sche
     concurrency,
     buffer,
     maxStaleness: integer(raw.maxStaleness ?? 10, 'federation.schedule.maxStaleness', 0),
+  };
+}
+
+/**
+ * `federation.privacy`: each field's type checked here, its range by the privacy options themselves
+ * (one check for a config file and for code), defaults from DEFAULT_PRIVACY.
+ */
+function privacyOf(raw: Record<string, unknown>): PrivacyConfig {
+  const where = 'federation.privacy';
+  unknownKeys(
+    raw,
+    ['noiseMultiplier', 'clip', 'delta', 'budget', 'mode', 'sampleRate', 'expectedClients'],
+    where,
+  );
+  if (raw.noiseMultiplier === undefined) fail(`${where}.noiseMultiplier`, 'set (a number > 0)', undefined);
+  if (raw.clip === undefined) fail(`${where}.clip`, 'set (a number > 0, or { initial, ... })', undefined);
+  const optional = (key: string) => (raw[key] === undefined ? undefined : num(raw[key], `${where}.${key}`));
+  let clip: number | AdaptiveClipping;
+  if (typeof raw.clip === 'object' && raw.clip !== null && !Array.isArray(raw.clip)) {
+    const adaptive = raw.clip as Record<string, unknown>;
+    unknownKeys(adaptive, ['initial', 'targetQuantile', 'learningRate', 'countNoise'], `${where}.clip`);
+    clip = { initial: num(adaptive.initial, `${where}.clip.initial`) };
+    for (const key of ['targetQuantile', 'learningRate', 'countNoise'] as const)
+      if (adaptive[key] !== undefined) clip[key] = num(adaptive[key], `${where}.clip.${key}`);
+  } else clip = num(raw.clip, `${where}.clip`);
+  const budget = optional('budget');
+  const expectedClients = optional('expectedClients');
+  const resolved = resolvePrivacy(
+    {
+      noiseMultiplier: num(raw.noiseMultiplier, `${where}.noiseMultiplier`),
+      clip,
+      delta: optional('delta') ?? DEFAULT_PRIVACY.delta,
+      mode: oneOf(raw.mode ?? DEFAULT_PRIVACY.mode, ['central', 'distributed'] as const, `${where}.mode`),
+      sampleRate: optional('sampleRate') ?? DEFAULT_PRIVACY.sampleRate,
+      ...(budget === undefined ? {} : { budget }),
+      ...(expectedClients === undefined ? {} : { expectedClients }),
+    },
+    where,
+  );
+  const { budget: b, expectedClients: e, ...rest } = resolved;
+  return {
+    ...rest,
+    ...(b === undefined ? {} : { budget: b }),
+    ...(e === undefined ? {} : { expectedClients: e }),
   };
 }

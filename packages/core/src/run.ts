@@ -1,6 +1,7 @@
 import type { InterceptorName, RunConfig } from './config.js';
 import type { CheckpointStore } from './fl/checkpoint.js';
 import { createStrategy } from './fl/strategies/by-name.js';
+import { DifferentialPrivacy } from './fl/privacy/differential-privacy.js';
 import type { Strategy } from './fl/strategy.js';
 import { OiafedError } from './wire/errors.js';
 import { Federation, type FederationOptions } from './fl/federation.js';
@@ -60,7 +61,8 @@ export function createNode(config: RunConfig, log?: (line: string) => void): Nod
 export function createFederation(config: RunConfig, parts: RunParts = {}): Run {
   const fed = config.federation;
   // Before the node: a config that cannot run leaves nothing open behind it.
-  const strategy = strategyOf(fed.strategy, parts.strategy);
+  const chosen = strategyOf(fed.strategy, parts.strategy);
+  const strategy = fed.privacy ? new DifferentialPrivacy(chosen, fed.privacy) : chosen;
   const node = parts.node ?? createNode(config, parts.log);
   const federation = new Federation({
     node,

@@ -139,6 +139,47 @@ describe('oiafed serve', () => {
     }
   }, 60_000);
 
+  it('runs a federation with distributed differential privacy: learners joined over WebSocket clip and noise their updates, each round line says epsilon, and the run stops at its budget', async () => {
+    const port = await freePort();
+    const config = join(dir, 'privacy.yaml');
+    await writeFile(
+      config,
+      [
+        `transport: { mode: websocket, port: ${port} }`,
+        'heartbeat: { interval: 200, timeout: 1000 }',
+        'federation:',
+        '  rounds: 10',
+        '  minClients: 2',
+        '  train: { lr: 0.05 }',
+        '  privacy: { noiseMultiplier: 2, clip: 1, budget: 4.1, mode: distributed }',
+        '',
+      ].join('\n'),
+    );
+    const run = oiafed('serve', config);
+    const learners: LineProcess[] = [];
+    try {
+      await run.waitFor(/serving ws:\/\/127\.0\.0\.1:\d+; fedavg\+dp, 10 rounds, minClients 2/);
+      learners.push(
+        learnerProcess(`ws://127.0.0.1:${port}`, 'a', '1'),
+        learnerProcess(`ws://127.0.0.1:${port}`, 'b', '2'),
+      );
+      // Opacus, z 2, q 1, delta 1e-5: epsilon 2.1657, 3.1890, 4.0113; a fourth round would reach 4.7285.
+      await run.waitFor(
+        /^round 1\/10 {2}2\/2 learners .* epsilon 2\.17 of 4\.1 \(delta 1e-5, z 2, clip 1\)/m,
+      );
+      await run.waitFor(/^round 3\/10 {2}2\/2 learners .* epsilon 4\.01 of 4\.1 /m);
+      await run.waitFor(/^done: 3 of 10 rounds \(budget\)/);
+      expect(await withTimeout(run.exited, 10_000, 'oiafed serve did not exit')).toBe(0);
+      for (const learner of learners) {
+        await learner.waitFor(/^finished budget 3 \(finished\)$/, 10_000);
+        expect(await withTimeout(learner.exited, 10_000, 'a finished learner process did not exit')).toBe(0);
+      }
+    } finally {
+      learners.forEach((l) => l.kill());
+      run.kill();
+    }
+  }, 60_000);
+
   it('serves a federation over WebRTC: its own signalling server, learner processes joining over data channels, which exit 0 once the run completes', async () => {
     const port = await freePort();
     const config = join(dir, 'webrtc.yaml');

@@ -6,6 +6,7 @@ import {
   createFederation,
   OBSERVER_ROLE,
   OiafedError,
+  privacyText,
   type ClientInfo,
   type ClientFailure,
   type Federation,
@@ -61,7 +62,8 @@ function progress(s: RoundSummary, rounds: number): string {
   const failed = s.failures.length ? `  ${s.failures.length} failed (${failedList(s.failures)})` : '';
   const train = fmt(s.trainMetrics);
   const evaluation = fmt(s.evalMetrics);
-  return `round ${s.round}/${rounds}  ${s.results}/${s.clients.length} learners${failed}${train ? `  train ${train}` : ''}${evaluation ? `  eval ${evaluation}` : ''}  ${(s.timings.totalMs / 1000).toFixed(1)} s`;
+  const privacy = s.privacy ? `  ${privacyText(s.privacy)}` : '';
+  return `round ${s.round}/${rounds}  ${s.results}/${s.clients.length} learners${failed}${train ? `  train ${train}` : ''}${evaluation ? `  eval ${evaluation}` : ''}${privacy}  ${(s.timings.totalMs / 1000).toFixed(1)} s`;
 }
 
 function roundFailed(f: RoundFailure, rounds: number): string {

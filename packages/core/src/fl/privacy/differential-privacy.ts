@@ -136,9 +136,12 @@ export class DifferentialPrivacy extends Strategy {
 
   /** Distributed mode: the std of the noise each learner adds, so that the expected learners' shares add up to z·C. */
   #shareStd(): number {
-    const { noiseMultiplier, expectedClients } = this.options;
-    const sharing = expectedClients ?? Math.max(1, this.#selected);
-    return (noiseMultiplier * this.#clip) / Math.sqrt(sharing);
+    return (this.options.noiseMultiplier * this.#clip) / Math.sqrt(this.#sharing());
+  }
+
+  /** Distributed mode: how many learners the noise is shared among. */
+  #sharing(): number {
+    return this.options.expectedClients ?? Math.max(1, this.#selected);
   }
 
   /** The round's model from its clipped sum: noised, divided, accounted for; the clip adapted. */
@@ -155,7 +158,7 @@ export class DifferentialPrivacy extends Strategy {
       for (const t of Object.values(sum.sum)) this.#noise.add(t.data, sumMultiplier * clip);
     } else {
       // Fewer learners than expected added fewer shares: count the noise that is really in the sum.
-      accounted = Math.min(z, (Math.sqrt(sum.count) * this.#shareStd()) / clip);
+      accounted = z * Math.sqrt(Math.min(1, sum.count / this.#sharing()));
     }
     if (typeof clipping !== 'number') {
       const { countNoise, learningRate, targetQuantile } = clipping;
