@@ -1,6 +1,7 @@
 import { federationSuite } from './federation.js';
 import { fedbuffSuite } from './fedbuff-vs-sync.js';
 import { memorySuite } from './memory.js';
+import { privacySuite } from './privacy.js';
 import { strategiesSuite } from './strategies.js';
 import { websocketSuite } from './websocket.js';
 import { webrtcSuite } from './webrtc.js';
@@ -14,6 +15,7 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   websocket: websocketSuite,
   webrtc: webrtcSuite,
   fedbuff: fedbuffSuite,
+  privacy: privacySuite,
 };
 
 const args = process.argv.slice(2);

@@ -57,3 +57,8 @@ export { dataConnectionChannel, connectPeer, acceptPeerConnections } from './lin
 export type { DataConnectionLike, PeerLike, PeerError, AcceptPeerOptions } from './links/data-channel.js';
 export { openPeer, reachSignalling, serveOverWebRtc, signallingAddress } from './links/peer.js';
 export type { PeerConstructor } from './links/peer.js';
+// The privacy benchmark drives a round's training through a cohort of its own (bench/src/privacy.ts).
+export { trainTogether } from './fl/sync-round.js';
+export { trainSecurely } from './fl/secure/secure-round.js';
+export { SecureAggregationClient } from './fl/secure/learner-side.js';
+export { resolveSecureAggregation } from './fl/secure/options.js';
