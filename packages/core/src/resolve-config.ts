@@ -50,7 +50,11 @@ export function resolveConfig(input: unknown): RunConfig {
   const timeouts = section('timeouts');
   unknownKeys(timeouts, ['connect', 'request'], 'timeouts');
   const fed = section('federation');
-  unknownKeys(fed, [...Object.keys(d.federation), 'checkpoint', 'secureAggregation', 'privacy'], 'federation');
+  unknownKeys(
+    fed,
+    [...Object.keys(d.federation), 'checkpoint', 'secureAggregation', 'privacy'],
+    'federation',
+  );
   const security = section('security');
   unknownKeys(security, [...Object.keys(d.security), 'credentials'], 'security');
   const dashboard = section('dashboard');
