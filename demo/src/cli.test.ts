@@ -1,7 +1,7 @@
-import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runToExit } from '../../packages/node/src/exited-process.test-support.js';
+import { takenPort } from '../../packages/node/src/ports.test-support.js';
 
 const demoDir = fileURLToPath(new URL('..', import.meta.url));
 const demo = (args: string[], env: Record<string, string> = {}) =>
@@ -11,13 +11,8 @@ const demo = (args: string[], env: Record<string, string> = {}) =>
     ms: 120_000,
   });
 
-async function takenPort(): Promise<{ port: number; server: Server }> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as { port: number }).port, server };
-}
-
-describe('the demo CLI fails cleanly', () => {
+// Each test starts real processes (tsx, and for the demo tfjs): seconds each on a busy machine.
+describe('the demo CLI fails cleanly', { timeout: 120_000 }, () => {
   it('a run that fails after the wasm backend started (its port is taken): one stderr line under 1,000 characters, exit code 1, no dependency source', async () => {
     const { port, server } = await takenPort();
     try {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { linearLearner } from '../../core/src/fl/linear-learner.test-support.js';
 import { joinFederation, type JoinFederationOptions } from './join-federation.js';
+import { closedPort } from './ports.test-support.js';
 import { serveWebSocket } from './web-socket-server.js';
 
 const cleanup: (() => unknown)[] = [];
@@ -23,14 +24,6 @@ function listen(server: Server): Promise<number> {
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
   );
-}
-
-/** A port nothing listens on: one the system just gave out and took back. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  const port = await listen(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 interface Outcome {

@@ -10,7 +10,8 @@ const fixture = (how: string, env: Record<string, string> = {}) =>
     env,
   });
 
-describe('runCommand: a command that fails says so in one line', () => {
+// Each test starts real processes (tsx, and for the demo tfjs): seconds each on a busy machine.
+describe('runCommand: a command that fails says so in one line', { timeout: 120_000 }, () => {
   for (const how of ['throw', 'uncaught', 'rejection']) {
     it(`a failure (${how}) prints one line on stderr, no stack, and exits 1`, async () => {
       const { code, stderr } = await fixture(how);

@@ -52,6 +52,13 @@ function nextStatus(
   });
 }
 
+/** A fresh strict memory link to `hub`, per attempt. */
+const linkTo = (hub: Node) => async (): Promise<Link> => {
+  const [hubSide, leafSide] = memoryLinkPair({ strict: true });
+  hub.accept(hubSide);
+  return leafSide;
+};
+
 const waiting = (status: UplinkStatus, detail: UplinkStatusDetail) =>
   status === 'connecting' && detail.delay !== undefined;
 
@@ -166,11 +173,7 @@ describe('Uplink: the first join', () => {
     const hub = new Node({ id: 'hub', heartbeat: false, authenticate: 'sesame' });
     nodes.push(hub);
     const { uplink: u } = uplink({
-      connect: async () => {
-        const [hubSide, leafSide] = memoryLinkPair({ strict: true });
-        hub.accept(hubSide);
-        return leafSide;
-      },
+      connect: linkTo(hub),
       join: { token: 'nope' },
     });
     const error = await u.start().catch((e: unknown) => e);
@@ -195,11 +198,7 @@ describe('Uplink: the first join', () => {
     const hub = new Node({ id: 'hub', heartbeat: false });
     nodes.push(hub);
     const { uplink: u } = uplink({
-      connect: async () => {
-        const [hubSide, leafSide] = memoryLinkPair({ strict: true });
-        hub.accept(hubSide);
-        return leafSide;
-      },
+      connect: linkTo(hub),
       joinTimeout: 1_000,
       clock,
     });
