@@ -1,4 +1,11 @@
-import { Federation, Node, type FederationMember, type OiafedError, type ServerLimits } from '@oiafed/core';
+import {
+  ConnectError,
+  Federation,
+  Node,
+  type FederationMember,
+  type OiafedError,
+  type ServerLimits,
+} from '@oiafed/core';
 import { Codec, connectPeer, type Envelope, type PeerLike } from '@oiafed/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +16,7 @@ import {
 } from '../../core/src/fl/linear-learner.test-support.js';
 import { nextEvent, withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
+import { closedPort } from './ports.test-support.js';
 import { openDataChannel } from './webrtc.test-support.js';
 import { createPeer, servePeerSignalling, serveWebRtc, type SignallingServer } from './webrtc.js';
 
@@ -227,6 +235,26 @@ describe('joinFederation over WebRTC (Node learners)', () => {
       message: expect.stringContaining('nobody'),
     });
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('a signalling server that is not there: connecting from the first attempt, then failed with the cause', async () => {
+    const states: string[] = [];
+    const error = await joinFederation({
+      signalling: `http://127.0.0.1:${await closedPort()}/`,
+      trainer: 'trainer',
+      learner: new LinearLearner(linearData(1, 20)),
+      heartbeat: false,
+      retry: { maxAttempts: 2, initialDelay: 10, maxDelay: 10 },
+      onStatus: (s) => states.push(s.state),
+    }).then(
+      (m) => (m.close(), undefined),
+      (e: unknown) => e,
+    );
+    expect(states[0]).toBe('connecting');
+    expect(states.at(-1)).toBe('failed');
+    expect(new Set(states.slice(0, -1))).toEqual(new Set(['connecting']));
+    expect(error).toBeInstanceOf(ConnectError);
+    expect(error).toMatchObject({ code: 'NOT_CONNECTED', failure: 'network', attempts: 2 });
   });
 
   it('rejects (does not crash) when the signalling port is taken', async () => {

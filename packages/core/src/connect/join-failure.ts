@@ -7,6 +7,9 @@ function failureOf(error: OiafedError): ConnectFailure {
   switch (error.code) {
     case 'TIMEOUT':
       return 'timeout';
+    case 'INVALID_CONFIG':
+      // Refused before anything was sent: a signalling address that is not a URL, a peer id taken.
+      return 'invalid';
     case 'DISCONNECTED':
     case 'NOT_CONNECTED':
     case 'CLOSED':

@@ -10,7 +10,14 @@ import { Uplink, type ResumeStore, type UplinkStatusDetail } from '../connect/up
 import { connectPeer } from '../links/data-channel.js';
 import type { FramedLinkOptions } from '../links/framed-link.js';
 import { randomNodeId } from '../wire/node-id.js';
-import { openPeer, reachSignalling, type PeerConstructor, type PeerOptions } from '../links/peer.js';
+import {
+  openPeer,
+  reachSignalling,
+  type OpenPeer,
+  type PeerConstructor,
+  type PeerOptions,
+} from '../links/peer.js';
+import { OiafedError } from '../wire/errors.js';
 import {
   connectWebSocket,
   type ConnectWebSocketOptions,
@@ -254,7 +261,10 @@ export interface JoinOverWebRtcOptions extends Omit<MemberOptions, 'connect' | '
 
 /**
  * Joins the trainer peer `options.trainer` over a WebRTC data channel, introduced by the PeerJS
- * signalling server; the learner's peer id is its node id. Reconnection opens a new data channel.
+ * signalling server; the learner's peer id is its node id. The first attempt registers the peer
+ * with the signalling server (so a server that cannot be reached is reported like any failed
+ * attempt, from status 'connecting'); a reconnection registers it again if it was lost, and
+ * opens a new data channel.
  */
 export async function joinOverWebRtc(
   Peer: PeerConstructor,
@@ -267,14 +277,27 @@ export async function joinOverWebRtc(
     ...(iceServers ? { iceServers } : {}),
     ...(signallingTimeout === undefined ? {} : { signallingTimeout }),
   };
-  const peer = await openPeer(Peer, id, peerOptions);
+  let peer: OpenPeer | undefined;
+  let released = false;
   return FederationMember.join({
     ...member,
     id,
     connect: async () => {
-      await reachSignalling(peer, signallingTimeout);
+      if (peer) await reachSignalling(peer, signallingTimeout);
+      else {
+        // openPeer destroys a peer that did not open: the next attempt starts a fresh one.
+        const opened = await openPeer(Peer, id, peerOptions);
+        if (released) {
+          opened.destroy();
+          throw new OiafedError('CLOSED', `peer ${id}: the member closed while it registered`);
+        }
+        peer = opened;
+      }
       return connectPeer(peer, trainer, link);
     },
-    release: () => peer.destroy(),
+    release: () => {
+      released = true;
+      peer?.destroy();
+    },
   });
 }

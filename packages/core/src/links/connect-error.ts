@@ -14,7 +14,7 @@ import { OiafedError, type ErrorCode } from '../wire/errors.js';
  *   never do: their WebSocket hides the cause from the page);
  * - `rejected`: the trainer answered and refused the join (wrong token, version, id taken: `code`);
  * - `invalid`: the connection cannot even be tried (a URL that is not ws:// or wss://, a header
- *   value the platform refuses).
+ *   value the platform refuses, a WebRTC peer id another peer holds).
  */
 export type ConnectFailure =
   'refused' | 'dns' | 'http' | 'tls' | 'timeout' | 'network' | 'closed' | 'rejected' | 'invalid';
