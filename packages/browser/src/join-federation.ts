@@ -7,7 +7,11 @@ import { Peer } from './webrtc.js';
 /**
  * Embeds a learner in a page: joins the trainer over WebSocket (given `url`) or over a WebRTC
  * data channel (given `signalling` and the `trainer`'s peer id), reconnects with backoff when the
- * link drops, and reports its state (`member.events.on("status", ...)`).
+ * link drops, and reports its state (`onStatus`, from 'connecting' before the join resolves, and
+ * `member.events.on("status", ...)` after). A first join that keeps failing rejects with a
+ * ConnectError after `joinTimeout` (default 30 s) or `retry.maxAttempts`. A browser does not tell
+ * a page why a WebSocket failed to open (refused, DNS, TLS, a 403 for its origin): the error says
+ * so, and the devtools show the cause.
  */
 export function joinFederation(
   options: JoinFederationOptions | JoinOverWebRtcOptions,
