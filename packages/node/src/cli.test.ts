@@ -110,7 +110,7 @@ describe('oiafed serve', () => {
       members.forEach((m) => m.close());
       first.kill();
     }
-  });
+  }, 90_000); // two oiafed processes in turn, each a few seconds to start on a busy machine: 20 s was too tight
 
   it('ends the run for learner processes joined over WebSocket: they hear it completed and exit 0 on their own', async () => {
     const port = await freePort();
