@@ -68,6 +68,7 @@ interface SubtleCrypto {
   deriveBits(algorithm: CryptoAlgorithm, key: CryptoKey, length: number): Promise<ArrayBuffer>;
   encrypt(algorithm: CryptoAlgorithm, key: CryptoKey, data: KeyBytes): Promise<ArrayBuffer>;
   decrypt(algorithm: CryptoAlgorithm, key: CryptoKey, data: KeyBytes): Promise<ArrayBuffer>;
+  digest(algorithm: 'SHA-256', data: KeyBytes): Promise<ArrayBuffer>;
 }
 declare var crypto: {
   getRandomValues<T extends ArrayBufferView>(array: T): T;

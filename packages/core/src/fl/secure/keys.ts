@@ -152,6 +152,11 @@ export async function open(
   }
 }
 
+/** SHA-256 of `bytes`: a learner's commitment to its self-mask seed, which the rebuilt seed must match. */
+export async function commitment(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(await subtle().digest('SHA-256', bytes));
+}
+
 /** Random bytes (a self-mask seed). */
 export function randomBytes(length: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(length));

@@ -2,7 +2,7 @@ import type { NodeId } from '../../wire/envelope.js';
 import { OiafedError } from '../../wire/errors.js';
 import type { Learner } from '../learner.js';
 import { assertTrainResult } from '../result-validation.js';
-import { agreeKey, generateKeyPair, open, randomBytes, seal, type KeyPair } from './keys.js';
+import { agreeKey, commitment, generateKeyPair, open, randomBytes, seal, type KeyPair } from './keys.js';
 import { addMask, expandMask, subtractMask } from './mask.js';
 import {
   ADVERTISE,
@@ -93,7 +93,7 @@ export class SecureAggregationClient implements SecureAggregationMethods {
         return { to: k.id, sealed: await seal(key, plain, sealContext(session, self, xs[i]!)) };
       }),
     );
-    return { shares };
+    return { shares, commitment: await commitment(state.b) };
   }
 
   async [DELIVER]({ session, shares }: DeliverParams): Promise<DeliverResult> {

@@ -40,6 +40,8 @@ export interface ShareKeysParams {
 /** Phase 2's answer: for each of those neighbours, its shares of our two secrets, sealed to it. */
 export interface ShareKeysResult {
   shares: { to: NodeId; sealed: Uint8Array }[];
+  /** SHA-256 of the self-mask seed: a wrong share cannot rebuild another seed unnoticed. */
+  commitment: Uint8Array;
 }
 
 /** Phase 2, delivery: the sealed shares other learners addressed to this one. */

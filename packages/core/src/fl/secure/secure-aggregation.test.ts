@@ -284,13 +284,14 @@ describe('secure aggregation (SecAgg+)', () => {
       honestOthers(
         {
           [SHARE_KEYS]: async (honest) => {
-            const { shares } = await honest();
+            const answer = await honest();
+            const { shares } = answer;
             const bad = shares.map((s, i) => {
               const sealed = s.sealed.slice();
               if (i === 0) sealed[40]! ^= 0xff;
               return { to: s.to, sealed };
             });
-            return { shares: bad };
+            return { ...answer, shares: bad };
           },
         },
         /did not open/,
@@ -322,6 +323,37 @@ describe('secure aggregation (SecAgg+)', () => {
     const err = quantizationError(1, quantizationLevels(32, 7, 1000));
     // Its own masked input was well formed: it stays in the sum.
     expect(maxAbsDiff(result.weights, plainFedAvg(learners))).toBeLessThanOrEqual(err + 1e-6);
+  });
+
+  it('finds a survivor’s well-formed but wrong shares by the commitments and public keys, and leaves them out', async () => {
+    const learners = Array.from({ length: 8 }, (_, i) => learnerAt(i * 3));
+    const wrong = () => {
+      const share = globalThis.crypto.getRandomValues(new Uint8Array(66));
+      share[0] = 0;
+      return share;
+    };
+    const { federation } = await federate(learners, {}, (i) =>
+      i === 1
+        ? {
+            [UNMASK]: async (honest) => {
+              const answer = await honest();
+              return { survivors: answer.survivors.map(wrong), dropped: answer.dropped.map(wrong) };
+            },
+          }
+        : i === 7
+          ? { [MASKED_INPUT]: drop }
+          : undefined,
+    );
+    const result = await federation.start();
+    const err = quantizationError(1, quantizationLevels(32, 8, 1000));
+    expect(maxAbsDiff(result.weights, plainFedAvg(learners.slice(0, 7)))).toBeLessThanOrEqual(err + 1e-6);
+    const blamed = result.history[0]!.failures.filter((f) => f.client === 'learner-001');
+    expect(blamed.map((f) => f.message)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/wrong share of learner-\d+'s self-mask seed/),
+        expect.stringMatching(/wrong share of learner-007's mask key/),
+      ]),
+    );
   });
 
   it('is refused with strategies whose aggregate is not a weighted sum, and with FedBuff', async () => {

@@ -10,7 +10,7 @@ import type { TrainParams } from '../learner.js';
 import type { RoundStart, Strategy } from '../strategy.js';
 import { isPlainObject, type Metrics, type Weights } from '../weights.js';
 import { defaultDegree, defaultThreshold, neighbourGraph } from './graph.js';
-import { agreeKey, importPrivateKey, KEY_BYTES, publicKeyOf, SEAL_OVERHEAD } from './keys.js';
+import { agreeKey, commitment, importPrivateKey, KEY_BYTES, publicKeyOf, SEAL_OVERHEAD } from './keys.js';
 import { flatLayout } from './layout.js';
 import { pairSign } from './learner-side.js';
 import { addMask, expandMask, modulusMask, subtractMask } from './mask.js';
@@ -96,6 +96,7 @@ class SecureRound {
   readonly #threshold: number;
   readonly #levels: number;
   readonly #keys = new Map<NodeId, AdvertiseResult>();
+  readonly #commitments = new Map<NodeId, Uint8Array>();
 
   constructor(
     private readonly strategy: Strategy,
@@ -174,7 +175,8 @@ class SecureRound {
         session: this.#session,
         keys: this.#neighbours(id, live).map((n) => ({ id: n, ...this.#keys.get(n)! })),
       }),
-      (id, { shares }) => {
+      (id, { shares, commitment }) => {
+        this.#commitments.set(id, commitment);
         for (const { to, sealed } of shares) {
           let box = inbox.get(to);
           if (!box) inbox.set(to, (box = []));
@@ -191,7 +193,12 @@ class SecureRound {
           if (!(share.sealed instanceof Uint8Array) || share.sealed.length !== SEALED_SHARE_BYTES)
             throw new Error(`a sealed share must be a ${SEALED_SHARE_BYTES}-byte Uint8Array`);
         }
-        return { shares: result.shares as { to: NodeId; sealed: Uint8Array }[] };
+        if (!isKey(result.commitment))
+          throw new Error(`the commitment must be a ${KEY_BYTES}-byte Uint8Array`);
+        return {
+          shares: result.shares as { to: NodeId; sealed: Uint8Array }[],
+          commitment: result.commitment,
+        };
       },
     );
     const shared = new Set(this.#enough(sent.succeeded, 'share keys'));
@@ -324,25 +331,55 @@ class SecureRound {
     );
     const t = this.#threshold;
     const bits = this.secure.bits;
-    const rebuild = (shares: Map<NodeId, Share[]>, of: NodeId, what: string): Uint8Array => {
-      const got = shares.get(of) ?? [];
+    const byX = new Map([...this.#x].map(([id, x]) => [x, id]));
+    /**
+     * The secret `of` shared, rebuilt from `threshold` shares and checked by `matches`. When it does
+     * not match and there are shares to spare, one share at a time is left out: the learner whose
+     * share that was sent a wrong one, and is reported.
+     */
+    const rebuild = async (
+      shares: Map<NodeId, Share[]>,
+      of: NodeId,
+      what: string,
+      matches: (secret: Uint8Array) => Promise<boolean>,
+    ): Promise<Uint8Array> => {
+      // In the learners' order, not their answers': which shares are used does not depend on timing.
+      const got = (shares.get(of) ?? []).sort((a, b) => a.x - b.x);
       if (got.length < t)
         throw this.#fail(
           'unmask',
           `${got.length} shares of ${boundedText(of)}'s ${what}, fewer than the threshold ${t}`,
         );
-      return bigIntToBytes(combineShares(got, t), KEY_BYTES);
-    };
-    const seeds = [...survivors].map((id) => rebuild(selfShares, id, 'self-mask seed'));
-    for (const seed of seeds) subtractMask(sum, await expandMask(seed, sum.length), bits);
-    for (const id of dropped) {
-      const key = await importPrivateKey(rebuild(keyShares, id, 'mask key'));
-      // A wrong share rebuilds another key: its public half gives it away.
-      if (!sameBytes(await publicKeyOf(key), this.#keys.get(id)!.s))
-        throw this.#fail(
-          'unmask',
-          `the mask key rebuilt for ${boundedText(id)} is not the one it advertised (a share was wrong)`,
+      const secret = secretOf(got, t);
+      if (secret && (await matches(secret))) return secret;
+      for (let i = 0; i < t && got.length > t; i++) {
+        const candidate = secretOf(
+          got.filter((_, j) => j !== i),
+          t,
         );
+        if (!candidate || !(await matches(candidate))) continue;
+        this.#failed(byX.get(got[i]!.x)!, `sent a wrong share of ${of}'s ${what}: left out of the unmasking`);
+        return candidate;
+      }
+      throw this.#fail(
+        'unmask',
+        `the shares of ${boundedText(of)}'s ${what} do not rebuild it (wrong shares)`,
+      );
+    };
+    for (const id of survivors) {
+      const committed = this.#commitments.get(id)!;
+      const seed = await rebuild(selfShares, id, 'self-mask seed', async (b) =>
+        sameBytes(await commitment(b), committed),
+      );
+      subtractMask(sum, await expandMask(seed, sum.length), bits);
+    }
+    for (const id of dropped) {
+      // A wrong share rebuilds another key: its public half gives it away.
+      const advertised = this.#keys.get(id)!.s;
+      const raw = await rebuild(keyShares, id, 'mask key', async (k) =>
+        sameBytes(await publicKeyOf(await importPrivateKey(k)), advertised),
+      );
+      const key = await importPrivateKey(raw);
       const x = this.#x.get(id)!;
       for (const other of this.#graph.get(id)!) {
         if (!survivors.has(other) || !sharing.masked.get(other)!.includes(id)) continue;
@@ -417,6 +454,12 @@ interface Sharing {
 
 /** A sealed share: the two 66-byte share values, a nonce and a tag. */
 const SEALED_SHARE_BYTES = 2 * SHARE_BYTES + SEAL_OVERHEAD;
+
+/** The 32-byte secret `threshold` of `shares` rebuild, or undefined when wrong shares make a larger number. */
+function secretOf(shares: readonly Share[], threshold: number): Uint8Array | undefined {
+  const value = combineShares(shares, threshold);
+  return value < 1n << BigInt(8 * KEY_BYTES) ? bigIntToBytes(value, KEY_BYTES) : undefined;
+}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
