@@ -254,6 +254,10 @@ describe('a federation with differential privacy, in memory', () => {
       expect(spent[i]).toBeCloseTo(e, 9),
     );
     expect(result.history.map((s) => s.privacy!.exhausted)).toEqual([false, false, false, true]);
+    // The dashboard's figure beside the round: the telemetry's points carry it.
+    expect(federation.telemetry().points.map((p) => p.privacy)).toEqual(
+      result.history.map((s) => ({ epsilon: s.privacy!.epsilon, delta: 1e-5, budget: 5 })),
+    );
   });
 
   it('keeps the accountant and the adapted clip in its checkpoint, so a resumed run spends on from there', async () => {
