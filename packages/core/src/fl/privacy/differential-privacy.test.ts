@@ -316,6 +316,16 @@ describe('distributed differential privacy', () => {
     expect(aggregation.result().privacy?.noiseMultiplier).toBe(1);
   });
 
+  it('is refused beside secure aggregation until the secure round weighs updates alike and reports to the accountant', () => {
+    const node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+    nodes.push(node);
+    const strategy = dp({ mode: 'distributed' });
+    expect(
+      () =>
+        new Federation({ node, rounds: 1, strategy, secureAggregation: { clipRange: 1, maxExamples: 100 } }),
+    ).toThrow(/secureAggregation cannot run with strategy fedavg\+dp/);
+  });
+
   it('refuses adaptive clipping (the learners clip before the trainer could adapt it)', () => {
     expect(() => dp({ mode: 'distributed', clip: { initial: 1, countNoise: 1 } })).toThrow(
       /fixed number in distributed mode/,
