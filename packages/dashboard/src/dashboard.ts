@@ -1,6 +1,6 @@
 import { ControlBar } from './control-bar.js';
 import type { DashboardFeed, DashboardUpdate, FeedConnection } from './feed.js';
-import { duration } from './format.js';
+import { duration, privacyFigure } from './format.js';
 import { LearnerTable } from './learner-table.js';
 import { RoundChart } from './round-chart.js';
 import { DASHBOARD_CSS } from './styles.js';
@@ -37,9 +37,11 @@ export function mountDashboard(
   });
   const state = field('oiafed-state', 'state', 'connecting');
   const round = field('oiafed-round', 'round', '');
+  // Differential privacy's epsilon so far, beside the round (empty for a run without it).
+  const privacy = field('oiafed-privacy', 'privacy', '');
   const elapsed = field('oiafed-muted', 'elapsed', '');
   const connection = field('oiafed-connection oiafed-muted', 'connection', '');
-  header.append(title, state, round, elapsed, connection);
+  header.append(title, state, round, privacy, elapsed, connection);
   const summary = field('oiafed-muted', 'summary', '');
   summary.style.display = 'block';
   const chart = new RoundChart();
@@ -54,6 +56,8 @@ export function mountDashboard(
     round.textContent = t.round === 0 ? `${t.rounds} rounds` : `round ${t.round} of ${t.rounds}`;
     round.dataset.round = String(t.round);
     elapsed.textContent = t.startedAt === undefined ? '' : duration(t.elapsedMs);
+    const spent = t.points.at(-1)?.privacy;
+    if (spent) privacy.textContent = privacyFigure(spent);
     const { connected, departed, busy } = t.learners;
     summary.textContent = `${t.strategy} · ${connected} learner${connected === 1 ? '' : 's'} connected${departed ? `, ${departed} left` : ''}${busy ? ` · ${busy} at work` : ''}`;
     chart.update(t.points, full);

@@ -1,4 +1,4 @@
-import type { ClientStatus, Metrics } from '@oiafed/core';
+import type { ClientStatus, Metrics, RoundPoint } from '@oiafed/core';
 
 /** 1,234 B, 12.3 KB, 4.5 MB, ...; a dash when the link does not count bytes. */
 export function bytes(n: number | undefined): string {
@@ -11,6 +11,12 @@ export function bytes(n: number | undefined): string {
     unit += 1;
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
+
+/** A run's privacy as the dashboard shows it beside the round: "ε 3.19 of 5 at δ 1e-5". */
+export function privacyFigure(privacy: NonNullable<RoundPoint['privacy']>): string {
+  const budget = privacy.budget === undefined ? '' : ` of ${privacy.budget}`;
+  return `\u03b5 ${privacy.epsilon.toFixed(2)}${budget} at \u03b4 ${privacy.delta.toExponential()}`;
 }
 
 /** 2.5 s, 1 min 05 s, 1 h 02 min. */

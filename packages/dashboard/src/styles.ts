@@ -38,6 +38,7 @@ export const DASHBOARD_CSS = `
 .oiafed-state[data-state='finished'] { background: #c9dcf7; }
 .oiafed-state[data-state='failed'], .oiafed-state[data-state='stopped'] { background: #f7d0c9; }
 .oiafed-dashboard .oiafed-muted { color: #666; }
+.oiafed-dashboard .oiafed-privacy { color: #4527a0; font-variant-numeric: tabular-nums; }
 .oiafed-connection[data-connection='connected'] { color: #2e7d32; }
 .oiafed-connection[data-connection='reconnecting'], .oiafed-connection[data-connection='failed'] { color: #c62828; }
 .oiafed-controls { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin: 0.6rem 0; }

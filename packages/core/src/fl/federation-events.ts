@@ -97,6 +97,8 @@ export interface RoundPoint {
   eval: Metrics;
   /** How long the round took, ms. */
   ms: number;
+  /** With differential privacy: epsilon spent by the run up to this round, at delta (and the budget, if any). */
+  privacy?: { epsilon: number; delta: number; budget?: number };
 }
 
 /** What `telemetry()` returns: which points, and how many learners' rows. */

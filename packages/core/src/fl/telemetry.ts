@@ -7,6 +7,7 @@ import type { Node } from '../rpc/node.js';
 import type { ClientActivity, ClientResultInfo } from './cohort.js';
 import type { Exclusions } from './exclusion.js';
 import type { ClientStatus, FederationEvents, RoundPoint, TelemetryQuery } from './federation-events.js';
+import type { RoundPrivacy } from './privacy/round-privacy.js';
 import type { RoundSummary } from './round.js';
 import type { Metrics } from './weights.js';
 
@@ -136,6 +137,7 @@ export class Telemetry {
         train: s.trainMetrics,
         eval: s.evalMetrics,
         ms: s.timings.totalMs,
+        ...(s.privacy ? { privacy: privacyPoint(s.privacy) } : {}),
       });
     }
     return out;
@@ -202,4 +204,9 @@ function keptMetrics(metrics: Metrics): Metrics {
     if (++n === KEPT_METRICS) break;
   }
   return kept;
+}
+
+/** What a chart point keeps of a round's privacy: the figure a dashboard shows beside the round. */
+function privacyPoint({ epsilon, delta, budget }: RoundPrivacy): NonNullable<RoundPoint['privacy']> {
+  return { epsilon, delta, ...(budget === undefined ? {} : { budget }) };
 }

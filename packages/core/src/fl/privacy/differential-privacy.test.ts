@@ -254,6 +254,10 @@ describe('a federation with differential privacy, in memory', () => {
       expect(spent[i]).toBeCloseTo(e, 9),
     );
     expect(result.history.map((s) => s.privacy!.exhausted)).toEqual([false, false, false, true]);
+    // The dashboard's figure beside the round: the telemetry's points carry it.
+    expect(federation.telemetry().points.map((p) => p.privacy)).toEqual(
+      result.history.map((s) => ({ epsilon: s.privacy!.epsilon, delta: 1e-5, budget: 5 })),
+    );
   });
 
   it('keeps the accountant and the adapted clip in its checkpoint, so a resumed run spends on from there', async () => {
@@ -310,6 +314,16 @@ describe('distributed differential privacy', () => {
     aggregation.add({ client: 'a', weights: { w: tensor([0]) }, numExamples: 1, metrics: {}, staleness: 0 });
     // One share of std 2/sqrt(4) = 1: z is 1 in the sum, not 2.
     expect(aggregation.result().privacy?.noiseMultiplier).toBe(1);
+  });
+
+  it('is refused beside secure aggregation until the secure round weighs updates alike and reports to the accountant', () => {
+    const node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+    nodes.push(node);
+    const strategy = dp({ mode: 'distributed' });
+    expect(
+      () =>
+        new Federation({ node, rounds: 1, strategy, secureAggregation: { clipRange: 1, maxExamples: 100 } }),
+    ).toThrow(/secureAggregation cannot run with strategy fedavg\+dp/);
   });
 
   it('refuses adaptive clipping (the learners clip before the trainer could adapt it)', () => {
