@@ -95,6 +95,15 @@ export class Cohort<L extends Learner = Learner> {
   }
 
   /**
+   * Reports a learner whose accepted answer a later check found wrong (a protocol's own check, such
+   * as a secure aggregation share that does not match its commitment): it counts as that learner's
+   * failure in the round, like a failed call (CLIENT_FAILED, exclusion, the round's report).
+   */
+  fail(failure: ClientFailure): void {
+    this.#parts.outcome(failure.client, failure);
+  }
+
+  /**
    * Asks each of `clients` for `method`, with the params `paramsFor` gives it (undefined: that
    * learner is not asked), and hands every accepted result to `onResult` as it arrives, keeping
    * none: memory stays what `onResult` keeps. A train result must have the layout of the model the

@@ -344,7 +344,18 @@ describe('secure aggregation (SecAgg+)', () => {
           ? { [MASKED_INPUT]: drop }
           : undefined,
     );
+    // Announced as any failed learner is (CLIENT_FAILED), so it counts toward exclusion too.
+    const announced: { round: number; client: string; message: string }[] = [];
+    federation.events.on('CLIENT_FAILED', (f) => announced.push(f));
     const result = await federation.start();
+    expect(
+      announced.filter((f) => f.client === 'learner-001' && f.round === 1).map((f) => f.message),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/wrong share of learner-\d+'s self-mask seed/),
+        expect.stringMatching(/wrong share of learner-007's mask key/),
+      ]),
+    );
     const err = quantizationError(1, quantizationLevels(32, 8, 1000));
     expect(maxAbsDiff(result.weights, plainFedAvg(learners.slice(0, 7)))).toBeLessThanOrEqual(err + 1e-6);
     const blamed = result.history[0]!.failures.filter((f) => f.client === 'learner-001');

@@ -427,12 +427,15 @@ class SecureRound {
     return outcome;
   }
 
+  /** A learner found lying after its answer was accepted: reported and counted as the cohort's failures are. */
   #failed(client: NodeId, message: string): void {
-    this.#failures.push({
+    const failure: ClientFailure = {
       client: boundedText(client),
       code: 'INVALID_RESULT',
       message: boundedText(message),
-    });
+    };
+    this.#failures.push(failure);
+    this.cohort.fail(failure);
   }
 
   #fail(phase: SecureAggregationPhase, why: string): OiafedError {
