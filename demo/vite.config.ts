@@ -29,6 +29,11 @@ export default defineConfig({
   // Workspace packages from their TypeScript sources: no build step between an edit and the page.
   resolve: { conditions: ['source', 'module', 'browser', 'development|production'] },
   plugins: [mnistDigits()],
+  // Pre-bundled when the server starts, not when a page first asks for them: a dependency found
+  // mid-run makes Vite reload every open page, and learner tabs then drop out of their round.
+  optimizeDeps: {
+    include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', '@oiafed/dashboard > uplot'],
+  },
   server: { host: '127.0.0.1', fs: { allow: [fileURLToPath(new URL('..', import.meta.url))] } },
   build: {
     outDir: fileURLToPath(new URL('./dist-web', import.meta.url)),
