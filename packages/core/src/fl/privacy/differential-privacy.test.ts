@@ -445,6 +445,21 @@ describe('distributed differential privacy beside secure aggregation', () => {
     }
   });
 
+  it('stops at the epsilon budget as without secure aggregation (Opacus, z 2: round 5 would pass 5)', async () => {
+    const steppers = [new StepLearner([3, 4]), new StepLearner([0.3, 0]), new StepLearner([6, 8])];
+    const { federation } = await federateSecurely(steppers, {
+      rounds: 20,
+      minClients: 3,
+      initialWeights: { w: tensor([0, 0]) },
+      strategy: dp({ noiseMultiplier: 2, clip: 1, mode: 'distributed', budget: 5 }),
+      secureAggregation: secure,
+    });
+    const result = await federation.start();
+    expect(result.reason).toBe('budget');
+    expect(result.rounds).toBe(4);
+    expect(result.history[3]!.privacy!.epsilon).toBeCloseTo(4.728507067217623, 9);
+  });
+
   it('fails the round, naming the unmasking, when the unmasked weight is not the survivors\u2019 count', async () => {
     const steppers = [new StepLearner([3, 4]), new StepLearner([0.3, 0]), new StepLearner([6, 8])];
     const { federation } = await federateSecurely(
