@@ -83,6 +83,44 @@ describe('createFederation', () => {
     }
   });
 
+  it('runs federation.privacy in distributed mode beside secureAggregation: each learner weighs 1, epsilon reported', async () => {
+    const config = resolveConfig({
+      heartbeat: false,
+      federation: {
+        rounds: 1,
+        minClients: 3,
+        train: { lr: 0.05 },
+        onRoundFailure: 'stop',
+        secureAggregation: { clipRange: 4, bits: 32, maxExamples: 100 },
+        privacy: { noiseMultiplier: 2, clip: 1, mode: 'distributed' },
+      },
+    });
+    const { node, federation } = createFederation(config);
+    const learners = [1, 2, 3].map((seed) => {
+      const learner = new Node({ id: `learner-${seed}`, role: 'learner', heartbeat: false });
+      serveLearner(learner, new LinearLearner(linearData(seed, 20)));
+      return learner;
+    });
+    try {
+      await Promise.all(learners.map((learner) => joinInMemory(node, learner)));
+      const result = await federation.start();
+      // Weighed alike, the unmasked weight counts the learners, not their 60 examples.
+      expect(result.history[0]).toMatchObject({ results: 3, numExamples: 3 });
+      // Opacus, z 2, q 1, delta 1e-5, one step: epsilon 2.1657.
+      expect(result.history[0]!.privacy!.epsilon).toBeCloseTo(2.1657156590294435, 9);
+    } finally {
+      for (const learner of learners) learner.close();
+      node.close();
+    }
+  });
+
+  it('refuses secureAggregation beside central privacy: the trainer cannot clip masked updates', () => {
+    const config = resolveConfig({
+      federation: { secureAggregation: { clipRange: 1 }, privacy: { noiseMultiplier: 1, clip: 1 } },
+    });
+    expect(() => createFederation(config)).toThrow(/secureAggregation cannot run with central privacy/);
+  });
+
   it('refuses secureAggregation with a strategy that does not aggregate by weighted mean, naming both', () => {
     const config = resolveConfig({
       federation: { strategy: { name: 'krum', options: {} }, secureAggregation: { clipRange: 1 } },

@@ -25,6 +25,7 @@ import { announceRunEnd } from './run-end.js';
 import { startingModel } from './starting-model.js';
 import { Telemetry } from './telemetry.js';
 import { FedAvg } from './strategies/fedavg.js';
+import { DifferentialPrivacy } from './privacy/differential-privacy.js';
 import { Strategy } from './strategy.js';
 import type { Weights } from './weights.js';
 
@@ -71,12 +72,22 @@ export class Federation {
     const o = (this.#o = resolveFederationOptions(options));
     this.#node = options.node;
     this.#strategy = options.strategy ?? new FedAvg();
-    if (o.secureAggregation && this.#strategy.aggregation !== Strategy.prototype.aggregation) {
+    const strategy = this.#strategy;
+    if (
+      o.secureAggregation &&
+      strategy.aggregation !== Strategy.prototype.aggregation &&
+      strategy.aggregateSecureSum === undefined
+    ) {
       throw new OiafedError(
         'INVALID_CONFIG',
-        `federation.secureAggregation cannot run with strategy ${this.#strategy.name}: secure aggregation reveals only the example-weighted sum of the updates, and this strategy aggregates them otherwise (robust strategies need each update)`,
+        `federation.secureAggregation cannot run with strategy ${strategy.name}: secure aggregation reveals only the sum of the updates, and this strategy aggregates them otherwise (robust strategies need each update)`,
       );
     }
+    if (o.secureAggregation && strategy instanceof DifferentialPrivacy && strategy.options.mode === 'central')
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        'federation.secureAggregation cannot run with central privacy: the trainer would clip and noise updates it never sees (use privacy.mode distributed)',
+      );
     this.#progress.weights = options.initialWeights;
     const exclude = options.exclude ?? DEFAULT_EXCLUDE;
     this.#exclusions = exclude === false ? undefined : new Exclusions(exclude);

@@ -55,6 +55,14 @@ export abstract class Strategy {
     return new WeightedMeanAggregation();
   }
 
+  /**
+   * Under secure aggregation, when the strategy aggregates otherwise than by the example-weighted
+   * mean: the aggregate from the sum of the survivors' updates (their models minus the global one),
+   * each weighed by 1. Without it (the default) the learners weigh by example count and the round's
+   * model is their weighted mean; a strategy overriding `aggregation` without it cannot run securely.
+   */
+  aggregateSecureSum?(start: RoundStart, updateSum: Weights, count: number): Aggregate;
+
   /** The next global model from the round's aggregate (a server optimiser steps here). */
   update(_start: RoundStart, aggregate: Aggregate): Weights {
     return aggregate.weights;

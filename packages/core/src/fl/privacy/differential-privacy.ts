@@ -99,6 +99,20 @@ export class DifferentialPrivacy extends Strategy {
     };
   }
 
+  /**
+   * Distributed mode under secure aggregation: the trainer holds only the sum of the survivors'
+   * clipped, noised updates, which is what `aggregation` would have summed. Central mode cannot
+   * run securely (the trainer cannot clip what it does not see, nor noise a sum it does not hold).
+   */
+  override aggregateSecureSum(start: RoundStart, updateSum: Weights, count: number): Aggregate {
+    if (this.options.mode === 'central')
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        'central privacy cannot run with secure aggregation: the trainer would clip and noise updates it never sees (use privacy.mode distributed)',
+      );
+    return this.#release(start, { sum: updateSum, count, unclipped: 0 });
+  }
+
   override update(start: RoundStart, aggregate: Aggregate): Weights {
     return this.inner.update(start, aggregate);
   }
@@ -145,7 +159,7 @@ export class DifferentialPrivacy extends Strategy {
   }
 
   /** The round's model from its clipped sum: noised, divided, accounted for; the clip adapted. */
-  #release(start: RoundStart, sum: ClippedSum): Aggregate {
+  #release(start: RoundStart, sum: Pick<ClippedSum, 'sum' | 'count' | 'unclipped'>): Aggregate {
     const { noiseMultiplier: z, clip: clipping, mode, delta, budget, sampleRate } = this.options;
     if (sum.count === 0) throw new OiafedError('ROUND_FAILED', 'no update to average');
     const clip = this.#clip;

@@ -118,7 +118,12 @@ export class SecureAggregationClient implements SecureAggregationMethods {
     return { refused: refusedFrom };
   }
 
-  async [MASKED_INPUT]({ session, train, maskWith }: MaskedInputParams): Promise<MaskedInputResult> {
+  async [MASKED_INPUT]({
+    session,
+    train,
+    maskWith,
+    equalWeights,
+  }: MaskedInputParams): Promise<MaskedInputResult> {
     const state = this.#state(session);
     if (!state.held || state.masked) throw refused('masked input asked out of turn');
     state.masked = true;
@@ -129,6 +134,7 @@ export class SecureAggregationClient implements SecureAggregationMethods {
     const result = await this.#learner.train(train);
     // Our own learner's result, checked as the trainer would check it in the clear.
     assertTrainResult(result, train.weights, { maxExamples });
+    const weight = equalWeights === true ? 1 : result.numExamples;
     const layout = flatLayout(train.weights);
     const vector = new Uint32Array(layout.size + 1);
     const delta = new Float32Array(layout.largest);
@@ -137,9 +143,9 @@ export class SecureAggregationClient implements SecureAggregationMethods {
       const local = result.weights[name]!.data;
       const d = delta.subarray(0, length);
       for (let i = 0; i < length; i++) d[i] = local[i]! - global[i]!;
-      quantizeInto(d, clip, levels, result.numExamples, vector, offset);
+      quantizeInto(d, clip, levels, weight, vector, offset);
     }
-    vector[layout.size] = result.numExamples;
+    vector[layout.size] = weight;
     addMask(vector, await expandMask(state.b, vector.length), bits);
     const xOf = new Map(state.params.neighbours.map((n) => [n.id, n.x]));
     await Promise.all(

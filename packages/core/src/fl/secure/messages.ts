@@ -60,6 +60,11 @@ export interface MaskedInputParams {
   session: string;
   train: TrainParams;
   maskWith: NodeId[];
+  /**
+   * Weigh the update by 1 rather than its example count (differential privacy: a weight by
+   * examples would let one learner move the sum by more than the clip).
+   */
+  equalWeights?: boolean;
 }
 
 /** Phase 3's answer: the masked, quantised, example-weighted update (its last word: the weight). */

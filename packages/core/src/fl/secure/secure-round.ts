@@ -50,6 +50,13 @@ export async function trainSecurely(
   const { sum, survivors, metrics, failures, levels } = outcome;
   const layout = flatLayout(start.weights);
   const total = sum[layout.size]!;
+  const equal = strategy.aggregateSecureSum !== undefined;
+  // Weighed by 1, the sum's last word counts the survivors: anything else is a learner's lie.
+  if (equal && total !== survivors.length)
+    throw new OiafedError(
+      'ROUND_FAILED',
+      `round ${start.round}: secure aggregation failed in phase unmask: the unmasked weight is ${total}, not the ${survivors.length} survivors`,
+    );
   // Each learner's example count is hidden in the sum: the survivors share the total evenly.
   const parts = metrics.map((m) => ({ numExamples: total / survivors.length, metrics: m }));
   const weights: Weights = {};
@@ -57,10 +64,15 @@ export async function trainSecurely(
     const global = start.weights[name]!;
     const data = new Float32Array(length);
     dequantizeInto(sum, offset, total, secure.clipRange, levels, data);
-    for (let i = 0; i < length; i++) data[i] = data[i]! + global.data[i]!;
+    // The mean update, back to a model; or, weighed alike, to the updates' sum for the strategy.
+    if (equal) for (let i = 0; i < length; i++) data[i] = data[i]! * total;
+    else for (let i = 0; i < length; i++) data[i] = data[i]! + global.data[i]!;
     weights[name] = { shape: [...global.shape], data };
   }
-  return { aggregate: { weights, rejected: [] }, clients: [...clients], parts, failures, stale: 0 };
+  const aggregate = equal
+    ? strategy.aggregateSecureSum!(start, weights, survivors.length)
+    : { weights, rejected: [] };
+  return { aggregate, clients: [...clients], parts, failures, stale: 0 };
 }
 
 /** What the protocol gives the trainer: the sum of the survivors' encoded updates, and no one update. */
@@ -257,7 +269,12 @@ class SecureRound {
       (id) => {
         const maskWith = this.#neighbours(id, inputs);
         sharing.masked.set(id, maskWith);
-        return { session: this.#session, train: trains.get(id)!, maskWith };
+        return {
+          session: this.#session,
+          train: trains.get(id)!,
+          maskWith,
+          ...(strategy.aggregateSecureSum ? { equalWeights: true } : {}),
+        };
       },
       (_id, result) => {
         addMask(sum, result.masked, secure.bits);
