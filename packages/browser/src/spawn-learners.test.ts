@@ -54,7 +54,9 @@ describe('learners in Web Workers', () => {
     );
     learners.workers[0]!.terminate(); // behind the spawner's back: nothing tells the trainer
     expect(await disconnected).toMatchObject({ id: 'learner-0', state: 'timeout' });
-  });
+    // Bounded by the run's cap, not the default 20 s: loading two module workers alone took over
+    // 20 s once in CI with every Chromium test file running beside it; the wait itself is an event.
+  }, 60_000);
 
   it('fails with a clear error when the worker module does not load', async () => {
     const trainer = trainerNode();
