@@ -1,0 +1,77 @@
+import type { NodeId } from '../../wire/envelope.js';
+import type { TrainParams } from '../learner.js';
+import { assertEvaluateResult } from '../result-validation.js';
+import { isPlainObject, type Metrics } from '../weights.js';
+import { flatLayout } from './layout.js';
+import { addMask, modulusMask } from './mask.js';
+import { MASKED_INPUT } from './messages.js';
+import type { SecureRoundState, Sharing } from './round-state.js';
+
+/** What phase 3 leaves: the running sum of the masked inputs, whose they are, and their clear metrics. */
+export interface MaskedInputs {
+  sum: Uint32Array;
+  survivors: NodeId[];
+  metrics: Metrics[];
+}
+
+/**
+ * Phase 3: each learner still in trains and answers its masked update; the masked vectors are
+ * summed as they arrive (modulo 2^bits), so the trainer holds one vector whatever n.
+ */
+export async function collectMaskedInputs(
+  round: SecureRoundState,
+  sharing: Sharing,
+  minResults: number,
+): Promise<MaskedInputs> {
+  const { start, strategy, secure } = round;
+  const length = flatLayout(start.weights).size + 1;
+  const sum = new Uint32Array(length);
+  const metrics: Metrics[] = [];
+  // A learner the strategy leaves out of training is out of the masking too.
+  const trains = new Map<NodeId, TrainParams>();
+  for (const id of sharing.holders) {
+    const train = strategy.configureTrain(start, id);
+    if (train) trains.set(id, train);
+  }
+  const asked = round.viable(new Set(trains.keys()));
+  const inputs = new Set(asked);
+  const outcome = await round.gather(
+    MASKED_INPUT,
+    asked,
+    (id) => {
+      const maskWith = round.neighbours(id, inputs);
+      sharing.masked.set(id, maskWith);
+      return {
+        session: round.session,
+        train: trains.get(id)!,
+        maskWith,
+        ...(strategy.aggregateSecureSum ? { equalWeights: true } : {}),
+      };
+    },
+    (_id, result) => {
+      addMask(sum, result.masked, secure.bits);
+      metrics.push(result.metrics);
+    },
+    (result) => {
+      if (
+        !isPlainObject(result) ||
+        !(result.masked instanceof Uint32Array) ||
+        result.masked.length !== length
+      )
+        throw new Error(`the masked input must be a Uint32Array of ${length} values`);
+      const top = modulusMask(secure.bits) >>> 0;
+      if (secure.bits < 32 && result.masked.some((v) => v > top))
+        throw new Error(`a masked value is not below 2^${secure.bits}`);
+      // The metrics travel in the clear: checked as an evaluation's are.
+      assertEvaluateResult({ numExamples: 0, metrics: result.metrics }, { maxExamples: 0 });
+      return { masked: result.masked, metrics: result.metrics as Metrics };
+    },
+  );
+  const survivors = outcome.succeeded;
+  if (survivors.length < minResults)
+    throw round.fail(
+      'masked input',
+      `${survivors.length} masked inputs, fewer than minResults ${minResults}`,
+    );
+  return { sum, survivors, metrics };
+}
