@@ -104,8 +104,8 @@ describe('createFederation', () => {
     try {
       await Promise.all(learners.map((learner) => joinInMemory(node, learner)));
       const result = await federation.start();
-      // Weighed alike, the unmasked weight counts the learners, not their 60 examples.
-      expect(result.history[0]).toMatchObject({ results: 3, numExamples: 3 });
+      // Weighed alike in the sum, yet the summary counts the 60 examples they trained on.
+      expect(result.history[0]).toMatchObject({ results: 3, numExamples: 60 });
       // Opacus, z 2, q 1, delta 1e-5, one step: epsilon 2.1657.
       expect(result.history[0]!.privacy!.epsilon).toBeCloseTo(2.1657156590294435, 9);
     } finally {

@@ -33,11 +33,12 @@ export function metric(value: number): string {
   return abs !== 0 && (abs >= 1e5 || abs < 1e-3) ? value.toExponential(2) : value.toFixed(abs >= 100 ? 1 : 4);
 }
 
-/** "round 3 · 600 examples · loss 0.3124" */
+/** "round 3 · 600 examples · loss 0.3124"; "round 3 · masked · 600 examples · ..." under secure aggregation. */
 export function lastResult(result: ClientStatus['lastResult']): string {
   if (!result) return '–';
   const metrics = Object.entries(result.metrics).map(([name, value]) => `${name} ${metric(value)}`);
-  return [`round ${result.round}`, `${result.numExamples} examples`, ...metrics].join(' · ');
+  const masked = result.masked ? ['masked'] : [];
+  return [`round ${result.round}`, ...masked, `${result.numExamples} examples`, ...metrics].join(' · ');
 }
 
 /** The first of `names` that `metrics` holds. */

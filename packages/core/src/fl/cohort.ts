@@ -35,6 +35,11 @@ export interface GatherOptions<R> {
   validate?: (result: unknown, client: NodeId) => R;
   /** Close the gather once this many results are accepted, cancelling the calls still out. */
   enough?: number;
+  /**
+   * For a method other than `train` that trains (secure aggregation's masked input): what of its
+   * accepted result to announce as the learner's training result (CLIENT_RESULT).
+   */
+  announce?: (result: R) => Pick<ClientResultInfo, 'numExamples' | 'metrics' | 'masked'>;
 }
 
 /** Activity a learner shows in `Federation.status()` while a cohort waits on it. */
@@ -47,6 +52,8 @@ export interface ClientResultInfo {
   numExamples: number;
   metrics: Metrics;
   ms: number;
+  /** The update came masked (secure aggregation): the trainer holds only the round's sum of updates. */
+  masked?: true;
 }
 
 /** The federation's side of a cohort (made by Federation for each round attempt). */
@@ -152,6 +159,8 @@ export class Cohort<L extends Learner = Learner> {
             metrics: r.metrics ?? {},
             ms: Date.now() - t0,
           });
+        } else if (options.announce) {
+          this.#parts.trained({ round, client, ...options.announce(result), ms: Date.now() - t0 });
         }
         if (outcome.succeeded.length >= enough)
           scope.abort(new OiafedError('ABORTED', `round ${round} had ${enough} results`));

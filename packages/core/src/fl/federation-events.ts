@@ -19,7 +19,11 @@ export interface FederationEvents {
    * with over-selection; under FedBuff, `clients` is empty and `target` is the buffer).
    */
   ROUND_STARTED: [info: { round: number; clients: NodeId[]; target: number }];
-  /** A learner's training result was accepted: the `results`-th of this round (attempt). */
+  /**
+   * A learner's training result was accepted: the `results`-th of this round (attempt). Under secure
+   * aggregation, its masked input arrived: `masked` is set, and `numExamples` and `metrics` are what
+   * the learner sent in the clear beside it (as in Flower's SecAgg+); its update is only in the sum.
+   */
   CLIENT_RESULT: [
     info: {
       round: number;
@@ -28,6 +32,7 @@ export interface FederationEvents {
       metrics: Metrics;
       ms: number;
       results: number;
+      masked?: true;
     },
   ];
   /** A learner's call failed; round 0 is the request for the starting model. */
@@ -60,8 +65,11 @@ export interface ClientStatus {
   failed: number;
   /** Train results of its that were accepted in this run. */
   rounds: number;
-  /** Its latest accepted train result: the round, its examples, and up to four of its metrics. */
-  lastResult: { round: number; numExamples: number; metrics: Metrics } | undefined;
+  /**
+   * Its latest accepted train result: the round, its examples, up to four of its metrics, and
+   * whether its update came masked (secure aggregation).
+   */
+  lastResult: { round: number; numExamples: number; metrics: Metrics; masked?: true } | undefined;
   /** Last ping round trip on its link, ms, as the heartbeat measures it (undefined without one, or before a pong). */
   rtt: number | undefined;
   /**

@@ -30,6 +30,7 @@ class LearnerRecord {
   lastRound = 0;
   lastExamples = 0;
   lastMetrics: Metrics | undefined;
+  lastMasked = false;
   /** Bytes of its links that have closed (the open one is read live). */
   pastIn = 0;
   pastOut = 0;
@@ -100,7 +101,12 @@ export class Telemetry {
       lastResult:
         record?.lastMetrics === undefined
           ? undefined
-          : { round: record.lastRound, numExamples: record.lastExamples, metrics: { ...record.lastMetrics } },
+          : {
+              round: record.lastRound,
+              numExamples: record.lastExamples,
+              metrics: { ...record.lastMetrics },
+              ...(record.lastMasked ? { masked: true as const } : {}),
+            },
       rtt: info.state === 'connected' ? node.rtt(info.id) : undefined,
       bytesIn: counted ? (record?.pastIn ?? 0) + (live?.bytesIn ?? 0) : undefined,
       bytesOut: counted ? (record?.pastOut ?? 0) + (live?.bytesOut ?? 0) : undefined,
@@ -149,6 +155,7 @@ export class Telemetry {
     record.lastRound = info.round;
     record.lastExamples = info.numExamples;
     record.lastMetrics = keptMetrics(info.metrics);
+    record.lastMasked = info.masked === true;
     this.#changed();
   }
 

@@ -157,7 +157,7 @@ export class SecureAggregationClient implements SecureAggregationMethods {
         else subtractMask(vector, mask, bits);
       }),
     );
-    return { masked: vector, metrics: result.metrics ?? {} };
+    return { masked: vector, numExamples: result.numExamples, metrics: result.metrics ?? {} };
   }
 
   async [UNMASK]({ session, survivors, dropped }: UnmaskParams): Promise<UnmaskResult> {

@@ -7,11 +7,12 @@ import { addMask, modulusMask } from './mask.js';
 import { MASKED_INPUT } from './messages.js';
 import type { SecureRoundState, Sharing } from './round-state.js';
 
-/** What phase 3 leaves: the running sum of the masked inputs, whose they are, and their clear metrics. */
+/** What phase 3 leaves: the running sum of the masked inputs, whose they are, and what each sent in the clear. */
 export interface MaskedInputs {
   sum: Uint32Array;
   survivors: NodeId[];
-  metrics: Metrics[];
+  /** Each survivor's example count and training metrics, in the order they arrived. */
+  results: { numExamples: number; metrics: Metrics }[];
 }
 
 /**
@@ -26,7 +27,7 @@ export async function collectMaskedInputs(
   const { start, strategy, secure } = round;
   const length = flatLayout(start.weights).size + 1;
   const sum = new Uint32Array(length);
-  const metrics: Metrics[] = [];
+  const results: { numExamples: number; metrics: Metrics }[] = [];
   // A learner the strategy leaves out of training is out of the masking too.
   const trains = new Map<NodeId, TrainParams>();
   for (const id of sharing.holders) {
@@ -50,7 +51,7 @@ export async function collectMaskedInputs(
     },
     (_id, result) => {
       addMask(sum, result.masked, secure.bits);
-      metrics.push(result.metrics);
+      results.push({ numExamples: result.numExamples, metrics: result.metrics });
     },
     (result) => {
       if (
@@ -62,10 +63,14 @@ export async function collectMaskedInputs(
       const top = modulusMask(secure.bits) >>> 0;
       if (secure.bits < 32 && result.masked.some((v) => v > top))
         throw new Error(`a masked value is not below 2^${secure.bits}`);
-      // The metrics travel in the clear: checked as an evaluation's are.
-      assertEvaluateResult({ numExamples: 0, metrics: result.metrics }, { maxExamples: 0 });
-      return { masked: result.masked, metrics: result.metrics as Metrics };
+      // The example count and the metrics travel in the clear: checked as a training result's are.
+      const clear = { numExamples: result.numExamples, metrics: result.metrics ?? {} };
+      assertEvaluateResult(clear, { maxExamples: secure.maxExamples });
+      if (clear.numExamples < 1) throw new Error('numExamples must be at least 1');
+      return { masked: result.masked, ...clear };
     },
+    // Announced as it arrives, as a plain round's result is: the count and metrics it sent in the clear.
+    ({ numExamples, metrics }) => ({ numExamples, metrics, masked: true }),
   );
   const survivors = outcome.succeeded;
   if (survivors.length < minResults)
@@ -73,5 +78,5 @@ export async function collectMaskedInputs(
       'masked input',
       `${survivors.length} masked inputs, fewer than minResults ${minResults}`,
     );
-  return { sum, survivors, metrics };
+  return { sum, survivors, results };
 }

@@ -67,9 +67,15 @@ export interface MaskedInputParams {
   equalWeights?: boolean;
 }
 
-/** Phase 3's answer: the masked, quantised, example-weighted update (its last word: the weight). */
+/**
+ * Phase 3's answer: the masked, quantised, example-weighted update (its last word: the weight), and
+ * beside it, in the clear as in Flower's SecAgg+ (whose reply keeps the FitRes's num_examples and
+ * metrics and clears only its arrays), the learner's example count and training metrics: what the
+ * trainer announces per learner (CLIENT_RESULT). The masks hide the update, not these.
+ */
 export interface MaskedInputResult {
   masked: Uint32Array;
+  numExamples: number;
   metrics: Metrics;
 }
 

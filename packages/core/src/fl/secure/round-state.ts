@@ -1,7 +1,7 @@
 import { boundedText } from '../../wire/bounded-text.js';
 import type { NodeId } from '../../wire/envelope.js';
 import { OiafedError } from '../../wire/errors.js';
-import type { Cohort, GatherOutcome, ParamsOf } from '../cohort.js';
+import type { Cohort, GatherOptions, GatherOutcome, ParamsOf } from '../cohort.js';
 import type { ResultOf } from '../../rpc/proxy.js';
 import type { ClientFailure } from '../round.js';
 import type { RoundStart, Strategy } from '../strategy.js';
@@ -105,8 +105,10 @@ export class SecureRoundState {
     paramsFor: (id: NodeId) => ParamsOf<SecureLearner, M> | undefined,
     onResult: (id: NodeId, result: ResultOf<SecureLearner, M>) => void,
     validate: (result: unknown, id: NodeId) => ResultOf<SecureLearner, M>,
+    announce?: GatherOptions<ResultOf<SecureLearner, M>>['announce'],
   ): Promise<GatherOutcome> {
-    const outcome = await this.cohort.gather(method, ids, paramsFor, onResult, { validate });
+    const options = announce ? { validate, announce } : { validate };
+    const outcome = await this.cohort.gather(method, ids, paramsFor, onResult, options);
     this.failures.push(...outcome.failures);
     return outcome;
   }

@@ -32,7 +32,7 @@ export async function trainSecurely(
   { minResults, secure }: { minResults: number; secure: ResolvedSecureAggregation },
 ): Promise<TrainingOutcome> {
   const outcome = await secureSum(strategy, start, cohort, clients, { minResults, secure });
-  const { sum, survivors, metrics, failures, levels } = outcome;
+  const { sum, survivors, results, failures, levels } = outcome;
   const layout = flatLayout(start.weights);
   const total = sum[layout.size]!;
   const equal = strategy.aggregateSecureSum !== undefined;
@@ -42,8 +42,6 @@ export async function trainSecurely(
       'ROUND_FAILED',
       `round ${start.round}: secure aggregation failed in phase unmask: the unmasked weight is ${total}, not the ${survivors.length} survivors`,
     );
-  // Each learner's example count is hidden in the sum: the survivors share the total evenly.
-  const parts = metrics.map((m) => ({ numExamples: total / survivors.length, metrics: m }));
   const weights: Weights = {};
   for (const { name, offset, length } of layout.tensors) {
     const global = start.weights[name]!;
@@ -57,7 +55,8 @@ export async function trainSecurely(
   const aggregate = equal
     ? strategy.aggregateSecureSum!(start, weights, survivors.length)
     : { weights, rejected: [] };
-  return { aggregate, clients: [...clients], parts, failures, stale: 0 };
+  // The summary counts the examples each learner said it trained on, as a plain round's does.
+  return { aggregate, clients: [...clients], parts: results, failures, stale: 0 };
 }
 
 /** What the protocol gives the trainer: the sum of the survivors' encoded updates, and no one update. */
@@ -66,8 +65,8 @@ export interface SecureSum {
   sum: Uint32Array;
   /** Whose inputs are in the sum. */
   survivors: NodeId[];
-  /** The survivors' training metrics (sent in the clear). */
-  metrics: Metrics[];
+  /** Each survivor's example count and training metrics (sent in the clear beside its masked input). */
+  results: { numExamples: number; metrics: Metrics }[];
   failures: ClientFailure[];
   /** The quantisation levels of the round. */
   levels: number;
@@ -87,8 +86,8 @@ export async function secureSum(
   const round = new SecureRoundState(strategy, start, cohort, clients, secure);
   const advertised = await advertiseKeys(round);
   const sharing = await shareKeys(round, advertised);
-  const { sum, survivors, metrics } = await collectMaskedInputs(round, sharing, minResults);
+  const { sum, survivors, results } = await collectMaskedInputs(round, sharing, minResults);
   await unmask(round, sum, survivors, sharing);
   if (sum[sum.length - 1]! < 1) throw round.fail('unmask', 'the unmasked example count is 0');
-  return { sum, survivors, metrics, failures: round.failures, levels: round.levels };
+  return { sum, survivors, results, failures: round.failures, levels: round.levels };
 }
