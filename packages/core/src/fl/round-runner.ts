@@ -210,6 +210,7 @@ export class RoundRunner {
       : o.secureAggregation
         ? await trainSecurely(strategy, start, cohort, clients, {
             minResults: o.minResults,
+            target,
             secure: o.secureAggregation,
           })
         : await trainTogether(strategy, start, cohort, clients, { target, minResults: o.minResults, signal });

@@ -17,12 +17,13 @@ export interface MaskedInputs {
 
 /**
  * Phase 3: each learner still in trains and answers its masked update; the masked vectors are
- * summed as they arrive (modulo 2^bits), so the trainer holds one vector whatever n.
+ * summed as they arrive (modulo 2^bits), so the trainer holds one vector whatever n. With
+ * over-selection the phase closes once `target` inputs are in.
  */
 export async function collectMaskedInputs(
   round: SecureRoundState,
   sharing: Sharing,
-  minResults: number,
+  { minResults, target }: { minResults: number; target: number },
 ): Promise<MaskedInputs> {
   const { start, strategy, secure } = round;
   const length = flatLayout(start.weights).size + 1;
@@ -36,6 +37,7 @@ export async function collectMaskedInputs(
   }
   const asked = round.viable(new Set(trains.keys()));
   const inputs = new Set(asked);
+  const enough = Math.max(target, round.threshold + 1);
   const outcome = await round.gather(
     MASKED_INPUT,
     asked,
@@ -69,8 +71,14 @@ export async function collectMaskedInputs(
       if (clear.numExamples < 1) throw new Error('numExamples must be at least 1');
       return { masked: result.masked, ...clear };
     },
-    // Announced as it arrives, as a plain round's result is: the count and metrics it sent in the clear.
-    ({ numExamples, metrics }) => ({ numExamples, metrics, masked: true }),
+    {
+      // Announced as it arrives, as a plain round's result is: the count and metrics it sent in the clear.
+      announce: ({ numExamples, metrics }) => ({ numExamples, metrics, masked: true }),
+      // Over-selection: the phase closes at the round's target and cancels the rest, who count as
+      // dropped for the unmasking. It waits for more than the threshold, or no survivor's self mask
+      // could be rebuilt (a learner holds no share of its own secrets).
+      ...(enough < asked.length ? { enough } : {}),
+    },
   );
   const survivors = outcome.succeeded;
   if (survivors.length < minResults)

@@ -105,9 +105,9 @@ export class SecureRoundState {
     paramsFor: (id: NodeId) => ParamsOf<SecureLearner, M> | undefined,
     onResult: (id: NodeId, result: ResultOf<SecureLearner, M>) => void,
     validate: (result: unknown, id: NodeId) => ResultOf<SecureLearner, M>,
-    announce?: GatherOptions<ResultOf<SecureLearner, M>>['announce'],
+    more: Omit<GatherOptions<ResultOf<SecureLearner, M>>, 'validate'> = {},
   ): Promise<GatherOutcome> {
-    const options = announce ? { validate, announce } : { validate };
+    const options = { ...more, validate };
     const outcome = await this.cohort.gather(method, ids, paramsFor, onResult, options);
     this.failures.push(...outcome.failures);
     return outcome;

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DELIVER, UNMASK } from './messages.js';
-import { drop, federate, learnerAt } from './secure-aggregation.test-support.js';
+import { maxAbsDiff } from '../weights.js';
+import { DELIVER, MASKED_INPUT, UNMASK } from './messages.js';
+import { quantizationError, quantizationLevels } from './quantize.js';
+import { drop, federate, learnerAt, plainFedAvg } from './secure-aggregation.test-support.js';
+
+/** Never answers: without a close at the target, the round would wait for it forever. */
+const hang = () => new Promise(() => undefined);
 
 describe('a secure round, as the federation reports it', () => {
   it('announces CLIENT_RESULT for each learner whose masked input arrived, with the count and metrics it sent in the clear', async () => {
@@ -36,5 +41,44 @@ describe('a secure round, as the federation reports it', () => {
     const rows = federation.status().clients;
     expect(rows.find((c) => c.id === 'learner-000')!.lastResult).toMatchObject({ round: 1, masked: true });
     expect(rows.find((c) => c.id === 'learner-001')!.lastResult).toBeUndefined();
+  });
+
+  it('closes the masked-input phase at the target under over-selection: the rest count as dropped and their masks are taken out', async () => {
+    const learners = Array.from({ length: 8 }, (_, i) => learnerAt(i * 11));
+    // A fraction of 0.5 over-selected twice: all 8 asked, the round closes at 4 masked inputs.
+    const { federation } = await federate(
+      learners,
+      { selection: { fraction: 0.5 }, overSelection: 2, secureAggregation: { clipRange: 1, threshold: 3 } },
+      (i) => (i >= 6 ? { [MASKED_INPUT]: hang } : undefined),
+    );
+    let target = 0;
+    federation.events.on('ROUND_STARTED', (r) => (target = r.target));
+    const arrived: number[] = [];
+    federation.events.on('CLIENT_RESULT', ({ client }) => arrived.push(Number(client.slice(-3))));
+    const result = await federation.start();
+    expect(target).toBe(4);
+    const [round] = result.history;
+    expect(round!.clients).toHaveLength(8);
+    // Results that were already on their way when the phase closed are summed too (never fewer).
+    expect(arrived.length).toBeGreaterThanOrEqual(4);
+    expect(arrived.every((i) => i < 6)).toBe(true);
+    expect(round!.results).toBe(arrived.length);
+    // Cancelled, not failed, as over-selection's leftovers are in plain rounds.
+    expect(round!.failures).toEqual([]);
+    const err = quantizationError(1, quantizationLevels(32, 8, 1000));
+    const inSum = arrived.map((i) => learners[i]!);
+    expect(maxAbsDiff(result.weights, plainFedAvg(inSum))).toBeLessThanOrEqual(err + 1e-6);
+  });
+
+  it('waits for more than the threshold before it closes, so every survivor’s self mask can be rebuilt', async () => {
+    const learners = Array.from({ length: 8 }, (_, i) => learnerAt(i * 11));
+    // Target 2, threshold 4: the phase needs 5 inputs (a learner holds no share of its own seed).
+    const { federation } = await federate(learners, {
+      selection: { fraction: 0.25 },
+      overSelection: 4,
+      secureAggregation: { clipRange: 1, threshold: 4 },
+    });
+    const result = await federation.start();
+    expect(result.history[0]!.results).toBeGreaterThanOrEqual(5);
   });
 });

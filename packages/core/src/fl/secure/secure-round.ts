@@ -29,9 +29,10 @@ export async function trainSecurely(
   start: RoundStart,
   cohort: Cohort,
   clients: readonly NodeId[],
-  { minResults, secure }: { minResults: number; secure: ResolvedSecureAggregation },
+  options: SecureRoundOptions,
 ): Promise<TrainingOutcome> {
-  const outcome = await secureSum(strategy, start, cohort, clients, { minResults, secure });
+  const { secure } = options;
+  const outcome = await secureSum(strategy, start, cohort, clients, options);
   const { sum, survivors, results, failures, levels } = outcome;
   const layout = flatLayout(start.weights);
   const total = sum[layout.size]!;
@@ -59,6 +60,14 @@ export async function trainSecurely(
   return { aggregate, clients: [...clients], parts: results, failures, stale: 0 };
 }
 
+export interface SecureRoundOptions {
+  /** The round fails with fewer masked inputs. */
+  minResults: number;
+  /** With over-selection, the masked inputs that close the phase (default: every learner asked). */
+  target?: number;
+  secure: ResolvedSecureAggregation;
+}
+
 /** What the protocol gives the trainer: the sum of the survivors' encoded updates, and no one update. */
 export interface SecureSum {
   /** The sum modulo 2^bits of each survivor's weighted levels, then of their example counts. */
@@ -81,12 +90,15 @@ export async function secureSum(
   start: RoundStart,
   cohort: Cohort,
   clients: readonly NodeId[],
-  { minResults, secure }: { minResults: number; secure: ResolvedSecureAggregation },
+  options: SecureRoundOptions,
 ): Promise<SecureSum> {
-  const round = new SecureRoundState(strategy, start, cohort, clients, secure);
+  const round = new SecureRoundState(strategy, start, cohort, clients, options.secure);
   const advertised = await advertiseKeys(round);
   const sharing = await shareKeys(round, advertised);
-  const { sum, survivors, results } = await collectMaskedInputs(round, sharing, minResults);
+  const { sum, survivors, results } = await collectMaskedInputs(round, sharing, {
+    minResults: options.minResults,
+    target: options.target ?? clients.length,
+  });
   await unmask(round, sum, survivors, sharing);
   if (sum[sum.length - 1]! < 1) throw round.fail('unmask', 'the unmasked example count is 0');
   return { sum, survivors, results, failures: round.failures, levels: round.levels };
