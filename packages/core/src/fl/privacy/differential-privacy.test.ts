@@ -4,22 +4,16 @@ import { Node } from '../../rpc/node.js';
 import { OiafedError } from '../../wire/errors.js';
 import { MemoryCheckpointStore } from '../checkpoint.js';
 import { Federation, type FederationOptions } from '../federation.js';
-import type { Learner, TrainParams, TrainResult } from '../learner.js';
+import type { Learner } from '../learner.js';
 import { LinearLearner, linearData, zeroLinearWeights } from '../linear-learner.test-support.js';
-import { seededRandom } from '../random.js';
 import { serveLearner } from '../serve-learner.js';
-import { FedAvg } from '../strategies/fedavg.js';
 import { Krum } from '../strategies/robust.js';
 import { FedAvgM } from '../strategies/server-optimized.js';
 import type { RoundStart } from '../strategy.js';
 import { tensor, type Weights } from '../weights.js';
-import { DifferentialPrivacy } from './differential-privacy.js';
-import { PRIVACY_CONFIG_KEY, withLearnerPrivacy } from './learner-privacy.js';
-import { RdpAccountant } from './rdp-accountant.js';
-import { SecureAggregationClient } from '../secure/learner-side.js';
-import { MASKED_INPUT, SECURE_AGGREGATION_METHODS } from '../secure/messages.js';
-import { quantizationError, quantizationLevels } from '../secure/quantize.js';
+import { PRIVACY_CONFIG_KEY } from './learner-privacy.js';
 import type { DifferentialPrivacyOptions } from './privacy-options.js';
+import { dp, StepLearner } from './privacy.test-support.js';
 
 const nodes: Node[] = [];
 afterEach(() => {
@@ -37,29 +31,6 @@ async function federate(learners: Learner[], options: Omit<FederationOptions, 'n
     await joinInMemory(trainer, node, { strict: true });
   }
   return new Federation({ node: trainer, ...options });
-}
-
-/** Sends back the global model moved by a fixed step: an update of known norm. */
-class StepLearner implements Learner {
-  readonly configs: Record<string, unknown>[] = [];
-  constructor(
-    readonly step: number[],
-    readonly examples = 10,
-  ) {}
-  train(params: TrainParams): TrainResult {
-    this.configs.push(params.config);
-    const w = params.weights.w!.data.map((v, i) => v + this.step[i]!);
-    return { weights: { w: tensor(w) }, numExamples: this.examples };
-  }
-  evaluate() {
-    return { numExamples: 10, metrics: {} };
-  }
-  getWeights(): Weights {
-    return { w: tensor(new Float32Array(this.step.length)) };
-  }
-  setWeights() {
-    // Its answer depends only on the model it is sent.
-  }
 }
 
 const start = (dims: number): RoundStart => ({
@@ -80,9 +51,6 @@ function stdOf(data: Float32Array): number {
 
 /** 5 standard errors of a sample std of n normal draws (see clipping.test.ts). */
 const stdBound = (sigma: number, n: number) => (5 * sigma) / Math.sqrt(2 * (n - 1));
-
-const dp = (options: Partial<DifferentialPrivacyOptions> = {}, inner = new FedAvg()) =>
-  new DifferentialPrivacy(inner, { noiseMultiplier: 1, clip: 1, random: seededRandom(11), ...options });
 
 describe('DifferentialPrivacy (central DP-FedAvg)', () => {
   it('adds noise of std z·C to the sum: over 50,000 values the mean update has std z·C/n', () => {
@@ -327,167 +295,5 @@ describe('distributed differential privacy', () => {
     expect(() => dp({ mode: 'distributed', clip: { initial: 1, countNoise: 1 } })).toThrow(
       /fixed number in distributed mode/,
     );
-  });
-});
-
-describe('distributed differential privacy beside secure aggregation', () => {
-  /**
-   * Learners served as serveLearner serves them (the secure client trains through the privacy
-   * wrapper), with seeded noise, and with what leaves the wrapper, clipped and noised, recorded:
-   * the updates the masked sum must add up.
-   */
-  async function federateSecurely(
-    learners: Learner[],
-    options: Omit<FederationOptions, 'node'>,
-    { byExamples = -1 } = {},
-  ) {
-    const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
-    nodes.push(trainer);
-    const sent: Weights[] = [];
-    for (const [i, learner] of learners.entries()) {
-      const node = new Node({ id: `learner-${i}`, role: 'learner', heartbeat: false });
-      nodes.push(node);
-      const served = withLearnerPrivacy(learner, seededRandom(100 + i)) as Learner;
-      const recorded: Learner = {
-        train: async (params) => {
-          const result = await served.train(params);
-          sent.push(result.weights);
-          return result;
-        },
-        evaluate: (params) => served.evaluate(params),
-        getWeights: () => served.getWeights(),
-        setWeights: (w) => served.setWeights(w),
-      };
-      node.serve(recorded);
-      const client = new SecureAggregationClient(recorded);
-      // A learner that ignores equalWeights and weighs by its example count, as an old one would.
-      if (i === byExamples) {
-        const masked = client[MASKED_INPUT].bind(client);
-        client[MASKED_INPUT] = (params) => masked({ ...params, equalWeights: false });
-      }
-      node.serve(client, { methods: SECURE_AGGREGATION_METHODS });
-      await joinInMemory(trainer, node, { strict: true });
-    }
-    return { federation: new Federation({ node: trainer, ...options }), sent };
-  }
-
-  /** Trains, then fails: it drops out of the secure round after its masks were set up. */
-  class FailingLearner extends StepLearner {
-    override train(): TrainResult {
-      throw new Error('gone');
-    }
-  }
-
-  const secure = { clipRange: 10, maxExamples: 100, degree: 3, threshold: 2 };
-
-  it('sums the clipped, noised updates weighed alike, and reports epsilon as the accountant does (Opacus: z 2, q 1)', async () => {
-    // Example counts 10, 50, 10: weighed by them, the middle update would count five times.
-    const steppers = [new StepLearner([3, 4]), new StepLearner([0.3, 0], 50), new StepLearner([6, 8])];
-    const { federation, sent } = await federateSecurely(steppers, {
-      rounds: 2,
-      minClients: 3,
-      initialWeights: { w: tensor([0, 0]) },
-      strategy: dp({ noiseMultiplier: 2, clip: 1, mode: 'distributed' }),
-      secureAggregation: secure,
-    });
-    const result = await federation.start();
-    expect(result.reason).toBe('completed');
-    expect(sent).toHaveLength(6);
-    // Round 1 started from 0: the plain sum of the three updates that left the learners.
-    const plain = [0, 1].map((j) => sent.slice(0, 3).reduce((n, w) => n + w.w!.data[j]!, 0));
-    const [round1] = result.history;
-    expect(round1!.results).toBe(3);
-    // The model is the noised sum over the 3 learners, each weighed 1.
-    const levels = quantizationLevels(32, 3, 100);
-    const tolerance = 3 * quantizationError(10, levels) + 1e-6;
-    // Noise of std 2/sqrt(3) per learner: the sum is not the clipped updates' alone.
-    expect(Math.abs(plain[0]! - 1.5) + Math.abs(plain[1]! - 1.6)).toBeGreaterThan(0.01);
-    const round2Start = plain.map((v) => v / 3);
-    const round2 = [0, 1].map(
-      (j) => round2Start[j]! + sent.slice(3).reduce((n, w) => n + (w.w!.data[j]! - round2Start[j]!), 0) / 3,
-    );
-    for (const j of [0, 1]) expect(Math.abs(result.weights.w!.data[j]! - round2[j]!)).toBeLessThan(tolerance);
-    // Opacus, z 2, q 1, delta 1e-5: epsilon 2.1657 after one step, 3.1890 after two.
-    expect(result.history[0]!.privacy).toMatchObject({ noiseMultiplier: 2, clip: 1, sampleRate: 1 });
-    expect(result.history[0]!.privacy!.epsilon).toBeCloseTo(2.1657156590294435, 9);
-    expect(result.history[1]!.privacy!.epsilon).toBeCloseTo(3.188991562633588, 9);
-  });
-
-  it('counts only the survivors\u2019 noise shares: a learner that drops out lowers z to z·sqrt(3/4)', async () => {
-    const learners = [
-      new StepLearner([3, 4]),
-      new StepLearner([0.3, 0]),
-      new StepLearner([6, 8]),
-      new FailingLearner([1, 1]),
-    ];
-    const { federation, sent } = await federateSecurely(learners, {
-      rounds: 1,
-      minClients: 4,
-      minResults: 3,
-      initialWeights: { w: tensor([0, 0]) },
-      strategy: dp({ noiseMultiplier: 2, clip: 1, mode: 'distributed' }),
-      secureAggregation: secure,
-    });
-    const result = await federation.start();
-    const [round] = result.history;
-    expect(round!.results).toBe(3);
-    expect(round!.failures.map((f) => f.client)).toEqual(['learner-3']);
-    const z = 2 * Math.sqrt(3 / 4);
-    const accountant = new RdpAccountant();
-    accountant.step(z, 1);
-    expect(round!.privacy!.noiseMultiplier).toBeCloseTo(z, 12);
-    expect(round!.privacy!.epsilon).toBe(accountant.epsilon(1e-5));
-    // The survivors' updates, summed plainly, over the 3 of them.
-    const tolerance = 3 * quantizationError(10, quantizationLevels(32, 4, 100)) + 1e-6;
-    for (const j of [0, 1]) {
-      const mean = sent.reduce((n, w) => n + w.w!.data[j]!, 0) / 3;
-      expect(Math.abs(result.weights.w!.data[j]! - mean)).toBeLessThan(tolerance);
-    }
-  });
-
-  it('stops at the epsilon budget as without secure aggregation (Opacus, z 2: round 5 would pass 5)', async () => {
-    const steppers = [new StepLearner([3, 4]), new StepLearner([0.3, 0]), new StepLearner([6, 8])];
-    const { federation } = await federateSecurely(steppers, {
-      rounds: 20,
-      minClients: 3,
-      initialWeights: { w: tensor([0, 0]) },
-      strategy: dp({ noiseMultiplier: 2, clip: 1, mode: 'distributed', budget: 5 }),
-      secureAggregation: secure,
-    });
-    const result = await federation.start();
-    expect(result.reason).toBe('budget');
-    expect(result.rounds).toBe(4);
-    expect(result.history[3]!.privacy!.epsilon).toBeCloseTo(4.728507067217623, 9);
-  });
-
-  it('fails the round, naming the unmasking, when the unmasked weight is not the survivors\u2019 count', async () => {
-    const steppers = [new StepLearner([3, 4]), new StepLearner([0.3, 0]), new StepLearner([6, 8])];
-    const { federation } = await federateSecurely(
-      steppers,
-      {
-        rounds: 1,
-        minClients: 3,
-        initialWeights: { w: tensor([0, 0]) },
-        strategy: dp({ noiseMultiplier: 2, clip: 1, mode: 'distributed' }),
-        secureAggregation: secure,
-      },
-      { byExamples: 1 },
-    );
-    await expect(federation.start()).rejects.toMatchObject({
-      code: 'ROUND_FAILED',
-      message: expect.stringMatching(/phase unmask: the unmasked weight is 12, not the 3 survivors/),
-    });
-  });
-
-  it('is accepted by the federation in distributed mode, refused in central mode (the trainer cannot clip masked updates)', () => {
-    const node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
-    nodes.push(node);
-    const secureAggregation = { clipRange: 1, maxExamples: 100 };
-    expect(
-      new Federation({ node, rounds: 1, strategy: dp({ mode: 'distributed' }), secureAggregation }),
-    ).toBeInstanceOf(Federation);
-    expect(
-      () => new Federation({ node, rounds: 1, strategy: dp({ mode: 'central' }), secureAggregation }),
-    ).toThrow(/secureAggregation cannot run with central privacy/);
   });
 });

@@ -145,13 +145,14 @@ export class SecureAggregationClient implements SecureAggregationMethods {
       for (let i = 0; i < length; i++) d[i] = local[i]! - global[i]!;
       quantizeInto(d, clip, levels, weight, vector, offset);
     }
+    // The weight is the last word, left unmasked: the trainer checks it against the count sent beside.
     vector[layout.size] = weight;
-    addMask(vector, await expandMask(state.b, vector.length), bits);
+    addMask(vector, await expandMask(state.b, layout.size), bits);
     const xOf = new Map(state.params.neighbours.map((n) => [n.id, n.x]));
     await Promise.all(
       maskWith.map(async (id) => {
         const seed = await agreeKey(state.s.key, state.masks!.get(id)!, `oiafed secagg mask ${session}`);
-        const mask = await expandMask(seed, vector.length);
+        const mask = await expandMask(seed, layout.size);
         // One of the pair adds the mask and the other takes it away, so the pair's masks cancel in the sum.
         if (pairSign(state.params.x, xOf.get(id)!) > 0) addMask(vector, mask, bits);
         else subtractMask(vector, mask, bits);

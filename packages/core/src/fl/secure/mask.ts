@@ -23,14 +23,17 @@ export function modulusMask(bits: number): number {
   return bits === 32 ? 0xffffffff : 2 ** bits - 1;
 }
 
-/** `into += mask` modulo 2^bits (Uint32Array stores wrap modulo 2^32; `&` narrows further). */
+/**
+ * `into += mask` modulo 2^bits (Uint32Array stores wrap modulo 2^32; `&` narrows further), over
+ * the mask's length: words of `into` past it are left as they are (a masked input's clear weight).
+ */
 export function addMask(into: Uint32Array, mask: Uint32Array, bits: number): void {
   const m = modulusMask(bits);
-  for (let i = 0; i < into.length; i++) into[i] = (into[i]! + mask[i]!) & m;
+  for (let i = 0; i < mask.length; i++) into[i] = (into[i]! + mask[i]!) & m;
 }
 
-/** `into -= mask` modulo 2^bits. */
+/** `into -= mask` modulo 2^bits, over the mask's length. */
 export function subtractMask(into: Uint32Array, mask: Uint32Array, bits: number): void {
   const m = modulusMask(bits);
-  for (let i = 0; i < into.length; i++) into[i] = (into[i]! - mask[i]!) & m;
+  for (let i = 0; i < mask.length; i++) into[i] = (into[i]! - mask[i]!) & m;
 }

@@ -38,6 +38,7 @@ export async function collectMaskedInputs(
   const asked = round.viable(new Set(trains.keys()));
   const inputs = new Set(asked);
   const enough = Math.max(target, round.threshold + 1);
+  const equalWeights = strategy.aggregateSecureSum !== undefined;
   const outcome = await round.gather(
     MASKED_INPUT,
     asked,
@@ -48,7 +49,7 @@ export async function collectMaskedInputs(
         session: round.session,
         train: trains.get(id)!,
         maskWith,
-        ...(strategy.aggregateSecureSum ? { equalWeights: true } : {}),
+        ...(equalWeights ? { equalWeights } : {}),
       };
     },
     (_id, result) => {
@@ -69,6 +70,15 @@ export async function collectMaskedInputs(
       const clear = { numExamples: result.numExamples, metrics: result.metrics ?? {} };
       assertEvaluateResult(clear, { maxExamples: secure.maxExamples });
       if (clear.numExamples < 1) throw new Error('numExamples must be at least 1');
+      // The weight is the one word left unmasked: a learner weighing otherwise than asked (by its
+      // examples under equalWeights, say) is refused here, before its input joins the sum, and so
+      // counts as dropped; the round goes on without it.
+      const weight = result.masked[length - 1]!;
+      const expected = equalWeights ? 1 : clear.numExamples;
+      if (weight !== expected)
+        throw new Error(
+          `its update weighs ${weight}, not ${expected} (${equalWeights ? 'equalWeights: each learner weighs 1' : 'its example count'})`,
+        );
       return { masked: result.masked, ...clear };
     },
     {

@@ -68,7 +68,9 @@ export interface MaskedInputParams {
 }
 
 /**
- * Phase 3's answer: the masked, quantised, example-weighted update (its last word: the weight), and
+ * Phase 3's answer: the masked, quantised, weighted update, its last word the weight itself, left
+ * unmasked (the example count, or 1 under `equalWeights`: nothing the count beside it does not
+ * say), so the trainer checks each learner's weight and the sum's total is known; and
  * beside it, in the clear as in Flower's SecAgg+ (whose reply keeps the FitRes's num_examples and
  * metrics and clears only its arrays), the learner's example count and training metrics: what the
  * trainer announces per learner (CLIENT_RESULT). The masks hide the update, not these.

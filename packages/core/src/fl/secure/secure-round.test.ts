@@ -81,4 +81,33 @@ describe('a secure round, as the federation reports it', () => {
     const result = await federation.start();
     expect(result.history[0]!.results).toBeGreaterThanOrEqual(5);
   });
+
+  it('refuses a masked input whose clear weight is not its example count, and sums the others', async () => {
+    const learners = Array.from({ length: 6 }, (_, i) => learnerAt(i * 7));
+    const { federation } = await federate(learners, {}, (i) =>
+      i === 2
+        ? {
+            [MASKED_INPUT]: async (honest) => {
+              const answer = await honest();
+              const masked = answer.masked.slice();
+              masked[masked.length - 1] = 999;
+              return { ...answer, masked };
+            },
+          }
+        : undefined,
+    );
+    const result = await federation.start();
+    const [round] = result.history;
+    expect(round!.failures).toEqual([
+      expect.objectContaining({
+        client: 'learner-002',
+        code: 'INVALID_RESULT',
+        message: expect.stringMatching(/weighs 999, not \d \(its example count\)/),
+      }),
+    ]);
+    const err = quantizationError(1, quantizationLevels(32, 6, 1000));
+    expect(maxAbsDiff(result.weights, plainFedAvg(learners.filter((_, i) => i !== 2)))).toBeLessThanOrEqual(
+      err + 1e-6,
+    );
+  });
 });

@@ -1,5 +1,4 @@
 import type { NodeId } from '../../wire/envelope.js';
-import { OiafedError } from '../../wire/errors.js';
 import type { Cohort } from '../cohort.js';
 import type { TrainingOutcome } from '../fedbuff.js';
 import type { ClientFailure } from '../round.js';
@@ -37,12 +36,12 @@ export async function trainSecurely(
   const layout = flatLayout(start.weights);
   const total = sum[layout.size]!;
   const equal = strategy.aggregateSecureSum !== undefined;
-  // Weighed by 1, the sum's last word counts the survivors: anything else is a learner's lie.
-  if (equal && total !== survivors.length)
-    throw new OiafedError(
-      'ROUND_FAILED',
-      `round ${start.round}: secure aggregation failed in phase unmask: the unmasked weight is ${total}, not the ${survivors.length} survivors`,
-    );
+  // Each learner's weight was checked in the clear; its levels were not (the masks hide them). A
+  // learner that weighs its levels otherwise than its weight says can push a value's sum past what
+  // `total` inputs of at most `levels - 1` make, even wrap it: such a sum is clamped, so whatever one
+  // learner sends, each value of the mean stays within [-clipRange, clipRange].
+  const most = total * (levels - 1);
+  for (let i = 0; i < layout.size; i++) if (sum[i]! > most) sum[i] = most;
   const weights: Weights = {};
   for (const { name, offset, length } of layout.tensors) {
     const global = start.weights[name]!;

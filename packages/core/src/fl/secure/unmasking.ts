@@ -56,12 +56,14 @@ export async function unmask(
     },
   );
   const bits = round.secure.bits;
+  // Every word but the last, the weights' sum, which the learners sent unmasked.
+  const masked = sum.length - 1;
   for (const id of survivors) {
     const committed = round.commitments.get(id)!;
     const seed = await rebuild(round, selfShares, id, 'self-mask seed', async (b) =>
       sameBytes(await commitment(b), committed),
     );
-    subtractMask(sum, await expandMask(seed, sum.length), bits);
+    subtractMask(sum, await expandMask(seed, masked), bits);
   }
   for (const id of dropped) {
     // A wrong share rebuilds another key: its public half gives it away.
@@ -74,7 +76,7 @@ export async function unmask(
     for (const other of round.graph.get(id)!) {
       if (!survivors.has(other) || !sharing.masked.get(other)!.includes(id)) continue;
       const seed = await agreeKey(key, round.keys.get(other)!.s, `oiafed secagg mask ${round.session}`);
-      const mask = await expandMask(seed, sum.length);
+      const mask = await expandMask(seed, masked);
       // `other` added its side of the pair: undo it.
       if (pairSign(round.x.get(other)!, x) > 0) subtractMask(sum, mask, bits);
       else addMask(sum, mask, bits);
