@@ -219,6 +219,22 @@ describe('distributed differential privacy beside secure aggregation', () => {
     for (const v of result.weights.w!.data) expect(Math.abs(v)).toBeLessThanOrEqual(secure.clipRange + 0.01);
   });
 
+  it('counts in the summary the examples its learners trained on, as the same run without secure aggregation does', async () => {
+    // Weighed alike, yet 10 + 50 + 10 examples: not 3, the count of learners the sum's weight holds.
+    const steppers = () => [new StepLearner([3, 4]), new StepLearner([0.3, 0], 50), new StepLearner([6, 8])];
+    const options = {
+      rounds: 1,
+      minClients: 3,
+      initialWeights: { w: tensor([0, 0]) },
+      strategy: dp({ noiseMultiplier: 2, clip: 1, mode: 'distributed' }),
+    };
+    const secured = await federateSecurely(steppers(), { ...options, secureAggregation: secure });
+    const [round] = (await secured.federation.start()).history;
+    expect(round).toMatchObject({ results: 3, numExamples: 70 });
+    const plain = await federateSecurely(steppers(), { ...options, strategy: dp({ mode: 'distributed' }) });
+    expect((await plain.federation.start()).history[0]!.numExamples).toBe(round!.numExamples);
+  });
+
   it('is accepted by the federation in distributed mode, refused in central mode (the trainer cannot clip masked updates)', () => {
     const node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
     nodes.push(node);
