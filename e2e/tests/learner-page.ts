@@ -1,4 +1,4 @@
-import type { BrowserContext, Page } from '@playwright/test';
+import type { Browser, BrowserContext, Page } from '@playwright/test';
 
 /** The demo's pages, on the Vite dev server Playwright starts (playwright.config.ts). */
 export const PAGES = 'http://127.0.0.1:5174';
@@ -47,4 +47,22 @@ export async function openLearnerTabs(
   }
   await Promise.all(tabs.map(joined));
   return tabs;
+}
+
+/** Closes `tab` while its learner trains round `round`; resolves with the time it closed. */
+export async function closeWhileTraining(tab: Page, round: number): Promise<number> {
+  await statusOf(tab, ['training'], round);
+  const closedAt = Date.now();
+  await tab.close();
+  return closedAt;
+}
+
+/** A fresh browser context with `count` learner tabs that have joined (see `openLearnerTabs`). */
+export async function joinedTabs(
+  browser: Browser,
+  count: number,
+  query: (shard: number) => Record<string, string>,
+): Promise<{ context: BrowserContext; tabs: Page[] }> {
+  const context = await browser.newContext();
+  return { context, tabs: await openLearnerTabs(context, count, query) };
 }

@@ -1,36 +1,23 @@
 import { expect, test } from '@playwright/test';
-import { openLearnerTabs, statusOf } from './learner-page.js';
-import { TrainerProcess } from './trainer-process.js';
+import { closeWhileTraining, joinedTabs, statusOf } from './learner-page.js';
+import { demoData, demoTrainerArgs, TrainerProcess } from './trainer-process.js';
 
-const data = { seed: '1', trainSize: '2000', testSize: '500', split: 'iid' };
+const data = demoData('2000');
 
 test('secure aggregation over four learner tabs: a tab closed after its keys and shares, before its masked input, is unmasked from its neighbours; the round completes with three results and the run goes on', async ({
   browser,
 }) => {
-  const trainer = new TrainerProcess([
-    '--secure',
-    '--rounds',
-    '3',
-    '--clients',
-    '4',
-    '--min-clients',
-    '2',
-    '--train-size',
-    data.trainSize,
-    '--test-size',
-    data.testSize,
-    '--seed',
-    data.seed,
-    '--heartbeat',
-    '1000',
-    '--port',
-    '0',
-  ]);
+  const trainer = new TrainerProcess(
+    demoTrainerArgs(data, ['--secure', '--rounds', '3', '--clients', '4', '--min-clients', '2']),
+  );
   try {
     await trainer.waitFor(/secure aggregation/);
-    const [, url] = await trainer.waitFor(/trainer listening on (ws:\/\/\S+);/);
-    const context = await browser.newContext();
-    const tabs = await openLearnerTabs(context, 4, () => ({ ...data, server: url!, heartbeat: '1000' }));
+    const url = await trainer.listening();
+    const { context, tabs } = await joinedTabs(browser, 4, () => ({
+      ...data,
+      server: url,
+      heartbeat: '1000',
+    }));
 
     // Round 1 with all four: SecAgg+ unmasks the sum, and the model learns from it.
     const [, acc1] = await trainer.waitFor(/round +1\/3 +4\/4 clients .* test acc (\d\.\d+)/);
@@ -38,9 +25,8 @@ test('secure aggregation over four learner tabs: a tab closed after its keys and
 
     // A learner trains only when asked for its masked input, after it advertised its keys and sent
     // its sealed shares: close tab 3 while it trains round 2, so its masked input never arrives.
-    await statusOf(tabs[3]!, ['training'], 2);
-    await tabs[3]!.close();
-    await trainer.waitFor(/learner tab-3 disconnected/, 3_000); // within the heartbeat timeout (3 x 1000 ms)
+    // Seen within the heartbeat timeout (3 x 1000 ms).
+    await trainer.sawDisconnect('tab-3', await closeWhileTraining(tabs[3]!, 2), 3_000);
     // Its neighbours (three, the threshold is two) reveal its mask key: the round's sum is the other
     // three's, and the model still improves.
     const [, acc2] = await trainer.waitFor(/round +2\/3 +3\/4 clients +1 failed .* test acc (\d\.\d+)/);

@@ -3,10 +3,10 @@
 import { Node } from '@oiafed/core';
 import { servePeerSignalling, serveWebRtc, type SignallingServer } from '@oiafed/node';
 import { expect, test } from '@playwright/test';
-import { openLearnerTabs, PAGES, statusOf } from './learner-page.js';
-import { TrainerProcess } from './trainer-process.js';
+import { closeWhileTraining, joinedTabs, openLearnerTabs, PAGES } from './learner-page.js';
+import { demoData, demoTrainerArgs, TrainerProcess } from './trainer-process.js';
 
-const data = { seed: '1', trainSize: '3000', testSize: '500', split: 'iid' };
+const data = demoData();
 const overWebRtc = (signalling: string, trainer: string) => ({
   ...data,
   transport: 'webrtc',
@@ -20,41 +20,19 @@ test('a Node trainer and three learner tabs run FedAvg on MNIST over data channe
   browser,
 }) => {
   const trainer = new TrainerProcess(
-    [
-      '--rounds',
-      '3',
-      '--clients',
-      '3',
-      '--min-clients',
-      '2',
-      '--heartbeat',
-      '1000',
-      '--port',
-      '0',
-      '--train-size',
-      data.trainSize,
-      '--test-size',
-      data.testSize,
-      '--seed',
-      data.seed,
-    ],
+    demoTrainerArgs(data, ['--rounds', '3', '--clients', '3', '--min-clients', '2']),
     'webrtc',
   );
   try {
-    const [, signalling] = await trainer.waitFor(/trainer listening on (http:\/\/\S+) \(WebRTC signalling/);
-    const context = await browser.newContext();
-    const tabs = await openLearnerTabs(context, 3, () => overWebRtc(signalling!, 'trainer'));
+    const signalling = await trainer.listening();
+    const { context, tabs } = await joinedTabs(browser, 3, () => overWebRtc(signalling, 'trainer'));
 
     const [, acc1] = await trainer.waitFor(/round +1\/3 +3\/3 clients .* test acc (\d\.\d+)/);
     expect(Number(acc1)).toBeGreaterThan(0.4); // chance is 0.1
 
     // PeerJS's own close event often never comes: the heartbeat finds the tab gone, after 3 s of
     // silence, counted from its last tick that heard the tab (ticks every 1 s): within 5 s.
-    await statusOf(tabs[2]!, ['training'], 2);
-    const closedAt = Date.now();
-    await tabs[2]!.close();
-    await trainer.waitFor(/learner tab-2 disconnected/, 5_000);
-    expect(Date.now() - closedAt).toBeLessThan(5_000);
+    await trainer.sawDisconnect('tab-2', await closeWhileTraining(tabs[2]!, 2), 5_000);
     await trainer.waitFor(/round +2\/3 +2\/3 clients +1 failed/);
     const [, finalAcc] = await trainer.waitFor(
       /done: 3 rounds .* \(completed\); final test accuracy (\d\.\d+)/,

@@ -9,6 +9,8 @@ import { createFederation } from './run.js';
 import { FedAdam } from './fl/strategies/server-optimized.js';
 import { FedMedian } from './fl/strategies/robust.js';
 import { serveLearner } from './fl/serve-learner.js';
+import type { Federation } from './fl/federation.js';
+import type { Interceptor } from './rpc/interceptors.js';
 
 describe('createFederation', () => {
   it('gives the trainer node the id and role of config.node, which a joining learner is told', async () => {
@@ -26,67 +28,46 @@ describe('createFederation', () => {
   });
 
   it('runs the rounds of config.federation with the learners that join', async () => {
-    const config = resolveConfig({
-      heartbeat: false,
-      federation: { rounds: 2, minClients: 2, train: { lr: 0.05 }, onRoundFailure: 'stop' },
-    });
-    const { node, federation } = createFederation(config);
-    const learners = [1, 2].map((seed) => {
-      const learner = new Node({ id: `learner-${seed}`, role: 'learner', heartbeat: false });
-      learner.serve(new LinearLearner(linearData(seed, 20)));
-      return learner;
-    });
-    try {
-      await Promise.all(learners.map((learner) => joinInMemory(node, learner)));
-      const result = await federation.start();
-      expect(result).toMatchObject({ rounds: 2, reason: 'completed' });
-      expect(federation.history.map((s) => s.results)).toEqual([2, 2]);
-    } finally {
-      for (const learner of learners) learner.close();
-      node.close();
-    }
+    await withJoinedLearners(
+      { rounds: 2, minClients: 2, train: { lr: 0.05 }, onRoundFailure: 'stop' },
+      [1, 2],
+      async (federation) => {
+        const result = await federation.start();
+        expect(result).toMatchObject({ rounds: 2, reason: 'completed' });
+        expect(federation.history.map((s) => s.results)).toEqual([2, 2]);
+      },
+    );
   });
 
   it('runs federation.secureAggregation: learners served by serveLearner send masked inputs only', async () => {
-    const config = resolveConfig({
-      heartbeat: false,
-      federation: {
+    const methods: string[] = [];
+    const recordMethods: Interceptor = {
+      name: 'methods',
+      inbound: (f) => (f.kind === 'call' && methods.push(f.method), f),
+    };
+    await withJoinedLearners(
+      {
         rounds: 1,
         minClients: 3,
         train: { lr: 0.05 },
         onRoundFailure: 'stop',
         secureAggregation: { clipRange: 4, bits: 32, maxExamples: 100 },
       },
-    });
-    const { node, federation } = createFederation(config);
-    const methods: string[] = [];
-    const learners = [1, 2, 3].map((seed) => {
-      const learner = new Node({
-        id: `learner-${seed}`,
-        role: 'learner',
-        heartbeat: false,
-        interceptors: [{ name: 'methods', inbound: (f) => (f.kind === 'call' && methods.push(f.method), f) }],
-      });
-      serveLearner(learner, new LinearLearner(linearData(seed, 20)));
-      return learner;
-    });
-    try {
-      await Promise.all(learners.map((learner) => joinInMemory(node, learner)));
-      const result = await federation.start();
-      expect(result.history[0]).toMatchObject({ results: 3, numExamples: 60 });
-      // Training was asked inside the masked-input phase, never as a plain train call.
-      expect(methods).toContain('oiafed.secagg.maskedInput');
-      expect(methods).not.toContain('train');
-    } finally {
-      for (const learner of learners) learner.close();
-      node.close();
-    }
+      [1, 2, 3],
+      async (federation) => {
+        const result = await federation.start();
+        expect(result.history[0]).toMatchObject({ results: 3, numExamples: 60 });
+        // Training was asked inside the masked-input phase, never as a plain train call.
+        expect(methods).toContain('oiafed.secagg.maskedInput');
+        expect(methods).not.toContain('train');
+      },
+      [recordMethods],
+    );
   });
 
   it('runs federation.privacy in distributed mode beside secureAggregation: each learner weighs 1, epsilon reported', async () => {
-    const config = resolveConfig({
-      heartbeat: false,
-      federation: {
+    await withJoinedLearners(
+      {
         rounds: 1,
         minClients: 3,
         train: { lr: 0.05 },
@@ -94,24 +75,15 @@ describe('createFederation', () => {
         secureAggregation: { clipRange: 4, bits: 32, maxExamples: 100 },
         privacy: { noiseMultiplier: 2, clip: 1, mode: 'distributed' },
       },
-    });
-    const { node, federation } = createFederation(config);
-    const learners = [1, 2, 3].map((seed) => {
-      const learner = new Node({ id: `learner-${seed}`, role: 'learner', heartbeat: false });
-      serveLearner(learner, new LinearLearner(linearData(seed, 20)));
-      return learner;
-    });
-    try {
-      await Promise.all(learners.map((learner) => joinInMemory(node, learner)));
-      const result = await federation.start();
-      // Weighed alike in the sum, yet the summary counts the 60 examples they trained on.
-      expect(result.history[0]).toMatchObject({ results: 3, numExamples: 60 });
-      // Opacus, z 2, q 1, delta 1e-5, one step: epsilon 2.1657.
-      expect(result.history[0]!.privacy!.epsilon).toBeCloseTo(2.1657156590294435, 9);
-    } finally {
-      for (const learner of learners) learner.close();
-      node.close();
-    }
+      [1, 2, 3],
+      async (federation) => {
+        const result = await federation.start();
+        // Weighed alike in the sum, yet the summary counts the 60 examples they trained on.
+        expect(result.history[0]).toMatchObject({ results: 3, numExamples: 60 });
+        // Opacus, z 2, q 1, delta 1e-5, one step: epsilon 2.1657.
+        expect(result.history[0]!.privacy!.epsilon).toBeCloseTo(2.1657156590294435, 9);
+      },
+    );
   });
 
   it('refuses secureAggregation beside central privacy: the trainer cannot clip masked updates', () => {
@@ -158,3 +130,29 @@ describe('createFederation', () => {
     node.close();
   });
 });
+
+/**
+ * The trainer `createFederation` makes from these `federation` settings, and one learner per seed
+ * on linear data (served by serveLearner, with `interceptors` on its node) joined to it in memory;
+ * `use` runs with the federation, then every node is closed.
+ */
+async function withJoinedLearners(
+  federation: Record<string, unknown>,
+  seeds: number[],
+  use: (federation: Federation) => Promise<void>,
+  interceptors: Interceptor[] = [],
+): Promise<void> {
+  const made = createFederation(resolveConfig({ heartbeat: false, federation }));
+  const learners = seeds.map((seed) => {
+    const learner = new Node({ id: `learner-${seed}`, role: 'learner', heartbeat: false, interceptors });
+    serveLearner(learner, new LinearLearner(linearData(seed, 20)));
+    return learner;
+  });
+  try {
+    await Promise.all(learners.map((learner) => joinInMemory(made.node, learner)));
+    await use(made.federation);
+  } finally {
+    for (const learner of learners) learner.close();
+    made.node.close();
+  }
+}
