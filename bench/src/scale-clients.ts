@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Federation, Node } from '@oiafed/core';
 import { serveWebSocket } from '@oiafed/node';
+import { WebSocketServer } from 'ws';
 import { grownPerClient, heapByKind } from './heap-breakdown.js';
-import { median } from './harness.js';
 
 export interface ManyClientsOptions {
   count: number;
@@ -123,4 +123,37 @@ export async function manyClients(options: ManyClientsOptions): Promise<ManyClie
   };
 }
 
-export const medianOf = median;
+/**
+ * The same measure for a plain ws server holding `count` sockets from `swarms` processes (the
+ * baseline of what a connection costs before oiafed adds its own), bytes per socket.
+ */
+export async function rawSocketMemory(count: number, swarms: number): Promise<number> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}`;
+  const before = live();
+  const script = new URL('./workers/ws-raw-clients.mjs', import.meta.url).pathname;
+  const each = Math.ceil(count / swarms);
+  const children = Array.from({ length: swarms }, (_, s) =>
+    spawn(process.execPath, [script, url, String(Math.min(each, count - s * each))], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  try {
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve, reject) => {
+            child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+            child.once('exit', (code) => reject(new Error(`raw clients exited with ${code}`)));
+          }),
+      ),
+    );
+    if (wss.clients.size !== count) throw new Error(`${wss.clients.size} of ${count} raw sockets open`);
+    return (live().heap - before.heap) / count;
+  } finally {
+    for (const child of children) child.kill();
+    for (const socket of wss.clients) socket.terminate();
+    await new Promise((resolve) => wss.close(resolve));
+  }
+}

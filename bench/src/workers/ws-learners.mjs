@@ -24,6 +24,8 @@ for (let i = first; i < first + count; i += atOnce) {
         id: `learner-${i + k}`,
         learner: learner(i + k),
         heartbeat: { interval, timeout: interval * 3 },
+        // Thousands join at once on a busy machine: a join may wait its turn longer than the default 30 s.
+        joinTimeout: 300_000,
       }),
     ),
   );
