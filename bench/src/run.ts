@@ -2,6 +2,7 @@ import { federationSuite } from './federation.js';
 import { fedbuffSuite } from './fedbuff-vs-sync.js';
 import { memorySuite } from './memory.js';
 import { privacySuite } from './privacy.js';
+import { scaleSuite } from './scale.js';
 import { strategiesSuite } from './strategies.js';
 import { websocketSuite } from './websocket.js';
 import { webrtcSuite } from './webrtc.js';
@@ -16,6 +17,7 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   webrtc: webrtcSuite,
   fedbuff: fedbuffSuite,
   privacy: privacySuite,
+  scale: scaleSuite,
 };
 
 const args = process.argv.slice(2);

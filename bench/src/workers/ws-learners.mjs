@@ -1,8 +1,12 @@
 // Starts N tiny learners in this process, each joining the trainer at argv[2] over its own
 // WebSocket with heartbeats on; prints "ready" once all are registered, then waits to be killed.
+// argv: url count interval [first id] [joins at once]. A swarm of thousands of learners is several
+// such processes, each with its own range of ids.
 import { joinFederation } from '@oiafed/node';
 
 const [url, count, interval] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const first = Number(process.argv[5] ?? 0);
+const atOnce = Number(process.argv[6] ?? 50);
 const learner = (i) => ({
   train: ({ weights }) => ({
     weights: { w: { shape: weights.w.shape, data: weights.w.data.map((x) => x + (i % 7) * 0.001) } },
@@ -12,16 +16,22 @@ const learner = (i) => ({
   getWeights: () => ({}),
   setWeights: () => undefined,
 });
-for (let i = 0; i < count; i += 50) {
+for (let i = first; i < first + count; i += atOnce) {
   await Promise.all(
-    Array.from({ length: Math.min(50, count - i) }, (_, k) =>
+    Array.from({ length: Math.min(atOnce, first + count - i) }, (_, k) =>
       joinFederation({
         url,
         id: `learner-${i + k}`,
         learner: learner(i + k),
         heartbeat: { interval, timeout: interval * 3 },
+        // Thousands join at once on a busy machine: a join may wait its turn longer than the default 30 s.
+        joinTimeout: 300_000,
       }),
     ),
   );
+  if (process.env.OIAFED_SWARM_PROGRESS && (i - first) % 500 === 0)
+    console.error(`${first}: ${i - first} joined`);
 }
+// Killed by the benchmark: exit as a normal end (a --cpu-prof profile is written then).
+process.on('SIGTERM', () => process.exit(0));
 console.log('ready');

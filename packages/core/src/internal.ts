@@ -22,6 +22,7 @@ export type {
 } from './wire/envelope.js';
 export { toWireError, fromWireError } from './wire/errors.js';
 export { Codec, DEFAULT_MAX_FRAME_BYTES } from './wire/codec.js';
+export { shareValue, sharedValueStats } from './wire/shared-values.js';
 export type { CodecOptions } from './wire/codec.js';
 export type { LinkHandlers, ByteChannel, ByteHandlers } from './links/link.js';
 export { FramedLink } from './links/framed-link.js';

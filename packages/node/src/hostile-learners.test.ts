@@ -261,7 +261,7 @@ describe('hostile fields in every frame kind', () => {
       packWith(
         {
           kind: 'hello',
-          version: 2,
+          version: PROTOCOL_VERSION,
           src: 'odd-meta',
           role: 'observer',
           token: TOKEN,

@@ -159,7 +159,7 @@ export async function serveWebSocket(
     if (admitted.size >= limits.maxConnections)
       return refuse(socket, 503, `the server holds ${limits.maxConnections} connections, its limit`);
     admitted.add(socket);
-    socket.once('close', () => admitted.delete(socket));
+    forgetOnClose(admitted, socket);
     wss.handleUpgrade(req, socket, head, (ws) => {
       settled(socket);
       wss.emit('connection', ws, req);
@@ -199,6 +199,15 @@ export async function serveWebSocket(
         wss.close(() => (standalone ? http.close(() => resolve()) : resolve()));
       }),
   };
+}
+
+/**
+ * Takes `socket` out of `sockets` when it closes. A function of its own, so that the listener's
+ * closure holds only these two: made inside the upgrade handler, it kept that call's whole scope
+ * (the request with its headers, the head buffer) for as long as the connection lived.
+ */
+function forgetOnClose(sockets: Set<Duplex>, socket: Duplex): void {
+  socket.once('close', () => sockets.delete(socket));
 }
 
 /** Answers an upgrade with an HTTP error and ends the connection (as ws does for its own refusals). */

@@ -1,6 +1,7 @@
 import { boundedText } from '../wire/bounded-text.js';
 import type { NodeId } from '../wire/envelope.js';
 import { asOiafedError, OiafedError } from '../wire/errors.js';
+import { shareValue } from '../wire/shared-values.js';
 import type { CancelSignal } from '../wire/signals.js';
 import { CancelScope } from '../rpc/cancel-scope.js';
 import type { Node } from '../rpc/node.js';
@@ -175,18 +176,35 @@ export class Cohort<L extends Learner = Learner> {
         activity.delete(client);
       }
     };
+    const release: (() => void)[] = [];
     try {
-      const asked: Promise<void>[] = [];
+      const asking: [NodeId, ParamsOf<L, M>][] = [];
       for (const client of clients) {
         const params = paramsFor(client);
-        if (params !== undefined) asked.push(ask(client, params));
+        if (params !== undefined) asking.push([client, params]);
       }
-      await Promise.all(asked);
+      // A model that goes to several learners is encoded once for all of them.
+      for (const model of modelsSentToMany(asking)) release.push(shareValue(model));
+      await Promise.all(asking.map(([client, params]) => ask(client, params)));
     } finally {
+      for (const done of release) done();
       this.#parts.calls.removeEventListener('abort', stop);
     }
     return outcome;
   }
+}
+
+/** The `weights` objects that go, as they are, to more than one learner in `asking`. */
+function modelsSentToMany(asking: readonly [NodeId, unknown][]): object[] {
+  const seen = new Set<object>();
+  const many = new Set<object>();
+  for (const [, params] of asking) {
+    const weights: unknown = (params as { weights?: unknown } | null)?.weights;
+    if (typeof weights !== 'object' || weights === null) continue;
+    if (seen.has(weights)) many.add(weights);
+    else seen.add(weights);
+  }
+  return [...many];
 }
 
 /** The result of `method` as the strategy may use it, or INVALID_RESULT. */

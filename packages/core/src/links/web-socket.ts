@@ -1,6 +1,6 @@
 import { FramedLink, type FramedLinkOptions } from './framed-link.js';
 import { ByteInbox } from './byte-inbox.js';
-import type { ByteChannel, Link } from './link.js';
+import type { ByteChannel, ByteHandlers, Link } from './link.js';
 import { DEFAULT_CONNECT_TIMEOUT } from './connect-timeout.js';
 import { settleWithin } from '../wire/signals.js';
 import { boundedText } from '../wire/bounded-text.js';
@@ -70,48 +70,106 @@ export interface WebSocketChannelOptions {
 
 /** A byte channel over an open WebSocket: binary messages only, close codes from reasons. */
 export function webSocketChannel(socket: WebSocketLike, options: WebSocketChannelOptions = {}): ByteChannel {
-  if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
-  const inbox = new ByteInbox();
-  const receive = (data: unknown) => inbox.receive(data);
-  // `ws` also has an EventEmitter face whose 'message' skips building a MessageEvent per message;
-  // a text message arrives there as a Buffer with isBinary false.
-  const emitter = socket as unknown as {
-    on?: (event: 'message', listener: (data: unknown, isBinary: boolean) => void) => void;
-  };
-  if (typeof emitter.on === 'function')
-    emitter.on('message', (data, isBinary) => (isBinary ? receive(data) : receive('text')));
-  else socket.addEventListener('message', ({ data }) => receive(data));
-  // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
-  socket.addEventListener('error', () => undefined);
-  socket.addEventListener('close', ({ code, reason }) =>
-    inbox.close(`${reason || 'connection closed'} (code ${code})`),
-  );
-  options.watchProgress?.(socket, (arriving) => inbox.progress(arriving));
-  const { limitIncoming } = options;
-  return {
-    get closed() {
-      return socket.readyState >= CLOSING;
-    },
-    get bufferedAmount() {
-      return socket.bufferedAmount;
-    },
-    ...(options.whenDrained ? { whenDrained: options.whenDrained } : {}),
-    ...(options.maxMessageSize === undefined ? {} : { maxMessageSize: options.maxMessageSize }),
-    reportsProgress: options.watchProgress !== undefined,
-    // Browsers give each message an ArrayBuffer of its own; ws a Buffer (checked per message).
-    ownsReceived: true,
-    ...(socket.pause && socket.resume
-      ? { pause: () => socket.pause!(), resume: () => socket.resume!() }
-      : {}),
-    ...(limitIncoming ? { limitIncoming: (bytes: number) => limitIncoming(socket, bytes) } : {}),
-    send: (bytes) => socket.send(bytes),
-    listen: (handlers) => inbox.listen(handlers),
-    close(reason = 'closed') {
-      if (socket.readyState >= CLOSING) return;
-      // A close reason may hold 123 bytes of UTF-8.
-      socket.close(closeCodeFor(reason), reason.length > 100 ? `${reason.slice(0, 97)}...` : reason);
-    },
-  };
+  return new WebSocketChannel(socket, options);
+}
+
+/** Set by WebSocketChannel's static block (they reach its private fields). */
+let pauseSocket: (this: WebSocketChannel) => void;
+let resumeSocket: (this: WebSocketChannel) => void;
+let limitSocket: (this: WebSocketChannel, bytes: number) => void;
+
+/**
+ * The channel as a class: its methods live once on the prototype. As a literal with a closure per
+ * method and getter, each channel cost a server about 1 KiB more, and a server holds thousands.
+ */
+class WebSocketChannel implements ByteChannel {
+  readonly #socket: WebSocketLike;
+  readonly #inbox = new ByteInbox();
+  readonly #limitIncoming: WebSocketChannelOptions['limitIncoming'];
+  readonly whenDrained: ByteChannel['whenDrained'];
+  readonly maxMessageSize: number | undefined;
+  readonly reportsProgress: boolean;
+  // Browsers give each message an ArrayBuffer of its own; ws a Buffer (checked per message).
+  readonly ownsReceived = true;
+
+  constructor(socket: WebSocketLike, options: WebSocketChannelOptions) {
+    this.#socket = socket;
+    if (socket.binaryType === 'blob') socket.binaryType = 'arraybuffer';
+    this.whenDrained = options.whenDrained;
+    this.maxMessageSize = options.maxMessageSize;
+    this.reportsProgress = options.watchProgress !== undefined;
+    this.#limitIncoming = options.limitIncoming;
+    const inbox = this.#inbox;
+    // `ws` also has an EventEmitter face whose 'message' skips building a MessageEvent per message;
+    // a text message arrives there as a Buffer with isBinary false.
+    const emitter = socket as unknown as {
+      on?: (event: 'message', listener: (data: unknown, isBinary: boolean) => void) => void;
+    };
+    if (typeof emitter.on === 'function')
+      emitter.on('message', (data, isBinary) => inbox.receive(isBinary ? data : 'text'));
+    else socket.addEventListener('message', ({ data }) => inbox.receive(data));
+    // An 'error' is always followed by 'close', which is what we act on; without a listener `ws` would throw it.
+    socket.addEventListener('error', ignore);
+    socket.addEventListener('close', ({ code, reason }) =>
+      inbox.close(`${reason || 'connection closed'} (code ${code})`),
+    );
+    options.watchProgress?.(socket, (arriving) => inbox.progress(arriving));
+  }
+
+  get closed(): boolean {
+    return this.#socket.readyState >= CLOSING;
+  }
+
+  get bufferedAmount(): number {
+    return this.#socket.bufferedAmount;
+  }
+
+  /**
+   * `ws` can stop reading (browsers cannot): then the link may pause its peer. The getters hand out
+   * functions of the prototype, which the link calls as methods of this channel.
+   */
+  get pause(): ((this: WebSocketChannel) => void) | undefined {
+    return this.#socket.pause && this.#socket.resume ? pauseSocket : undefined;
+  }
+
+  get resume(): ((this: WebSocketChannel) => void) | undefined {
+    return this.#socket.pause && this.#socket.resume ? resumeSocket : undefined;
+  }
+
+  get limitIncoming(): ((this: WebSocketChannel, bytes: number) => void) | undefined {
+    return this.#limitIncoming ? limitSocket : undefined;
+  }
+
+  static {
+    pauseSocket = function (this: WebSocketChannel) {
+      this.#socket.pause!();
+    };
+    resumeSocket = function (this: WebSocketChannel) {
+      this.#socket.resume!();
+    };
+    limitSocket = function (this: WebSocketChannel, bytes: number) {
+      this.#limitIncoming!(this.#socket, bytes);
+    };
+  }
+
+  send(bytes: Uint8Array): void {
+    this.#socket.send(bytes);
+  }
+
+  listen(handlers: ByteHandlers): void {
+    this.#inbox.listen(handlers);
+  }
+
+  close(reason = 'closed'): void {
+    const socket = this.#socket;
+    if (socket.readyState >= CLOSING) return;
+    // A close reason may hold 123 bytes of UTF-8.
+    socket.close(closeCodeFor(reason), reason.length > 100 ? `${reason.slice(0, 97)}...` : reason);
+  }
+}
+
+function ignore(): void {
+  // See WebSocketChannel: 'close' follows every 'error'.
 }
 
 export interface ConnectWebSocketOptions extends FramedLinkOptions, WebSocketChannelOptions {

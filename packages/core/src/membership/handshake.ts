@@ -103,6 +103,8 @@ export class Handshake<M extends Member> {
     }
     member.phase = 'authenticating';
     this.options.clock.clearTimeout(member.helloTimer);
+    // A cleared timer kept in the member holds its callback and scope for the link's whole life.
+    member.helloTimer = undefined;
     const { self, authenticate, credentials } = this.options;
     const verdict = await judgeHello(hello, self, authenticate, credentials);
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the link may close during the await

@@ -22,8 +22,19 @@ export class LinkSession implements Member, FrameQueues {
    * Calls made to us over this link, so they can be cancelled: by id when the peer made them, else by caller
    * and id.
    */
-  readonly running = new Map<number | string, RunningCall>();
-  readonly relayed = new Map<string, LinkSession>();
+  get running(): Map<number | string, RunningCall> {
+    return (this.#running ??= new Map());
+  }
+
+  /** Calls relayed out over this link (membership/relay.ts). */
+  get relayed(): Map<string, LinkSession> {
+    return (this.#relayed ??= new Map());
+  }
+
+  // Made when first used: a trainer's links rarely carry calls to it or relayed calls, and two
+  // empty maps per link were a few hundred bytes of every learner's cost.
+  #running: Map<number | string, RunningCall> | undefined;
+  #relayed: Map<string, LinkSession> | undefined;
   /** Keep frames in order, each way, while an interceptor is busy. */
   inboundTail: Promise<void> | undefined;
   outboundTail: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HelloFrame } from '../wire/envelope.js';
+import { PROTOCOL_VERSION, type HelloFrame } from '../wire/envelope.js';
 import { memoryLinkPair } from '../links/memory-link.js';
 import { joinInMemory } from '../connect/join-in-memory.js';
 import { nextEvent, nodeMaker, RawPeer } from '../test-support.js';
@@ -261,8 +261,8 @@ describe('registration', () => {
         /^UNAUTHORIZED: wrong token$/,
       ],
       [
-        { kind: 'welcome', version: 3, src: 'trainer', dst: 'l1', role: 'trainer' },
-        /^VERSION_MISMATCH: protocol version 3 is not supported/,
+        { kind: 'welcome', version: PROTOCOL_VERSION + 1, src: 'trainer', dst: 'l1', role: 'trainer' },
+        new RegExp(`^VERSION_MISMATCH: protocol version ${PROTOCOL_VERSION + 1} is not supported`),
       ],
     ] as const) {
       const learner = make('l1');

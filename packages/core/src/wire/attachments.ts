@@ -3,6 +3,7 @@ import type { Envelope } from './envelope.js';
 import { boundedText } from './bounded-text.js';
 import { OiafedError } from './errors.js';
 import { MAX_ATTACHMENTS } from './frame-limits.js';
+import { sharedExtraction } from './shared-values.js';
 
 /** Typed arrays at least this large travel as attachments: raw bytes beside the frame, never encoded. */
 export const MIN_ATTACHMENT_BYTES = 64 * 1024;
@@ -82,41 +83,64 @@ export function extractAttachments(frame: Envelope): Extracted | undefined {
   if (!holdsAttachment(payload, 0)) return undefined;
   const attachments: TypedArray[] = [];
   const types: string[] = [];
-  const walk = (value: unknown, depth: number): unknown => {
-    if (typeof value !== 'object' || value === null) return value;
-    if (ArrayBuffer.isView(value)) {
-      const name = value.constructor.name;
-      if (
-        value.byteLength < MIN_ATTACHMENT_BYTES ||
-        !Object.hasOwn(KINDS, name) ||
-        attachments.length >= MAX_ATTACHMENTS
-      )
-        return value;
-      attachments.push(value as TypedArray);
-      types.push(name);
-      return new AttachmentRef(attachments.length - 1);
-    }
-    if (depth >= MAX_DEPTH) return value;
-    if (Array.isArray(value)) {
-      let copy: unknown[] | undefined;
-      value.forEach((item, i) => {
-        const out = walk(item, depth + 1);
-        if (out !== item) (copy ??= [...(value as unknown[])])[i] = out;
-      });
-      return copy ?? value;
-    }
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return value;
-    let copy: Record<string, unknown> | undefined;
-    for (const [k, item] of Object.entries(value)) {
-      const out = walk(item, depth + 1);
-      if (out !== item) (copy ??= { ...(value as Record<string, unknown>) })[k] = out;
-    }
-    return copy ?? value;
-  };
-  const replaced = walk(payload, 0);
+  const replaced = takeOut(payload, 0, attachments, types);
   if (attachments.length === 0) return undefined;
   return { frame: { ...frame, [key]: replaced }, attachments, types };
+}
+
+/**
+ * `value` (at `depth` below the payload) with its large typed arrays moved to `attachments`. A
+ * shared value met before any attachment is taken out once for every frame (shared-values.ts).
+ */
+function takeOut(value: unknown, depth: number, attachments: TypedArray[], types: string[]): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (ArrayBuffer.isView(value)) {
+    const name = value.constructor.name;
+    if (
+      value.byteLength < MIN_ATTACHMENT_BYTES ||
+      !Object.hasOwn(KINDS, name) ||
+      attachments.length >= MAX_ATTACHMENTS
+    )
+      return value;
+    attachments.push(value as TypedArray);
+    types.push(name);
+    return new AttachmentRef(attachments.length - 1);
+  }
+  if (attachments.length === 0) {
+    const once = sharedExtraction(value, (shared) => {
+      const arrays: TypedArray[] = [];
+      const kinds: string[] = [];
+      return { value: takeOutInside(shared, depth, arrays, kinds), arrays, types: kinds, depth };
+    });
+    // Its refs count from 0, as they do here; taken out at another depth, its refs would be elsewhere.
+    if (once?.depth === depth) {
+      attachments.push(...(once.arrays as TypedArray[]));
+      types.push(...once.types);
+      return once.value;
+    }
+  }
+  return takeOutInside(value, depth, attachments, types);
+}
+
+/** `value`, an object, with the large typed arrays inside it taken out (a copy of the path to them). */
+function takeOutInside(value: object, depth: number, attachments: TypedArray[], types: string[]): unknown {
+  if (depth >= MAX_DEPTH) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    value.forEach((item, i) => {
+      const out = takeOut(item, depth + 1, attachments, types);
+      if (out !== item) (copy ??= [...(value as unknown[])])[i] = out;
+    });
+    return copy ?? value;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, item] of Object.entries(value)) {
+    const out = takeOut(item, depth + 1, attachments, types);
+    if (out !== item) (copy ??= { ...(value as Record<string, unknown>) })[k] = out;
+  }
+  return copy ?? value;
 }
 
 /**

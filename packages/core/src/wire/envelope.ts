@@ -1,7 +1,7 @@
 import type { WireError } from './errors.js';
 
 /** Bumped whenever a frame's meaning changes; checked once, in the hello handshake. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export type NodeId = string;
 
