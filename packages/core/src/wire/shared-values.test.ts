@@ -134,10 +134,11 @@ describe('a shared value on the wire', () => {
 function links(
   count: number,
   codec: Codec,
-): { out: FramedLink[]; received: Envelope[][]; wire: Uint8Array[][] } {
+): { out: FramedLink[]; received: Envelope[][]; wire: Uint8Array[][]; arrived: Promise<void> } {
   const out: FramedLink[] = [];
   const received: Envelope[][] = [];
   const wire: Uint8Array[][] = [];
+  const firstFrames: Promise<void>[] = [];
   for (let i = 0; i < count; i++) {
     const [a, b] = MemoryPort.pair<Uint8Array>(true);
     const frames: Envelope[] = [];
@@ -145,12 +146,22 @@ function links(
     sender.listen({ frame: () => undefined, close: () => undefined });
     const receiver = new FramedLink(b, {});
     receiver.established();
-    receiver.listen({ frame: (f) => frames.push(f), close: () => undefined });
+    firstFrames.push(
+      new Promise((resolve) => {
+        receiver.listen({
+          frame: (f) => {
+            frames.push(f);
+            resolve();
+          },
+          close: () => undefined,
+        });
+      }),
+    );
     out.push(sender);
     received.push(frames);
     wire.push(a.sent!);
   }
-  return { out, received, wire };
+  return { out, received, wire, arrived: Promise.all(firstFrames).then(() => undefined) };
 }
 
 describe('a model sent to many framed links', () => {
@@ -163,13 +174,12 @@ describe('a model sent to many framed links', () => {
     };
     share(weights);
     const { encodes, extractions } = sharedValueStats;
-    const { out, received, wire } = links(12, codec);
+    const { out, received, wire, arrived } = links(12, codec);
     out.forEach((link, i) => link.send(call(i + 1, [{ round: 1, weights, config: {} }])));
     expect(sharedValueStats.extractions - extractions).toBe(1);
     // The shared value with its arrays taken out is itself shared: encoded once too.
     expect(sharedValueStats.encodes - encodes).toBe(1);
-    await Promise.resolve();
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await arrived;
     const attachmentsOf = (messages: Uint8Array[]) => messages.filter((m) => m.byteLength >= 64 * 1024);
     for (const messages of wire) {
       // The attachment each link sent is a view of the model's own memory, not a copy.
