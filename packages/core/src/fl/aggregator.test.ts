@@ -79,6 +79,28 @@ describe('hierarchical federation in memory', () => {
     expect(loss).toBeCloseTo(flatRun.history[0]!.evalMetrics.federated_loss!, 5);
   });
 
+  it("relays the parent's deadline: a leaf that never answers is dropped before it, and the parent gets the rest's aggregate in time", async () => {
+    const all: Learner[] = learners().slice(0, 4);
+    const honest = all[1]!;
+    all[1] = {
+      train: () => new Promise<TrainResult>(() => undefined), // alive, never answers
+      evaluate: (p) => honest.evaluate(p),
+      getWeights: () => honest.getWeights(),
+      setWeights: (w) => honest.setWeights(w),
+    };
+    const tree = await memoryHierarchy(all, 1, { minClients: 4, minResults: 1 });
+    open.push(tree);
+    const failed: string[] = [];
+    tree.aggregators[0]!.federation.events.on('CLIENT_FAILED', (f) => failed.push(`${f.client} ${f.code}`));
+    const root = new Federation({ node: tree.root, minClients: 1, deadline: 2_000, ...RUN, rounds: 1 });
+    const result = await root.start();
+    // The aggregator closed its round a tenth of the parent's time early: its answer made it.
+    expect(result.history[0]!.results).toBe(1);
+    expect(result.history[0]!.failures).toEqual([]);
+    expect(failed).toEqual(['learner-1 TIMEOUT']);
+    expect(result.history[0]!.numExamples).toBe(20 + 22 + 23);
+  });
+
   it('a leaf and an aggregator gone mid-round: the round completes with the rest, and the orphans re-home and train in the next round', async () => {
     // learner-5 (at aggregator-1) hangs in round 2, and aggregator-2 is closed while its round runs.
     let hung!: () => void;

@@ -159,7 +159,7 @@ class AggregatingLearner implements Learner {
 
   setWeights(weights: Weights): void {
     const problem = modelProblem(weights);
-    if (problem !== undefined) throw new OiafedError('INVALID_RESULT', `setWeights: ${problem}`);
+    if (problem !== undefined) throw new OiafedError('BAD_FRAME', `setWeights: ${problem}`);
     this.#federation.setWeights(weights);
   }
 
@@ -174,13 +174,13 @@ class AggregatingLearner implements Learner {
 
 /** A parent's request as the aggregator relays it: a round number, a model and a plain config. */
 function checkedParams(params: unknown, method: string): TrainParams {
-  if (!isPlainObject(params)) throw new OiafedError('INVALID_RESULT', `${method}: params are not an object`);
+  if (!isPlainObject(params)) throw new OiafedError('BAD_FRAME', `${method}: params are not an object`);
   const { round, weights, config } = params;
   if (!Number.isSafeInteger(round) || (round as number) < 1)
-    throw new OiafedError('INVALID_RESULT', `${method}: round must be a positive integer`);
+    throw new OiafedError('BAD_FRAME', `${method}: round must be a positive integer`);
   const problem = modelProblem(weights);
-  if (problem !== undefined) throw new OiafedError('INVALID_RESULT', `${method}: ${problem}`);
+  if (problem !== undefined) throw new OiafedError('BAD_FRAME', `${method}: ${problem}`);
   if (config !== undefined && !isPlainObject(config))
-    throw new OiafedError('INVALID_RESULT', `${method}: config is not a plain object`);
+    throw new OiafedError('BAD_FRAME', `${method}: config is not a plain object`);
   return { round: round as number, weights: weights as Weights, config: config ?? {} };
 }
