@@ -166,6 +166,7 @@ export {
 } from './fl/result-validation.js';
 export type { ResultLimits } from './fl/result-validation.js';
 export { resolveConfig } from './resolve-config.js';
+export { AGGREGATOR_ROLE } from './hierarchy-config.js';
 export { DEFAULT_RUN_CONFIG } from './config.js';
 export { createFederation, createNode } from './run.js';
 export type { Run, RunParts } from './run.js';
