@@ -40,7 +40,10 @@ prints a line per round, and checkpoints after each one (federation.checkpoint, 
 run with federation.onRoundFailure: stop). When the run ends, its learners are told, and stop
 reconnecting. Ctrl-C stops it cleanly without telling them; the same command again resumes.
 With dashboard.enabled it also serves a live dashboard (its URL is printed at start): on the
-trainer's port in websocket mode, else on dashboard.port (default 8788).`;
+trainer's port in websocket mode, else on dashboard.port (default 8788).
+With node.role aggregator and node.parent it is a level of a hierarchy: it serves its own learners
+the same way and joins the parent (each URL of node.parent in turn) as a learner whose rounds it
+runs over them; it exits when the parent's run ends (README: Hierarchical federation).`;
 
 const fmt = (metrics: Record<string, number>) =>
   Object.entries(metrics)
