@@ -15,11 +15,11 @@ import type { Interceptor } from './rpc/interceptors.js';
 describe('createFederation', () => {
   it('gives the trainer node the id and role of config.node, which a joining learner is told', async () => {
     const { node, federation } = createFederation(
-      resolveConfig({ node: { id: 'hub', role: 'aggregator' }, heartbeat: false }),
+      resolveConfig({ node: { id: 'hub', role: 'coordinator' }, heartbeat: false }),
     );
     const learner = new Node({ id: 'learner-1', role: 'learner', heartbeat: false });
     try {
-      expect(await joinInMemory(node, learner)).toMatchObject({ id: 'hub', role: 'aggregator' });
+      expect(await joinInMemory(node, learner)).toMatchObject({ id: 'hub', role: 'coordinator' });
       expect(federation.clients()).toEqual(['learner-1']);
     } finally {
       learner.close();

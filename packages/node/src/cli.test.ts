@@ -267,14 +267,14 @@ describe('oiafed serve', () => {
     const config = join(dir, 'role.yaml');
     await writeFile(
       config,
-      `node: { id: hub, role: aggregator }\ntransport: { mode: websocket, port: ${port} }\nheartbeat: false\n`,
+      `node: { id: hub, role: coordinator }\ntransport: { mode: websocket, port: ${port} }\nheartbeat: false\n`,
     );
     const run = oiafed('serve', config);
     const learner = new Node({ id: 'learner-1', role: 'learner', heartbeat: false });
     try {
       await run.waitFor(/^oiafed: trainer hub serving ws:\/\/127\.0\.0\.1:\d+/);
       const link = await connectWebSocket(`ws://127.0.0.1:${port}`, { WebSocket });
-      expect(await learner.connect(link)).toMatchObject({ id: 'hub', role: 'aggregator' });
+      expect(await learner.connect(link)).toMatchObject({ id: 'hub', role: 'coordinator' });
       await run.waitFor(/^learner learner-1 joined$/);
       run.interrupt();
       expect(await run.exited).toBe(0);
