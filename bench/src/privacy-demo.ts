@@ -30,11 +30,6 @@ const VARIANTS: readonly Variant[] = [
     options: (b) => ({ ...b, privacy: { noiseMultiplier: 0.5, clip: 1 } }),
   },
   {
-    id: 'dp-z1',
-    flags: '--dp-noise 1 --dp-clip 1',
-    options: (b) => ({ ...b, privacy: { noiseMultiplier: 1, clip: 1 } }),
-  },
-  {
     id: 'secure-dp-distributed-z0.5',
     flags: '--secure --dp-noise 0.5 --dp-clip 1 --dp-mode distributed',
     options: (b) => ({

@@ -112,7 +112,9 @@ async function serve(file: string, config: RunConfig): Promise<number> {
           ...(page ? { http: page.handler } : {}),
         });
   say(
-    `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`,
+    `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}` +
+      (fed.secureAggregation ? ', secure aggregation' : '') +
+      (fed.privacy ? `, ${fed.privacy.mode} differential privacy` : ''),
   );
   const dashboard = page && (await startDashboard({ node, federation }, config, page, server));
   const saved = await store.load();
