@@ -78,12 +78,15 @@ describe('the demo with differential privacy', () => {
     expect(stdout).toMatch(/^done: 2 rounds in .* \(completed\)/m);
   }, 120_000);
 
-  it('refuses --dp-noise without --dp-clip, a budget without noise, and --secure with central DP', async () => {
+  it('refuses --dp-noise without --dp-clip, a budget without noise, --secure with central DP, and a trainer tab with --secure', async () => {
     const [noClip, noNoise, central] = await Promise.all([
       demo(['--dp-noise', '1']),
       demo(['--dp-budget', '3']),
       demo(['--secure', '--dp-noise', '1', '--dp-clip', '1']),
     ]);
+    const tab = await demo(['--mode', 'webrtc', '--trainer-tab', '--secure']);
+    expect(tab.code).toBe(2);
+    expect(tab.stderr).toMatch(/^demo: --trainer-tab runs without --secure and --dp-\*/);
     expect(noClip.code).toBe(2);
     expect(noClip.stderr).toMatch(/^demo: --dp-noise and --dp-clip go together/);
     expect(noNoise.code).toBe(2);

@@ -288,6 +288,11 @@ const jsonPath = pick(values.json, 'json') as string | undefined;
 async function run(): Promise<number> {
   if (values['trainer-tab']) {
     if (options.mode !== 'webrtc') fail('--trainer-tab needs --mode webrtc');
+    // The trainer tab's page takes the run's plain settings only: refuse rather than run without them.
+    if (options.secure || options.privacy)
+      fail(
+        '--trainer-tab runs without --secure and --dp-*: use a Node trainer (--mode webrtc alone) for those',
+      );
     await serveTrainerTab(options);
     return 0;
   }
