@@ -62,11 +62,38 @@ describe('the demo with differential privacy', () => {
     expect(stdout).toMatch(/^done: 3 rounds in .* \(budget\)/m);
   }, 120_000);
 
-  it('refuses --dp-noise without --dp-clip, and a budget without noise', async () => {
-    const [noClip, noNoise] = await Promise.all([demo(['--dp-noise', '1']), demo(['--dp-budget', '3'])]);
+  it('--secure with --dp-mode distributed: learners clip, noise and mask their updates; every round line says epsilon', async () => {
+    const small = ['--clients', '4', '--train-size', '1200', '--test-size', '500', '--rounds', '2'];
+    const dp = ['--dp-noise', '2', '--dp-clip', '1', '--dp-mode', 'distributed'];
+    const { code, stdout } = await demo([...small, '--secure', ...dp]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(
+      /, secure aggregation, .*; differential privacy \(distributed\): noise multiplier 2, clip 1$/m,
+    );
+    // Opacus, z 2, q 1, delta 1e-5: epsilon 2.1657 and 3.1890 after rounds 1 and 2.
+    expect(stdout).toMatch(
+      /^round {2}1\/2 {2}4\/4 clients .*test acc 0\.\d+ .*epsilon 2\.17 \(delta 1e-5, z 2, clip 1\)/m,
+    );
+    expect(stdout).toMatch(/^round {2}2\/2 {2}4\/4 clients .*epsilon 3\.19 /m);
+    expect(stdout).toMatch(/^done: 2 rounds in .* \(completed\)/m);
+  }, 120_000);
+
+  it('refuses --dp-noise without --dp-clip, a budget without noise, --secure with central DP, and a trainer tab with --secure', async () => {
+    const [noClip, noNoise, central] = await Promise.all([
+      demo(['--dp-noise', '1']),
+      demo(['--dp-budget', '3']),
+      demo(['--secure', '--dp-noise', '1', '--dp-clip', '1']),
+    ]);
+    const tab = await demo(['--mode', 'webrtc', '--trainer-tab', '--secure']);
+    expect(tab.code).toBe(2);
+    expect(tab.stderr).toMatch(/^demo: --trainer-tab runs without --secure and --dp-\*/);
     expect(noClip.code).toBe(2);
     expect(noClip.stderr).toMatch(/^demo: --dp-noise and --dp-clip go together/);
     expect(noNoise.code).toBe(2);
-    expect(noNoise.stderr).toMatch(/^demo: --dp-delta and --dp-budget need --dp-noise and --dp-clip/);
-  }, 60_000);
+    expect(noNoise.stderr).toMatch(
+      /^demo: --dp-delta, --dp-budget and --dp-mode need --dp-noise and --dp-clip/,
+    );
+    expect(central.code).toBe(2);
+    expect(central.stderr).toMatch(/^demo: --secure with differential privacy needs --dp-mode distributed/);
+  }, 120_000); // three tsx processes at once: a minute was too short on a loaded machine
 });

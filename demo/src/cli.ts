@@ -51,13 +51,15 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --heartbeat MS       ping links every MS ms, declare them dead after 3 x MS
   --fedsgd             FedSGD: one full-batch step per round (sets --epochs 1 --batch-size full --lr 0.5)
   --target ACC         stop at the first round whose test accuracy reaches ACC, and report it
-  --dp-noise Z         differential privacy (DP-FedAvg, central): noise multiplier Z; needs --dp-clip C,
+  --dp-noise Z         differential privacy (DP-FedAvg): noise multiplier Z; needs --dp-clip C,
   --dp-clip C          the L2 norm each update is clipped to; --dp-delta D (default 1e-5) is the delta
                        epsilon is reported at, --dp-budget E stops the run before epsilon passes E
+  --dp-mode MODE       central (default: the trainer clips and adds the noise) | distributed (each
+                       learner clips its update and adds its share of the noise; needed with --secure)
   --json FILE          write per-round metrics to FILE
   --config FILE        YAML with the same keys (clients, fraction, epochs, batchSize, rounds, lr,
                        split, seed, strategy, mu, async, concurrency, buffer, slow, mode, target,
-                       trainSize, testSize, backend, dpNoise, dpClip, dpDelta, dpBudget)
+                       trainSize, testSize, backend, dpNoise, dpClip, dpDelta, dpBudget, dpMode)
   --train-size N, --test-size N, --backend wasm|cpu
 `;
 
@@ -114,6 +116,7 @@ const known = new Set([
   'dpClip',
   'dpDelta',
   'dpBudget',
+  'dpMode',
 ]);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
@@ -261,15 +264,22 @@ const dpClip = dp('dp-clip', 'dpClip', (n) => n > 0, 'a number > 0');
 const dpDelta = dp('dp-delta', 'dpDelta', (n) => n > 0 && n < 1, 'in (0, 1)');
 const dpBudget = dp('dp-budget', 'dpBudget', (n) => n > 0, 'an epsilon > 0');
 if ((dpNoise === undefined) !== (dpClip === undefined)) fail('--dp-noise and --dp-clip go together');
-if (dpNoise === undefined && (dpDelta !== undefined || dpBudget !== undefined))
-  fail('--dp-delta and --dp-budget need --dp-noise and --dp-clip');
+const dpModeValue = values['dp-mode'] ?? fromFile.dpMode;
+const dpMode =
+  dpModeValue === undefined ? undefined : oneOf(dpModeValue, ['central', 'distributed'] as const, 'dp-mode');
+if (dpNoise === undefined && (dpDelta !== undefined || dpBudget !== undefined || dpMode !== undefined))
+  fail('--dp-delta, --dp-budget and --dp-mode need --dp-noise and --dp-clip');
 if (dpNoise !== undefined && dpClip !== undefined)
   options.privacy = {
     noiseMultiplier: dpNoise,
     clip: dpClip,
     ...(dpDelta === undefined ? {} : { delta: dpDelta }),
     ...(dpBudget === undefined ? {} : { budget: dpBudget }),
+    ...(dpMode === undefined ? {} : { mode: dpMode }),
   };
+// The trainer cannot clip updates it only ever sees summed.
+if (options.secure && options.privacy && options.privacy.mode !== 'distributed')
+  fail('--secure with differential privacy needs --dp-mode distributed (the trainer sees only the sum)');
 const backend = pick(values.backend, 'backend');
 if (backend !== undefined) options.backend = oneOf(backend, ['wasm', 'cpu'] as const, 'backend');
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
@@ -278,6 +288,11 @@ const jsonPath = pick(values.json, 'json') as string | undefined;
 async function run(): Promise<number> {
   if (values['trainer-tab']) {
     if (options.mode !== 'webrtc') fail('--trainer-tab needs --mode webrtc');
+    // The trainer tab's page takes the run's plain settings only: refuse rather than run without them.
+    if (options.secure || options.privacy)
+      fail(
+        '--trainer-tab runs without --secure and --dp-*: use a Node trainer (--mode webrtc alone) for those',
+      );
     await serveTrainerTab(options);
     return 0;
   }
@@ -296,7 +311,7 @@ async function run(): Promise<number> {
       `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
       (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : '') +
       (options.privacy
-        ? `; differential privacy: noise multiplier ${options.privacy.noiseMultiplier}, clip ${options.privacy.clip}` +
+        ? `; differential privacy${options.privacy.mode === 'distributed' ? ' (distributed)' : ''}: noise multiplier ${options.privacy.noiseMultiplier}, clip ${options.privacy.clip}` +
           (options.privacy.budget === undefined ? '' : `, epsilon budget ${options.privacy.budget}`)
         : ''),
   );

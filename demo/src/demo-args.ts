@@ -46,6 +46,7 @@ export const DEMO_OPTIONS = {
   'dp-clip': { type: 'string' },
   'dp-delta': { type: 'string' },
   'dp-budget': { type: 'string' },
+  'dp-mode': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 

@@ -37,10 +37,18 @@ export interface DemoRunOptions {
   /** Secure aggregation (`--secure`): the trainer sees only the sum of each round's updates. */
   secure?: SecureAggregationOptions;
   /**
-   * Client-level differential privacy (DP-FedAvg, central): updates clipped to `clip`, noise of std
-   * noiseMultiplier x clip on their sum, epsilon at `delta` reported every round; the run stops at `budget`.
+   * Client-level differential privacy (DP-FedAvg): updates clipped to `clip`, noise of std
+   * noiseMultiplier x clip on their sum, epsilon at `delta` reported every round; the run stops at
+   * `budget`. `mode` central (default): the trainer clips and noises; distributed: each learner clips
+   * its own update and adds its share of the noise (the mode that composes with `secure`).
    */
-  privacy?: { noiseMultiplier: number; clip: number; delta?: number; budget?: number };
+  privacy?: {
+    noiseMultiplier: number;
+    clip: number;
+    delta?: number;
+    budget?: number;
+    mode?: 'central' | 'distributed';
+  };
 }
 
 /** The FedBuff schedule `--async` runs, its defaults filled in. */

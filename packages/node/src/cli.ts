@@ -121,7 +121,9 @@ async function serve(file: string, config: RunConfig): Promise<number> {
   say(
     aggregating
       ? `oiafed: aggregator ${node.id} serving ${server.url}; ${federation.strategy.name}, minClients ${fed.minClients}; parent ${config.node.parent!.join(', then ')}`
-      : `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`,
+      : `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}` +
+          (fed.secureAggregation ? ', secure aggregation' : '') +
+          (fed.privacy ? `, ${fed.privacy.mode} differential privacy` : ''),
   );
   const dashboard = page && (await startDashboard({ node, federation }, config, page, server));
   const saved = aggregating ? undefined : await store.load();
