@@ -1,11 +1,7 @@
 import { OiafedError } from '../wire/errors.js';
 import type { Node } from '../rpc/node.js';
 import type { CheckpointStore } from './checkpoint.js';
-import {
-  resolveCompression,
-  type CompressionOptions,
-  type ResolvedCompression,
-} from './codecs/compression-options.js';
+import { resolveCodecs, type CodecOptions, type ResolvedCodecs } from './codecs/codec-options.js';
 import type { ExcludeOptions } from './exclusion.js';
 import type { FedBuffOptions } from './fedbuff.js';
 import { DEFAULT_MAX_EXAMPLES } from './result-validation.js';
@@ -105,7 +101,7 @@ export interface FederationOptions {
    * as deltas in fp16, int8 (per-block scales) or top-k with error feedback; each learner is asked
    * which it supports, and one that supports none gets float32. Not with secureAggregation.
    */
-  compression?: CompressionOptions;
+  codecs?: CodecOptions;
 }
 
 /** The options with every default filled in. */
@@ -127,14 +123,14 @@ export type ResolvedFederationOptions = Required<
     | 'maxExamples'
   >
 > &
-  Omit<FederationOptions, 'compression'> & {
+  Omit<FederationOptions, 'codecs'> & {
     secureAggregation?: ResolvedSecureAggregation;
-    compression?: ResolvedCompression;
+    codecs?: ResolvedCodecs;
   };
 
 /** The options with their defaults, or INVALID_CONFIG naming the first field that is wrong. */
 export function resolveFederationOptions(options: FederationOptions): ResolvedFederationOptions {
-  const { secureAggregation, compression, ...rest } = options;
+  const { secureAggregation, codecs, ...rest } = options;
   const o: ResolvedFederationOptions = {
     minClients: 1,
     selection: 'all',
@@ -184,13 +180,13 @@ export function resolveFederationOptions(options: FederationOptions): ResolvedFe
       );
     o.secureAggregation = resolveSecureAggregation(secureAggregation);
   }
-  if (compression !== undefined) {
-    o.compression = resolveCompression(compression);
-    const { up, down } = o.compression;
+  if (codecs !== undefined) {
+    o.codecs = resolveCodecs(codecs);
+    const { up, down } = o.codecs;
     if (secureAggregation !== undefined && (up !== undefined || down !== undefined))
       throw new OiafedError(
         'INVALID_CONFIG',
-        `federation.compression (${[up && `up: ${up}`, down && `down: ${down}`].filter(Boolean).join(', ')}) cannot run with federation.secureAggregation: secure aggregation masks each update as integers in its own field, so the learner cannot also send it in a codec, and top-k's sparse indices would reveal which coordinates a learner changed`,
+        `federation.codecs (${[up && `up: ${up}`, down && `down: ${down}`].filter(Boolean).join(', ')}) cannot run with federation.secureAggregation: secure aggregation masks each update as integers in its own field, so the learner cannot also send it in a codec, and top-k's sparse indices would reveal which coordinates a learner changed`,
       );
   }
   return o;

@@ -86,7 +86,7 @@ export class RoundRunner {
 
   constructor(parts: RoundRunnerParts) {
     this.#parts = parts;
-    const compression = parts.options.compression;
+    const compression = parts.options.codecs;
     this.#compression = compression && new Compression(parts.node, compression);
     const schedule = parts.options.schedule ?? 'sync';
     this.#buffered = schedule === 'sync' ? undefined : new BufferedTraining(schedule, this.#bufferedHost());

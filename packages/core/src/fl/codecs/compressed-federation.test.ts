@@ -5,7 +5,7 @@ import { federationMaker, fixed, FixedLearner, ScriptedLearner } from '../federa
 import type { ClientFailure } from '../round.js';
 import type { TrainParams } from '../learner.js';
 import { maxAbsDiff, tensor, type Weights } from '../weights.js';
-import type { CompressionOptions } from './compression-options.js';
+import type { CodecOptions } from './codec-options.js';
 import { CODECS_METHOD } from './learner-codecs.js';
 import { decodeTensor, encodeTensor, type CodecName, type CodecSettings } from './tensor-codec.js';
 
@@ -38,15 +38,11 @@ function decodedMean(codec: CodecName): Weights {
 }
 
 const failures: ClientFailure[] = [];
-const run = async (
-  learnerList: (FixedLearner | ScriptedLearner)[],
-  compression: CompressionOptions,
-  rounds = 1,
-) => {
+const run = async (learnerList: (FixedLearner | ScriptedLearner)[], codecs: CodecOptions, rounds = 1) => {
   const { federation } = await federate(learnerList, {
     rounds,
     initialWeights: zero(),
-    compression: { blockSize: 2, fraction: 0.5, ...compression },
+    codecs: { blockSize: 2, fraction: 0.5, ...codecs },
   });
   federation.events.on('CLIENT_FAILED', (f) => failures.push(f));
   return federation.start();
@@ -82,7 +78,7 @@ describe('a federation with compressed updates', () => {
         rounds: 1,
         initialWeights: start,
         config: { lr: 0.5 },
-        compression: { down: codec, blockSize: 2 },
+        codecs: { down: codec, blockSize: 2 },
       });
       await federation.start();
       expect(seen).toHaveLength(2);
@@ -100,7 +96,7 @@ describe('a federation with compressed updates', () => {
     const { federation, trainer } = await federate(learners().slice(0, 2), {
       rounds: 1,
       initialWeights: zero(),
-      compression: { up: 'int8', down: 'fp16', blockSize: 2 },
+      codecs: { up: 'int8', down: 'fp16', blockSize: 2 },
     });
     // A node serving a learner by itself (no codecs method), and one answering codec names it cannot have.
     const plain = new Node({ id: 'plain', role: 'learner', heartbeat: false });
@@ -185,7 +181,7 @@ describe('a learner that claims a codec and sends something else', () => {
       const { federation, trainer } = await federate(learners(), {
         rounds: 1,
         initialWeights: zero(),
-        compression: { up: 'int8', blockSize: 2 },
+        codecs: { up: 'int8', blockSize: 2 },
       });
       federation.events.on('CLIENT_FAILED', (f) => failures.push(f));
       await liar(trainer, answer);
@@ -227,7 +223,7 @@ describe('a learner that claims a codec and sends something else', () => {
     const { federation, trainer } = await federate(learners(), {
       rounds: 1,
       initialWeights: zero(),
-      compression: { up: 'topk', fraction: 0.5 },
+      codecs: { up: 'topk', fraction: 0.5 },
     });
     federation.events.on('CLIENT_FAILED', (f) => failures.push(f));
     await liar(trainer, {

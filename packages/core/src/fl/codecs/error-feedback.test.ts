@@ -51,7 +51,7 @@ async function setUp() {
     node: trainer,
     rounds: 3,
     initialWeights: { w: tensor([0, 0]) },
-    compression: { up: 'topk', fraction: 0.5 },
+    codecs: { up: 'topk', fraction: 0.5 },
   });
   const models: number[][] = [];
   federation.events.on('ROUND_FINISHED', () => models.push(Array.from(federation.weights!.w!.data)));

@@ -4,7 +4,7 @@ import type { NodeId } from '../../wire/envelope.js';
 import { asOiafedError } from '../../wire/errors.js';
 import type { TrainParams } from '../learner.js';
 import type { Weights } from '../weights.js';
-import type { ResolvedCompression } from './compression-options.js';
+import type { ResolvedCodecs } from './codec-options.js';
 import { encodeModel, type EncodedModel } from './encoded-weights.js';
 import { CODEC_CONFIG_KEY, CODECS_METHOD, type CodecRequest } from './learner-codecs.js';
 import { CODEC_NAMES, type CodecName } from './tensor-codec.js';
@@ -23,13 +23,13 @@ export interface WireTrainRequest {
  * the same encoded object), the codec of the update asked for.
  */
 export class Compression {
-  readonly options: ResolvedCompression;
+  readonly options: ResolvedCodecs;
   readonly #node: Node;
   /** By the registry's entry, so a learner that registers again (maybe another program) is asked again. */
   readonly #supported = new WeakMap<object, ReadonlySet<CodecName>>();
   readonly #models = new WeakMap<Weights, Map<CodecName, EncodedModel>>();
 
-  constructor(node: Node, options: ResolvedCompression) {
+  constructor(node: Node, options: ResolvedCodecs) {
     this.#node = node;
     this.options = options;
   }

@@ -10,7 +10,7 @@ export type DownCodec = (typeof DOWN_CODECS)[number];
  * up (as deltas from the model they were sent). Each learner is asked which codecs it supports
  * before its first training request; one that supports neither gets float32.
  */
-export interface CompressionOptions {
+export interface CodecOptions {
   /** Codec of the model sent down: fp16 or int8. Default: float32. */
   down?: DownCodec;
   /** Codec of the updates sent up: fp16, int8 or topk (with error feedback). Default: float32. */
@@ -21,7 +21,7 @@ export interface CompressionOptions {
   fraction?: number;
 }
 
-export interface ResolvedCompression {
+export interface ResolvedCodecs {
   down?: DownCodec;
   up?: CodecName;
   settings: CodecSettings;
@@ -33,10 +33,7 @@ export const DEFAULT_TOPK_FRACTION = 0.01;
 export const MAX_BLOCK_SIZE = 65536;
 
 /** The options with defaults, or INVALID_CONFIG naming the field (under `where`). */
-export function resolveCompression(
-  options: CompressionOptions,
-  where = 'federation.compression',
-): ResolvedCompression {
+export function resolveCodecs(options: CodecOptions, where = 'federation.codecs'): ResolvedCodecs {
   const { down, up, blockSize = DEFAULT_BLOCK_SIZE, fraction = DEFAULT_TOPK_FRACTION } = options;
   if (down !== undefined && !(DOWN_CODECS as readonly unknown[]).includes(down))
     throw invalid(`${where}.down`, `one of ${DOWN_CODECS.join(', ')}`, down);
