@@ -46,6 +46,9 @@ export const DEMO_OPTIONS = {
   'dp-clip': { type: 'string' },
   'dp-delta': { type: 'string' },
   'dp-budget': { type: 'string' },
+  codec: { type: 'string' },
+  'codec-down': { type: 'string' },
+  'topk-fraction': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 

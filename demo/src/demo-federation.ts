@@ -3,6 +3,7 @@ import {
   createNode,
   resolveConfig,
   type CheckpointStore,
+  type CodecOptions,
   type Federation,
   type Node,
   type RunConfig,
@@ -41,6 +42,8 @@ export interface DemoRunOptions {
    * noiseMultiplier x clip on their sum, epsilon at `delta` reported every round; the run stops at `budget`.
    */
   privacy?: { noiseMultiplier: number; clip: number; delta?: number; budget?: number };
+  /** Compressed updates (`--codec`, `--codec-down`, `--topk-fraction`): the codecs of updates and model. */
+  codecs?: CodecOptions;
 }
 
 /** The FedBuff schedule `--async` runs, its defaults filled in. */
@@ -94,6 +97,7 @@ export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions)
       onRoundFailure: 'stop',
       ...(options.secure ? { secureAggregation: options.secure } : {}),
       ...(options.privacy ? { privacy: options.privacy } : {}),
+      ...(options.codecs ? { codecs: options.codecs } : {}),
     },
   });
 }
