@@ -1,3 +1,4 @@
+import { compressSuite } from './compress.js';
 import { federationSuite } from './federation.js';
 import { fedbuffSuite } from './fedbuff-vs-sync.js';
 import { memorySuite } from './memory.js';
@@ -16,6 +17,7 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   webrtc: webrtcSuite,
   fedbuff: fedbuffSuite,
   privacy: privacySuite,
+  compress: compressSuite,
 };
 
 const args = process.argv.slice(2);

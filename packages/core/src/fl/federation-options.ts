@@ -186,7 +186,7 @@ export function resolveFederationOptions(options: FederationOptions): ResolvedFe
     if (secureAggregation !== undefined && (up !== undefined || down !== undefined))
       throw new OiafedError(
         'INVALID_CONFIG',
-        `federation.codecs (${[up && `up: ${up}`, down && `down: ${down}`].filter(Boolean).join(', ')}) cannot run with federation.secureAggregation: secure aggregation masks each update as integers in its own field, so the learner cannot also send it in a codec, and top-k's sparse indices would reveal which coordinates a learner changed`,
+        `federation.codecs (${[up && `up: ${up}`, down && `down: ${down}`].filter(Boolean).join(', ')}) cannot run with federation.secureAggregation: secure aggregation masks each update as integers modulo 2^bits (its own compression), a codec cannot apply to masked values, top-k's indices would reveal which coordinates a learner changed, and its rounds send the model through phases of their own`,
       );
   }
   return o;

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { joinInMemory } from '../../connect/join-in-memory.js';
 import { Node } from '../../rpc/node.js';
+import { Federation } from '../federation.js';
+import { DifferentialPrivacy } from '../privacy/differential-privacy.js';
+import { FedAvg } from '../strategies/fedavg.js';
 import { federationMaker, fixed, FixedLearner, ScriptedLearner } from '../federation.test-support.js';
 import type { ClientFailure } from '../round.js';
 import type { TrainParams } from '../learner.js';
@@ -234,5 +237,65 @@ describe('a learner that claims a codec and sends something else', () => {
     expect(failures.map((f) => [f.client, f.code])).toEqual([['liar', 'INVALID_RESULT']]);
     expect(failures[0]!.message).toMatch(message);
     expect(maxAbsDiff(result.weights, decodedMean('topk'))).toBeLessThan(1e-6);
+  });
+});
+
+describe('codecs with privacy', () => {
+  /** The unweighted mean of the decoded updates: DP-FedAvg counts every learner alike. */
+  function unweightedDecodedMean(codec: CodecName, settings: CodecSettings): Weights {
+    const out: Weights = {};
+    for (const name of ['w', 'b']) {
+      const sum = new Float64Array(name === 'w' ? 4 : 1);
+      for (const learner of learners()) {
+        const data = learner.update[name]!.data;
+        decodeTensor(encodeTensor(data, codec, settings), data.length, settings).forEach(
+          (x, i) => (sum[i]! += x / 3),
+        );
+      }
+      out[name] = tensor(Float32Array.from(sum));
+    }
+    return out;
+  }
+
+  it('central DP clips and sums the decoded int8 updates (noise 1e-9 x clip 100: the mean shows)', async () => {
+    const { federation } = await federate(learners(), {
+      rounds: 1,
+      initialWeights: zero(),
+      strategy: new DifferentialPrivacy(new FedAvg(), { noiseMultiplier: 1e-9, clip: 100 }),
+      codecs: { up: 'int8', blockSize: 2 },
+    });
+    const result = await federation.start();
+    expect(maxAbsDiff(result.weights, unweightedDecodedMean('int8', SETTINGS))).toBeLessThan(1e-5);
+    expect(result.history[0]!.privacy?.noiseMultiplier).toBe(1e-9);
+  });
+
+  it('distributed DP: each learner clips and noises its update, then encodes it (top-k of every value here)', async () => {
+    const all = { blockSize: 2, fraction: 1 };
+    const { federation } = await federate(learners(), {
+      rounds: 1,
+      initialWeights: zero(),
+      strategy: new DifferentialPrivacy(new FedAvg(), {
+        noiseMultiplier: 1e-9,
+        clip: 100,
+        mode: 'distributed',
+      }),
+      codecs: { up: 'topk', fraction: 1 },
+    });
+    const result = await federation.start();
+    expect(maxAbsDiff(result.weights, unweightedDecodedMean('topk', all))).toBeLessThan(1e-5);
+  });
+
+  it('refuses codecs beside secure aggregation, naming both fields', () => {
+    const node = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+    nodes.push(node);
+    expect(
+      () =>
+        new Federation({
+          node,
+          rounds: 1,
+          secureAggregation: { clipRange: 1 },
+          codecs: { up: 'topk' },
+        }),
+    ).toThrow(/federation\.codecs \(up: topk\) cannot run with federation\.secureAggregation/);
   });
 });
