@@ -1,3 +1,4 @@
+import { compressSuite } from './compress.js';
 import { federationSuite } from './federation.js';
 import { fedbuffSuite } from './fedbuff-vs-sync.js';
 import { memorySuite } from './memory.js';
@@ -21,6 +22,7 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   scale: scaleSuite,
   // Also run by suite privacy, after its own rows: named on its own, it runs alone.
   'privacy-demo': privacyDemoSuite,
+  compress: compressSuite,
 };
 
 const args = process.argv.slice(2);

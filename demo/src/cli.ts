@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { boundedText, privacyText, STRATEGY_NAMES } from '@oiafed/core';
+import { boundedText, CODEC_NAMES, DOWN_CODECS, privacyText, STRATEGY_NAMES } from '@oiafed/core';
 import { runCommand, showFederationProgress, type FederationProgress } from '@oiafed/node';
 import { parseDemoArgs } from './demo-args.js';
 import { servePage } from './page-server.js';
@@ -56,10 +56,14 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
                        epsilon is reported at, --dp-budget E stops the run before epsilon passes E
   --dp-mode MODE       central (default: the trainer clips and adds the noise) | distributed (each
                        learner clips its update and adds its share of the noise; needed with --secure)
+  --codec NAME         compressed updates: learners send their updates as deltas in ${CODEC_NAMES.join(' | ')}
+                       (topk keeps --topk-fraction F of each tensor, default 0.01, with error feedback)
+  --codec-down NAME    the model sent down to learners in ${DOWN_CODECS.join(' | ')}
   --json FILE          write per-round metrics to FILE
   --config FILE        YAML with the same keys (clients, fraction, epochs, batchSize, rounds, lr,
                        split, seed, strategy, mu, async, concurrency, buffer, slow, mode, target,
-                       trainSize, testSize, backend, dpNoise, dpClip, dpDelta, dpBudget, dpMode)
+                       trainSize, testSize, backend, dpNoise, dpClip, dpDelta, dpBudget, dpMode,
+                       codec, codecDown, topkFraction)
   --train-size N, --test-size N, --backend wasm|cpu
 `;
 
@@ -117,6 +121,9 @@ const known = new Set([
   'dpDelta',
   'dpBudget',
   'dpMode',
+  'codec',
+  'codecDown',
+  'topkFraction',
 ]);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
@@ -280,6 +287,24 @@ if (dpNoise !== undefined && dpClip !== undefined)
 // The trainer cannot clip updates it only ever sees summed.
 if (options.secure && options.privacy && options.privacy.mode !== 'distributed')
   fail('--secure with differential privacy needs --dp-mode distributed (the trainer sees only the sum)');
+const codec = values.codec ?? fromFile.codec;
+const codecDown = values['codec-down'] ?? fromFile.codecDown;
+const topkFraction = number(
+  values['topk-fraction'] ?? fromFile.topkFraction,
+  '--topk-fraction',
+  (n) => n > 0 && n <= 1,
+  'in (0, 1]',
+);
+if (topkFraction !== undefined && codec !== 'topk') fail('--topk-fraction needs --codec topk');
+if (codec !== undefined || codecDown !== undefined) {
+  if (options.secure)
+    fail('--codec and --codec-down cannot run with --secure (see the README, Compressed updates)');
+  options.codecs = {
+    ...(codec === undefined ? {} : { up: oneOf(codec, CODEC_NAMES, 'codec') }),
+    ...(codecDown === undefined ? {} : { down: oneOf(codecDown, DOWN_CODECS, 'codec-down') }),
+    ...(topkFraction === undefined ? {} : { fraction: topkFraction }),
+  };
+}
 const backend = pick(values.backend, 'backend');
 if (backend !== undefined) options.backend = oneOf(backend, ['wasm', 'cpu'] as const, 'backend');
 if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: values.lr ? options.lr : 0.5 });
@@ -308,6 +333,9 @@ async function run(): Promise<number> {
         ? ` of FedBuff (${schedule.concurrency} training at once, ${schedule.buffer} results per version)`
         : '') +
       (options.secure ? ', secure aggregation' : '') +
+      (options.codecs
+        ? `, updates up in ${options.codecs.up ?? 'float32'}${options.codecs.up === 'topk' ? ` (${options.codecs.fraction ?? 0.01})` : ''}, model down in ${options.codecs.down ?? 'float32'}`
+        : '') +
       `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
       (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : '') +
       (options.privacy

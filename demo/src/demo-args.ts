@@ -47,6 +47,9 @@ export const DEMO_OPTIONS = {
   'dp-delta': { type: 'string' },
   'dp-budget': { type: 'string' },
   'dp-mode': { type: 'string' },
+  codec: { type: 'string' },
+  'codec-down': { type: 'string' },
+  'topk-fraction': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 

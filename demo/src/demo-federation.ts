@@ -3,6 +3,7 @@ import {
   createNode,
   resolveConfig,
   type CheckpointStore,
+  type CodecOptions,
   type Federation,
   type Node,
   type RunConfig,
@@ -49,6 +50,8 @@ export interface DemoRunOptions {
     budget?: number;
     mode?: 'central' | 'distributed';
   };
+  /** Compressed updates (`--codec`, `--codec-down`, `--topk-fraction`): the codecs of updates and model. */
+  codecs?: CodecOptions;
 }
 
 /** The FedBuff schedule `--async` runs, its defaults filled in. */
@@ -102,6 +105,7 @@ export function demoConfig(options: DemoRunOptions, trainer: DemoTrainerOptions)
       onRoundFailure: 'stop',
       ...(options.secure ? { secureAggregation: options.secure } : {}),
       ...(options.privacy ? { privacy: options.privacy } : {}),
+      ...(options.codecs ? { codecs: options.codecs } : {}),
     },
   });
 }

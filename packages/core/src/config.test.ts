@@ -70,6 +70,33 @@ describe('run config', () => {
     expect(() => resolveConfig({ dashboard: { public: true } })).toThrow(/dashboard/);
   });
 
+  it('takes federation.codecs, names a bad field, and refuses it beside secureAggregation', () => {
+    expect(
+      resolveConfig({ federation: { codecs: { up: 'topk', fraction: 0.02 } } }).federation.codecs,
+    ).toEqual({
+      up: 'topk',
+      fraction: 0.02,
+    });
+    expect(() => resolveConfig({ federation: { codecs: { up: 'zstd' } } })).toThrow(
+      /federation\.codecs\.up must be one of fp16, int8, topk \(got "zstd"\)/,
+    );
+    expect(() => resolveConfig({ federation: { codecs: { down: 'topk' } } })).toThrow(
+      /federation\.codecs\.down must be one of fp16, int8/,
+    );
+    expect(() => resolveConfig({ federation: { codecs: { fraction: 0 } } })).toThrow(
+      /federation\.codecs\.fraction must be a number in \(0, 1\]/,
+    );
+    expect(() => resolveConfig({ federation: { codecs: { blockSize: 2.5 } } })).toThrow(
+      /federation\.codecs\.blockSize must be an integer from 1 to 65536/,
+    );
+    expect(() => resolveConfig({ federation: { codecs: { level: 9 } } })).toThrow(
+      /federation\.codecs\.level is not a known setting/,
+    );
+    expect(() =>
+      resolveConfig({ federation: { codecs: { up: 'int8' }, secureAggregation: { clipRange: 2 } } }),
+    ).toThrow(/federation\.codecs must be absent with federation\.secureAggregation/);
+  });
+
   it('takes federation.secureAggregation with its defaults, and names a bad field', () => {
     expect(resolveConfig({}).federation.secureAggregation).toBeUndefined();
     expect(resolveConfig({ federation: { secureAggregation: { clipRange: 2 } } }).federation).toMatchObject({

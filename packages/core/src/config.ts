@@ -9,6 +9,7 @@ import { DEFAULT_RECENT_DEPARTED } from './membership/registry.js';
 import { DEFAULT_MAX_EXAMPLES } from './fl/result-validation.js';
 import { DEFAULT_MAX_OBSERVERS } from './fl/observers.js';
 import type { SecureAggregationOptions } from './fl/secure/options.js';
+import type { CodecOptions } from './fl/codecs/codec-options.js';
 import type { AdaptiveClipping, DifferentialPrivacyOptions } from './fl/privacy/privacy-options.js';
 
 export type TransportMode = 'memory' | 'worker' | 'websocket' | 'webrtc';
@@ -94,6 +95,12 @@ export interface RunConfig {
      * the run stopped at `budget`. Off when absent; its defaults are DEFAULT_PRIVACY's.
      */
     privacy?: PrivacyConfig;
+    /**
+     * Compressed updates: the model sent down in fp16 or int8, updates sent up as deltas in fp16,
+     * int8 or top-k with error feedback; learners that support none get float32. Off when absent.
+     * Not with secureAggregation.
+     */
+    codecs?: CodecOptions;
   };
   /** What a server grants peers it does not trust (learners are whoever opened the page). */
   security: SecurityConfig;

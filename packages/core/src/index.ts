@@ -116,6 +116,35 @@ export type { RoundPrivacy } from './fl/privacy/round-privacy.js';
 export { privacyText } from './fl/privacy/privacy-text.js';
 export { RdpAccountant, DEFAULT_ORDERS, type AccountantStep } from './fl/privacy/rdp-accountant.js';
 export { withLearnerPrivacy, PRIVACY_CONFIG_KEY, type LearnerPrivacy } from './fl/privacy/learner-privacy.js';
+export {
+  DOWN_CODECS,
+  DEFAULT_BLOCK_SIZE,
+  DEFAULT_TOPK_FRACTION,
+  type CodecOptions,
+  type DownCodec,
+} from './fl/codecs/codec-options.js';
+export {
+  CODEC_NAMES,
+  encodeTensor,
+  decodeTensor,
+  type CodecName,
+  type CodecSettings,
+  type EncodedTensor,
+} from './fl/codecs/tensor-codec.js';
+export {
+  encodeWeights,
+  encodedWeightsBytes,
+  type CompressedUpdate,
+  type EncodedModel,
+  type EncodedWeights,
+} from './fl/codecs/encoded-weights.js';
+export {
+  withLearnerCodecs,
+  CODEC_CONFIG_KEY,
+  CODECS_METHOD,
+  type CodecRequest,
+  type CompressedTrainAnswer,
+} from './fl/codecs/learner-codecs.js';
 export { MedianAggregation } from './fl/aggregations/coordinate-median.js';
 export { TrimmedMeanAggregation, type TrimmedMeanOptions } from './fl/aggregations/trimmed-mean.js';
 export { KrumAggregation, type KrumOptions } from './fl/aggregations/krum.js';

@@ -63,3 +63,5 @@ export { trainTogether } from './fl/sync-round.js';
 export { trainSecurely } from './fl/secure/secure-round.js';
 export { SecureAggregationClient } from './fl/secure/learner-side.js';
 export { resolveSecureAggregation } from './fl/secure/options.js';
+export { Compression } from './fl/codecs/trainer-codecs.js';
+export { resolveCodecs } from './fl/codecs/codec-options.js';

@@ -1,6 +1,8 @@
 import { OiafedError } from './wire/errors.js';
 import { STRATEGY_NAMES } from './fl/strategies/by-name.js';
 import { resolveSecureAggregation } from './fl/secure/options.js';
+import { DOWN_CODECS, resolveCodecs, type CodecOptions } from './fl/codecs/codec-options.js';
+import { CODEC_NAMES } from './fl/codecs/tensor-codec.js';
 import { DEFAULT_PRIVACY, resolvePrivacy, type AdaptiveClipping } from './fl/privacy/privacy-options.js';
 import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 import { isNodeId } from './wire/node-id.js';
@@ -53,7 +55,7 @@ export function resolveConfig(input: unknown): RunConfig {
   const fed = section('federation');
   unknownKeys(
     fed,
-    [...Object.keys(d.federation), 'checkpoint', 'secureAggregation', 'privacy'],
+    [...Object.keys(d.federation), 'checkpoint', 'secureAggregation', 'privacy', 'codecs'],
     'federation',
   );
   const security = section('security');
@@ -165,6 +167,11 @@ export function resolveConfig(input: unknown): RunConfig {
         'federation.onRoundFailure',
       ),
       ...(fed.privacy === undefined ? {} : { privacy: privacyOf(record(fed.privacy, 'federation.privacy')) }),
+      ...(fed.codecs === undefined
+        ? {}
+        : {
+            codecs: codecsOf(record(fed.codecs, 'federation.codecs'), fed.secureAggregation !== undefined),
+          }),
     },
     security: {
       ...(security.credentials === undefined
@@ -278,4 +285,24 @@ function privacyOf(raw: Record<string, unknown>): PrivacyConfig {
     ...(b === undefined ? {} : { budget: b }),
     ...(e === undefined ? {} : { expectedClients: e }),
   };
+}
+
+/** `federation.codecs`: each field's type checked here, its range by resolveCodecs, both naming the field. */
+function codecsOf(raw: Record<string, unknown>, secure: boolean): CodecOptions {
+  const where = 'federation.codecs';
+  unknownKeys(raw, ['down', 'up', 'blockSize', 'fraction'], where);
+  const options: CodecOptions = {
+    ...(raw.down === undefined ? {} : { down: oneOf(raw.down, DOWN_CODECS, `${where}.down`) }),
+    ...(raw.up === undefined ? {} : { up: oneOf(raw.up, CODEC_NAMES, `${where}.up`) }),
+    ...(raw.blockSize === undefined ? {} : { blockSize: num(raw.blockSize, `${where}.blockSize`) }),
+    ...(raw.fraction === undefined ? {} : { fraction: num(raw.fraction, `${where}.fraction`) }),
+  };
+  resolveCodecs(options, where);
+  if (secure && (options.up !== undefined || options.down !== undefined))
+    fail(
+      where,
+      'absent with federation.secureAggregation (the masked update cannot also travel in a codec: see the README, Compressed updates)',
+      raw,
+    );
+  return options;
 }

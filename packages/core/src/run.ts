@@ -81,6 +81,7 @@ export function createFederation(config: RunConfig, parts: RunParts = {}): Run {
     maxExamples: config.security.maxExamples,
     exclude: { after: config.security.excludeAfter, rounds: config.security.excludeRounds },
     ...(fed.secureAggregation === undefined ? {} : { secureAggregation: fed.secureAggregation }),
+    ...(fed.codecs === undefined ? {} : { codecs: fed.codecs }),
     ...(parts.clientWait === undefined ? {} : { clientWait: parts.clientWait }),
     ...(parts.store === undefined ? {} : { store: parts.store }),
     ...(parts.initialWeights === undefined ? {} : { initialWeights: parts.initialWeights }),

@@ -1,5 +1,6 @@
 import type { NodeId } from '../wire/envelope.js';
 import type { RoundPrivacy } from './privacy/round-privacy.js';
+import type { CompressedUpdate } from './codecs/encoded-weights.js';
 import type { Metrics, Weights } from './weights.js';
 
 /** One learner's validated answer to a training request, as a strategy sees it. */
@@ -14,6 +15,11 @@ export interface ClientUpdate {
    * one this update is folded into: 0 in synchronous rounds, often more under FedBuff.
    */
   readonly staleness: number;
+  /**
+   * The update as it arrived compressed, only for an aggregation that `acceptsCompressed`: then
+   * `weights` is the model the learner was sent and its model is that plus the decoded delta.
+   */
+  readonly compressed?: CompressedUpdate;
 }
 
 /** A learner whose update an aggregation left out, and why (Krum, trimmed outliers...). */
@@ -38,6 +44,11 @@ export interface Aggregate {
  */
 export interface Aggregation {
   readonly keepsUpdates: boolean;
+  /**
+   * True when `add` takes a compressed update as it is (`ClientUpdate.compressed`) and decodes it
+   * straight into its sum; otherwise each compressed update is decoded to float32 before `add`.
+   */
+  readonly acceptsCompressed?: boolean;
   add(update: ClientUpdate): void;
   /** Throws ROUND_FAILED when the updates it was given cannot make a model (none, or too few for it). */
   result(): Aggregate;

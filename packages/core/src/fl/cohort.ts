@@ -6,8 +6,15 @@ import type { CancelSignal } from '../wire/signals.js';
 import { CancelScope } from '../rpc/cancel-scope.js';
 import type { Node } from '../rpc/node.js';
 import type { RemoteProxy, ResultOf } from '../rpc/proxy.js';
-import type { Learner } from './learner.js';
-import { assertEvaluateResult, assertTrainResult, type ResultLimits } from './result-validation.js';
+import type { Compression } from './codecs/trainer-codecs.js';
+import type { CodecName } from './codecs/tensor-codec.js';
+import type { Learner, TrainParams, TrainResult } from './learner.js';
+import {
+  assertCompressedTrainAnswer,
+  assertEvaluateResult,
+  assertTrainResult,
+  type ResultLimits,
+} from './result-validation.js';
 import type { ClientFailure } from './round.js';
 import type { Metrics, Weights } from './weights.js';
 
@@ -73,6 +80,8 @@ export interface CohortParts {
   readonly trained: (info: ClientResultInfo) => void;
   /** Told each learner's outcome, its failure if it failed (for exclusion, CLIENT_FAILED and the round's report). */
   readonly outcome: (client: NodeId, failure?: ClientFailure) => void;
+  /** Compressed updates, when the federation uses them: training requests and answers go through it. */
+  readonly compression?: Compression;
 }
 
 /**
@@ -144,10 +153,24 @@ export class Cohort<L extends Learner = Learner> {
       const t0 = Date.now();
       activity.set(client, doing);
       try {
-        const timeout = timeLeft();
-        const callOptions = timeout === undefined ? untimed : { signal: scope.signal, timeout };
-        const answer: unknown = await node.call(client, method, [params], callOptions);
-        const result = checked<L, M>(method, answer, params, client, limits, options.validate);
+        const callOptions = () => {
+          const timeout = timeLeft();
+          return timeout === undefined ? untimed : { signal: scope.signal, timeout };
+        };
+        const { compression } = this.#parts;
+        let sent: { params: unknown; up?: CodecName } = { params };
+        if (method === 'train' && compression) {
+          const codecs = await compression.supported(client, callOptions());
+          sent = compression.request(params as TrainParams, codecs);
+        }
+        const answer: unknown = await node.call(client, method, [sent.params], callOptions());
+        const result =
+          sent.up && compression
+            ? (compressedResult(answer, params as TrainParams, sent.up, compression, limits) as ResultOf<
+                L,
+                M
+              >)
+            : checked<L, M>(method, answer, params, client, limits, options.validate);
         onResult(client, result);
         outcome.succeeded.push(client);
         this.#parts.outcome(client);
@@ -205,6 +228,24 @@ function modelsSentToMany(asking: readonly [NodeId, unknown][]): object[] {
     else seen.add(weights);
   }
   return [...many];
+}
+
+/** A compressed train answer, checked to the last index, as the schedule takes it; or INVALID_RESULT. */
+function compressedResult(
+  answer: unknown,
+  params: TrainParams,
+  codec: CodecName,
+  compression: Compression,
+  limits: ResultLimits,
+): TrainResult {
+  const { settings } = compression.options;
+  assertCompressedTrainAnswer(answer, params.weights, codec, settings, limits);
+  return {
+    weights: {},
+    numExamples: answer.numExamples,
+    ...(answer.metrics === undefined ? {} : { metrics: answer.metrics }),
+    compressed: { base: params.weights, codec, settings, tensors: answer.update },
+  };
 }
 
 /** The result of `method` as the strategy may use it, or INVALID_RESULT. */

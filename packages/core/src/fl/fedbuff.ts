@@ -1,4 +1,5 @@
 import type { NodeId } from '../wire/envelope.js';
+import { decodeUpdate } from './codecs/encoded-weights.js';
 import { OiafedError } from '../wire/errors.js';
 import { CancelScope } from '../rpc/cancel-scope.js';
 import type { Aggregate, StateValue, StrategyState } from './aggregation.js';
@@ -259,7 +260,9 @@ export class BufferedTraining {
         'train',
         [client],
         () => params,
-        (from, result) => void this.#arrivals.push({ client: from, version, base: task.weights, result }),
+        (from, result) =>
+          // Results wait in the buffer (and in checkpoints): a compressed one is decoded as it arrives.
+          void this.#arrivals.push({ client: from, version, base: task.weights, result: decoded(result) }),
       )
       .then((outcome) => {
         this.#failures.push(...outcome.failures);
@@ -277,6 +280,11 @@ export class BufferedTraining {
       };
     });
   }
+}
+
+function decoded(result: TrainResult): TrainResult {
+  const { compressed, ...rest } = result;
+  return compressed ? { ...rest, weights: decodeUpdate(compressed) } : result;
 }
 
 function listOf(value: StateValue | undefined): readonly StateValue[] {

@@ -1,6 +1,7 @@
 import { OiafedError } from '../wire/errors.js';
 import type { Node } from '../rpc/node.js';
 import type { CheckpointStore } from './checkpoint.js';
+import { resolveCodecs, type CodecOptions, type ResolvedCodecs } from './codecs/codec-options.js';
 import type { ExcludeOptions } from './exclusion.js';
 import type { FedBuffOptions } from './fedbuff.js';
 import { DEFAULT_MAX_EXAMPLES } from './result-validation.js';
@@ -95,6 +96,12 @@ export interface FederationOptions {
    * FedYogi). Learners served by `serveLearner` (every joining path of the SDK) take part unchanged.
    */
   secureAggregation?: SecureAggregationOptions;
+  /**
+   * Compressed updates: the global model sent down in fp16 or int8, the learners' updates sent up
+   * as deltas in fp16, int8 (per-block scales) or top-k with error feedback; each learner is asked
+   * which it supports, and one that supports none gets float32. Not with secureAggregation.
+   */
+  codecs?: CodecOptions;
 }
 
 /** The options with every default filled in. */
@@ -116,11 +123,14 @@ export type ResolvedFederationOptions = Required<
     | 'maxExamples'
   >
 > &
-  FederationOptions & { secureAggregation?: ResolvedSecureAggregation };
+  Omit<FederationOptions, 'codecs'> & {
+    secureAggregation?: ResolvedSecureAggregation;
+    codecs?: ResolvedCodecs;
+  };
 
 /** The options with their defaults, or INVALID_CONFIG naming the first field that is wrong. */
 export function resolveFederationOptions(options: FederationOptions): ResolvedFederationOptions {
-  const { secureAggregation, ...rest } = options;
+  const { secureAggregation, codecs, ...rest } = options;
   const o: ResolvedFederationOptions = {
     minClients: 1,
     selection: 'all',
@@ -169,6 +179,15 @@ export function resolveFederationOptions(options: FederationOptions): ResolvedFe
         'federation.secureAggregation needs synchronous rounds: FedBuff folds in updates one by one, and secure aggregation only reveals the sum of a whole round',
       );
     o.secureAggregation = resolveSecureAggregation(secureAggregation);
+  }
+  if (codecs !== undefined) {
+    o.codecs = resolveCodecs(codecs);
+    const { up, down } = o.codecs;
+    if (secureAggregation !== undefined && (up !== undefined || down !== undefined))
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `federation.codecs (${[up && `up: ${up}`, down && `down: ${down}`].filter(Boolean).join(', ')}) cannot run with federation.secureAggregation: secure aggregation masks each update as integers modulo 2^bits (its own compression), a codec cannot apply to masked values, top-k's indices would reveal which coordinates a learner changed, and its rounds send the model through phases of their own`,
+      );
   }
   return o;
 }

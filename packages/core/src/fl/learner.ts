@@ -1,4 +1,5 @@
 import type { RemoteProxy } from '../rpc/proxy.js';
+import type { CompressedUpdate } from './codecs/encoded-weights.js';
 import type { Metrics, Weights } from './weights.js';
 
 /** What the trainer sends with each training request. */
@@ -18,6 +19,12 @@ export interface TrainResult {
   /** How many examples the update was trained on: its weight in FedAvg. */
   numExamples: number;
   metrics?: Metrics;
+  /**
+   * Set by the SDK on the trainer's side only, when the update came compressed
+   * (`FederationOptions.compression.up`): then `weights` is empty and the learner's model is
+   * `compressed.base` plus the decoded delta. A learner never sets it.
+   */
+  compressed?: CompressedUpdate;
 }
 
 export interface EvaluateParams {

@@ -1,4 +1,7 @@
 import { boundedText } from '../wire/bounded-text.js';
+import { encodedWeightsProblem } from './codecs/encoded-weights.js';
+import type { CompressedTrainAnswer } from './codecs/learner-codecs.js';
+import type { CodecName, CodecSettings } from './codecs/tensor-codec.js';
 import { OiafedError } from '../wire/errors.js';
 import type { EvaluateResult, TrainResult } from './learner.js';
 import { firstNonFinite, isPlainObject, layoutMismatch, type Weights } from './weights.js';
@@ -39,6 +42,25 @@ export function assertTrainResult(
         `tensor ${boundedText(name)} has a non-finite value (${weights[name]!.data[at]}) at index ${at}`,
       );
   }
+  assertMetrics(result.metrics);
+}
+
+/**
+ * A train answer with a compressed update (the learner was asked for codec `codec`): 1..maxExamples
+ * examples, valid metrics, and an update of the model's layout whose every length, index and scale
+ * is checked before anything is decoded from it.
+ */
+export function assertCompressedTrainAnswer(
+  result: unknown,
+  model: Weights,
+  codec: CodecName,
+  settings: CodecSettings,
+  limits: ResultLimits,
+): asserts result is CompressedTrainAnswer {
+  if (!isPlainObject(result)) throw invalid(`train result is ${boundedText(result, 64)}, not an object`);
+  assertExamples(result.numExamples, 1, limits);
+  const problem = encodedWeightsProblem(result.update, model, codec, settings);
+  if (problem) throw invalid(problem);
   assertMetrics(result.metrics);
 }
 

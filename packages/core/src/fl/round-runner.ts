@@ -5,6 +5,7 @@ import { OiafedError } from '../wire/errors.js';
 import type { CancelScope } from '../rpc/cancel-scope.js';
 import type { Node } from '../rpc/node.js';
 import type { StrategyState } from './aggregation.js';
+import { Compression } from './codecs/trainer-codecs.js';
 import { Cohort, type ClientActivity } from './cohort.js';
 import type { Exclusions } from './exclusion.js';
 import { BufferedTraining, type BufferedHost } from './fedbuff.js';
@@ -92,9 +93,13 @@ export class RoundRunner {
   #log: AttemptLog = { outcomes: new Map(), failures: [], results: 0 };
   /** FedBuff's picks so far: each draws from its own seeded stream. */
   #picks = 0;
+  /** Compressed updates, when configured: every cohort's training requests go through it. */
+  readonly #compression: Compression | undefined;
 
   constructor(parts: RoundRunnerParts) {
     this.#parts = parts;
+    const compression = parts.options.codecs;
+    this.#compression = compression && new Compression(parts.node, compression);
     const schedule = parts.options.schedule ?? 'sync';
     this.#buffered = schedule === 'sync' ? undefined : new BufferedTraining(schedule, this.#bufferedHost());
   }
@@ -354,6 +359,7 @@ export class RoundRunner {
       signal,
       limits,
       activity,
+      ...(this.#compression ? { compression: this.#compression } : {}),
       // FedBuff's cohorts outlive their version: a result counts toward the attempt running now.
       trained: (info) => events.emit('CLIENT_RESULT', { ...info, results: ++this.#log.results }),
       outcome: (client, failure) => {

@@ -1,4 +1,5 @@
 import type { NodeId } from '../wire/envelope.js';
+import { clientUpdate } from './codecs/client-update.js';
 import type { Cohort } from './cohort.js';
 import type { TrainingOutcome } from './fedbuff.js';
 import { requireResults, type ClientFailure } from './round.js';
@@ -24,10 +25,9 @@ export async function trainTogether(
     clients,
     (client) => strategy.configureTrain(start, client),
     (client, result) => {
-      const metrics = result.metrics ?? {};
-      const { weights, numExamples } = result;
-      aggregation.add({ client, weights, numExamples, metrics, staleness: 0 });
-      parts.push({ numExamples, metrics });
+      const update = clientUpdate(aggregation, client, result, 0);
+      aggregation.add(update);
+      parts.push({ numExamples: update.numExamples, metrics: update.metrics });
     },
     target < clients.length ? { enough: target } : {},
   );

@@ -1,5 +1,7 @@
 import { OiafedError } from '../wire/errors.js';
 import type { Aggregate, Aggregation, ClientUpdate } from './aggregation.js';
+import type { CompressedUpdate } from './codecs/encoded-weights.js';
+import { addDecoded } from './codecs/tensor-codec.js';
 import type { Metrics, Weights } from './weights.js';
 
 /**
@@ -11,6 +13,13 @@ export class WeightedMean {
   #total = 0;
   #count = 0;
   #done = false;
+  /**
+   * The model compressed updates are deltas from, and the weight it is still to be added with: a
+   * round's compressed updates share one base, so it is added once at the end, and a top-k update
+   * costs O(k), not O(model).
+   */
+  #base: Weights | undefined;
+  #baseWeight = 0;
 
   get count(): number {
     return this.#count;
@@ -21,15 +30,8 @@ export class WeightedMean {
   }
 
   add(weights: Weights, weight: number): void {
-    if (this.#done) throw new Error('WeightedMean.result() was already taken');
-    if (!(weight > 0) || !Number.isFinite(weight))
-      throw new OiafedError('INVALID_CONFIG', `update weight must be a positive number (got ${weight})`);
-    if (!this.#sum) {
-      this.#sum = new Map();
-      for (const [name, t] of Object.entries(weights))
-        this.#sum.set(name, { shape: [...t.shape], data: new Float32Array(t.data.length) });
-    }
-    for (const [name, acc] of this.#sum) {
+    const sum = this.#begin(weights, weight);
+    for (const [name, acc] of sum) {
       const update = weights[name];
       if (update?.data.length !== acc.data.length)
         throw new OiafedError('INVALID_CONFIG', `update tensor ${name} does not match the model layout`);
@@ -39,10 +41,41 @@ export class WeightedMean {
     this.#count += 1;
   }
 
+  /** Adds `update.base + decoded delta` with `weight`, decoding straight into the sum (checked before). */
+  addCompressed(update: CompressedUpdate, weight: number): void {
+    const sum = this.#begin(update.base, weight);
+    for (const [name, acc] of sum) {
+      const base = update.base[name];
+      const delta = update.tensors[name];
+      if (base?.data.length !== acc.data.length || !delta)
+        throw new OiafedError('INVALID_CONFIG', `update tensor ${name} does not match the model layout`);
+      addDecoded(acc.data, delta, weight, update.settings);
+    }
+    this.#base ??= update.base;
+    if (update.base === this.#base) this.#baseWeight += weight;
+    else for (const [name, acc] of sum) accumulate(acc.data, update.base[name]!.data, weight);
+    this.#total += weight;
+    this.#count += 1;
+  }
+
+  #begin(layout: Weights, weight: number): Map<string, { shape: number[]; data: Float32Array }> {
+    if (this.#done) throw new Error('WeightedMean.result() was already taken');
+    if (!(weight > 0) || !Number.isFinite(weight))
+      throw new OiafedError('INVALID_CONFIG', `update weight must be a positive number (got ${weight})`);
+    if (!this.#sum) {
+      this.#sum = new Map();
+      for (const [name, t] of Object.entries(layout))
+        this.#sum.set(name, { shape: [...t.shape], data: new Float32Array(t.data.length) });
+    }
+    return this.#sum;
+  }
+
   /** The mean, computed in place in the running sum (no second copy). The accumulator is spent. */
   result(): Weights {
     if (!this.#sum || this.#total === 0) throw new OiafedError('ROUND_FAILED', 'no update to average');
     this.#done = true;
+    if (this.#base && this.#baseWeight > 0)
+      for (const [name, acc] of this.#sum) accumulate(acc.data, this.#base[name]!.data, this.#baseWeight);
     const out: Weights = {};
     const inv = 1 / this.#total;
     for (const [name, acc] of this.#sum) {
@@ -79,10 +112,12 @@ export function weightedMetrics(parts: readonly { numExamples: number; metrics?:
 /** FedAvg's aggregation: the streaming example-weighted mean, one model of memory for any number of updates. */
 export class WeightedMeanAggregation implements Aggregation {
   readonly keepsUpdates = false;
+  readonly acceptsCompressed = true;
   readonly #mean = new WeightedMean();
 
   add(update: ClientUpdate): void {
-    this.#mean.add(update.weights, update.numExamples);
+    if (update.compressed) this.#mean.addCompressed(update.compressed, update.numExamples);
+    else this.#mean.add(update.weights, update.numExamples);
   }
 
   result(): Aggregate {

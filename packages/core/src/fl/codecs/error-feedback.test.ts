@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { memoryLinkPair } from '../../links/memory-link.js';
+import type { Link } from '../../links/link.js';
+import { Node } from '../../rpc/node.js';
+import { withTimeout } from '../../wire/signals.js';
+import { Federation } from '../federation.js';
+import type { Learner, TrainParams, TrainResult } from '../learner.js';
+import { FederationMember } from '../member.js';
+import { tensor, type Weights } from '../weights.js';
+
+/** Trains by adding the same step to whatever model it is sent: its deltas are known in advance. */
+class SteppingLearner implements Learner {
+  train({ weights }: TrainParams): TrainResult {
+    const w = weights.w!.data;
+    return { weights: { w: tensor([w[0]! + 1, w[1]! + 0.6]) }, numExamples: 1 };
+  }
+  evaluate() {
+    return { numExamples: 1, metrics: {} };
+  }
+  getWeights(): Weights {
+    return { w: tensor([0, 0]) };
+  }
+  setWeights() {
+    // The step is all it knows.
+  }
+}
+
+const cleanup: (() => void)[] = [];
+afterEach(() => cleanup.splice(0).forEach((f) => f()));
+
+async function setUp() {
+  const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
+  const links: Link[] = [];
+  const member = await FederationMember.join({
+    id: 'stepper',
+    learner: new SteppingLearner(),
+    heartbeat: false,
+    retry: { initialDelay: 0, maxDelay: 0, jitter: 0 },
+    connect: async () => {
+      const [trainerSide, learnerSide] = memoryLinkPair({ strict: true });
+      trainer.accept(trainerSide);
+      links.push(learnerSide);
+      return learnerSide;
+    },
+  });
+  cleanup.push(
+    () => member.close(),
+    () => trainer.close(),
+  );
+  const federation = new Federation({
+    node: trainer,
+    rounds: 3,
+    initialWeights: { w: tensor([0, 0]) },
+    codecs: { up: 'topk', fraction: 0.5 },
+  });
+  const models: number[][] = [];
+  federation.events.on('ROUND_FINISHED', () => models.push(Array.from(federation.weights!.w!.data)));
+  return { trainer, member, links, federation, models };
+}
+
+/*
+ * Each round the learner's delta is [1, 0.6] and top-k keeps 1 of its 2 values. With error feedback:
+ * round 1 sends [1, 0] (keeps 0.6); round 2 has [1, 1.2], sends [0, 1.2] (keeps 1); round 3 has
+ * [2, 0.6], sends [2, 0]. Without it the second value would never travel: [1, 0], [2, 0], [3, 0].
+ */
+const WITH_FEEDBACK = [
+  [1, 0],
+  [1, 1.2],
+  [3, 1.2],
+].map((m) => m.map(Math.fround));
+
+describe('top-k error feedback', () => {
+  it('carries what top-k left out of one round into the next', async () => {
+    const { federation, models } = await setUp();
+    await federation.start();
+    expect(models).toEqual(WITH_FEEDBACK);
+  });
+
+  it('keeps the residual across a reconnect of the learner', async () => {
+    const { trainer, member, links, federation, models } = await setUp();
+    const reconnected = new Promise<void>((resolve) => {
+      federation.events.on('ROUND_FINISHED', ({ round }) => {
+        if (round !== 1) return;
+        federation.pause();
+        trainer.events.once('CLIENT_REGISTERED', () => {
+          federation.resume();
+          resolve();
+        });
+        links[0]!.close();
+      });
+    });
+    const done = federation.start();
+    await withTimeout(reconnected, 5_000, 'the learner did not reconnect');
+    await done;
+    expect(links).toHaveLength(2);
+    expect(member.node.closed).toBe(false);
+    expect(models).toEqual(WITH_FEEDBACK);
+  });
+});
