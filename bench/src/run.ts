@@ -19,16 +19,24 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   webrtc: webrtcSuite,
   fedbuff: fedbuffSuite,
   privacy: privacySuite,
-  scale: scaleSuite,
+  // The scale figures, then the compress.* ones.
+  scale: async (quick) => {
+    await scaleSuite(quick);
+    await compressSuite(quick);
+  },
   // Also run by suite privacy, after its own rows: named on its own, it runs alone.
   'privacy-demo': privacyDemoSuite,
+  // Also run by suite scale, after its own rows: named on its own, it runs alone.
   compress: compressSuite,
 };
+
+/** Suites that another suite already runs: every suite at once runs them once. */
+const RUN_BY_ANOTHER = new Set(['privacy-demo', 'compress']);
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const wanted = args.filter((a) => !a.startsWith('--'));
-for (const name of wanted.length ? wanted : Object.keys(suites).filter((n) => n !== 'privacy-demo')) {
+for (const name of wanted.length ? wanted : Object.keys(suites).filter((n) => !RUN_BY_ANOTHER.has(n))) {
   const suite = suites[name];
   if (!suite) throw new Error(`unknown suite ${name}; known: ${Object.keys(suites).join(', ')}`);
   await suite(quick);
