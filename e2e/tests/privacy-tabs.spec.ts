@@ -4,29 +4,13 @@
 // loopback alone Chromium gathers no ICE candidates.
 import { expect, test } from '@playwright/test';
 import { openLearnerTabs, statusOf } from './learner-page.js';
-import { TrainerProcess } from './trainer-process.js';
+import { TrainerProcess, demoData, demoTrainerArgs } from './trainer-process.js';
 
 // Three tabs training MNIST beside the trainer process and Vite, on a shared 2-core machine: 2 minutes was too short.
 test.describe.configure({ timeout: 300_000 });
 
-const data = { seed: '1', trainSize: '2000', testSize: '500', split: 'iid' };
-const trainerArgs = [
-  '--rounds',
-  '2',
-  '--clients',
-  '3',
-  '--heartbeat',
-  '1000',
-  '--port',
-  '0',
-  '--train-size',
-  data.trainSize,
-  '--test-size',
-  data.testSize,
-  '--seed',
-  data.seed,
-  '--secure',
-];
+const data = demoData('2000');
+const trainerArgs = demoTrainerArgs(data, ['--rounds', '2', '--clients', '3', '--secure']);
 
 test('three learner tabs over WebSocket, secure aggregation with distributed DP: each tab clips, noises and masks its update; every round says epsilon', async ({
   browser,

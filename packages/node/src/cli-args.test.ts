@@ -1,12 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { withTimeout } from '../../core/src/test-support.js';
 import { OIAFED_OPTIONS, parseOiafedArgs } from './cli-args.js';
-import { LineProcess } from './line-process.test-support.js';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-const oiafed = (...args: string[]) =>
-  new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', ...args], { cwd: here });
+import { oiafed } from './cli-process.test-support.js';
 
 describe("oiafed's command line", () => {
   it('reads serve <config>, --help, and says in one line what is wrong with anything else', () => {

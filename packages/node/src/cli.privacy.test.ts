@@ -1,24 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withTimeout } from '../../core/src/test-support.js';
+import { oiafed, learnerProcess } from './cli-process.test-support.js';
 import { LineProcess } from './line-process.test-support.js';
 import { closedPort } from './ports.test-support.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'oiafed-cli-privacy-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-const oiafed = (...args: string[]) =>
-  new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', ...args], { cwd: here });
-/** A learner in a process of its own (fixtures/learner-process.fixture.ts): it joins, trains, and exits on its own. */
-const learnerProcess = (...args: string[]) =>
-  new LineProcess(
-    ['--import', 'tsx', '--conditions=source', 'fixtures/learner-process.fixture.ts', ...args],
-    { cwd: here },
-  );
 
 /**
  * Serves `federation` (YAML lines) over `transport`, starts three learner processes that join it

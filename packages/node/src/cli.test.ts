@@ -2,7 +2,6 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Node } from '@oiafed/core';
 import { connectWebSocket } from '@oiafed/core/internal';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,20 +9,11 @@ import WebSocket from 'ws';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
 import { withTimeout } from '../../core/src/test-support.js';
 import { joinFederation } from './join-federation.js';
+import { oiafed, learnerProcess } from './cli-process.test-support.js';
 import { LineProcess } from './line-process.test-support.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'oiafed-cli-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-const oiafed = (...args: string[]) =>
-  new LineProcess(['--import', 'tsx', '--conditions=source', 'cli.ts', ...args], { cwd: here });
-/** A learner in a process of its own (fixtures/learner-process.fixture.ts): it joins, trains, and exits on its own. */
-const learnerProcess = (...args: string[]) =>
-  new LineProcess(
-    ['--import', 'tsx', '--conditions=source', 'fixtures/learner-process.fixture.ts', ...args],
-    { cwd: here },
-  );
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
