@@ -22,7 +22,10 @@ export function joinFederation(
       ? {
           resumeStore: sessionResumeStore(
             'url' in options
-              ? options.url
+              ? // With a list (aggregators to re-home to), the secret is kept per list: whichever it joined.
+                typeof options.url === 'string'
+                ? options.url
+                : options.url.join(' ')
               : `${typeof options.signalling === 'string' ? options.signalling : JSON.stringify(options.signalling)}#${options.trainer}`,
             options.id,
           ),

@@ -16,8 +16,22 @@ export type InterceptorName = 'logging' | 'compression';
 
 /** One typed object for a whole run. In Node the same shape loads from YAML (`oiafed serve run.yaml`). */
 export interface RunConfig {
-  /** The trainer's node: its id and its role (what learners and relay rules see). */
-  node: { id: string; role: string };
+  /**
+   * The trainer's node: its id and its role (what learners and relay rules see). With role
+   * `aggregator` it is a level of a hierarchy: a learner of `parent` and the trainer of its own
+   * learners, whose rounds are its parent's (see the README's Hierarchical federation).
+   */
+  node: {
+    id: string;
+    role: string;
+    /**
+     * An aggregator's parent (its trainer, or an aggregator above it): WebSocket URLs tried in turn,
+     * the first its home, the others where it re-homes when that one is gone.
+     */
+    parent?: string[];
+    /** The token the parent wants (its transport.token), when it wants one. */
+    parentToken?: string;
+  };
   transport: {
     mode: TransportMode;
     /** Where learners connect (websocket); webrtc: a PeerJS signalling server to use instead of serving one. */

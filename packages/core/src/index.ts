@@ -66,6 +66,7 @@ export { serveLearner } from './fl/serve-learner.js';
 export type { SecureAggregationOptions } from './fl/secure/options.js';
 export type {
   FederationOptions,
+  DrivenRound,
   FederationEvents,
   FederationState,
   FederationStatus,
@@ -165,6 +166,7 @@ export {
 } from './fl/result-validation.js';
 export type { ResultLimits } from './fl/result-validation.js';
 export { resolveConfig } from './resolve-config.js';
+export { AGGREGATOR_ROLE } from './hierarchy-config.js';
 export { DEFAULT_RUN_CONFIG } from './config.js';
 export { createFederation, createNode } from './run.js';
 export type { Run, RunParts } from './run.js';
@@ -185,6 +187,11 @@ export type { LearnerContext, LearnerFactory } from './fl/learner-host.js';
 export type { ConnectWebSocketOptions } from './links/web-socket.js';
 export type { UplinkStatus, UplinkStatusDetail, ResumeStore } from './connect/uplink.js';
 export { FederationMember } from './fl/member.js';
+// Hierarchical federation: aggregators between the trainer and its learners.
+export { Aggregator, serveAggregator } from './fl/aggregator.js';
+export type { AggregatorOptions, AggregatorEvents } from './fl/aggregator.js';
+export { hierarchyProblem } from './fl/hierarchy.js';
+export { rehoming } from './connect/rehoming.js';
 export type {
   MemberOptions,
   MemberStatus,

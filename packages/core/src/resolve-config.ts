@@ -5,6 +5,7 @@ import { DEFAULT_PRIVACY, resolvePrivacy, type AdaptiveClipping } from './fl/pri
 import { DEFAULT_HEARTBEAT } from './membership/heartbeat.js';
 import { isNodeId } from './wire/node-id.js';
 import { DEFAULT_RUN_CONFIG, type PrivacyConfig, type RunConfig, type SecurityConfig } from './config.js';
+import { AGGREGATOR_ROLE, checkAggregator, parentOf } from './hierarchy-config.js';
 import {
   bool,
   credentials,
@@ -40,7 +41,7 @@ export function resolveConfig(input: unknown): RunConfig {
     raw[key] === undefined ? {} : record(raw[key], key);
 
   const node = section('node');
-  unknownKeys(node, ['id', 'role'], 'node');
+  unknownKeys(node, ['id', 'role', 'parent', 'parentToken'], 'node');
   const transport = section('transport');
   unknownKeys(
     transport,
@@ -114,7 +115,7 @@ export function resolveConfig(input: unknown): RunConfig {
   if (!(fraction > 0 && fraction <= 1)) fail('federation.fraction', 'in (0, 1]', fraction);
 
   const config: RunConfig = {
-    node: { id, role: str(node.role ?? d.node.role, 'node.role') },
+    node: { id, role: str(node.role ?? d.node.role, 'node.role'), ...parentOf(node) },
     transport: {
       mode: oneOf(
         transport.mode ?? 'memory',
@@ -184,6 +185,7 @@ export function resolveConfig(input: unknown): RunConfig {
     },
     dashboard: dashboardOf(dashboard, host),
   };
+  if (config.node.role === AGGREGATOR_ROLE) checkAggregator(config);
   return config;
 }
 

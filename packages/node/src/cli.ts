@@ -2,6 +2,7 @@
 // oiafed serve <config.yaml>: runs a trainer from a YAML run config, for learners that connect to it.
 import { basename, dirname, join } from 'node:path';
 import {
+  AGGREGATOR_ROLE,
   boundedText,
   createFederation,
   OBSERVER_ROLE,
@@ -18,6 +19,7 @@ import {
 } from '@oiafed/core';
 import { parseOiafedArgs } from './cli-args.js';
 import { loadConfig } from './config-file.js';
+import { joinParent } from './join-parent.js';
 import { failureLine, runCommand } from './run-command.js';
 import { dashboardPage, type DashboardPage } from './dashboard-page.js';
 import { showFederationProgress } from './federation-progress.js';
@@ -38,7 +40,10 @@ prints a line per round, and checkpoints after each one (federation.checkpoint, 
 run with federation.onRoundFailure: stop). When the run ends, its learners are told, and stop
 reconnecting. Ctrl-C stops it cleanly without telling them; the same command again resumes.
 With dashboard.enabled it also serves a live dashboard (its URL is printed at start): on the
-trainer's port in websocket mode, else on dashboard.port (default 8788).`;
+trainer's port in websocket mode, else on dashboard.port (default 8788).
+With node.role aggregator and node.parent it is a level of a hierarchy: it serves its own learners
+the same way and joins the parent (each URL of node.parent in turn) as a learner whose rounds it
+runs over them; it exits when the parent's run ends (README: Hierarchical federation).`;
 
 const fmt = (metrics: Record<string, number>) =>
   Object.entries(metrics)
@@ -82,6 +87,8 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     );
   }
   const fed = config.federation;
+  // An aggregator's rounds are its parent's, and so is its checkpoint.
+  const aggregating = config.node.role === AGGREGATOR_ROLE;
   const store = new FileCheckpointStore(
     fed.checkpoint ?? join(dirname(file), `${basename(file)}.checkpoint`),
   );
@@ -90,7 +97,7 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     'module' in chosen ? await loadStrategyModule(chosen.module, dirname(file), chosen.options) : undefined;
   // A server keeps waiting for learners (a day per wait) until the run ends or Ctrl-C.
   const { node, federation } = createFederation(config, {
-    store,
+    ...(aggregating ? {} : { store }),
     clientWait: 24 * 3_600_000,
     log: (line) => console.log(line),
     ...(strategy ? { strategy } : {}),
@@ -112,10 +119,12 @@ async function serve(file: string, config: RunConfig): Promise<number> {
           ...(page ? { http: page.handler } : {}),
         });
   say(
-    `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`,
+    aggregating
+      ? `oiafed: aggregator ${node.id} serving ${server.url}; ${federation.strategy.name}, minClients ${fed.minClients}; parent ${config.node.parent!.join(', then ')}`
+      : `oiafed: trainer ${node.id} serving ${server.url}; ${federation.strategy.name}, ${fed.rounds} rounds, minClients ${fed.minClients}`,
   );
   const dashboard = page && (await startDashboard({ node, federation }, config, page, server));
-  const saved = await store.load();
+  const saved = aggregating ? undefined : await store.load();
   if (saved) say(`resuming after round ${saved.round} from ${store.path}`);
   node.events.on('CLIENT_REGISTERED', (c) => say(`${who(c)} joined`));
   node.events.on('CLIENT_DISCONNECTED', (c) => say(`${who(c)} ${c.state}: ${boundedText(c.reason ?? '')}`));
@@ -129,19 +138,44 @@ async function serve(file: string, config: RunConfig): Promise<number> {
     excluded = [];
   };
   federation.events.on('CLIENT_EXCLUDED', (e) => excluded.push(e));
-  federation.events.on('ROUND_FINISHED', (s) => report(progress(s, fed.rounds)));
-  federation.events.on('ROUND_FAILED', (f) => report(roundFailed(f, fed.rounds)));
+  if (aggregating) {
+    federation.events.on('ROUND_FINISHED', (s) =>
+      report(
+        `${progress(s, fed.rounds).replace(/^round (\d+)\/\d+/, 'round $1')}  ${s.numExamples} examples to the parent`,
+      ),
+    );
+    federation.events.on('ROUND_FAILED', (f) =>
+      report(`round ${f.round} failed: ${f.reason}; the parent is told`),
+    );
+  } else {
+    federation.events.on('ROUND_FINISHED', (s) => report(progress(s, fed.rounds)));
+    federation.events.on('ROUND_FAILED', (f) => report(roundFailed(f, fed.rounds)));
+  }
   // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep
   // reconnecting.
-  const stop = () => federation.stop('interrupted', { final: false });
-  process.once('SIGINT', stop).once('SIGTERM', stop);
+  let stop = () => federation.stop('interrupted', { final: false });
+  const onSignal = () => stop();
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
+    if (aggregating) {
+      const aggregator = await joinParent({ node, federation }, config);
+      // Ctrl-C leaves the parent: its learners are not told, and re-home to a sibling.
+      stop = () => aggregator.close();
+      say(`joined parent ${aggregator.member.uplink.peer?.id ?? ''}`);
+      aggregator.events.on('status', (s) => {
+        if (s.state === 'registered' || s.state === 'reconnecting' || s.state === 'disconnected')
+          say(`parent: ${s.state}${s.reason ? ` (${boundedText(s.reason)})` : ''}`);
+      });
+      const notice = await aggregator.finished;
+      say(`done: the parent's run ${notice.reason} after ${notice.rounds} rounds`);
+      return notice.reason === 'lost' ? 1 : 0;
+    }
     const result = await federation.start();
     say(`done: ${result.rounds} of ${fed.rounds} rounds (${result.reason}); checkpoint ${store.path}`);
     return 0;
   } finally {
     live.close();
-    process.off('SIGINT', stop).off('SIGTERM', stop);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     node.events.removeAllListeners();
     await dashboard?.close();
     await server.close();

@@ -6,6 +6,7 @@ export { nodePortEndpoint } from './node-port.js';
 export { serveWebSocket } from './web-socket-server.js';
 export type { WebSocketServerOptions, WebSocketTrainerServer } from './web-socket-server.js';
 export { joinFederation } from './join-federation.js';
+export { joinParent } from './join-parent.js';
 export type { JoinFederationOptions } from './join-federation.js';
 export { allocateUnzeroed } from './allocate-unzeroed.js';
 export { runCommand, failureLine } from './run-command.js';

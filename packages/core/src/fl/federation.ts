@@ -19,7 +19,7 @@ import {
   type ResolvedFederationOptions,
 } from './federation-options.js';
 import { waitForLearners } from './learner-waits.js';
-import { RoundRunner, RunProgress } from './round-runner.js';
+import { RoundRunner, RunProgress, type DrivenRound } from './round-runner.js';
 import type { RoundSummary } from './round.js';
 import { announceRunEnd } from './run-end.js';
 import { startingModel } from './starting-model.js';
@@ -27,7 +27,8 @@ import { Telemetry } from './telemetry.js';
 import { FedAvg } from './strategies/fedavg.js';
 import { DifferentialPrivacy } from './privacy/differential-privacy.js';
 import { Strategy } from './strategy.js';
-import type { Weights } from './weights.js';
+import type { ClientFailure } from './round.js';
+import type { Metrics, Weights } from './weights.js';
 
 export type { ClientActivity } from './cohort.js';
 export type {
@@ -41,6 +42,7 @@ export type {
   TelemetryQuery,
 } from './federation-events.js';
 export type { FederationOptions } from './federation-options.js';
+export type { DrivenRound } from './round-runner.js';
 
 /**
  * The coordinator and single entry point of a run: it starts, pauses, resumes and stops it,
@@ -67,6 +69,8 @@ export class Federation {
   #paused: Promise<void> | undefined;
   /** False after `stop(reason, { final: false })`: the learners are not told the run ended. */
   #final = true;
+  /** A round a parent asked for is running (runRound, evaluateRound). */
+  #busy = false;
 
   constructor(options: FederationOptions) {
     const o = (this.#o = resolveFederationOptions(options));
@@ -103,7 +107,7 @@ export class Federation {
       limits: { maxExamples: o.maxExamples },
       exclusions: this.#exclusions,
       clients: () => this.clients(),
-      waitForClients: (n) => this.waitForClients(n),
+      waitForClients: (n, timeout) => this.waitForClients(n, timeout),
       paused: () => this.#paused,
     });
     this.#telemetry = new Telemetry({
@@ -133,6 +137,11 @@ export class Federation {
   /** The current global model. */
   get weights(): Weights | undefined {
     return this.#progress.weights;
+  }
+
+  /** The current global model; before the first round, the starting model `start()` would find (then kept). */
+  async currentWeights(): Promise<Weights> {
+    return (this.#progress.weights ??= await this.#startingModel());
   }
 
   /** Replaces the global model (between rounds). */
@@ -202,6 +211,51 @@ export class Federation {
       if (this.#final)
         announceRunEnd(this.#node, this.#o.learnerRole, { reason: 'failed', rounds: this.#lastRound() });
       throw error;
+    }
+  }
+
+  /**
+   * One round its parent asks for (an aggregator's rounds: see `serveAggregator`), instead of rounds
+   * `start()` runs: its learners train from `driven.weights` with `driven.config` within
+   * `driven.deadline` ms, and it resolves with the round's summary and the strategy's aggregate of
+   * their updates (no retry: a round with too few results rejects with ROUND_FAILED). One at a time.
+   */
+  async runRound(round: number, driven: DrivenRound): Promise<{ summary: RoundSummary; weights: Weights }> {
+    const done = await this.#driven(() => this.#rounds.runDriven(round, driven));
+    if (!done) throw new OiafedError('ABORTED', `round ${round}: the federation was stopped`);
+    return done;
+  }
+
+  /** Federated evaluation of `driven.weights` by the connected learners, for a parent that asks for it. */
+  evaluateRound(
+    round: number,
+    driven: DrivenRound,
+  ): Promise<{ metrics: Metrics; numExamples: number; failures: ClientFailure[] }> {
+    return this.#driven(() => this.#rounds.evaluateDriven(round, driven));
+  }
+
+  /** Runs a parent's request, one at a time, while the run is neither started by `start()` nor over. */
+  async #driven<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#startedAt !== undefined || this.#abort.signal.aborted)
+      throw new OiafedError('INVALID_CONFIG', `a federation ${this.#state} runs no round for a parent`);
+    if (this.#busy) throw new OiafedError('OVERLOADED', 'a round for the parent is already running');
+    if (this.#o.schedule !== undefined && this.#o.schedule !== 'sync')
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        'FedBuff runs its own versions: it cannot run rounds for a parent',
+      );
+    if (this.#o.secureAggregation)
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        'secure aggregation reveals the sum to the trainer that asked: it cannot run at an aggregator',
+      );
+    this.#busy = true;
+    this.#setState('running');
+    try {
+      return await work();
+    } finally {
+      this.#busy = false;
+      if (this.#state === 'running') this.#setState('idle');
     }
   }
 

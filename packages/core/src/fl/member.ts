@@ -7,6 +7,7 @@ import type { RetryPolicy } from '../rpc/retry.js';
 import type { Clock } from '../wire/clock.js';
 import { LEARNER_REQUEST_TIMEOUT } from '../rpc/request-timeout.js';
 import { Uplink, type ResumeStore, type UplinkStatusDetail } from '../connect/uplink.js';
+import { rehoming } from '../connect/rehoming.js';
 import { connectPeer } from '../links/data-channel.js';
 import type { FramedLinkOptions } from '../links/framed-link.js';
 import { randomNodeId } from '../wire/node-id.js';
@@ -237,8 +238,12 @@ export class FederationMember {
 }
 
 export interface JoinFederationOptions extends Omit<MemberOptions, 'connect'> {
-  /** The trainer's WebSocket URL, e.g. ws://localhost:8787 */
-  url: string;
+  /**
+   * The trainer's WebSocket URL, e.g. ws://localhost:8787; or a list (an aggregator and its
+   * siblings): the first is its home, and each later attempt, after a failed one or a lost link,
+   * goes to the next in turn, so a learner whose aggregator is gone re-homes to another.
+   */
+  url: string | readonly string[];
   /** Link options (chunk size, connect timeout). */
   link?: Omit<ConnectWebSocketOptions, 'WebSocket'>;
 }
@@ -249,7 +254,9 @@ export function joinOverWebSocket(
   options: JoinFederationOptions,
 ): Promise<FederationMember> {
   const { url, link, ...member } = options;
-  return FederationMember.join({ ...member, connect: () => connectWebSocket(url, { ...link, WebSocket }) });
+  const urls = typeof url === 'string' ? [url] : url;
+  const connect = rehoming(urls.map((to) => () => connectWebSocket(to, { ...link, WebSocket })));
+  return FederationMember.join({ ...member, connect });
 }
 
 export interface JoinOverWebRtcOptions extends Omit<MemberOptions, 'connect' | 'release'>, PeerOptions {

@@ -48,9 +48,21 @@ export interface RoundRunnerParts {
   readonly exclusions: Exclusions | undefined;
   /** Connected learners. */
   clients(): NodeId[];
-  waitForClients(n: number): Promise<NodeId[]>;
+  waitForClients(n: number, timeout?: number): Promise<NodeId[]>;
   /** Set while the run is paused. */
   paused(): Promise<void> | undefined;
+}
+
+/**
+ * A round its federation does not start itself: a parent asks for it (an aggregator's parent, through
+ * the aggregator's learner side), with the model to start from, the config to relay and the ms the
+ * round may take.
+ */
+export interface DrivenRound {
+  readonly weights: Weights;
+  readonly config: Readonly<Record<string, unknown>>;
+  /** ms from now the round may take, waiting for learners included (0: no limit). */
+  readonly deadline: number;
 }
 
 /** What one attempt at a round came to. */
@@ -131,6 +143,46 @@ export class RoundRunner {
     }
   }
 
+  /**
+   * One attempt at `round`, as `driven` says (no retry): the round's summary and the aggregate it
+   * came to, undefined when the run was stopped during it; a failed attempt is reported
+   * (ROUND_FAILED with no retry) and rejects with its ROUND_FAILED error.
+   */
+  async runDriven(
+    round: number,
+    driven: DrivenRound,
+  ): Promise<{ summary: RoundSummary; weights: Weights } | undefined> {
+    this.#parts.progress.weights = driven.weights;
+    const attempt = await this.#attempt(round, 0, driven);
+    if (attempt.kind === 'stopped') return undefined;
+    if (attempt.kind === 'finished')
+      return { summary: attempt.summary, weights: this.#parts.progress.weights };
+    const reason = boundedText(attempt.error.message);
+    this.#parts.events.emit('ROUND_FAILED', {
+      round,
+      attempt: 1,
+      reason,
+      failures: attempt.failures,
+      retryInMs: undefined,
+    });
+    throw attempt.error;
+  }
+
+  /**
+   * Federated evaluation of `weights` by every connected learner, for a parent that asks for it:
+   * the example-weighted metrics and the examples they were measured on.
+   */
+  async evaluateDriven(
+    round: number,
+    driven: DrivenRound,
+  ): Promise<{ metrics: Metrics; numExamples: number; failures: ClientFailure[] }> {
+    const { strategy } = this.#parts;
+    const log: AttemptLog = { outcomes: new Map(), failures: [], results: 0 };
+    const cohort = this.#cohort(round, Date.now(), log, this.#parts.calls, driven.deadline);
+    const start: RoundStart = { round, weights: driven.weights, config: driven.config };
+    return evaluateTogether(strategy, start, cohort, this.#parts.clients());
+  }
+
   /** Resolves after `ms`, when a selectable learner joins, or when the run is stopped. */
   #beforeRetry(ms: number): Promise<void> {
     const { node, signal, options, exclusions, progress } = this.#parts;
@@ -142,18 +194,29 @@ export class RoundRunner {
   }
 
   /** One attempt at round `round`, the `retry`-th retry of it (0: its first try). */
-  async #attempt(round: number, retry: number): Promise<Attempt> {
+  async #attempt(round: number, retry: number, driven?: DrivenRound): Promise<Attempt> {
     const { options: o, progress, events, signal } = this.#parts;
+    const waitFrom = Date.now();
     let connected: NodeId[];
     try {
-      connected = await this.#parts.waitForClients(o.minClients);
+      // A driven round waits for learners within its deadline, which it then starts from.
+      connected = await this.#parts.waitForClients(
+        o.minClients,
+        driven && driven.deadline > 0 ? driven.deadline : undefined,
+      );
     } catch (error) {
       if (signal.aborted) return { kind: 'stopped' };
       const why = `round ${round}: ${boundedText((error as Error).message)} (minClients ${o.minClients})`;
       return { kind: 'failed', error: new OiafedError('ROUND_FAILED', why, { cause: error }), failures: [] };
     }
-    // The deadline runs from here: time spent waiting for learners is not the learners' to lose.
+    // The deadline runs from here: time spent waiting for learners is not the learners' to lose
+    // (unless the round is a parent's, whose deadline counts from its call).
     const started = Date.now();
+    const deadline = !driven
+      ? o.deadline
+      : driven.deadline > 0
+        ? Math.max(1, driven.deadline - (started - waitFrom))
+        : 0;
     const attempt = ++progress.attempts;
     const selectable = this.#selectable(connected, attempt);
     // FedBuff's learners are picked as others finish, not per round.
@@ -169,7 +232,15 @@ export class RoundRunner {
     const log: AttemptLog = { outcomes: new Map(), failures: [], results: 0 };
     this.#log = log;
     try {
-      const done = await this.#trainAndEvaluate(round, clients, target, connected, started, log);
+      const config = driven?.config ?? o.config;
+      const done = await this.#trainAndEvaluate(
+        round,
+        clients,
+        target,
+        connected,
+        { started, deadline, config },
+        log,
+      );
       if (!done) return { kind: 'stopped' };
       this.#settle(round, attempt, log);
       progress.weights = done.weights;
@@ -198,12 +269,12 @@ export class RoundRunner {
     clients: NodeId[],
     target: number,
     connected: readonly NodeId[],
-    started: number,
+    { started, deadline, config }: { started: number; deadline: number; config: RoundStart['config'] },
     log: AttemptLog,
   ): Promise<{ summary: RoundSummary; weights: Weights } | undefined> {
     const { options: o, strategy, events, signal } = this.#parts;
-    const start: RoundStart = { round, weights: this.#parts.progress.weights!, config: o.config };
-    const cohort = this.#cohort(round, started, log);
+    const start: RoundStart = { round, weights: this.#parts.progress.weights!, config };
+    const cohort = this.#cohort(round, started, log, this.#parts.calls, deadline);
     await strategy.beforeRound?.(start, cohort, clients);
     const train = this.#buffered
       ? await this.#buffered.nextVersion(start)
@@ -227,7 +298,7 @@ export class RoundRunner {
         o.federatedEvaluation === true
           ? clients
           : selectClients(o.federatedEvaluation, connected, round, o.seed, { stream: 'evaluate' }).clients;
-      const fed = await evaluateTogether(strategy, { round, weights, config: o.config }, cohort, evaluators);
+      const fed = await evaluateTogether(strategy, { round, weights, config }, cohort, evaluators);
       // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() may run during the await
       if (signal.aborted) return undefined;
       failures.push(...fed.failures);
@@ -266,9 +337,14 @@ export class RoundRunner {
     exclusions.forget((id) => registry.get(id)?.state === 'connected', attempt);
   }
 
-  #cohort(round: number, started: number, log: AttemptLog, calls: CancelScope = this.#parts.calls): Cohort {
-    const { node, options, signal, limits, activity, events } = this.#parts;
-    const deadline = options.deadline;
+  #cohort(
+    round: number,
+    started: number,
+    log: AttemptLog,
+    calls: CancelScope = this.#parts.calls,
+    deadline = this.#parts.options.deadline,
+  ): Cohort {
+    const { node, signal, limits, activity, events } = this.#parts;
     return new Cohort({
       node,
       round,

@@ -50,15 +50,17 @@ export async function evaluateTogether(
   start: RoundStart,
   cohort: Cohort,
   evaluators: readonly NodeId[],
-): Promise<{ metrics: Metrics; failures: ClientFailure[] }> {
+): Promise<{ metrics: Metrics; numExamples: number; failures: ClientFailure[] }> {
   const results: ClientEvaluation[] = [];
+  let numExamples = 0;
   const outcome = await cohort.gather(
     'evaluate',
     evaluators,
     (client) => strategy.configureEvaluate(start, client),
     (client, result) => {
       results.push({ client, numExamples: result.numExamples, metrics: result.metrics });
+      numExamples += result.numExamples;
     },
   );
-  return { metrics: strategy.aggregateEvaluate(start, results), failures: outcome.failures };
+  return { metrics: strategy.aggregateEvaluate(start, results), numExamples, failures: outcome.failures };
 }

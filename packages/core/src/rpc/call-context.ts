@@ -7,18 +7,27 @@ export interface CallContext {
   /** Aborts when the caller cancels, times out, or disconnects. */
   readonly signal: AbortSignal;
   readonly meta: Meta | undefined;
+  /**
+   * ms the caller said it waits for the answer, counted from when it sent the call; undefined when it
+   * waits without a limit. The caller's word: a bound to answer within, never a reason to wait longer.
+   */
+  readonly timeout: number | undefined;
 }
 
 /** A call being answered. The AbortController is made only if the handler asks for the signal. */
 export class RunningCall implements CallContext {
   readonly caller: NodeId;
   readonly meta: Meta | undefined;
+  readonly timeout: number | undefined;
   #controller: AbortController | undefined;
   #cancelled: string | undefined;
 
   constructor(caller: NodeId, meta: Meta | undefined) {
     this.caller = caller;
     this.meta = meta;
+    const timeout = meta?.timeout;
+    this.timeout =
+      typeof timeout === 'number' && timeout > 0 && Number.isFinite(timeout) ? timeout : undefined;
   }
 
   get signal(): AbortSignal {

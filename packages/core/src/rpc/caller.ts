@@ -72,11 +72,13 @@ export class Caller {
       }
       const id = this.pending.nextId();
       const src = this.outbox.self;
+      const timeout = options.timeout ?? this.timeout;
+      // A call says how long its caller waits (as gRPC propagates deadlines): a callee that asks others
+      // in turn (an aggregator asking its learners) answers within it.
       const frame: CallFrame | EventFrame =
         kind === 'call'
-          ? { kind, id, src, dst, method: name, args: values }
+          ? { kind, id, src, dst, method: name, args: values, ...(timeout > 0 ? { meta: { timeout } } : {}) }
           : { kind, id, src, dst, name, payload: values[0] };
-      const timeout = options.timeout ?? this.timeout;
       const entry: Pending = {
         dst,
         link: session.link,
