@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { type BenchResult } from './harness.js';
-import { pairedRatios, spreadOf } from './spread.js';
+import { pairedRatios, spreadOf, type Spread } from './spread.js';
 import { startSwarms } from './scale-clients.js';
 
 export interface HierOptions {
@@ -10,6 +10,8 @@ export interface HierOptions {
   swarms: number;
   interval: number;
   rounds: number;
+  /** Flat and hierarchical runs alternate this many times (flat, hier, flat, hier...). */
+  pairs: number;
 }
 
 /** What the root process (or the flat trainer) measured of its run. */
@@ -109,28 +111,43 @@ export async function hierFigures(
   options: HierOptions,
 ): Promise<{ results: BenchResult[]; notes: string[] }> {
   const { count, aggregators } = options;
-  const flat = await hierRun({ ...options, shape: 'flat' });
-  const hier = await hierRun({ ...options, shape: 'hier' });
-  if (flat.numExamples.join() !== hier.numExamples.join())
-    throw new Error(
-      `examples per round differ: flat ${flat.numExamples.join()} hier ${hier.numExamples.join()}`,
-    );
-  const flatRounds = spreadOf(flat.roundMs);
-  const hierRounds = spreadOf(hier.roundMs);
-  // Round r of one against round r of the other: their times' ratio, hier over flat.
-  const roundRatios = spreadOf(pairedRatios(hier.roundMs, flat.roundMs));
-  const grown = (o: RootOutcome) => o.heapJoined - o.heapBefore;
-  const perLearner = grown(flat) / count;
-  const perAggregator = grown(hier) / aggregators;
+  const flatRuns: RootOutcome[] = [];
+  const hierRuns: RootOutcome[] = [];
+  for (let p = 0; p < options.pairs; p++) {
+    flatRuns.push(await hierRun({ ...options, shape: 'flat' }));
+    hierRuns.push(await hierRun({ ...options, shape: 'hier' }));
+  }
+  const all = (runs: RootOutcome[], of: (o: RootOutcome) => number[]) => runs.flatMap(of);
+  const examples = all(flatRuns, (o) => o.numExamples).join();
+  if (examples !== all(hierRuns, (o) => o.numExamples).join())
+    throw new Error(`examples per round differ between flat and hier: ${examples}`);
+  const flatMs = all(flatRuns, (o) => o.roundMs);
+  const hierMs = all(hierRuns, (o) => o.roundMs);
+  const flatRounds = spreadOf(flatMs);
+  const hierRounds = spreadOf(hierMs);
+  // Round r of a hierarchical run against round r of the flat run just before it: hier / flat.
+  const roundRatios = spreadOf(pairedRatios(hierMs, flatMs));
+  const grownOf = (runs: RootOutcome[]) => spreadOf(runs.map((o) => o.heapJoined - o.heapBefore));
+  const flatGrown = grownOf(flatRuns);
+  const hierGrown = grownOf(hierRuns);
+  const perLearner = flatGrown.median / count;
+  const perAggregator = hierGrown.median / aggregators;
+  const rssOf = (runs: RootOutcome[]) => spreadOf(runs.map((o) => o.maxRss));
+  const flatRss = rssOf(flatRuns);
+  const hierRss = rssOf(hierRuns);
+  const peakHeap = (runs: RootOutcome[]) => mib(Math.max(...runs.map((o) => o.peakHeap))).toFixed(1);
+  const range = (x: Spread, f: (v: number) => number) => `${f(x.min).toFixed(0)}–${f(x.max).toFixed(0)}`;
   const ms = (v: number[]) => v.map((x) => x.toFixed(0)).join(', ');
+  const joined = (runs: RootOutcome[]) => runs.map((o) => (o.joinMs / 1000).toFixed(0)).join(', ');
+  const missed = (runs: RootOutcome[]) => runs.reduce((n, o) => n + o.missed, 0);
   const id = `hier.${count}`;
   const results: BenchResult[] = [
     {
       id: `${id}.flat.round`,
       median: flatRounds.median,
       unit: 'ms per FedAvg round',
-      samples: flat.roundMs.length,
-      note: `flat: ${count} learners on the root; rounds ${ms(flat.roundMs)} ms (min–max ${flatRounds.min.toFixed(0)}–${flatRounds.max.toFixed(0)}); all joined in ${(flat.joinMs / 1000).toFixed(0)} s; ${flat.missed} heartbeats missed`,
+      samples: flatMs.length,
+      note: `flat: ${count} learners on the root; ${options.pairs} runs of ${options.rounds} rounds: ${ms(flatMs)} ms (min–max ${range(flatRounds, (v) => v)}, IQR ${range({ ...flatRounds, min: flatRounds.q1, max: flatRounds.q3 }, (v) => v)}); all joined in ${joined(flatRuns)} s; ${missed(flatRuns)} heartbeats missed`,
     },
     {
       id: `${id}.round`,
@@ -139,35 +156,38 @@ export async function hierFigures(
       ratio: roundRatios.median,
       ratioRange: [roundRatios.min, roundRatios.max],
       vs: `${id}.flat.round`,
-      samples: hier.roundMs.length,
-      note: `${aggregators} aggregator processes, ${count / aggregators} learners each; rounds ${ms(hier.roundMs)} ms (min–max ${hierRounds.min.toFixed(0)}–${hierRounds.max.toFixed(0)}); ratio = median of round r hier / round r flat; all joined in ${(hier.joinMs / 1000).toFixed(0)} s; same examples per round as flat (${hier.numExamples[0]}); ${hier.missed} heartbeats missed at the root`,
+      samples: hierMs.length,
+      note: `${aggregators} aggregator processes, ${count / aggregators} learners each; rounds ${ms(hierMs)} ms (min–max ${range(hierRounds, (v) => v)}, IQR ${range({ ...hierRounds, min: hierRounds.q1, max: hierRounds.q3 }, (v) => v)}); ratio = median over rounds of hier round r / flat round r of the run just before (IQR ${roundRatios.q1.toFixed(2)}–${roundRatios.q3.toFixed(2)}); all joined in ${joined(hierRuns)} s; same examples per round as flat (${examples.split(',')[0]}); ${missed(hierRuns)} heartbeats missed at the root`,
     },
     {
       id: `${id}.flat.root_memory`,
-      median: kib(grown(flat)),
+      median: kib(flatGrown.median),
       unit: 'KiB root heap + external, all joined',
-      note: `${kib(perLearner).toFixed(2)} KiB per learner; root peak heap in the rounds ${mib(flat.peakHeap).toFixed(1)} MiB, peak RSS ${mib(flat.maxRss).toFixed(0)} MiB`,
+      samples: flatRuns.length,
+      note: `${kib(perLearner).toFixed(2)} KiB per learner; over the runs ${range(flatGrown, kib)} KiB; root peak heap in the rounds ${peakHeap(flatRuns)} MiB`,
     },
     {
       id: `${id}.root_memory`,
-      median: kib(grown(hier)),
+      median: kib(hierGrown.median),
       unit: 'KiB root heap + external, all joined',
-      ratio: grown(hier) / grown(flat),
+      samples: hierRuns.length,
+      ratio: hierGrown.median / flatGrown.median,
       vs: `${id}.flat.root_memory`,
       target: 'O(aggregators), not O(learners)',
-      note: `${kib(perAggregator).toFixed(2)} KiB per aggregator (flat: ${kib(perLearner).toFixed(2)} per learner); root peak heap in the rounds ${mib(hier.peakHeap).toFixed(1)} MiB, peak RSS ${mib(hier.maxRss).toFixed(0)} MiB`,
+      note: `${kib(perAggregator).toFixed(2)} KiB per aggregator (flat: ${kib(perLearner).toFixed(2)} per learner); over the runs ${range(hierGrown, kib)} KiB; root peak heap in the rounds ${peakHeap(hierRuns)} MiB`,
     },
     {
       id: `${id}.root_peak_rss`,
-      median: mib(hier.maxRss),
+      median: mib(hierRss.median),
       unit: 'MiB peak RSS of the root process',
-      ratio: hier.maxRss / flat.maxRss,
-      vs: `flat root: ${mib(flat.maxRss).toFixed(0)} MiB`,
-      note: `the kernel's high-water mark over each root process's life (VmHWM, since its exec); peak V8 heap in the rounds ${mib(hier.peakHeap).toFixed(1)} MiB hier, ${mib(flat.peakHeap).toFixed(1)} MiB flat`,
+      samples: hierRuns.length,
+      ratio: hierRss.median / flatRss.median,
+      vs: `flat root: ${mib(flatRss.median).toFixed(0)} MiB`,
+      note: `the kernel's high-water mark over each root process's life (VmHWM, since its exec); over the runs ${range(hierRss, mib)} MiB hier, ${range(flatRss, mib)} MiB flat`,
     },
   ];
   const notes = [
-    `${id}: the root (flat: the trainer) is a process of its own with nothing else in it, so its memory is its own; flat then hierarchical, each with ${count} learners in ${options.swarms} learner processes (heartbeat ${options.interval} ms); the hierarchy is ${aggregators} aggregator processes (serveAggregator via joinParent) under the root, learner i joining aggregator i mod ${aggregators}, none joining the root. Root memory: heap used + external after two forced collections with all joined, minus the same before any joined. The two shapes cannot share the machine at ${count} learners, so they ran one after the other, not interleaved: their round times met different load.`,
+    `${id}: the root (flat: the trainer) is a process of its own with nothing else in it, so its memory is its own; flat and hierarchical runs alternating (${options.pairs} of each), each with ${count} learners in ${options.swarms} learner processes (heartbeat ${options.interval} ms); the hierarchy is ${aggregators} aggregator processes (serveAggregator via joinParent) under the root, learner i joining aggregator i mod ${aggregators}, none joining the root. Root memory: heap used + external after two forced collections with all joined, minus the same before any joined. The two shapes cannot share the machine at ${count} learners: runs alternate, rounds within a run do not.`,
   ];
   return { results, notes };
 }

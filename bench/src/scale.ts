@@ -16,7 +16,14 @@ export async function scaleSuite(quick: boolean): Promise<void> {
   const count = quick ? 1_000 : 10_000;
   const interval = quick ? 1_000 : 5_000;
   const swarms = quick ? 2 : 4;
-  const hierOptions: HierOptions = { count, aggregators: 8, swarms, interval, rounds: 3 };
+  const hierOptions: HierOptions = {
+    count,
+    aggregators: 8,
+    swarms,
+    interval,
+    rounds: 3,
+    pairs: quick ? 2 : 3,
+  };
   // OIAFED_SCALE_ONLY=hier: only the hierarchy figures, put in place of the last run's in scale.json.
   if (process.env.OIAFED_SCALE_ONLY === 'hier') return hierOnly(hierOptions);
   const rawMemory = await rawSocketMemory(count, swarms);
@@ -92,6 +99,8 @@ export async function scaleSuite(quick: boolean): Promise<void> {
   ]);
 }
 
+const OTHERS = 'Figures other than hier.* are from the run of ';
+
 /** The hierarchy figures alone, replacing those of the last scale.json and keeping its others. */
 async function hierOnly(options: HierOptions): Promise<void> {
   const file = new URL('../results/scale.json', import.meta.url);
@@ -102,13 +111,19 @@ async function hierOnly(options: HierOptions): Promise<void> {
   };
   const hier = await hierFigures(options);
   const ours = (text: string) => text.startsWith('hier.');
+  // The other figures' date: that of the run that measured them, kept across hier-only runs.
+  const since =
+    last.notes
+      .find((n) => n.startsWith(OTHERS))
+      ?.slice(OTHERS.length)
+      .split(';')[0] ?? last.date;
   writeSuite(
     'scale',
     [...last.results.filter((r) => !ours(r.id)), ...hier.results],
     [
-      ...last.notes.filter((n) => !ours(n) && !n.startsWith('Figures other than')),
+      ...last.notes.filter((n) => !ours(n) && !n.startsWith(OTHERS)),
       ...hier.notes,
-      `Figures other than hier.* are from the run of ${last.date}; hier.* were measured on their own (OIAFED_SCALE_ONLY=hier) on the date above.`,
+      `${OTHERS}${since}; hier.* were measured on their own (OIAFED_SCALE_ONLY=hier) on the date above.`,
     ],
   );
 }
