@@ -35,8 +35,15 @@ const live = () => {
   return { heap: m.heapUsed + m.external, rss: m.rss };
 };
 
-/** Starts `swarms` learner processes; resolves once every learner in them has joined. */
-async function startSwarms(url: string, options: ManyClientsOptions): Promise<ChildProcess[]> {
+/**
+ * Starts `swarms` learner processes holding `count` learners between them (ids 0..count-1), each
+ * joining `url` (a comma-separated list: learner i joins the (i mod n)th); resolves once every
+ * learner in them has joined.
+ */
+export async function startSwarms(
+  url: string,
+  options: Pick<ManyClientsOptions, 'count' | 'swarms' | 'interval'>,
+): Promise<ChildProcess[]> {
   const script = new URL('./workers/ws-learners.mjs', import.meta.url).pathname;
   const each = Math.ceil(options.count / options.swarms);
   const children: ChildProcess[] = [];

@@ -1,10 +1,16 @@
 // Starts N tiny learners in this process, each joining the trainer at argv[2] over its own
 // WebSocket with heartbeats on; prints "ready" once all are registered, then waits to be killed.
 // argv: url count interval [first id] [joins at once]. A swarm of thousands of learners is several
-// such processes, each with its own range of ids.
+// such processes, each with its own range of ids. argv[2] may be a comma-separated list of
+// aggregators' URLs: learner i joins the (i mod n)th, the others after it as where it re-homes.
 import { joinFederation } from '@oiafed/node';
 
-const [url, count, interval] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const [urls, count, interval] = [
+  process.argv[2].split(','),
+  Number(process.argv[3]),
+  Number(process.argv[4]),
+];
+const homesOf = (i) => (urls.length === 1 ? urls[0] : urls.map((_, k) => urls[(i + k) % urls.length]));
 const first = Number(process.argv[5] ?? 0);
 const atOnce = Number(process.argv[6] ?? 50);
 const learner = (i) => ({
@@ -20,7 +26,7 @@ for (let i = first; i < first + count; i += atOnce) {
   await Promise.all(
     Array.from({ length: Math.min(atOnce, first + count - i) }, (_, k) =>
       joinFederation({
-        url,
+        url: homesOf(i + k),
         id: `learner-${i + k}`,
         learner: learner(i + k),
         heartbeat: { interval, timeout: interval * 3 },
