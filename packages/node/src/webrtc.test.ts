@@ -153,13 +153,14 @@ describe('WebRTC budgets (the same FramedLink limits as over WebSocket)', () => 
     );
     expect(['TIMEOUT', 'NOT_CONNECTED', 'closed']).toContain(refused);
     expect(trainer.registry.get('learner-1')).toBeUndefined();
-    const left = nextEvent(trainer.events, 'CLIENT_UNREGISTERED', 5_000);
+    // The data channel's close reaches the trainer through SCTP: past 5 s once in a full CI run.
+    const left = nextEvent(trainer.events, 'CLIENT_UNREGISTERED', 15_000);
     first.node.disconnect('trainer');
     await left;
     const again = await learnerOver(server, 'learner-2');
     again.node.serve(linearLearner(2));
     expect(await trainer.call('learner-2', 'getWeights', [])).toBeDefined();
-  }, 20_000);
+  }, 40_000);
 });
 
 describe('joinFederation over WebRTC (Node learners)', () => {
