@@ -318,6 +318,19 @@ describe('a record definition that redefines a shared frame layout', () => {
     await honestKeepsTraining(ctx);
   });
 
+  it('closes with 4400 at once a 1 MiB frame of 350,000 shared values (extension 43), and the honest learner trains on', async () => {
+    const { client } = await joinAttacker(ctx.serve.url, 'sharer');
+    const count = 350_000;
+    // An array of `count` shared nils, each 3 bytes: d4 (fixext 1), 2b (type 43), c0 (nil).
+    const values = new Uint8Array(5 + 3 * count);
+    values.set([0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff]);
+    for (let i = 0; i < count; i++) values.set([0xd4, 0x2b, 0xc0], 5 + 3 * i);
+    // Decoded re-entrantly (msgpackr copies the whole frame per extension), this held the server's
+    // one thread for minutes: the close below would not come within its 5 s.
+    expect((await attack(client, packWith([TUPLE.result, 0, HOLE], values))).code).toBe(4400);
+    await honestKeepsTraining(ctx);
+  });
+
   it('lets a fresh learner join and train after it', async () => {
     const fresh = await joinHonest(ctx.serve.url, 'fresh', TOKEN, { seed: 2 });
     try {

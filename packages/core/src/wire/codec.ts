@@ -5,7 +5,7 @@ import type { Envelope } from './envelope.js';
 import { frameProblem } from './frame-checks.js';
 import { fromTuple, toTuple } from './frame-tuples.js';
 import { FRAME_LAYOUTS, RecordDecoder } from './record-decoder.js';
-import { withSharedBytes } from './shared-bytes.js';
+import { unpackWithShared, withSharedBytes } from './shared-bytes.js';
 
 export interface CodecOptions {
   /** Frames larger than this are refused before decoding (msgpackr has no limits of its own). */
@@ -117,14 +117,14 @@ export class Codec {
   #unpack(bytes: Uint8Array): unknown {
     if (bytes.byteLength > SCRATCH_BYTES) {
       // From a subclass (Node's Buffer) msgpackr's copies of byte strings would be Buffers too.
-      return this.#decoder.unpack(
+      const own =
         bytes.constructor === Uint8Array
           ? bytes
-          : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      );
+          : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return unpackWithShared(() => this.#decoder.unpack(own));
     }
     this.#scratch.set(bytes);
-    return this.#decoder.unpack(this.#scratch, bytes.byteLength);
+    return unpackWithShared(() => this.#decoder.unpack(this.#scratch, bytes.byteLength));
   }
 }
 
