@@ -189,6 +189,22 @@ describe('FedBuff', () => {
     }
   });
 
+  it('counts an update that would overflow the running sum as its learner failure, and makes versions from the rest', async () => {
+    const liar = fixed([3e38, 3e38, 3e38], 3e38, 5);
+    const { federation } = await federate([new StepLearner(1), new StepLearner(1), liar], {
+      rounds: 2,
+      minClients: 3,
+      schedule: { name: 'fedbuff', concurrency: 3, buffer: 2 },
+      initialWeights: zeroLinearWeights(),
+    });
+    const result = await federation.start();
+    const failures = result.history.flatMap((s) => s.failures);
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures.every((f) => f.client === 'learner-2' && f.code === 'INVALID_RESULT')).toBe(true);
+    expect(result.history.every((s) => !s.clients.includes('learner-2'))).toBe(true);
+    expect(Array.from(result.weights.w!.data).every((x) => x > 0 && x < 10)).toBe(true);
+  });
+
   it('refuses a buffer larger than its concurrency, naming both', async () => {
     const { trainer } = await federate([], { rounds: 1 });
     expect(

@@ -3,7 +3,7 @@ import { decodeUpdate } from './codecs/encoded-weights.js';
 import { OiafedError } from '../wire/errors.js';
 import { CancelScope } from '../rpc/cancel-scope.js';
 import type { Aggregate, StateValue, StrategyState } from './aggregation.js';
-import type { Cohort } from './cohort.js';
+import { failureOf, type Cohort } from './cohort.js';
 import type { TrainResult } from './learner.js';
 import type { ClientFailure } from './round.js';
 import type { RoundStart, Strategy } from './strategy.js';
@@ -130,13 +130,20 @@ export class BufferedTraining {
             ? result.weights
             : rebase(result.weights, arrival.base, start.weights, stalenessWeight(staleness));
         const metrics = result.metrics ?? {};
-        aggregation.add({
-          client: arrival.client,
-          weights,
-          numExamples: result.numExamples,
-          metrics,
-          staleness,
-        });
+        try {
+          aggregation.add({
+            client: arrival.client,
+            weights,
+            numExamples: result.numExamples,
+            metrics,
+            staleness,
+          });
+        } catch (error) {
+          // Refused by the aggregation (an update that would overflow the sum): that learner's failure.
+          if (!(error instanceof OiafedError && error.code === 'INVALID_RESULT')) throw error;
+          this.#failures.push(failureOf(arrival.client, error));
+          continue;
+        }
         out.clients.push(arrival.client);
         out.parts.push({ numExamples: result.numExamples, metrics });
         continue;

@@ -20,7 +20,7 @@ import { evaluateTogether, trainTogether } from './sync-round.js';
 import { trainSecurely } from './secure/secure-round.js';
 import type { RoundStart, Strategy } from './strategy.js';
 import { weightedMetrics } from './weighted-mean.js';
-import type { Metrics, Weights } from './weights.js';
+import { modelProblem, type Metrics, type Weights } from './weights.js';
 
 /** The longest a failed round waits before it runs again. */
 const MAX_RETRY_DELAY = 60_000;
@@ -295,6 +295,15 @@ export class RoundRunner {
     for (const { client, reason } of aggregate.rejected)
       events.emit('CLIENT_REJECTED', { round, client, reason: boundedText(reason) });
     const weights = strategy.update(start, aggregate);
+    // The running mean refuses updates that would overflow it; this is for every other way there
+    // (a server optimiser's step, a strategy of the user's): a model that is not finite would fail
+    // every learner trained from it, so the round fails and the model stays as it was.
+    const problem = modelProblem(weights);
+    if (problem !== undefined)
+      throw new OiafedError(
+        'ROUND_FAILED',
+        `round ${round}: the new model is not valid (${problem}); it stays as it was`,
+      );
     const trainMs = Date.now() - started;
     const evalStarted = Date.now();
     const evalMetrics: Metrics = {};

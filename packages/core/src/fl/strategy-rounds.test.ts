@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { nextEvent } from '../test-support.js';
 import type { NodeId } from '../wire/envelope.js';
 import { joinInMemory } from '../connect/join-in-memory.js';
 import { Node } from '../rpc/node.js';
@@ -199,6 +200,31 @@ describe('aggregations that leave updates out', () => {
     expect(rejected).toEqual([{ client: 'learner-1', reason: 'largest first coordinate' }]);
     expect(result.history[0]!.rejected).toEqual(rejected);
     expect(Array.from(result.weights.w!.data)).toEqual([2, 2, 2]);
+  });
+});
+
+describe('a new model that is not finite', () => {
+  it("fails the round (a server optimiser's step that overflowed, say) and keeps the model as it was", async () => {
+    class Overflowing extends Strategy {
+      readonly name = 'overflowing';
+      override update(_start: RoundStart, aggregate: Aggregate): Weights {
+        const w = aggregate.weights.w!.data.slice();
+        w[1] = Infinity;
+        return { ...aggregate.weights, w: tensor(w) };
+      }
+    }
+    const { federation } = await federate([fixed([1, 1, 1], 1, 1)], {
+      rounds: 1,
+      strategy: new Overflowing(),
+      initialWeights: zeroLinearWeights(),
+    });
+    const failed = nextEvent(federation.events, 'ROUND_FAILED');
+    await expect(federation.start()).rejects.toMatchObject({ code: 'ROUND_FAILED' });
+    const [report] = await failed;
+    expect(report.reason).toMatch(
+      /tensor w has a non-finite value \(Infinity\) at index 1\); it stays as it was/,
+    );
+    expect(Array.from(federation.weights!.w!.data)).toEqual([0, 0, 0]);
   });
 });
 

@@ -1,12 +1,20 @@
 import { OiafedError } from '../wire/errors.js';
 import type { Aggregate, Aggregation, ClientUpdate } from './aggregation.js';
 import type { CompressedUpdate } from './codecs/encoded-weights.js';
-import { addDecoded } from './codecs/tensor-codec.js';
-import type { Metrics, Weights } from './weights.js';
+import { addDecoded, encodedMaxAbs } from './codecs/tensor-codec.js';
+import { maxAbs, type Metrics, type Weights } from './weights.js';
+
+/**
+ * Largest |value| the running sum may reach: float32 ends at 3.4e38, and the sum's float32 additions
+ * round. No honest sum comes near (a billion examples times values of 1e6 is 1e15); a learner's
+ * finite update weighed by its example count can pass it, and an infinite sum cannot be taken back.
+ */
+export const SUM_LIMIT = 1e38;
 
 /**
  * The example-weighted mean of model updates, accumulated as each update arrives: memory stays one
  * model (the running sum) however many clients report, and an update can be dropped once added.
+ * An update that could take the sum past SUM_LIMIT is refused (INVALID_RESULT) before it is added.
  */
 export class WeightedMean {
   #sum: Map<string, { shape: number[]; data: Float32Array }> | undefined;
@@ -20,6 +28,10 @@ export class WeightedMean {
    */
   #base: Weights | undefined;
   #baseWeight = 0;
+  /** maxAbs of `#base`'s values. */
+  #baseMax = 0;
+  /** The sum of weight x max|value| over the updates added: a bound on every |value| of the sum. */
+  #bound = 0;
 
   get count(): number {
     return this.#count;
@@ -31,6 +43,9 @@ export class WeightedMean {
 
   add(weights: Weights, weight: number): void {
     const sum = this.#begin(weights, weight);
+    let max = 0;
+    for (const name of sum.keys()) max = Math.max(max, maxAbs(weights[name]?.data ?? EMPTY));
+    this.#admit(weight, max);
     for (const [name, acc] of sum) {
       const update = weights[name];
       if (update?.data.length !== acc.data.length)
@@ -44,6 +59,10 @@ export class WeightedMean {
   /** Adds `update.base + decoded delta` with `weight`, decoding straight into the sum (checked before). */
   addCompressed(update: CompressedUpdate, weight: number): void {
     const sum = this.#begin(update.base, weight);
+    if (this.#base === undefined) this.#baseMax = weightsMaxAbs(update.base);
+    let max = update.base === (this.#base ?? update.base) ? this.#baseMax : weightsMaxAbs(update.base);
+    for (const t of Object.values(update.tensors)) max += encodedMaxAbs(t);
+    this.#admit(weight, max);
     for (const [name, acc] of sum) {
       const base = update.base[name];
       const delta = update.tensors[name];
@@ -56,6 +75,17 @@ export class WeightedMean {
     else for (const [name, acc] of sum) accumulate(acc.data, update.base[name]!.data, weight);
     this.#total += weight;
     this.#count += 1;
+  }
+
+  /** Counts an update of `weight` whose values reach `max` into the bound, or refuses it. */
+  #admit(weight: number, max: number): void {
+    const bound = this.#bound + weight * max;
+    if (!(bound <= SUM_LIMIT))
+      throw new OiafedError(
+        'INVALID_RESULT',
+        `an update of ${weight} examples with values up to ${max} would take the running sum past ${SUM_LIMIT} (float32 ends at 3.4e38)`,
+      );
+    this.#bound = bound;
   }
 
   #begin(layout: Weights, weight: number): Map<string, { shape: number[]; data: Float32Array }> {
@@ -85,6 +115,14 @@ export class WeightedMean {
     }
     return out;
   }
+}
+
+const EMPTY = new Float32Array(0);
+
+function weightsMaxAbs(weights: Weights): number {
+  let max = 0;
+  for (const t of Object.values(weights)) max = Math.max(max, maxAbs(t.data));
+  return max;
 }
 
 /** `acc += w * x`: the one hot loop of aggregation, kept monomorphic on Float32Array. */

@@ -108,6 +108,17 @@ export function firstNonFinite(data: Float32Array): number {
   return -1;
 }
 
+/** The largest |x| of `data` (0 when empty): what one update can add to a running sum, per unit of weight. */
+export function maxAbs(data: Float32Array): number {
+  let max = 0;
+  // eslint-disable-next-line @typescript-eslint/prefer-for-of -- for-of over a Float32Array measured 3-8x slower here
+  for (let i = 0; i < data.length; i++) {
+    const a = Math.abs(data[i]!);
+    if (a > max) max = a;
+  }
+  return max;
+}
+
 /** An object a decoder makes (or a literal): nothing a prototype could answer for it. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;

@@ -240,6 +240,59 @@ describe('a learner that claims a codec and sends something else', () => {
   });
 });
 
+describe("updates that would take the running sum past float32's range", () => {
+  // Each is finite and passes every check of its own; weighed by 5 examples, it is past 3.4e38.
+  it.each([
+    [
+      'int8 scales just under the largest a block may carry (3.4e38 / 127)',
+      'int8',
+      { kind: 'int8', scales: Float32Array.from([2.6e36, 2.6e36]), values: new Int8Array(4).fill(127) },
+      { kind: 'int8', scales: Float32Array.from([1]), values: Int8Array.from([1]) },
+    ],
+    [
+      'top-k values near the largest float32',
+      'topk',
+      { kind: 'topk', indices: Uint32Array.from([0, 3]), values: Float32Array.from([3e38, -3e38]) },
+      { kind: 'topk', indices: Uint32Array.from([0]), values: Float32Array.from([1]) },
+    ],
+  ] as const)(
+    "%s: INVALID_RESULT for that learner, the aggregate finite and the others' mean",
+    async (_, codec, w, b) => {
+      const { federation, trainer } = await federate(learners(), {
+        rounds: 1,
+        initialWeights: zero(),
+        codecs: { up: codec, blockSize: 2, fraction: 0.5 },
+      });
+      federation.events.on('CLIENT_FAILED', (f) => failures.push(f));
+      await liar(trainer, { numExamples: 5, update: { w, b } });
+      const result = await federation.start();
+      expect(failures.map((f) => [f.client, f.code])).toEqual([['liar', 'INVALID_RESULT']]);
+      expect(failures[0]!.message).toMatch(/float32/);
+      expect(maxAbsDiff(result.weights, decodedMean(codec))).toBeLessThan(1e-6);
+    },
+  );
+
+  it('float32 weights near the largest float32, from a learner without codecs: the same', async () => {
+    const { federation, trainer } = await federate(learners(), { rounds: 1, initialWeights: zero() });
+    federation.events.on('CLIENT_FAILED', (f) => failures.push(f));
+    const plain = new Node({ id: 'plain', role: 'learner', heartbeat: false });
+    nodes.push(plain);
+    plain.serve(fixed([3e38, 3e38, -3e38, 0], 3e38, 5));
+    await joinInMemory(trainer, plain, { strict: true });
+    const result = await federation.start();
+    expect(failures.map((f) => [f.client, f.code])).toEqual([['plain', 'INVALID_RESULT']]);
+    const honest = learners();
+    const total = honest.reduce((n, l) => n + l.numExamples, 0);
+    const mean = (name: string) =>
+      tensor(
+        honest[0]!.update[name]!.data.map((_, i) =>
+          honest.reduce((s, l) => s + (l.update[name]!.data[i]! * l.numExamples) / total, 0),
+        ),
+      );
+    expect(maxAbsDiff(result.weights, { w: mean('w'), b: mean('b') })).toBeLessThan(1e-6);
+  });
+});
+
 describe('codecs with privacy', () => {
   /** The unweighted mean of the decoded updates: DP-FedAvg counts every learner alike. */
   function unweightedDecodedMean(codec: CodecName, settings: CodecSettings): Weights {

@@ -1,4 +1,4 @@
-import { float16Values, isNonFiniteHalf, toFloat16 } from './float16.js';
+import { FLOAT16_MAX, float16Values, isNonFiniteHalf, toFloat16 } from './float16.js';
 import { addInt8Blocks, int8Problem, toInt8Blocks } from './int8.js';
 import { addSparse, sparseProblem, topK, topKCount } from './top-k.js';
 
@@ -85,6 +85,27 @@ export function encodedProblem(
       return int8Problem(v, length, settings.blockSize);
     case 'topk':
       return sparseProblem(v, length, topKCount(length, settings.fraction));
+  }
+}
+
+/**
+ * A bound on |x| over the values `encoded` (checked) decodes to, without decoding it: O(1) for fp16,
+ * O(blocks) for int8, O(k) for top-k. What the running sum checks before it adds an update.
+ */
+export function encodedMaxAbs(encoded: EncodedTensor): number {
+  switch (encoded.kind) {
+    case 'fp16':
+      return FLOAT16_MAX;
+    case 'int8': {
+      let max = 0;
+      for (const s of encoded.scales) if (s > max) max = s;
+      return 127 * max;
+    }
+    case 'topk': {
+      let max = 0;
+      for (const v of encoded.values) if (Math.abs(v) > max) max = Math.abs(v);
+      return max;
+    }
   }
 }
 
