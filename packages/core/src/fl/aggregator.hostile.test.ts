@@ -114,6 +114,32 @@ describe('hierarchical federation: hostile input', () => {
     expect(Array.from(result.weights.w!.data)).toEqual([1, 1]);
   });
 
+  it("one leaf's claim, within the aggregator's cap, does not get its whole subtree refused at the root: the total reported is capped", async () => {
+    // Each claim is within the cap of 1,000 the aggregator and the root share; their sum is not.
+    const liar = new ScriptedLearner(fixed([9, 9], 9, 1), {
+      train: () => ({ weights: { w: tensor([9, 9], [2]), b: tensor([9], [1]) }, numExamples: 1_000 }),
+    });
+    const tree = await memoryHierarchy([fixed([1, 1], 1, 10), liar], 1, {
+      minClients: 2,
+      maxExamples: 1_000,
+    });
+    open.push(tree);
+    const root = new Federation({
+      node: tree.root,
+      rounds: 1,
+      minClients: 1,
+      maxExamples: 1_000,
+      initialWeights: model,
+    });
+    const failed: string[] = [];
+    root.events.on('CLIENT_FAILED', (f) => failed.push(`${f.client} ${f.code}`));
+    const result = await root.start();
+    expect(failed).toEqual([]);
+    expect(result.history[0]!.numExamples).toBe(1_000);
+    // The honest leaf's model is in the root's: (10 * 1 + 1000 * 9) / 1010.
+    expect(result.weights.w!.data[0]).toBeCloseTo((10 + 9_000) / 1_010, 5);
+  });
+
   it("a parent's malformed request is refused with BAD_FRAME, and the aggregator keeps serving the next good one", async () => {
     const tree = await memoryHierarchy([fixed([2, 2], 2, 5)], 1, { minClients: 1 });
     open.push(tree);

@@ -139,7 +139,7 @@ class AggregatingLearner implements Learner {
       .then(({ summary, weights: aggregate }) => ({
         weights: aggregate,
         // What its learners' accepted results add up to, never a number a learner gave for them all.
-        numExamples: summary.numExamples,
+        numExamples: this.#capped(summary.numExamples),
         metrics: summary.trainMetrics,
       }));
   }
@@ -149,7 +149,16 @@ class AggregatingLearner implements Learner {
     const { round, weights, config } = checkedParams(params, 'evaluate');
     return this.#federation
       .evaluateRound(round, { weights, config, deadline })
-      .then(({ metrics, numExamples }) => ({ numExamples, metrics }));
+      .then(({ metrics, numExamples }) => ({ numExamples: this.#capped(numExamples), metrics }));
+  }
+
+  /**
+   * At most the cap its learners' claims are held to, which its parent is taken to share: each leaf
+   * within the cap, their sum may pass it, and the parent would refuse the whole subtree for one
+   * leaf's claim. Capped, the subtree weighs what the largest single learner may.
+   */
+  #capped(numExamples: number): number {
+    return Math.min(numExamples, this.#federation.maxExamples);
   }
 
   /** Before any round, the starting model its own learners give (the parent asks when it has none). */
