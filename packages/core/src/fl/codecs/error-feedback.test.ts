@@ -7,6 +7,8 @@ import { Federation } from '../federation.js';
 import type { Learner, TrainParams, TrainResult } from '../learner.js';
 import { FederationMember } from '../member.js';
 import { tensor, type Weights } from '../weights.js';
+import type { ErrorFeedback } from './error-feedback.js';
+import { CODEC_CONFIG_KEY, FEEDBACK, withLearnerCodecs } from './learner-codecs.js';
 
 /** Trains by adding the same step to whatever model it is sent: its deltas are known in advance. */
 class SteppingLearner implements Learner {
@@ -95,5 +97,34 @@ describe('top-k error feedback', () => {
     expect(links).toHaveLength(2);
     expect(member.node.closed).toBe(false);
     expect(models).toEqual(WITH_FEEDBACK);
+  });
+});
+
+describe('top-k error feedback against a trainer that keeps changing the model', () => {
+  it('holds the residual of the last model sent only: 100 rounds of tensors of new names and sizes', async () => {
+    class PlusOne implements Learner {
+      train({ weights }: TrainParams): TrainResult {
+        const out: Weights = {};
+        for (const [name, t] of Object.entries(weights)) out[name] = tensor(t.data.map((x) => x + 1));
+        return { weights: out, numExamples: 1 };
+      }
+      evaluate() {
+        return { numExamples: 1, metrics: {} };
+      }
+    }
+    const served = withLearnerCodecs(new PlusOne()) as {
+      train: (params: TrainParams) => Promise<unknown>;
+      [FEEDBACK]: ErrorFeedback;
+    };
+    const size = (r: number) => 1 + (r % 7) * 100;
+    for (let r = 0; r < 100; r++) {
+      await served.train({
+        round: r + 1,
+        weights: { [`t${r}`]: tensor(new Float32Array(size(r))) },
+        config: { [CODEC_CONFIG_KEY]: { up: 'topk', blockSize: 256, fraction: 0.01 } },
+      });
+    }
+    for (let r = 0; r < 99; r++) expect(served[FEEDBACK].residual(`t${r}`)).toBeUndefined();
+    expect(served[FEEDBACK].residual('t99')).toHaveLength(size(99));
   });
 });
