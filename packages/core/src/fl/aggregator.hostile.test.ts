@@ -114,15 +114,17 @@ describe('hierarchical federation: hostile input', () => {
     expect(Array.from(result.weights.w!.data)).toEqual([1, 1]);
   });
 
-  it("one leaf's claim, within the aggregator's cap, does not get its whole subtree refused at the root: the total reported is capped", async () => {
+  it("one leaf's claim, within the aggregator's cap, does not get its whole subtree refused at the root: the total reported is capped at parentMaxExamples", async () => {
     // Each claim is within the cap of 1,000 the aggregator and the root share; their sum is not.
     const liar = new ScriptedLearner(fixed([9, 9], 9, 1), {
       train: () => ({ weights: { w: tensor([9, 9], [2]), b: tensor([9], [1]) }, numExamples: 1_000 }),
     });
-    const tree = await memoryHierarchy([fixed([1, 1], 1, 10), liar], 1, {
-      minClients: 2,
-      maxExamples: 1_000,
-    });
+    const tree = await memoryHierarchy(
+      [fixed([1, 1], 1, 10), liar],
+      1,
+      { minClients: 2, maxExamples: 1_000 },
+      { parentMaxExamples: 1_000 },
+    );
     open.push(tree);
     const root = new Federation({
       node: tree.root,

@@ -11,6 +11,7 @@ import type { EvaluateParams, EvaluateResult, Learner, TrainParams, TrainResult 
 import { FederationMember, type FinishedNotice, type MemberStatus } from './member.js';
 import { announceRunEnd } from './run-end.js';
 import { hierarchyProblem } from './hierarchy.js';
+import { DEFAULT_MAX_EXAMPLES } from './result-validation.js';
 import { isPlainObject, modelProblem, type Weights } from './weights.js';
 
 export interface AggregatorOptions {
@@ -39,6 +40,13 @@ export interface AggregatorOptions {
   margin?: number;
   /** The role of its learners, told when the parent's run ends. Default 'learner'. */
   learnerRole?: string;
+  /**
+   * The most examples its parent takes from one learner (the parent's `maxExamples`): the total it
+   * reports is capped there, since each leaf's claim may be within its own cap while their sum is
+   * not, and the parent would refuse the whole subtree for one leaf's claim. Default 1e9, the
+   * parent's default; raise it with the parent's.
+   */
+  parentMaxExamples?: number;
 }
 
 export interface AggregatorEvents {
@@ -81,8 +89,14 @@ export class Aggregator {
     const { federation, node } = options;
     const problem = hierarchyProblem(federation.strategy);
     if (problem !== undefined) throw new OiafedError('INVALID_CONFIG', problem);
+    const parentMaxExamples = options.parentMaxExamples ?? DEFAULT_MAX_EXAMPLES;
+    if (!Number.isSafeInteger(parentMaxExamples) || parentMaxExamples < 1)
+      throw new OiafedError(
+        'INVALID_CONFIG',
+        `parentMaxExamples must be a positive integer (got ${String(parentMaxExamples)})`,
+      );
     const member = await FederationMember.join({
-      learner: new AggregatingLearner(federation, options.margin),
+      learner: new AggregatingLearner(federation, options.margin, parentMaxExamples),
       connect: options.connect,
       id: options.id ?? node.id,
       capabilities: ['train', 'evaluate', 'aggregate'],
@@ -125,10 +139,12 @@ const MAX_MARGIN = 5_000;
 class AggregatingLearner implements Learner {
   readonly #federation: Federation;
   readonly #margin: number | undefined;
+  readonly #cap: number;
 
-  constructor(federation: Federation, margin: number | undefined) {
+  constructor(federation: Federation, margin: number | undefined, cap: number) {
     this.#federation = federation;
     this.#margin = margin;
+    this.#cap = cap;
   }
 
   train(params: TrainParams): Promise<TrainResult> {
@@ -152,13 +168,9 @@ class AggregatingLearner implements Learner {
       .then(({ metrics, numExamples }) => ({ numExamples: this.#capped(numExamples), metrics }));
   }
 
-  /**
-   * At most the cap its learners' claims are held to, which its parent is taken to share: each leaf
-   * within the cap, their sum may pass it, and the parent would refuse the whole subtree for one
-   * leaf's claim. Capped, the subtree weighs what the largest single learner may.
-   */
+  /** At most what the parent takes (`parentMaxExamples`): one leaf's claim cannot get the whole subtree refused. */
   #capped(numExamples: number): number {
-    return Math.min(numExamples, this.#federation.maxExamples);
+    return Math.min(numExamples, this.#cap);
   }
 
   /** Before any round, the starting model its own learners give (the parent asks when it has none). */

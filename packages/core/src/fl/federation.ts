@@ -125,11 +125,6 @@ export class Federation {
     return this.#strategy;
   }
 
-  /** Largest example count a learner's result may claim (`maxExamples`); an aggregator reports at most this upward. */
-  get maxExamples(): number {
-    return this.#o.maxExamples;
-  }
-
   get state(): FederationState {
     return this.#state;
   }

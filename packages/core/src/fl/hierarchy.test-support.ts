@@ -2,7 +2,7 @@ import type { Link } from '../links/link.js';
 import { memoryLinkPair } from '../links/memory-link.js';
 import { rehoming } from '../connect/rehoming.js';
 import { Node } from '../rpc/node.js';
-import { Aggregator } from './aggregator.js';
+import { Aggregator, type AggregatorOptions } from './aggregator.js';
 import { Federation, type FederationOptions } from './federation.js';
 import type { Learner } from './learner.js';
 import { FederationMember } from './member.js';
@@ -37,6 +37,7 @@ export async function memoryHierarchy(
   learners: readonly Learner[],
   aggregators: number,
   aggregatorOptions: Partial<Omit<FederationOptions, 'node'>> = {},
+  serveOptions: Pick<AggregatorOptions, 'parentMaxExamples'> = {},
 ): Promise<MemoryHierarchy> {
   const root = new Node({ id: 'root', role: 'trainer', heartbeat: false });
   const aggregatorNodes = Array.from(
@@ -51,6 +52,7 @@ export async function memoryHierarchy(
         connect: memoryConnect(root),
         heartbeat: false,
         retry: QUICK_RETRY,
+        ...serveOptions,
       }),
     ),
   );
