@@ -3,9 +3,9 @@
  * dense and grows exponentially sparser to its steady fraction over the first rounds. DGC goes
  * from 75% to 99.9% sparsity over four epochs (density 25%, 6.25%, 1.56%, 0.39%, then 0.1%),
  * because early updates change fast and error feedback delivers what it holds back too late for
- * them. In federated learning a round is one such step of the schedule; with only a few rounds,
- * a model that learns nothing in round 1 starts every later round behind (measured: 0.355 test
- * accuracy at round 1 with 1% from the start, 0.797 with float32; bench/results/compress.md).
+ * them. In federated learning a round is one step of the schedule; with only a few rounds, a
+ * model that learns little in round 1 starts every later round behind (the MNIST demo, seed 1:
+ * test accuracy 0.355 after round 1 at 1% from the start, 0.748 warming up from 10%, 0.797 in float32).
  */
 
 /** The warm-up of top-k's fraction: from `from` at round 1 to the steady fraction at round `rounds + 1`. */
