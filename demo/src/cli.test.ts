@@ -97,3 +97,21 @@ describe('the demo with differential privacy', () => {
     expect(central.stderr).toMatch(/^demo: --secure with differential privacy needs --dp-mode distributed/);
   }, 120_000); // three tsx processes at once: a minute was too short on a loaded machine
 });
+
+describe('the demo with top-k', () => {
+  it("refuses top-k's settings without --codec topk, and a warm-up that is not whole rounds", async () => {
+    const [fraction, warmup, from, partial] = await Promise.all([
+      demo(['--codec', 'int8', '--topk-fraction', '0.01']),
+      demo(['--topk-warmup', '3']),
+      demo(['--codec', 'fp16', '--topk-warmup-from', '0.2']),
+      demo(['--codec', 'topk', '--topk-warmup', '1.5']),
+    ]);
+    expect([fraction.code, warmup.code, from.code, partial.code]).toEqual([2, 2, 2, 2]);
+    expect(fraction.stderr).toMatch(/^demo: --topk-fraction needs --codec topk/);
+    expect(warmup.stderr).toMatch(/^demo: --topk-warmup needs --codec topk/);
+    expect(from.stderr).toMatch(/^demo: --topk-warmup-from needs --codec topk/);
+    expect(partial.stderr).toMatch(
+      /^demo: --topk-warmup must be a whole number of rounds, 0 or more \(got "1\.5"\)/,
+    );
+  }, 120_000); // four tsx processes at once on a loaded machine
+});

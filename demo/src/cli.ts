@@ -1,7 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { boundedText, CODEC_NAMES, DOWN_CODECS, privacyText, STRATEGY_NAMES } from '@oiafed/core';
+import {
+  boundedText,
+  CODEC_NAMES,
+  DEFAULT_TOPK_FRACTION,
+  DEFAULT_TOPK_WARMUP_FRACTION,
+  DEFAULT_TOPK_WARMUP_ROUNDS,
+  DOWN_CODECS,
+  privacyText,
+  STRATEGY_NAMES,
+  type CodecOptions,
+} from '@oiafed/core';
 import { runCommand, showFederationProgress, type FederationProgress } from '@oiafed/node';
 import { parseDemoArgs } from './demo-args.js';
 import { servePage } from './page-server.js';
@@ -57,13 +67,15 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
   --dp-mode MODE       central (default: the trainer clips and adds the noise) | distributed (each
                        learner clips its update and adds its share of the noise; needed with --secure)
   --codec NAME         compressed updates: learners send their updates as deltas in ${CODEC_NAMES.join(' | ')}
-                       (topk keeps --topk-fraction F of each tensor, default 0.01, with error feedback)
+                       (topk keeps --topk-fraction F of each tensor, default 0.01, with error feedback,
+                       falling to F from --topk-warmup-from W, default 0.1, over --topk-warmup R
+                       rounds, default 3; --topk-warmup 0 sends F from round 1)
   --codec-down NAME    the model sent down to learners in ${DOWN_CODECS.join(' | ')}
   --json FILE          write per-round metrics to FILE
   --config FILE        YAML with the same keys (clients, fraction, epochs, batchSize, rounds, lr,
                        split, seed, strategy, mu, async, concurrency, buffer, slow, mode, target,
                        trainSize, testSize, backend, dpNoise, dpClip, dpDelta, dpBudget, dpMode,
-                       codec, codecDown, topkFraction)
+                       codec, codecDown, topkFraction, topkWarmup, topkWarmupFrom)
   --train-size N, --test-size N, --backend wasm|cpu
 `;
 
@@ -124,6 +136,8 @@ const known = new Set([
   'codec',
   'codecDown',
   'topkFraction',
+  'topkWarmup',
+  'topkWarmupFrom',
 ]);
 for (const key of Object.keys(fromFile)) if (!known.has(key)) fail(`${values.config}: unknown key ${key}`);
 
@@ -295,7 +309,22 @@ const topkFraction = number(
   (n) => n > 0 && n <= 1,
   'in (0, 1]',
 );
-if (topkFraction !== undefined && codec !== 'topk') fail('--topk-fraction needs --codec topk');
+const topkWarmup = number(
+  values['topk-warmup'] ?? fromFile.topkWarmup,
+  '--topk-warmup',
+  (n) => Number.isInteger(n) && n >= 0,
+  'a whole number of rounds, 0 or more',
+);
+const topkWarmupFrom = number(
+  values['topk-warmup-from'] ?? fromFile.topkWarmupFrom,
+  '--topk-warmup-from',
+  (n) => n > 0 && n <= 1,
+  'in (0, 1]',
+);
+if (codec !== 'topk')
+  for (const [flag, value] of Object.entries({ topkFraction, topkWarmup, topkWarmupFrom }))
+    if (value !== undefined)
+      fail(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --codec topk`);
 if (codec !== undefined || codecDown !== undefined) {
   if (options.secure)
     fail('--codec and --codec-down cannot run with --secure (see the README, Compressed updates)');
@@ -303,6 +332,8 @@ if (codec !== undefined || codecDown !== undefined) {
     ...(codec === undefined ? {} : { up: oneOf(codec, CODEC_NAMES, 'codec') }),
     ...(codecDown === undefined ? {} : { down: oneOf(codecDown, DOWN_CODECS, 'codec-down') }),
     ...(topkFraction === undefined ? {} : { fraction: topkFraction }),
+    ...(topkWarmup === undefined ? {} : { warmupRounds: topkWarmup }),
+    ...(topkWarmupFrom === undefined ? {} : { warmupFraction: topkWarmupFrom }),
   };
 }
 const backend = pick(values.backend, 'backend');
@@ -334,7 +365,7 @@ async function run(): Promise<number> {
         : '') +
       (options.secure ? ', secure aggregation' : '') +
       (options.codecs
-        ? `, updates up in ${options.codecs.up ?? 'float32'}${options.codecs.up === 'topk' ? ` (${options.codecs.fraction ?? 0.01})` : ''}, model down in ${options.codecs.down ?? 'float32'}`
+        ? `, updates up in ${options.codecs.up ?? 'float32'}${options.codecs.up === 'topk' ? ` (${topKText(options.codecs)})` : ''}, model down in ${options.codecs.down ?? 'float32'}`
         : '') +
       `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
       (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : '') +
@@ -423,3 +454,11 @@ await runCommand('demo', run);
 // node-datachannel's native threads outlive closed connections whose far end (a tab) is still
 // open, and would keep the process alive: the run is over and reported, so leave.
 if (options.mode === 'webrtc') process.exit();
+
+/** Top-k's fraction and its warm-up, as the startup line says them. */
+function topKText(codecs: CodecOptions): string {
+  const fraction = codecs.fraction ?? DEFAULT_TOPK_FRACTION;
+  const rounds = codecs.warmupRounds ?? DEFAULT_TOPK_WARMUP_ROUNDS;
+  const from = codecs.warmupFraction ?? DEFAULT_TOPK_WARMUP_FRACTION;
+  return rounds > 0 && from > fraction ? `${fraction}, from ${from} over ${rounds} rounds` : String(fraction);
+}

@@ -50,6 +50,8 @@ export const DEMO_OPTIONS = {
   codec: { type: 'string' },
   'codec-down': { type: 'string' },
   'topk-fraction': { type: 'string' },
+  'topk-warmup': { type: 'string' },
+  'topk-warmup-from': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 

@@ -77,6 +77,16 @@ describe('run config', () => {
       up: 'topk',
       fraction: 0.02,
     });
+    expect(
+      resolveConfig({ federation: { codecs: { up: 'topk', warmupRounds: 5, warmupFraction: 0.25 } } })
+        .federation.codecs,
+    ).toEqual({ up: 'topk', warmupRounds: 5, warmupFraction: 0.25 });
+    expect(() => resolveConfig({ federation: { codecs: { warmupRounds: 2.5 } } })).toThrow(
+      /federation\.codecs\.warmupRounds must be an integer from 0 to 10000/,
+    );
+    expect(() => resolveConfig({ federation: { codecs: { warmupFraction: 2 } } })).toThrow(
+      /federation\.codecs\.warmupFraction must be a number in \(0, 1\]/,
+    );
     expect(() => resolveConfig({ federation: { codecs: { up: 'zstd' } } })).toThrow(
       /federation\.codecs\.up must be one of fp16, int8, topk \(got "zstd"\)/,
     );

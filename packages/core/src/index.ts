@@ -120,9 +120,12 @@ export {
   DOWN_CODECS,
   DEFAULT_BLOCK_SIZE,
   DEFAULT_TOPK_FRACTION,
+  DEFAULT_TOPK_WARMUP_ROUNDS,
+  DEFAULT_TOPK_WARMUP_FRACTION,
   type CodecOptions,
   type DownCodec,
 } from './fl/codecs/codec-options.js';
+export { topKFractionAt, type TopKWarmup } from './fl/codecs/top-k-warmup.js';
 export {
   CODEC_NAMES,
   encodeTensor,

@@ -290,12 +290,18 @@ function privacyOf(raw: Record<string, unknown>): PrivacyConfig {
 /** `federation.codecs`: each field's type checked here, its range by resolveCodecs, both naming the field. */
 function codecsOf(raw: Record<string, unknown>, secure: boolean): CodecOptions {
   const where = 'federation.codecs';
-  unknownKeys(raw, ['down', 'up', 'blockSize', 'fraction'], where);
+  unknownKeys(raw, ['down', 'up', 'blockSize', 'fraction', 'warmupRounds', 'warmupFraction'], where);
   const options: CodecOptions = {
     ...(raw.down === undefined ? {} : { down: oneOf(raw.down, DOWN_CODECS, `${where}.down`) }),
     ...(raw.up === undefined ? {} : { up: oneOf(raw.up, CODEC_NAMES, `${where}.up`) }),
     ...(raw.blockSize === undefined ? {} : { blockSize: num(raw.blockSize, `${where}.blockSize`) }),
     ...(raw.fraction === undefined ? {} : { fraction: num(raw.fraction, `${where}.fraction`) }),
+    ...(raw.warmupRounds === undefined
+      ? {}
+      : { warmupRounds: num(raw.warmupRounds, `${where}.warmupRounds`) }),
+    ...(raw.warmupFraction === undefined
+      ? {}
+      : { warmupFraction: num(raw.warmupFraction, `${where}.warmupFraction`) }),
   };
   resolveCodecs(options, where);
   if (secure && (options.up !== undefined || options.down !== undefined))

@@ -238,7 +238,7 @@ function compressedResult(
   compression: Compression,
   limits: ResultLimits,
 ): TrainResult {
-  const { settings } = compression.options;
+  const settings = compression.settings(params.round);
   assertCompressedTrainAnswer(answer, params.weights, codec, settings, limits);
   return {
     weights: {},

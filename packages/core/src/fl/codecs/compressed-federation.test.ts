@@ -238,6 +238,32 @@ describe('a learner that claims a codec and sends something else', () => {
     expect(failures[0]!.message).toMatch(message);
     expect(maxAbsDiff(result.weights, decodedMean('topk'))).toBeLessThan(1e-6);
   });
+
+  it('top-k during a warm-up: as many values as the round allows, and no more once it allows fewer', async () => {
+    // w has 4 values: round 1 allows ceil(0.5 x 4) = 2 of them, round 2 (after a 1-round warm-up) 1.
+    const { federation, trainer } = await federate(learners(), {
+      rounds: 2,
+      initialWeights: zero(),
+      codecs: { up: 'topk', fraction: 0.25, warmupRounds: 1, warmupFraction: 0.5 },
+    });
+    const failedIn: number[] = [];
+    federation.events.on('CLIENT_FAILED', (f) => {
+      failures.push(f);
+      failedIn.push(f.round);
+    });
+    await liar(trainer, {
+      numExamples: 5,
+      update: {
+        w: { kind: 'topk', indices: Uint32Array.from([0, 1]), values: Float32Array.from([1, 1]) },
+        b: { kind: 'topk', indices: Uint32Array.from([0]), values: Float32Array.from([1]) },
+      },
+    });
+    const result = await federation.start();
+    expect(result.history.map((h) => h.results)).toEqual([4, 3]);
+    expect(failures.map((f) => [f.client, f.code])).toEqual([['liar', 'INVALID_RESULT']]);
+    expect(failedIn).toEqual([2]);
+    expect(failures[0]!.message).toMatch(/at most 1 position/);
+  });
 });
 
 describe("updates that would take the running sum past float32's range", () => {

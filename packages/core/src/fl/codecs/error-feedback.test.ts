@@ -7,6 +7,7 @@ import { Federation } from '../federation.js';
 import type { Learner, TrainParams, TrainResult } from '../learner.js';
 import { FederationMember } from '../member.js';
 import { tensor, type Weights } from '../weights.js';
+import type { CodecOptions } from './codec-options.js';
 import type { ErrorFeedback } from './error-feedback.js';
 import { CODEC_CONFIG_KEY, FEEDBACK, withLearnerCodecs } from './learner-codecs.js';
 
@@ -30,7 +31,7 @@ class SteppingLearner implements Learner {
 const cleanup: (() => void)[] = [];
 afterEach(() => cleanup.splice(0).forEach((f) => f()));
 
-async function setUp() {
+async function setUp(codecs: CodecOptions = { up: 'topk', fraction: 0.5 }) {
   const trainer = new Node({ id: 'trainer', role: 'trainer', heartbeat: false });
   const links: Link[] = [];
   const member = await FederationMember.join({
@@ -53,7 +54,7 @@ async function setUp() {
     node: trainer,
     rounds: 3,
     initialWeights: { w: tensor([0, 0]) },
-    codecs: { up: 'topk', fraction: 0.5 },
+    codecs,
   });
   const models: number[][] = [];
   federation.events.on('ROUND_FINISHED', () => models.push(Array.from(federation.weights!.w!.data)));
@@ -97,6 +98,26 @@ describe('top-k error feedback', () => {
     expect(links).toHaveLength(2);
     expect(member.node.closed).toBe(false);
     expect(models).toEqual(WITH_FEEDBACK);
+  });
+
+  it('sends the whole delta while the warm-up allows every value, then carries what top-k leaves', async () => {
+    // Round 1 at fraction 1 sends [1, 0.6] whole (no residual); round 2 at 0.5 has [1, 0.6], sends
+    // [1, 0] and keeps 0.6; round 3 has [1, 1.2], sends [0, 1.2].
+    const { federation, models } = await setUp({
+      up: 'topk',
+      fraction: 0.5,
+      warmupRounds: 1,
+      warmupFraction: 1,
+    });
+    await federation.start();
+    const want = [
+      [1, 0.6],
+      [2, 0.6],
+      [2, 1.8],
+    ];
+    expect(models).toHaveLength(3);
+    // Within float32 rounding: 1.8 is 0.6 + (0.6 + 0.6) summed in float32 steps.
+    models.forEach((m, r) => m.forEach((x, i) => expect(x).toBeCloseTo(want[r]![i]!, 6)));
   });
 });
 

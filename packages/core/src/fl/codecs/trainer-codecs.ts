@@ -4,10 +4,10 @@ import type { NodeId } from '../../wire/envelope.js';
 import { asOiafedError } from '../../wire/errors.js';
 import type { TrainParams } from '../learner.js';
 import type { Weights } from '../weights.js';
-import type { ResolvedCodecs } from './codec-options.js';
+import { roundSettings, type ResolvedCodecs } from './codec-options.js';
 import { encodeModel, type EncodedModel } from './encoded-weights.js';
 import { CODEC_CONFIG_KEY, CODECS_METHOD, type CodecRequest } from './learner-codecs.js';
-import { CODEC_NAMES, type CodecName } from './tensor-codec.js';
+import { CODEC_NAMES, type CodecName, type CodecSettings } from './tensor-codec.js';
 
 /** A training request as it travels to one learner, and the codec its answer must come in. */
 export interface WireTrainRequest {
@@ -54,9 +54,18 @@ export class Compression {
     return codecs;
   }
 
+  /**
+   * The settings of `round`'s requests, and the ones its answers are checked against: a learner
+   * may send no more top-k values than the round it was asked in allows.
+   */
+  settings(round: number): CodecSettings {
+    return roundSettings(this.options, round);
+  }
+
   /** `params` as they travel to a learner that supports `codecs`. */
   request(params: TrainParams, codecs: ReadonlySet<CodecName>): WireTrainRequest {
-    const { down, up, settings } = this.options;
+    const { down, up } = this.options;
+    const settings = this.settings(params.round);
     const sendDown = down !== undefined && codecs.has(down) ? down : undefined;
     const askUp = up !== undefined && codecs.has(up) ? up : undefined;
     if (!sendDown && !askUp) return { params };
