@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Node } from '@oiafed/core';
 import { shareValue } from '@oiafed/core/internal';
 import { serveWebSocket } from '@oiafed/node';
@@ -29,6 +30,14 @@ export interface BroadcastOutcome {
   peakRss: { ours: number; raw: number };
   /** Its RSS with every learner joined, before the first sample, bytes. */
   joinedRss: number;
+  /** CPU seconds per sample of each contender (median), in the trainer and in all sink processes. */
+  cpu: { ours: CpuSplit; raw: CpuSplit };
+}
+
+export interface CpuSplit {
+  trainerUser: number;
+  trainerSystem: number;
+  sinks: number;
 }
 
 /**
@@ -76,25 +85,38 @@ export async function broadcast16m(options: BroadcastOptions): Promise<Broadcast
     const learners = trainer.registry.connected();
     if (learners.length !== count) throw new Error(`${learners.length} of ${count} learners joined`);
     const joinedRss = process.memoryUsage.rss();
+    const cpu = { ours: [] as CpuSplit[], raw: [] as CpuSplit[] };
+    const measured = (name: 'ours' | 'raw', op: () => Promise<void>) => async () => {
+      sending = name;
+      const before = process.cpuUsage();
+      const sinksBefore = children.reduce((sum, c) => sum + cpuSeconds(c), 0);
+      await op();
+      const used = process.cpuUsage(before);
+      const sinks = children.reduce((sum, c) => sum + cpuSeconds(c), 0) - sinksBefore;
+      cpu[name].push({ trainerUser: used.user / 1e6, trainerSystem: used.system / 1e6, sinks });
+    };
     const ops = {
-      raw: () =>
-        new Promise<void>((resolve) => {
-          sending = 'raw';
-          acks = 0;
-          allAcked = resolve;
-          for (const socket of rawSockets) for (const chunk of chunks) socket.send(chunk);
-        }),
-      ours: async () => {
-        sending = 'ours';
+      raw: measured(
+        'raw',
+        () =>
+          new Promise<void>((resolve) => {
+            acks = 0;
+            allAcked = resolve;
+            for (const socket of rawSockets) for (const chunk of chunks) socket.send(chunk);
+          }),
+      ),
+      ours: measured('ours', async () => {
         const release = shareValue(model);
         try {
           await Promise.all(learners.map((id) => trainer.emitWithAck(id, 'model', model)));
         } finally {
           release();
         }
-      },
+      }),
     };
     await interleaved(ops, { batch: 1, samples: 0, warmup: 1 });
+    cpu.ours = [];
+    cpu.raw = [];
     const times = { raw: [] as number[], ours: [] as number[] };
     const start = now();
     while (times.raw.length < options.minPairs || now() - start < options.budgetMs) {
@@ -102,7 +124,18 @@ export async function broadcast16m(options: BroadcastOptions): Promise<Broadcast
       times.raw.push(...pair.raw!.times);
       times.ours.push(...pair.ours!.times);
     }
-    return { ours: sampled(times.ours), raw: sampled(times.raw), peakRss, joinedRss };
+    const split = (of: CpuSplit[]): CpuSplit => ({
+      trainerUser: median(of.map((c) => c.trainerUser)),
+      trainerSystem: median(of.map((c) => c.trainerSystem)),
+      sinks: median(of.map((c) => c.sinks)),
+    });
+    return {
+      ours: sampled(times.ours),
+      raw: sampled(times.raw),
+      peakRss,
+      joinedRss,
+      cpu: { ours: split(cpu.ours), raw: split(cpu.raw) },
+    };
   } finally {
     clearInterval(sampler);
     for (const child of children) child.kill();
@@ -115,6 +148,12 @@ export async function broadcast16m(options: BroadcastOptions): Promise<Broadcast
 
 function sampled(times: number[]): Sampled {
   return { median: median(times), samples: times.length, times };
+}
+
+/** User + system CPU seconds a child has used so far (Linux: /proc/<pid>/stat, in clock ticks of 1/100 s). */
+function cpuSeconds(child: ChildProcess): number {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function ready(child: ChildProcess): Promise<void> {
@@ -139,13 +178,15 @@ export async function broadcastFigures(
     // Per interleaved sample: the throughput ratio ours / raw of that pair.
     const ratio = spreadOf(pairedRatios(outcome.raw.times, outcome.ours.times));
     const seconds = (times: number[]) => times.map((ns) => (ns / 1e9).toFixed(1)).join(', ');
+    const cpu = (c: CpuSplit) =>
+      `CPU per sample (median): trainer ${c.trainerUser.toFixed(2)} s user + ${c.trainerSystem.toFixed(2)} s system, sink processes ${c.sinks.toFixed(2)} s`;
     results.push(
       {
         id: `raw.ws.broadcast16m.${count}`,
         median: gbps(outcome.raw.median),
         unit: 'GB/s',
         samples: outcome.raw.samples,
-        note: `16 MiB as 16 messages of 1 MiB to each of ${count} sockets, each answering one byte; samples ${seconds(outcome.raw.times)} s; trainer process peak RSS ${mib(outcome.peakRss.raw)} MiB`,
+        note: `16 MiB as 16 messages of 1 MiB to each of ${count} sockets, each answering one byte; samples ${seconds(outcome.raw.times)} s; trainer process peak RSS ${mib(outcome.peakRss.raw)} MiB; ${cpu(outcome.cpu.raw)}`,
       },
       {
         id: `ws.broadcast16m.${count}`,
@@ -157,12 +198,12 @@ export async function broadcastFigures(
         target: 'throughput ratio >= 0.8',
         met: ratio.median >= 0.8,
         samples: outcome.ours.samples,
-        note: `emitWithAck('model', 16 MiB Float32Array) to each learner; ratio = median of the per-sample ratios (IQR ${ratio.q1.toFixed(2)}–${ratio.q3.toFixed(2)}); samples ${seconds(outcome.ours.times)} s; trainer process RSS ${mib(outcome.joinedRss)} MiB with all joined, peak ${mib(outcome.peakRss.ours)} MiB while sending`,
+        note: `emitWithAck('model', 16 MiB Float32Array) to each learner; ratio = median of the per-sample ratios (IQR ${ratio.q1.toFixed(2)}–${ratio.q3.toFixed(2)}); samples ${seconds(outcome.ours.times)} s; trainer process RSS ${mib(outcome.joinedRss)} MiB with all joined, peak ${mib(outcome.peakRss.ours)} MiB while sending; ${cpu(outcome.cpu.ours)}`,
       },
     );
   }
   const notes = [
-    `ws.broadcast16m: raw and ours alternate sample by sample (raw, ours, raw, ours...) after one warm-up pair, as many pairs as fit the run's time budget; each ratio is ours against the raw sample next to it, and the figure is their median with min–max beside it. The learners and the raw clients are spread alike over ${runs.map((r) => `${r.processes} sink processes (${r.count})`).join(', ')}, all of them the same minimal WebSocket client (bench/src/workers/lean-web-socket.mjs: the real handshake and framing, reads into one buffer of the process): with ws's own client, 1,000 sockets in one process spent their time allocating and collecting receive buffers, and set the pace instead of the trainer. The learners put every incoming model in one scratch buffer and check it; the benchmark measures sending, not 1,000 copies of 16 MiB in the learners' processes.`,
+    `ws.broadcast16m: raw and ours alternate sample by sample (raw, ours, raw, ours...) after one warm-up pair, as many pairs as fit the run's time budget; each ratio is ours against the raw sample next to it, and the figure is their median with min–max beside it. The learners and the raw clients are spread alike over ${runs.map((r) => `${r.processes} sink processes (${r.count})`).join(', ')}, all of them the same minimal WebSocket client (bench/src/workers/lean-web-socket.mjs: the real handshake and framing, reads into one buffer of the process): with ws's own client, 1,000 sockets in one process spent their time allocating and collecting receive buffers, and set the pace instead of the trainer. The learners put every incoming model in one scratch buffer and check it, and the raw clients put every message in place in the same kind of buffer (as a learner must to have the model whole): the same work per byte on both sides, so that neither side's sinks take more of the two cores from the trainer; the benchmark measures sending, not 1,000 copies of 16 MiB in the learners' processes.`,
   ];
   return { results, notes };
 }

@@ -40,6 +40,10 @@ function rawClient() {
     const socket = new LeanWebSocket(raw);
     let got = 0;
     socket.addEventListener('message', ({ data }) => {
+      // Put in place, as a learner must to have the model whole (oiafed's learners do it into their
+      // scratch buffer): the same work per byte on both sides, so the two sinks take the same
+      // share of the machine's CPU from the trainer.
+      if (got + data.byteLength <= scratch.byteLength) scratch.set(data, got);
       got += data.byteLength;
       if (got >= bytes) {
         got -= bytes;
