@@ -101,7 +101,7 @@ const PARTS = {
 };
 type Part = keyof typeof PARTS;
 const OTHERS = /^Figures other than .* are from the run of (\S+?Z)[;.]/;
-const ALONE = /\(OIAFED_SCALE_ONLY=(\w+)\) on ([\dT:.Z-]+|the date above)/g;
+const ALONE = /\(OIAFED_SCALE_ONLY=(\w+)\) on ([\dT:.-]+Z|the date above)/g;
 
 /**
  * One part's figures alone, in place of that part's in the last scale.json, keeping the others;
@@ -126,16 +126,21 @@ function partOnly(part: Part, figures: { results: BenchResult[]; notes: string[]
   alone.set(part, new Date().toISOString());
   const { ids, note } = PARTS[part];
   const labels = [...alone.keys()].map((p) => PARTS[p].label);
-  writeSuite(
-    'scale',
-    [...last.results.filter((r) => !ids.test(r.id)), ...figures.results],
-    [
-      ...last.notes.filter((n) => !n.startsWith(note) && !dated(n)),
-      ...figures.notes,
-      `Figures other than ${labels.join(' and ')} are from the run of ${since}.`,
-      ...[...alone].map(
-        ([p, d]) => `${PARTS[p].label} were measured on their own (OIAFED_SCALE_ONLY=${p}) on ${d}.`,
-      ),
-    ],
-  );
+  writeSuite('scale', inPlace(last.results, ids, figures.results), [
+    ...last.notes.filter((n) => !n.startsWith(note) && !dated(n)),
+    ...figures.notes,
+    `Figures other than ${labels.join(' and ')} are from the run of ${since}.`,
+    ...[...alone].map(
+      ([p, d]) => `${PARTS[p].label} were measured on their own (OIAFED_SCALE_ONLY=${p}) on ${d}.`,
+    ),
+  ]);
+}
+
+/** `results` with the rows `ids` matches replaced by `fresh`, where the first of them was. */
+function inPlace(results: BenchResult[], ids: RegExp, fresh: BenchResult[]): BenchResult[] {
+  const at = results.findIndex((r) => ids.test(r.id));
+  const kept = results.filter((r) => !ids.test(r.id));
+  if (at < 0) return [...kept, ...fresh];
+  const before = results.slice(0, at).filter((r) => !ids.test(r.id)).length;
+  return [...kept.slice(0, before), ...fresh, ...kept.slice(before)];
 }
