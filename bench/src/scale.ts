@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { writeSuite, type BenchResult } from './harness.js';
-import { broadcast16m } from './scale-broadcast.js';
+import { broadcastFigures, type BroadcastOptions } from './scale-broadcast.js';
 import { manyClients, rawSocketMemory } from './scale-clients.js';
 import { hierFigures, type HierOptions } from './scale-hier.js';
-import { spreadOf, pairedRatios } from './spread.js';
-
-const MODEL_BYTES = 16 * 1024 * 1024;
+import { spreadOf } from './spread.js';
 
 /**
  * Suite `scale`: one trainer process against thousands of WebSocket learners in other processes
@@ -24,19 +22,19 @@ export async function scaleSuite(quick: boolean): Promise<void> {
     rounds: 3,
     pairs: quick ? 2 : 3,
   };
-  // OIAFED_SCALE_ONLY=hier: only the hierarchy figures, put in place of the last run's in scale.json.
-  if (process.env.OIAFED_SCALE_ONLY === 'hier') return hierOnly(hierOptions);
+  // OIAFED_SCALE_ONLY=hier or =broadcast: only those figures, put in place of the last run's in
+  // scale.json (the others kept).
+  const only = process.env.OIAFED_SCALE_ONLY;
+  if (only === 'hier' || only === 'broadcast') {
+    const figures =
+      only === 'hier' ? await hierFigures(hierOptions) : await broadcastFigures(broadcastRuns(quick));
+    partOnly(only, figures);
+    return;
+  }
   const rawMemory = await rawSocketMemory(count, swarms);
   const clients = await manyClients({ count, swarms, interval, rounds: quick ? 2 : 3 });
-  // 1,000 sinks move 16 GB per sample through loopback: more than this shared machine carries in
-  // the time a run has (0.07 GB/s measured under load), so the full run uses 100.
-  const sinks = quick ? 50 : 100;
-  const broadcast = await broadcast16m(sinks, quick ? 3 : 4);
+  const broadcast = await broadcastFigures(broadcastRuns(quick));
   const hier = await hierFigures(hierOptions);
-  const gbps = (ns: number) => (MODEL_BYTES * sinks) / ns;
-  // Per interleaved sample: the throughput ratio ours / raw of that pair.
-  const throughput = pairedRatios(broadcast.raw.times, broadcast.ours.times);
-  const ratio = spreadOf(throughput);
   const rounds = spreadOf(clients.roundMs);
   const perClientKiB = clients.perClient / 1024;
   const results: BenchResult[] = [
@@ -70,60 +68,79 @@ export async function scaleSuite(quick: boolean): Promise<void> {
       target: '0',
       met: clients.missed === 0,
     },
-    {
-      id: `raw.ws.broadcast16m.${sinks}`,
-      median: gbps(broadcast.raw.median),
-      unit: 'GB/s',
-      samples: broadcast.raw.samples,
-      note: `16 MiB as 16 messages of 1 MiB to each of ${sinks} sockets, each answering one byte`,
-    },
-    {
-      id: `ws.broadcast16m.${sinks}`,
-      median: gbps(broadcast.ours.median),
-      unit: 'GB/s',
-      ratio: ratio.median,
-      ratioRange: [ratio.min, ratio.max],
-      vs: `raw.ws.broadcast16m.${sinks}`,
-      target: 'throughput ratio >= 0.8',
-      met: ratio.median >= 0.8,
-      samples: broadcast.ours.samples,
-      note: `emitWithAck('model', 16 MiB Float32Array) to each learner; ratio = median of the per-sample ratios (IQR ${ratio.q1.toFixed(2)}–${ratio.q3.toFixed(2)})`,
-    },
+    ...broadcast.results,
     ...hier.results,
   ];
   writeSuite('scale', results, [
     `Loopback, one trainer process; learners in ${swarms} other Node processes, each learner a joinFederation on its own WebSocket. The machine has 2 cores shared with other work: round times are wall-clock and move with its load; the memory figure does not.`,
     'Memory per client: the trainer process after two forced collections, heap used + external, with every learner joined, minus the same before any joined, over the number of learners. The raw ws figure is the same measure for a plain ws server holding as many sockets from the same kind of processes.',
     ...hier.notes,
-    "ws.broadcast16m: raw and ours alternate sample by sample (raw, ours, raw, ours...); each ratio is ours against the raw sample next to it, and the figure is their median with min–max beside it. The learners put every incoming model in one scratch buffer (the benchmark measures sending, not 1,000 copies of 16 MiB in the learners' process).",
+    ...broadcast.notes,
   ]);
 }
 
-const OTHERS = 'Figures other than hier.* are from the run of ';
+/**
+ * The issue names ws.broadcast16m.1000: 16 GiB through loopback per sample, about 20 s each on
+ * this machine, so the full run gives it 20 minutes of pairs; 100 learners, a minute. Two sink
+ * processes: the machine has two cores.
+ */
+function broadcastRuns(quick: boolean): Omit<BroadcastOptions, 'now'>[] {
+  const minute = 60_000;
+  return quick
+    ? [{ count: 100, processes: 2, minPairs: 3, budgetMs: 0 }]
+    : [
+        { count: 100, processes: 2, minPairs: 3, budgetMs: minute },
+        { count: 1_000, processes: 2, minPairs: 3, budgetMs: 20 * minute },
+      ];
+}
 
-/** The hierarchy figures alone, replacing those of the last scale.json and keeping its others. */
-async function hierOnly(options: HierOptions): Promise<void> {
+/** The parts a run may measure alone, their ids, and where their notes begin. */
+const PARTS = {
+  hier: { label: 'hier.*', ids: /^hier\./, note: 'hier.' },
+  broadcast: { label: '*ws.broadcast16m.*', ids: /^(raw\.)?ws\.broadcast16m\./, note: 'ws.broadcast16m' },
+};
+type Part = keyof typeof PARTS;
+const OTHERS = /^Figures other than .* are from the run of (\S+?Z)[;.]/;
+const ALONE = /\(OIAFED_SCALE_ONLY=(\w+)\) on ([\dT:.-]+Z|the date above)/g;
+
+/**
+ * One part's figures alone, in place of that part's in the last scale.json, keeping the others;
+ * the notes keep saying which figures came from which run.
+ */
+function partOnly(part: Part, figures: { results: BenchResult[]; notes: string[] }): void {
   const file = new URL('../results/scale.json', import.meta.url);
   const last = JSON.parse(readFileSync(file, 'utf8')) as {
     date: string;
     results: BenchResult[];
     notes: string[];
   };
-  const hier = await hierFigures(options);
-  const ours = (text: string) => text.startsWith('hier.');
-  // The other figures' date: that of the run that measured them, kept across hier-only runs.
-  const since =
-    last.notes
-      .find((n) => n.startsWith(OTHERS))
-      ?.slice(OTHERS.length)
-      .split(';')[0] ?? last.date;
-  writeSuite(
-    'scale',
-    [...last.results.filter((r) => !ours(r.id)), ...hier.results],
-    [
-      ...last.notes.filter((n) => !ours(n) && !n.startsWith(OTHERS)),
-      ...hier.notes,
-      `${OTHERS}${since}; hier.* were measured on their own (OIAFED_SCALE_ONLY=hier) on the date above.`,
-    ],
-  );
+  // When each part measured alone since the whole run was (that file's date: the last to be).
+  const alone = new Map<Part, string>();
+  let since = last.date;
+  const dated = (n: string) => OTHERS.test(n) || n.match(ALONE) !== null;
+  for (const n of last.notes.filter(dated)) {
+    since = OTHERS.exec(n)?.[1] ?? since;
+    for (const [, p, d] of n.matchAll(ALONE)) alone.set(p as Part, d === 'the date above' ? last.date : d!);
+  }
+  alone.delete(part);
+  alone.set(part, new Date().toISOString());
+  const { ids, note } = PARTS[part];
+  const labels = [...alone.keys()].map((p) => PARTS[p].label);
+  writeSuite('scale', inPlace(last.results, ids, figures.results), [
+    ...last.notes.filter((n) => !n.startsWith(note) && !dated(n)),
+    ...figures.notes,
+    `Figures other than ${labels.join(' and ')} are from the run of ${since}.`,
+    ...[...alone].map(
+      ([p, d]) => `${PARTS[p].label} were measured on their own (OIAFED_SCALE_ONLY=${p}) on ${d}.`,
+    ),
+  ]);
+}
+
+/** `results` with the rows `ids` matches replaced by `fresh`, where the first of them was. */
+function inPlace(results: BenchResult[], ids: RegExp, fresh: BenchResult[]): BenchResult[] {
+  const at = results.findIndex((r) => ids.test(r.id));
+  const kept = results.filter((r) => !ids.test(r.id));
+  if (at < 0) return [...kept, ...fresh];
+  const before = results.slice(0, at).filter((r) => !ids.test(r.id)).length;
+  return [...kept.slice(0, before), ...fresh, ...kept.slice(before)];
 }
