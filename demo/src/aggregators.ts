@@ -25,6 +25,11 @@ export function rootOptions<T extends DemoRunOptions>(options: T, aggregators: n
 
 export interface DemoAggregators {
   homes: (Home & { federation: Federation; aggregator: Aggregator })[];
+  /**
+   * Resolves once every aggregator has heard the trainer's run end and told its learners (it
+   * passes the notice on as it arrives), or after `ms`: closing them sooner could cut that off.
+   */
+  told(ms: number): Promise<void>;
   close(): void;
 }
 
@@ -83,7 +88,13 @@ export async function serveDemoAggregators(
     close();
     throw error;
   }
-  return { homes, close };
+  const told = async (ms: number) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([Promise.all(homes.map((home) => home.aggregator.finished)), bound]);
+    clearTimeout(timer);
+  };
+  return { homes, told, close };
 }
 
 /**

@@ -200,7 +200,11 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   federation.events.on('ROUND_FINISHED', (summary) => hooks.onRound?.(summary, Date.now() - started));
   // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep
   // reconnecting.
-  const stop = () => federation.stop('interrupted', { final: false });
+  const interrupt = { requested: false };
+  const stop = () => {
+    interrupt.requested = true;
+    federation.stop('interrupted', { final: false });
+  };
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     // The first round waits for every learner (at its aggregator); later rounds need only minClients.
@@ -209,6 +213,8 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
     await federation.waitForClients(run.clients, wait);
     started = Date.now();
     const result = await federation.start();
+    // The trainer told its aggregators the run ended; they tell their learners as the notice arrives.
+    if (tree && !interrupt.requested) await tree.told(10_000);
     const accuracies = result.history.map((r) => r.evalMetrics.accuracy ?? 0);
     const reached = options.target === undefined ? -1 : accuracies.findIndex((a) => a >= options.target!);
     return {
