@@ -360,7 +360,7 @@ async function run(): Promise<number> {
     join: Record<string, string>,
     home: { id: string; first: number; count: number },
   ): Promise<void> {
-    const how = options.mode === 'webrtc' ? ` (WebRTC signalling; ${home.id} peer ${join.trainer})` : '';
+    const how = options.mode === 'webrtc' ? ` (WebRTC signalling; trainer peer ${join.trainer})` : '';
     const which = options.aggregators ? ` (learners ${home.first} to ${home.first + home.count - 1})` : '';
     console.log(`${home.id} listening on ${address}${how}; waiting for ${home.count} learners${which}`);
     if (values.page || fromFile.page === true) {
