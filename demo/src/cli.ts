@@ -19,6 +19,7 @@ import { serveTrainerTab } from './trainer-tab.js';
 import { DEFAULT_DEMO, runDemo, type DemoOptions } from './simulate.js';
 import { demoSchedule } from './demo-federation.js';
 import { SLOWDOWN, slowLearners } from './demo-learner.js';
+import { aggregatorsProblem } from './aggregators.js';
 
 const usage = `oiafed demo: federated training on MNIST digits, every node in this process.
 
@@ -43,6 +44,10 @@ const usage = `oiafed demo: federated training on MNIST digits, every node in th
                        learners: tabs of the learner page, or --node-learners in this process) |
                        webrtc (the same over WebRTC data channels: starts a PeerJS signalling
                        server on --port, or uses --signalling URL; the trainer is peer 'trainer')
+  --aggregators K      put the learners under K aggregators in this process (a two-level
+                       hierarchy): each trains a block of them in --mode (websocket: a server each,
+                       on --port + k; webrtc: peer aggregator-k) and is a learner of the trainer;
+                       synchronous rounds, without --secure, --dp-* and --codec
   --port N, --token T  websocket: where to listen (default 8787); webrtc: the signalling server's
                        port (default 9000); a token learners must give
   --signalling URL     webrtc: a running PeerJS signalling server, e.g. http://10.0.0.2:9000/
@@ -114,6 +119,7 @@ const known = new Set([
   'target',
   'json',
   'workers',
+  'aggregators',
   'port',
   'signalling',
   'token',
@@ -261,6 +267,7 @@ const checkpoint = pick(values.checkpoint, 'checkpoint');
 if (checkpoint !== undefined) options.checkpoint = text(checkpoint, 'checkpoint');
 if (values['node-learners'] || fromFile.nodeLearners === true) options.nodeLearners = true;
 set('workers', number(pick(values.workers, 'workers'), 'workers', int, 'a positive integer'));
+set('aggregators', number(pick(values.aggregators, 'aggregators'), 'aggregators', int, 'a positive integer'));
 if (values.dashboard || fromFile.dashboard === true) {
   const port = number(
     values['dashboard-port'] ?? fromFile.dashboardPort,
@@ -342,8 +349,11 @@ if (values.fedsgd) Object.assign(options, { epochs: 1, batchSize: 'full', lr: va
 const jsonPath = pick(values.json, 'json') as string | undefined;
 /** The run: its exit code; a failure is one line on stderr and exit code 1 (runCommand). */
 async function run(): Promise<number> {
+  const underAggregators = aggregatorsProblem(options);
+  if (underAggregators !== undefined) fail(underAggregators);
   if (values['trainer-tab']) {
     if (options.mode !== 'webrtc') fail('--trainer-tab needs --mode webrtc');
+    if (options.aggregators) fail('--trainer-tab runs without --aggregators');
     // The trainer tab's page takes the run's plain settings only: refuse rather than run without them.
     if (options.secure || options.privacy)
       fail(
@@ -367,20 +377,27 @@ async function run(): Promise<number> {
       (options.codecs
         ? `, updates up in ${options.codecs.up ?? 'float32'}${options.codecs.up === 'topk' ? ` (${topKText(options.codecs)})` : ''}, model down in ${options.codecs.down ?? 'float32'}`
         : '') +
-      `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}, ${options.trainSize} train / ${options.testSize} test digits` +
+      `, E=${options.epochs} B=${options.batchSize} lr=${options.lr}, mode ${options.mode}${options.aggregators ? ` under ${options.aggregators} aggregators` : ''}, ${options.trainSize} train / ${options.testSize} test digits` +
       (slow.length ? `; ${SLOWDOWN}x slower: ${slow.map((i) => `learner-${i}`).join(', ')}` : '') +
       (options.privacy
         ? `; differential privacy${options.privacy.mode === 'distributed' ? ' (distributed)' : ''}: noise multiplier ${options.privacy.noiseMultiplier}, clip ${options.privacy.clip}` +
           (options.privacy.budget === undefined ? '' : `, epsilon budget ${options.privacy.budget}`)
         : ''),
   );
+  let pageServer: Promise<string> | undefined;
   /** Says where the trainer listens and, with --page, the learner pages to open (their server starts meanwhile). */
-  async function announce(address: string, join: Record<string, string>): Promise<void> {
+  async function announce(
+    address: string,
+    join: Record<string, string>,
+    home: { id: string; first: number; count: number },
+  ): Promise<void> {
     const how = options.mode === 'webrtc' ? ` (WebRTC signalling; trainer peer ${join.trainer})` : '';
-    console.log(`trainer listening on ${address}${how}; waiting for ${options.clients} learners`);
+    const which = options.aggregators ? ` (learners ${home.first} to ${home.first + home.count - 1})` : '';
+    console.log(`${home.id} listening on ${address}${how}; waiting for ${home.count} learners${which}`);
     if (values.page || fromFile.page === true) {
-      const page = await servePage();
-      for (let shard = 0; shard < options.clients; shard++) {
+      // One page server for every home (the trainer, or each aggregator).
+      const page = await (pageServer ??= servePage());
+      for (let shard = home.first; shard < home.first + home.count; shard++) {
         const query = new URLSearchParams({
           ...join,
           shard: String(shard),
@@ -406,7 +423,7 @@ async function run(): Promise<number> {
     onLearner: (id, event, reason) =>
       (options.mode === 'websocket' || options.mode === 'webrtc') &&
       say(`learner ${id} ${event}${reason ? `: ${reason}` : ''}`),
-    onListening: (address, join) => void announce(address, join),
+    onListening: (address, join, home) => void announce(address, join, home),
     onDashboard: (url) =>
       say(
         `dashboard: ${url}${options.dashboard?.adminToken === undefined ? ' (watch only: --admin-token enables its controls)' : ' (add #token=<admin token> for its controls)'}`,

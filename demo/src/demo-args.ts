@@ -23,6 +23,7 @@ export const DEMO_OPTIONS = {
   slow: { type: 'string' },
   mode: { type: 'string' },
   workers: { type: 'string' },
+  aggregators: { type: 'string' },
   port: { type: 'string' },
   signalling: { type: 'string' },
   token: { type: 'string' },

@@ -1,24 +1,13 @@
 import {
-  type Node,
+  OiafedError,
   type CheckpointStore,
   type Federation,
-  type FederationMember,
   type FederationResult,
   type RoundSummary,
 } from '@oiafed/core';
-import {
-  dashboardPage,
-  FileCheckpointStore,
-  joinFederation,
-  serveDashboard,
-  servePeerSignalling,
-  serveWebRtc,
-  serveWebSocket,
-  spawnLearners,
-  type DashboardPage,
-  type WebSocketTrainerServer,
-} from '@oiafed/node';
-import { partition, trainTestSplit } from './mnist.js';
+import { dashboardPage, FileCheckpointStore, serveDashboard } from '@oiafed/node';
+import { aggregatorsProblem, rootOptions, serveDemoAggregators, type Home } from './aggregators.js';
+import { trainTestSplit } from './mnist.js';
 import { loadMnist } from './mnist-node.js';
 import {
   createDemoFederation,
@@ -26,9 +15,8 @@ import {
   demoSchedule,
   type DemoRunOptions,
 } from './demo-federation.js';
-import { demoLearner } from './demo-learner.js';
-import { joinMemoryLearners } from './memory-learners.js';
 import { useBackend } from './model.js';
+import { startInMemory, startInWorkers, startOverWebRtc, startOverWebSocket } from './start-learners.js';
 
 export interface DemoOptions extends DemoRunOptions {
   split: 'iid' | 'noniid';
@@ -39,8 +27,16 @@ export interface DemoOptions extends DemoRunOptions {
    * webrtc: the same, learners reaching the trainer's peer over data channels (PeerJS).
    */
   mode: 'memory' | 'worker' | 'websocket' | 'webrtc';
-  /** Worker threads for mode worker; default one per core. */
+  /** Worker threads for mode worker; default one per core (per aggregator, with `aggregators`). */
   workers?: number;
+  /**
+   * Aggregators between the trainer and the learners (a two-level hierarchy, in this process):
+   * each is the trainer of a block of the learners (`shareOf`), in the chosen mode (websocket: a
+   * server each, on `port` + k; webrtc: peers aggregator-k at the one signalling server), and a
+   * learner of the trainer, which runs its rounds over them. Synchronous FedAvg or FedProx only;
+   * no `secure`, `privacy` or `codecs`. Default none: learners join the trainer.
+   */
+  aggregators?: number;
   /** websocket: the port to serve on; webrtc: the signalling server's (0: any free one). */
   port?: number;
   /** webrtc: a PeerJS signalling server to use (e.g. http://10.0.0.2:9000/) instead of starting one on `port`. */
@@ -94,9 +90,14 @@ export const DEFAULT_DEMO: DemoOptions = {
 export interface DemoHooks {
   /**
    * websocket and webrtc modes: learners can join at `address` (a ws:// URL, or the signalling
-   * server's); `page` is the learner page's query for that (server=..., or transport=webrtc&...).
+   * server's); `page` is the learner page's query for that (server=..., or transport=webrtc&...);
+   * `home` is who serves there (the trainer, or an aggregator) and which learners are its.
    */
-  onListening?(address: string, page: Record<string, string>): void;
+  onListening?(
+    address: string,
+    page: Record<string, string>,
+    home: { id: string; first: number; count: number },
+  ): void;
   /** The run's federation, made: before it waits for learners or runs (e.g. to show its progress). */
   onFederation?(federation: Federation): void;
   /** The dashboard is served at `url` (with `dashboard`). */
@@ -131,18 +132,26 @@ export interface DemoResult extends FederationResult {
 export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Promise<DemoResult> {
   await useBackend(options.backend);
   const { test } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
+  const problem = aggregatorsProblem(options);
+  if (problem !== undefined) throw new OiafedError('INVALID_CONFIG', problem);
+  const { aggregators = 0 } = options;
+  const run = aggregators ? rootOptions(options, aggregators) : options;
   // Links have no heartbeat unless asked: a learner training synchronously cannot answer pings.
-  const trainer = createDemoTrainer(options, {
+  const trainer = createDemoTrainer(run, {
     id: 'trainer',
     ...(options.heartbeat ? { heartbeat: options.heartbeat } : {}),
     ...(options.token ? { token: options.token } : {}),
   });
+  const tree = aggregators ? await serveDemoAggregators(trainer, options, aggregators) : undefined;
+  const homes: Home[] = tree?.homes ?? [{ node: trainer, first: 0, count: options.clients }];
   // Dashboards join as observers: not learners, not news.
-  trainer.events.on('CLIENT_REGISTERED', (c) => c.role === 'learner' && hooks.onLearner?.(c.id, 'joined'));
-  trainer.events.on(
-    'CLIENT_DISCONNECTED',
-    (c) => c.role === 'learner' && hooks.onLearner?.(c.id, 'disconnected', c.reason),
-  );
+  for (const { node } of homes) {
+    node.events.on('CLIENT_REGISTERED', (c) => c.role === 'learner' && hooks.onLearner?.(c.id, 'joined'));
+    node.events.on(
+      'CLIENT_DISCONNECTED',
+      (c) => c.role === 'learner' && hooks.onLearner?.(c.id, 'disconnected', c.reason),
+    );
+  }
   const page = options.dashboard ? await dashboardPage() : undefined;
   const start = {
     memory: startInMemory,
@@ -150,14 +159,18 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
     websocket: startOverWebSocket,
     webrtc: startOverWebRtc,
   }[options.mode];
-  const learners = await start(trainer, options, hooks, page);
+  const learners = await start(homes, options, hooks, page).catch((error: unknown) => {
+    tree?.close();
+    trainer.close();
+    throw error;
+  });
 
   const store: CheckpointStore | undefined = options.checkpoint
     ? new FileCheckpointStore(options.checkpoint)
     : undefined;
   const saved = await store?.load();
   if (saved) hooks.onResume?.(saved.round);
-  const { federation, dispose } = createDemoFederation(trainer, options, test, store);
+  const { federation, dispose } = createDemoFederation(trainer, run, test, store);
   hooks.onFederation?.(federation);
   const { adminToken, port } = options.dashboard ?? {};
   const dashboard =
@@ -187,16 +200,21 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   federation.events.on('ROUND_FINISHED', (summary) => hooks.onRound?.(summary, Date.now() - started));
   // Ctrl-C interrupts the run to resume it (from the checkpoint): learners are not told it ended, and keep
   // reconnecting.
-  const stop = () => federation.stop('interrupted', { final: false });
+  const interrupt = { requested: false };
+  const stop = () => {
+    interrupt.requested = true;
+    federation.stop('interrupted', { final: false });
+  };
   process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
-    // The first round waits for every learner; later rounds need only minClients.
-    await federation.waitForClients(
-      options.clients,
-      options.mode === 'websocket' || options.mode === 'webrtc' ? 3_600_000 : 60_000,
-    );
+    // The first round waits for every learner (at its aggregator); later rounds need only minClients.
+    const wait = options.mode === 'websocket' || options.mode === 'webrtc' ? 3_600_000 : 60_000;
+    if (tree) await Promise.all(tree.homes.map((home) => home.federation.waitForClients(home.count, wait)));
+    await federation.waitForClients(run.clients, wait);
     started = Date.now();
     const result = await federation.start();
+    // The trainer told its aggregators the run ended; they tell their learners as the notice arrives.
+    if (tree && !interrupt.requested) await tree.told(10_000);
     const accuracies = result.history.map((r) => r.evalMetrics.accuracy ?? 0);
     const reached = options.target === undefined ? -1 : accuracies.findIndex((a) => a >= options.target!);
     return {
@@ -208,101 +226,12 @@ export async function runDemo(options: DemoOptions, hooks: DemoHooks = {}): Prom
   } finally {
     process.off('SIGINT', stop).off('SIGTERM', stop);
     // The run is over: what happens to the links from here on is the shutdown, not news.
-    trainer.events.removeAllListeners('CLIENT_REGISTERED').removeAllListeners('CLIENT_DISCONNECTED');
+    for (const { node } of homes)
+      node.events.removeAllListeners('CLIENT_REGISTERED').removeAllListeners('CLIENT_DISCONNECTED');
     await dashboard?.close();
     await learners.stop();
+    tree?.close();
     trainer.close();
     dispose();
   }
-}
-
-/** Learners started, and the trainer's WebSocket server where it serves one (the dashboard's too). */
-interface Started {
-  stop: () => Promise<void>;
-  server?: WebSocketTrainerServer;
-}
-
-type StartLearners = (
-  trainer: Node,
-  options: DemoOptions,
-  hooks: DemoHooks,
-  page: DashboardPage | undefined,
-) => Promise<Started>;
-
-const startInMemory: StartLearners = async (trainer, options) => {
-  const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
-  const close = await joinMemoryLearners(
-    trainer,
-    partition(train, options.clients, options.split, options.seed),
-    options,
-  );
-  return { stop: async () => close() };
-};
-
-const startInWorkers: StartLearners = async (trainer, options) => {
-  const learners = await spawnLearners({
-    trainer,
-    module: new URL('./mnist-worker-learner.ts', import.meta.url),
-    count: options.clients,
-    ...(options.workers === undefined ? {} : { workers: options.workers }),
-    data: options,
-    node: { heartbeat: false, timeout: 0 },
-  });
-  return { stop: () => learners.terminate() };
-};
-
-const startOverWebSocket: StartLearners = async (trainer, options, hooks, page) => {
-  const server = await serveWebSocket(trainer, {
-    port: options.port ?? 8787,
-    host: '127.0.0.1',
-    ...(page ? { http: page.handler } : {}),
-  });
-  hooks.onListening?.(server.url, { server: server.url });
-  const members = await joinNodeLearners(options, { url: server.url });
-  return {
-    server,
-    stop: async () => {
-      members.forEach((m) => m.close());
-      await server.close();
-    },
-  };
-};
-
-const startOverWebRtc: StartLearners = async (trainer, options, hooks) => {
-  const own = options.signalling ? undefined : await servePeerSignalling({ port: options.port ?? 9000 });
-  const signalling = options.signalling ?? `http://${own!.host}:${own!.port}${own!.path}`;
-  const peer = await serveWebRtc(trainer, { signalling });
-  hooks.onListening?.(signalling, { transport: 'webrtc', signalling, trainer: trainer.id });
-  const members = await joinNodeLearners(options, { signalling, trainer: trainer.id });
-  return {
-    stop: async () => {
-      members.forEach((m) => m.close());
-      peer.destroy();
-      await own?.close();
-    },
-  };
-};
-
-/** With `nodeLearners`, the demo's learners in this process, joining the trainer over the network. */
-async function joinNodeLearners(
-  options: DemoOptions,
-  where: { url: string } | { signalling: string; trainer: string },
-): Promise<FederationMember[]> {
-  if (!options.nodeLearners) return [];
-  const { train } = trainTestSplit(loadMnist(), options.trainSize, options.testSize, options.seed);
-  const shards = partition(train, options.clients, options.split, options.seed);
-  const members: FederationMember[] = [];
-  for (const [i, shard] of shards.entries()) {
-    const learner = demoLearner(shard, i, options);
-    members.push(
-      await joinFederation({
-        ...where,
-        id: `learner-${i}`,
-        learner,
-        heartbeat: false,
-        ...(options.token ? { token: options.token } : {}),
-      }),
-    );
-  }
-  return members;
 }

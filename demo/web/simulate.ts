@@ -1,6 +1,6 @@
 // The one-tab simulation page: choose the federation, watch it train. From the query string (the
 // form's fields, for links and tests): ?learners=100&split=iid&strategy=fedavg&rounds=5&where=memory
-//   [&trainSize=8000&testSize=2000&seed=1&workers=2&autostart]
+//   [&trainSize=8000&testSize=2000&seed=1&workers=2&aggregators=2&autostart]
 import { STRATEGY_NAMES, type StrategyName } from '@oiafed/core';
 import { localFeed, mountDashboard } from '@oiafed/dashboard';
 import { log, queryNumber, startPage } from './page-setup.js';
@@ -37,6 +37,7 @@ function chosen(): TabSimulationOptions {
   if (!Number.isInteger(learners) || learners < 10 || learners > 1_000)
     throw new Error('learners must be a whole number from 10 to 1,000');
   const workers = queryNumber(q, 'workers', 0);
+  const aggregators = queryNumber(q, 'aggregators', 0);
   return {
     clients: learners,
     fraction: 1,
@@ -54,6 +55,7 @@ function chosen(): TabSimulationOptions {
     testSize: queryNumber(q, 'testSize', 2_000),
     slow: 0,
     ...(workers > 0 ? { workers } : {}),
+    ...(aggregators > 0 ? { aggregators } : {}),
   };
 }
 
@@ -62,7 +64,7 @@ async function run(): Promise<void> {
   startButton().disabled = true;
   state('starting learners', 'training');
   log(
-    `${options.clients} learners (${options.split}) in ${options.where === 'memory' ? "this tab's memory" : 'Web Workers'}, ${options.strategy}, ${options.rounds} rounds`,
+    `${options.clients} learners (${options.split}) in ${options.where === 'memory' ? "this tab's memory" : 'Web Workers'}${options.aggregators ? ` under ${options.aggregators} aggregators` : ''}, ${options.strategy}, ${options.rounds} rounds`,
   );
   const simulation: TabSimulation = await startTabSimulation(
     digits,

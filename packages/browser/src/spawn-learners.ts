@@ -2,6 +2,7 @@ import { OiafedError, type NodeId } from '@oiafed/core';
 import {
   awaitHosting,
   DEFAULT_HOSTING_TIMEOUT,
+  firstIndexOf,
   eventTargetEndpoint,
   PortLink,
   type HostRequest,
@@ -40,7 +41,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
   const hostingTimeout = options.timeout ?? DEFAULT_HOSTING_TIMEOUT;
   const prefix = options.idPrefix ?? 'learner';
   const encoding = options.encoding ?? 'clone';
-  const ids = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+  const first = firstIndexOf(options);
+  const ids: NodeId[] = Array.from({ length: count }, (_, index) => `${prefix}-${first + index}`);
   const workers: Worker[] = [];
   const linksOf: PortLink[][] = [];
   const ready: Promise<NodeId[]>[] = [];
@@ -57,7 +59,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
       // Its hello comes once the worker has loaded the learner module: bounded by the hosting wait.
       trainer.accept(link, { helloWithin: hostingTimeout });
       links.push(link);
-      learners.push({ id: ids[index]!, index });
+      learners.push({ id: ids[index]!, index: first + index });
       ports.push(channel.port2);
     }
     linksOf.push(links);

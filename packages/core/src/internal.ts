@@ -47,6 +47,7 @@ export {
   isHostRequest,
   factoryOf,
   DEFAULT_HOSTING_TIMEOUT,
+  firstIndexOf,
 } from './fl/learner-host.js';
 export type { HostRequest, HostReply, LearnerPoolOptions } from './fl/learner-host.js';
 export { webSocketChannel, connectWebSocket, closeCodeFor } from './links/web-socket.js';

@@ -5,6 +5,7 @@ import { OiafedError, type NodeId } from '@oiafed/core';
 import {
   awaitHosting,
   DEFAULT_HOSTING_TIMEOUT,
+  firstIndexOf,
   PortLink,
   type HostRequest,
   type LearnerPoolOptions,
@@ -60,7 +61,8 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
   const inherited = process.execArgv.filter((flag) => !PROCESS_ONLY_FLAGS.has(flag));
   const execArgv = options.execArgv ?? (fromSources ? [...inherited, '--conditions=source'] : inherited);
   const workers: Worker[] = [];
-  const ids: NodeId[] = Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+  const first = firstIndexOf(options);
+  const ids: NodeId[] = Array.from({ length: count }, (_, index) => `${prefix}-${first + index}`);
   const ready: Promise<NodeId[]>[] = [];
 
   for (let w = 0; w < workerCount; w++) {
@@ -76,7 +78,7 @@ export async function spawnLearners(options: SpawnLearnersOptions): Promise<Work
       // Its hello comes once the worker has loaded the learner module: bounded by the hosting wait.
       trainer.accept(link, { helloWithin: hostingTimeout });
       links.push(link);
-      learners.push({ id, index });
+      learners.push({ id, index: first + index });
       ports.push(channel.port2);
     }
     // A dead worker takes its learners with it: close their links now rather than at the next heartbeat.

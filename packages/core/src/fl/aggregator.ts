@@ -69,8 +69,8 @@ export class Aggregator {
   /** Its learner side: the node that joined the parent, and its uplink. */
   readonly member: FederationMember;
   /**
-   * Settles when its part ends: the parent's run ended (its learners are told the same), it was
-   * closed, or its uplink gave up. Never rejects.
+   * Settles when its part ends: the parent's run ended (once its learners are told the same and
+   * have acknowledged it, or 10 s passed), it was closed, or its uplink gave up. Never rejects.
    */
   readonly finished: Promise<FinishedNotice>;
 
@@ -106,13 +106,16 @@ export class Aggregator {
       ...(options.joinTimeout === undefined ? {} : { joinTimeout: options.joinTimeout }),
     });
     const learnerRole = options.learnerRole ?? 'learner';
-    const finished = member.finished.then((notice) => {
+    const finished = member.finished.then(async (notice) => {
       // The parent's run is over: so is this level's, and its learners are told the same.
+      let told: Promise<void> | undefined;
       if (notice.reason !== 'closed' && notice.reason !== 'lost') {
         const reason = notice.reason === 'unknown' ? 'stopped' : notice.reason;
-        announceRunEnd(node, learnerRole, { reason, rounds: notice.rounds });
+        told = announceRunEnd(node, learnerRole, { reason, rounds: notice.rounds });
       }
       federation.stop(`parent: ${notice.reason}`, { final: false });
+      // Whoever closes its links once it has finished (oiafed serve exits) must not cut the notice off.
+      await told;
       return notice;
     });
     const aggregator = new Aggregator(federation, member, finished);

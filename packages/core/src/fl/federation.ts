@@ -209,7 +209,7 @@ export class Federation {
       }
       this.#setState('failed');
       if (this.#final)
-        announceRunEnd(this.#node, this.#o.learnerRole, { reason: 'failed', rounds: this.#lastRound() });
+        void announceRunEnd(this.#node, this.#o.learnerRole, { reason: 'failed', rounds: this.#lastRound() });
       throw error;
     }
   }
@@ -337,7 +337,7 @@ export class Federation {
 
   #result(reason: FederationResult['reason']): FederationResult {
     const rounds = this.#lastRound();
-    if (this.#final) announceRunEnd(this.#node, this.#o.learnerRole, { reason, rounds });
+    if (this.#final) void announceRunEnd(this.#node, this.#o.learnerRole, { reason, rounds });
     const { weights, history } = this.#progress;
     return {
       reason,

@@ -10,7 +10,7 @@ import { settleWithin } from '../wire/signals.js';
 /** What a learner factory learns about the learner it makes. */
 export interface LearnerContext {
   id: NodeId;
-  /** 0-based position among all the learners spawned together. */
+  /** 0-based position among all the learners spawned together (from `firstIndex`, if given). */
   index: number;
   /** Whatever the spawner was given as `data` (e.g. where the learner's share of the data is). */
   data: unknown;
@@ -41,6 +41,12 @@ export interface LearnerPoolOptions {
   workers?: number;
   /** Learner ids are `${idPrefix}-${index}`. Default 'learner'. */
   idPrefix?: string;
+  /**
+   * The first learner's index (`ctx.index`, and its id's number): the learners are firstIndex to
+   * firstIndex + count - 1. Default 0. Learners split over several trainers (the aggregators of a
+   * hierarchy) keep the ids and shares they would have had under one.
+   */
+  firstIndex?: number;
   /** Handed to the factory as `ctx.data` (structured-clonable). */
   data?: unknown;
   /** Options of the learner nodes inside the workers. */
@@ -48,6 +54,14 @@ export interface LearnerPoolOptions {
   encoding?: PortEncoding;
   /** ms for every worker to register its learners. Default 60 s. */
   timeout?: number;
+}
+
+/** A pool's `firstIndex`, checked: INVALID_CONFIG unless an integer >= 0. */
+export function firstIndexOf(options: Pick<LearnerPoolOptions, 'firstIndex'>): number {
+  const first = options.firstIndex ?? 0;
+  if (!Number.isSafeInteger(first) || first < 0)
+    throw new OiafedError('INVALID_CONFIG', `firstIndex must be an integer >= 0 (got ${first})`);
+  return first;
 }
 
 export type HostReply = { type: 'oiafed:ready'; ids: NodeId[] } | { type: 'oiafed:error'; message: string };

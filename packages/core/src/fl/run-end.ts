@@ -27,16 +27,20 @@ const REASONS: ReadonlySet<string> = new Set<RunEndReason>([
 const NOTICE_TIMEOUT = 10_000;
 
 /**
- * Tells every connected learner of role `learnerRole` that the run ended. Nothing waits for them
- * and nothing is thrown: a learner whose link just closed simply does not hear it. The notice is
- * an acknowledged event so that a learner node that does not take part in it (a plain `Node` in
- * memory mode, a worker's learner) answers its caller, instead of sending back a one-way error the
- * trainer would report.
+ * Tells every connected learner of role `learnerRole` that the run ended. Nothing is thrown: a
+ * learner whose link just closed simply does not hear it. The notice is an acknowledged event so
+ * that a learner node that does not take part in it (a plain `Node` in memory mode, a worker's
+ * learner) answers its caller, instead of sending back a one-way error the trainer would report.
+ * Resolves once every learner has acknowledged it or failed to (within NOTICE_TIMEOUT): a node
+ * about to close its links waits for that, or may cut off a notice still on its way (a data
+ * channel destroyed with it in its buffer); one that stays up need not.
  */
-export function announceRunEnd(node: Node, learnerRole: string, notice: RunEndNotice): void {
-  for (const learner of node.registry.connected(learnerRole)) {
-    node.emitWithAck(learner, RUN_END_EVENT, notice, { timeout: NOTICE_TIMEOUT }).catch(() => undefined);
-  }
+export async function announceRunEnd(node: Node, learnerRole: string, notice: RunEndNotice): Promise<void> {
+  await Promise.allSettled(
+    node.registry
+      .connected(learnerRole)
+      .map((learner) => node.emitWithAck(learner, RUN_END_EVENT, notice, { timeout: NOTICE_TIMEOUT })),
+  );
 }
 
 /**
