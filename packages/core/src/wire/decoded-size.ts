@@ -1,5 +1,8 @@
 import { FRAME_LAYOUTS } from './record-decoder.js';
+import * as cost from './decoded-costs.js';
 import { MAX_SHARED_PER_FRAME } from './shared-bytes.js';
+
+export { MAX_COST_PER_BYTE } from './decoded-costs.js';
 
 /*
  * What a frame will cost once decoded, found before msgpackr decodes it. MessagePack amplifies: one
@@ -10,44 +13,9 @@ import { MAX_SHARED_PER_FRAME } from './shared-bytes.js';
  * token will take, and refused once that passes a limit in bytes; what the walk cannot follow the
  * same way is refused too. Strings, byte strings and extension payloads are skipped by their length.
  *
- * The costs are heap bytes measured per value on Node 20 (V8, 64-bit, no pointer compression), each
- * value counting the 8-byte slot it takes in its parent.
+ *
+ * The heap each value costs is in decoded-costs.ts.
  */
-const SLOT = 8;
-/** A boxed double or a 32-bit integer past V8's small integers. */
-const HEAP_NUMBER = 24;
-const BIGINT = 32;
-/** Strings of 0 or 1 character are V8's own (shared) strings; longer ones a header and their bytes. */
-const STRING = 24;
-/** An empty array shares V8's empty element store: 40 bytes; one with elements has a store of its own. */
-const ARRAY = 40;
-const ELEMENTS = 16;
-/** A Map (msgpackr reads MessagePack maps as Maps with our options) is 192 bytes empty. */
-const MAP = 192;
-const MAP_ENTRY = 40;
-const RECORD = 64;
-/** A Uint8Array copy or a typed array: the view, its ArrayBuffer and its backing store. */
-const BYTES = 208;
-const SET = 160;
-const DATE = 104;
-/** An Error captures a stack trace: 710 bytes measured. */
-const ERROR = 800;
-const REGEXP = 64;
-const ATTACHMENT_REF = 40;
-const SHARED_MARK = 40;
-/**
- * A record layout's own keeping beside its keys (counted as an array of strings): the reader
- * msgpackr builds for it. A layout redefined is garbage at once: 40 shapes in turn (the encoder
- * redefines its 32 ids) measured 3.4x the frame in heap against 3.6x estimated with 256 here.
- */
-const LAYOUT = 64;
-
-/**
- * The most any one byte of a frame can add to the estimate (an empty map: 192; an Error holding an
- * empty map, 992 for 4 bytes). A frame can thus never be estimated above this many times its size: the codec need not
- * walk frames too small to pass its limit (codec.ts).
- */
-export const MAX_COST_PER_BYTE = 256;
 
 /** Deeper than any value an honest peer sends; msgpackr's recursion would fail on its own further down. */
 const MAX_DEPTH = 1000;
@@ -139,18 +107,16 @@ class SizeWalk {
   #value(depth: number): void {
     if (depth > MAX_DEPTH) throw new Error(`nested deeper than ${MAX_DEPTH}`);
     const token = this.#u8();
-    if (token < 0x40) return this.#add(SLOT);
+    const scalar = cost.SCALARS[token];
+    if (scalar !== undefined) {
+      this.#skip(scalar[0]);
+      return this.#add(scalar[1]);
+    }
     if (token < 0x80) return this.#reference(token, depth);
     if (token < 0x90) return this.#map(token - 0x80, depth);
     if (token < 0xa0) return this.#array(token - 0x90, depth);
     if (token < 0xc0) return this.#string(token - 0xa0);
-    if (token >= 0xe0) return this.#add(SLOT);
     switch (token) {
-      case 0xc0:
-      case 0xc1:
-      case 0xc2:
-      case 0xc3:
-        return this.#add(SLOT);
       case 0xc4:
         return this.#bin(this.#u8());
       case 0xc5:
@@ -163,28 +129,6 @@ class SizeWalk {
         return this.#ext(this.#u16(), depth);
       case 0xc9:
         return this.#ext(this.#u32(), depth);
-      case 0xca:
-        this.#skip(4);
-        return this.#add(SLOT);
-      case 0xcb:
-        this.#skip(8);
-        return this.#add(HEAP_NUMBER);
-      case 0xcc:
-      case 0xd0:
-        this.#skip(1);
-        return this.#add(SLOT);
-      case 0xcd:
-      case 0xd1:
-        this.#skip(2);
-        return this.#add(SLOT);
-      case 0xce:
-      case 0xd2:
-        this.#skip(4);
-        return this.#add(HEAP_NUMBER);
-      case 0xcf:
-      case 0xd3:
-        this.#skip(8);
-        return this.#add(BIGINT);
       case 0xd4:
         return this.#fixext1(depth);
       case 0xd5:
@@ -219,24 +163,24 @@ class SizeWalk {
 
   #string(length: number): void {
     this.#skip(length);
-    this.#add(length < 2 ? SLOT : STRING + ((length + 7) & ~7));
+    this.#add(length < 2 ? cost.SLOT : cost.STRING + ((length + 7) & ~7));
   }
 
   #bin(length: number): void {
     this.#skip(length);
-    this.#add(BYTES + length);
+    this.#add(cost.BYTES + length);
   }
 
   #array(length: number, depth: number): void {
     // Each element takes a byte at least: msgpackr refuses a longer length before allocating.
     if (length > this.end - this.pos) throw new Error('truncated');
-    this.#add(length === 0 ? ARRAY : ARRAY + ELEMENTS);
+    this.#add(length === 0 ? cost.ARRAY : cost.ARRAY + cost.ELEMENTS);
     for (let i = 0; i < length; i++) this.#value(depth + 1);
   }
 
   #map(entries: number, depth: number): void {
     if (entries > (this.end - this.pos) / 2) throw new Error('truncated');
-    this.#add(MAP + MAP_ENTRY * entries);
+    this.#add(cost.MAP + cost.MAP_ENTRY * entries);
     for (let i = 0; i < entries; i++) {
       this.#value(depth + 1);
       this.#value(depth + 1);
@@ -247,7 +191,7 @@ class SizeWalk {
   #reference(token: number, depth: number): void {
     const slot = token & 0x3f;
     let layout = this.#layouts.get(slot);
-    if (layout === undefined) return this.#add(SLOT);
+    if (layout === undefined) return this.#add(cost.SLOT);
     if (layout.highByte === 0) {
       // msgpackr's second-byte reader: 0 is this layout, any other a two-byte id's layout.
       const high = this.#u8();
@@ -260,7 +204,7 @@ class SizeWalk {
   }
 
   #record(fields: number, depth: number): void {
-    this.#add(RECORD);
+    this.#add(cost.RECORD);
     for (let i = 0; i < fields; i++) this.#value(depth + 1);
   }
 
@@ -280,7 +224,7 @@ class SizeWalk {
             : -1;
     if (fields < 0) throw new Error('a record layout that is not an array');
     if (fields > this.end - this.pos) throw new Error('truncated');
-    this.#add(LAYOUT + ARRAY + SLOT * fields);
+    this.#add(cost.LAYOUT + cost.ARRAY + cost.SLOT * fields);
     // msgpackr makes each key a string; anything but a string or a plain scalar (a byte 0x40-0x7f
     // is one where no layout has its slot) fails there.
     for (let i = 0; i < fields; i++) {
@@ -303,11 +247,11 @@ class SizeWalk {
     if (type === EXT_ATTACHMENT) {
       // An extension with `read`: a filler byte, then the value it reads.
       this.#skip(1);
-      this.#add(ATTACHMENT_REF);
+      this.#add(cost.ATTACHMENT_REF);
       return this.#value(depth + 1);
     }
     this.#skip(1);
-    if (type === EXT_UNDEFINED) return this.#add(SLOT);
+    if (type === EXT_UNDEFINED) return this.#add(cost.SLOT);
     this.#payload(type, this.pos - 1, 1, depth);
   }
 
@@ -318,27 +262,27 @@ class SizeWalk {
     this.#skip(length);
     // msgpackr calls it as a function: one registered with `read` (attachments) is not.
     if (type === EXT_ATTACHMENT) throw new Error('an attachment reference of the wrong form');
-    if (type === EXT_UNDEFINED) return this.#add(SLOT);
+    if (type === EXT_UNDEFINED) return this.#add(cost.SLOT);
     this.#payload(type, start, length, depth);
   }
 
   #payload(type: number, start: number, length: number, depth: number): void {
     switch (type) {
       case EXT_BIGINT:
-        return this.#add(BIGINT + length);
+        return this.#add(cost.BIGINT + length);
       case EXT_TYPED_ARRAY:
-        return this.#add(BYTES + length);
+        return this.#add(cost.BYTES + length);
       case EXT_DATE:
-        return this.#add(DATE);
+        return this.#add(cost.DATE);
       // These read the value after their payload.
       case EXT_SET:
-        this.#add(SET);
+        this.#add(cost.SET);
         return this.#value(depth + 1);
       case EXT_ERROR:
-        this.#add(ERROR);
+        this.#add(cost.ERROR);
         return this.#value(depth + 1);
       case EXT_REGEXP:
-        this.#add(REGEXP);
+        this.#add(cost.REGEXP);
         return this.#value(depth + 1);
       case EXT_SHARED:
         return this.#shared(start, length);
@@ -354,7 +298,7 @@ class SizeWalk {
     if (this.inShared) throw new Error('a shared value nested in another');
     if (++this.frame.marks > MAX_SHARED_PER_FRAME)
       throw new Error(`more than ${MAX_SHARED_PER_FRAME} shared values in one frame`);
-    this.#add(SHARED_MARK);
+    this.#add(cost.SHARED_MARK);
     const inner = new SizeWalk(this.src, start, start + length, this.limit - this.total, this.frame, true);
     inner.message();
     this.#add(inner.total);
@@ -369,13 +313,8 @@ function twoByteId(slot: number, high: number): number {
 /** Strings, nil, booleans and numbers: what msgpackr turns into a record key (asSafeString). */
 function isKeyToken(token: number): boolean {
   return (
+    (cost.SCALARS[token] !== undefined && token !== 0xc1) ||
     (token >= 0xa0 && token < 0xc0) ||
-    token < 0x40 ||
-    token >= 0xe0 ||
-    token === 0xc0 ||
-    token === 0xc2 ||
-    token === 0xc3 ||
-    (token >= 0xca && token <= 0xd3) ||
     (token >= 0xd9 && token <= 0xdb)
   );
 }
