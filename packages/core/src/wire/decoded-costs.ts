@@ -41,25 +41,26 @@ export const MAX_COST_PER_BYTE = 256;
 
 /**
  * Tokens that are one number or constant (nil, booleans, msgpackr's 0xc1 marker): the bytes after
- * the token, and the heap the value takes. 0x40-0x7f are absent: each may be a record reference.
+ * the token (-1 for any other token), and the heap the value takes. 0x40-0x7f are not: each may be
+ * a record reference. Typed arrays: the walk looks one up per token.
  */
-export const SCALARS: readonly (readonly [bytes: number, heap: number] | undefined)[] = (() => {
-  const table: (readonly [number, number] | undefined)[] = new Array<undefined>(256).fill(undefined);
-  for (let token = 0; token < 0x40; token++) table[token] = [0, SLOT];
-  for (let token = 0xe0; token < 0x100; token++) table[token] = [0, SLOT];
-  for (const token of [0xc0, 0xc1, 0xc2, 0xc3]) table[token] = [0, SLOT];
-  for (const [token, bytes, heap] of [
-    [0xca, 4, SLOT],
-    [0xcb, 8, HEAP_NUMBER],
-    [0xcc, 1, SLOT],
-    [0xcd, 2, SLOT],
-    [0xce, 4, HEAP_NUMBER],
-    [0xcf, 8, BIGINT],
-    [0xd0, 1, SLOT],
-    [0xd1, 2, SLOT],
-    [0xd2, 4, HEAP_NUMBER],
-    [0xd3, 8, BIGINT],
-  ] as const)
-    table[token] = [bytes, heap];
-  return table;
-})();
+export const SCALAR_BYTES = new Int8Array(256).fill(-1);
+export const SCALAR_HEAP = new Uint8Array(256);
+for (const [first, last, bytes, heap] of [
+  [0x00, 0x3f, 0, SLOT],
+  [0xe0, 0xff, 0, SLOT],
+  [0xc0, 0xc3, 0, SLOT],
+  [0xca, 0xca, 4, SLOT],
+  [0xcb, 0xcb, 8, HEAP_NUMBER],
+  [0xcc, 0xcc, 1, SLOT],
+  [0xcd, 0xcd, 2, SLOT],
+  [0xce, 0xce, 4, HEAP_NUMBER],
+  [0xcf, 0xcf, 8, BIGINT],
+  [0xd0, 0xd0, 1, SLOT],
+  [0xd1, 0xd1, 2, SLOT],
+  [0xd2, 0xd2, 4, HEAP_NUMBER],
+  [0xd3, 0xd3, 8, BIGINT],
+] as const) {
+  SCALAR_BYTES.fill(bytes, first, last + 1);
+  SCALAR_HEAP.fill(heap, first, last + 1);
+}

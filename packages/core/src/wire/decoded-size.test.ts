@@ -162,6 +162,16 @@ describe('decodedSize', () => {
     );
   });
 
+  it('estimates no frame of the costliest tokens above MAX_COST_PER_BYTE per byte (what lets the codec skip small frames)', () => {
+    // An empty map; an Error holding one; an empty Set; a one-byte byte string; a keyless record.
+    const costliest = [[0x80], [0xd4, 0x65, 0x00, 0x80], [0xd4, 0x73, 0x00, 0x90], [0xc4, 0x00], [0x4b]];
+    for (const token of costliest) {
+      const bytes = repeated(token, 10_000, token[0] === 0x4b ? [0x92, 0xd4, 0x72, 0x4b, 0x90] : []);
+      expect(msgpackrReads(bytes)).toBe(true);
+      expect(estimate(bytes)).toBeLessThanOrEqual(MAX_COST_PER_BYTE * bytes.byteLength);
+    }
+  });
+
   it('refuses what msgpackr would read otherwise: bundled strings, structured-clone ids, an unknown extension, a shared layout redefined', () => {
     for (const hex of [
       'd46200c0',
