@@ -1,4 +1,5 @@
 import { compressSuite } from './compress.js';
+import { decodeScanSuite } from './decode-scan.js';
 import { federationSuite } from './federation.js';
 import { fedbuffSuite } from './fedbuff-vs-sync.js';
 import { memorySuite } from './memory.js';
@@ -16,6 +17,7 @@ const suites: Record<string, (quick: boolean) => Promise<void>> = {
   strategies: strategiesSuite,
   worker: workerSuite,
   websocket: websocketSuite,
+  'decode-scan': decodeScanSuite,
   webrtc: webrtcSuite,
   fedbuff: fedbuffSuite,
   privacy: privacySuite,

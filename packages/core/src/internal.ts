@@ -21,7 +21,8 @@ export type {
   ChunkFrame,
 } from './wire/envelope.js';
 export { toWireError, fromWireError } from './wire/errors.js';
-export { Codec, DEFAULT_MAX_FRAME_BYTES } from './wire/codec.js';
+export { Codec, DEFAULT_MAX_DECODED_BYTES, DEFAULT_MAX_FRAME_BYTES } from './wire/codec.js';
+export { decodedSize } from './wire/decoded-size.js';
 export { shareValue, sharedValueStats } from './wire/shared-values.js';
 export type { CodecOptions } from './wire/codec.js';
 export type { LinkHandlers, ByteChannel, ByteHandlers } from './links/link.js';

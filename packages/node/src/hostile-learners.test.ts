@@ -656,6 +656,49 @@ const closeOf = (client: RawClient, ms = 5_000): Promise<number | string> =>
  */
 const RSS_SLACK = 32;
 
+/** `count` copies of `token` in a MessagePack array32, after `head`: one token's amplification, in bulk. */
+function repeated(token: readonly number[], count: number, head: readonly number[] = []): Uint8Array {
+  const out = new Uint8Array(head.length + 5 + token.length * count);
+  out.set(head);
+  out.set([0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff], head.length);
+  for (let i = 0, at = head.length + 5; i < count; i++, at += token.length) out.set(token, at);
+  return out;
+}
+
+describe('one message that decodes to far more than its size', () => {
+  const ctx = withServer('amplify', { heartbeat: { interval: 500, timeout: 10_000 } }, {}, false);
+  // Just under linkPartialBytes (8 MiB here), the largest message a link takes.
+  const count = 8 * 1024 * 1024 - 1024;
+  // Each is 8 MiB on the wire. Decoded, the empty maps took 1.5 GiB of heap and killed a server
+  // with a 1 GiB heap (close 1006 to the attacker, every learner lost).
+  const attacks: [string, Uint8Array][] = [
+    ['8 MiB of empty maps (0x80)', repeated([0x80], count)],
+    [
+      '8 MiB of records of a layout with no keys, as a result',
+      packWith([TUPLE.result, 0, HOLE], repeated([0x4b], count, [0x92, 0xd4, 0x72, 0x4b, 0x90])),
+    ],
+    [
+      '8 MiB of nils, as an event payload',
+      packWith([TUPLE.event, 0, 'metrics', HOLE], repeated([0xc0], count)),
+    ],
+  ];
+  let n = 0;
+  for (const [what, bytes] of attacks) {
+    it(`closes with 4400 the learner that sends ${what}; the server stays within ${2 * 8 + RSS_SLACK} MiB more and the honest learner trains on`, async () => {
+      const { client } = await joinAttacker(ctx.serve.url, `amplifier-${++n}`);
+      const baseline = ctx.serve.resetPeak();
+      await client.sendBytes(bytes);
+      const close = await closeOf(client);
+      const peak = ctx.serve.memory().peak;
+      reportClass(`amplify ${what}`, close, peak, baseline);
+      expect(close).toBe(4400);
+      // As it came and in the socket's buffers: twice the message, plus what the process does by itself.
+      expect(peak - baseline).toBeLessThan(2 * 8 + RSS_SLACK);
+      await honestKeepsTraining(ctx);
+    });
+  }
+});
+
 describe('memory budgets', () => {
   // A heartbeat timeout of 10 s here: reading a flood of 168 MiB stalled the server for over 3 s
   // while the whole suite ran beside it on two cores, and a shorter timeout then drops the honest

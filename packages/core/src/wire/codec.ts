@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import { boundedText } from './bounded-text.js';
+import { decodedSize, MAX_COST_PER_BYTE } from './decoded-size.js';
 import { OiafedError } from './errors.js';
 import type { Envelope } from './envelope.js';
 import { frameProblem } from './frame-checks.js';
@@ -10,9 +11,23 @@ import { unpackWithShared, withSharedBytes } from './shared-bytes.js';
 export interface CodecOptions {
   /** Frames larger than this are refused before decoding (msgpackr has no limits of its own). */
   maxFrameBytes?: number;
+  /**
+   * Heap bytes any frame may decode to; a larger frame may decode to DECODED_BYTES_PER_BYTE times
+   * its size. MessagePack amplifies (a one-byte empty map is a 192-byte Map), so a frame whose
+   * estimated decoded size (decoded-size.ts) passes this is refused as BAD_FRAME before it is
+   * decoded. Raise it for frames of megabytes of small objects, Sets or Maps (5-40x their size
+   * decoded): typed arrays decode to their size.
+   */
+  maxDecodedBytes?: number;
 }
 
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_DECODED_BYTES = 16 * 1024 * 1024;
+/**
+ * Large honest frames are model weights, typed arrays that decode to their size (decoded-size.test.ts);
+ * small objects, Maps and Sets cost more (records of metrics about 5-15x) but travel in small frames.
+ */
+export const DECODED_BYTES_PER_BYTE = 4;
 
 /** Frames up to this size are decoded from one reused buffer (see Codec.#unpack). */
 const SCRATCH_BYTES = 4096;
@@ -23,6 +38,13 @@ const SCRATCH_BYTES = 4096;
  */
 export class Codec {
   readonly maxFrameBytes: number;
+  readonly maxDecodedBytes: number;
+  /**
+   * Frames up to this size are decoded without estimating their size first: none can be estimated
+   * above maxDecodedBytes (MAX_COST_PER_BYTE). With the default limit, 64 KiB, which a frame of the
+   * costliest token (the empty map, 192 bytes of heap each, measured) makes 12 MiB.
+   */
+  readonly #estimateAbove: number;
   // Without moreTypes a Float32Array comes back as a Buffer of the wrong bytes. The layouts are
   // fixed: saveStructures refuses additions. The encoder keeps state of its own in its copy of them
   // (msgpackr's transitions), so decoding has another (RecordDecoder).
@@ -39,6 +61,8 @@ export class Codec {
 
   constructor(options: CodecOptions = {}) {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxDecodedBytes = options.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
+    this.#estimateAbove = Math.floor(this.maxDecodedBytes / MAX_COST_PER_BYTE);
   }
 
   /**
@@ -115,6 +139,8 @@ export class Codec {
   }
 
   #unpack(bytes: Uint8Array): unknown {
+    if (bytes.byteLength > this.#estimateAbove)
+      decodedSize(bytes, Math.max(this.maxDecodedBytes, DECODED_BYTES_PER_BYTE * bytes.byteLength));
     if (bytes.byteLength > SCRATCH_BYTES) {
       // From a subclass (Node's Buffer) msgpackr's copies of byte strings would be Buffers too.
       const own =
