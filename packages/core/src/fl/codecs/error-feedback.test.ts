@@ -132,6 +132,12 @@ describe('top-k error feedback against a trainer that keeps changing the model',
       evaluate() {
         return { numExamples: 1, metrics: {} };
       }
+      getWeights(): Weights {
+        return {};
+      }
+      setWeights(): void {
+        // Each round brings its whole model in the request: nothing to keep.
+      }
     }
     const served = withLearnerCodecs(new PlusOne()) as {
       train: (params: TrainParams) => Promise<unknown>;
