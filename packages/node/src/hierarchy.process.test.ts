@@ -2,15 +2,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  Federation,
-  type FederationMember,
-  type Learner,
-  type TrainParams,
-  type TrainResult,
-} from '@oiafed/core';
+import { type FederationMember, type Learner, type TrainParams, type TrainResult } from '@oiafed/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { memoryFlat } from '../../core/src/fl/hierarchy.test-support.js';
+import { flatFedAvgRun } from '../../core/src/fl/hierarchy.test-support.js';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
 import { maxAbsDiff } from '../../core/src/fl/weights.js';
 import { withTimeout } from '../../core/src/test-support.js';
@@ -88,14 +82,10 @@ async function startTree(
 
 describe('hierarchical federation over WebSocket, aggregators as oiafed serve processes', () => {
   it("1 root and 4 aggregator processes, 40 learners: FedAvg ends at the flat run's weights within 1e-5", async () => {
-    const flat = await memoryFlat(Array.from({ length: LEARNERS }, (_, i) => new LinearLearner(dataOf(i))));
-    const flatRun = await new Federation({
-      node: flat.root,
-      rounds: 3,
-      minClients: LEARNERS,
-      config: { lr: 0.05 },
-    }).start();
-    flat.close();
+    const flatRun = await flatFedAvgRun(
+      Array.from({ length: LEARNERS }, (_, i) => new LinearLearner(dataOf(i))),
+      3,
+    );
 
     const tree = await startTree('equal', ['rounds: 3', `minClients: ${AGGREGATORS}`], ['minClients: 10']);
     const members: FederationMember[] = [];

@@ -4,9 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Federation, RemoteError, type FederationMember, type OiafedError } from '@oiafed/core';
+import { RemoteError, type FederationMember, type OiafedError } from '@oiafed/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { memoryFlat } from '../../core/src/fl/hierarchy.test-support.js';
+import { flatFedAvgRun } from '../../core/src/fl/hierarchy.test-support.js';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
 import { maxAbsDiff } from '../../core/src/fl/weights.js';
 import { withTimeout } from '../../core/src/test-support.js';
@@ -40,14 +40,10 @@ async function config(name: string, lines: string[]): Promise<string> {
 
 describe('hierarchical federation, leaves over WebRTC under aggregator processes', () => {
   it("a root and 2 aggregator processes serving their learners over data channels (one starts the signalling server, the other uses it): FedAvg ends at the flat run's weights within 1e-5, and a leaf reaches neither the root nor a sibling", async () => {
-    const flat = await memoryFlat(Array.from({ length: LEARNERS }, (_, i) => new LinearLearner(dataOf(i))));
-    const flatRun = await new Federation({
-      node: flat.root,
-      rounds: 3,
-      minClients: LEARNERS,
-      config: { lr: 0.05 },
-    }).start();
-    flat.close();
+    const flatRun = await flatFedAvgRun(
+      Array.from({ length: LEARNERS }, (_, i) => new LinearLearner(dataOf(i))),
+      3,
+    );
 
     const [rootPort, signallingPort] = await freePorts(2);
     const checkpoint = join(dir, 'root.checkpoint');

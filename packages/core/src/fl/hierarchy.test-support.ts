@@ -3,7 +3,7 @@ import { memoryLinkPair } from '../links/memory-link.js';
 import { rehoming } from '../connect/rehoming.js';
 import { Node } from '../rpc/node.js';
 import { Aggregator, type AggregatorOptions } from './aggregator.js';
-import { Federation, type FederationOptions } from './federation.js';
+import { Federation, type FederationOptions, type FederationResult } from './federation.js';
 import type { Learner } from './learner.js';
 import { FederationMember } from './member.js';
 
@@ -97,4 +97,19 @@ export async function memoryFlat(learners: readonly Learner[]): Promise<{ root: 
       root.close();
     },
   };
+}
+
+/** FedAvg over the same learners under one trainer, `rounds` rounds at lr 0.05: what a hierarchy must equal. */
+export async function flatFedAvgRun(learners: readonly Learner[], rounds: number): Promise<FederationResult> {
+  const flat = await memoryFlat(learners);
+  try {
+    return await new Federation({
+      node: flat.root,
+      rounds,
+      minClients: learners.length,
+      config: { lr: 0.05 },
+    }).start();
+  } finally {
+    flat.close();
+  }
 }
