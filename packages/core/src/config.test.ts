@@ -149,6 +149,11 @@ describe('run config', () => {
       helloBytes: 64 * 1024,
     });
     expect(() => resolveConfig({ security: { outboundBytes: -1 } })).toThrow(/security\.outboundBytes/);
+    expect(resolveConfig({}).security.maxDecodedBytes).toBe(16 * 1024 * 1024);
+    expect(resolveConfig({ security: { maxDecodedBytes: 64 << 20 } }).security.maxDecodedBytes).toBe(
+      64 << 20,
+    );
+    expect(() => resolveConfig({ security: { maxDecodedBytes: 0 } })).toThrow(/security\.maxDecodedBytes/);
     expect(() => resolveConfig({ security: { credentials: { 'bad id!': 'x' } } })).toThrow(
       /security\.credentials/,
     );

@@ -32,6 +32,11 @@ export interface RunConfig {
     parent?: string[];
     /** The token the parent wants (its transport.token), when it wants one. */
     parentToken?: string;
+    /**
+     * The parent's `security.maxExamples` (default 1e9, its default): the most the aggregator
+     * reports its learners add up to, so one leaf's claim cannot get the whole subtree refused.
+     */
+    parentMaxExamples?: number;
   };
   transport: {
     mode: TransportMode;

@@ -20,6 +20,15 @@ describe('an aggregator in the run config', () => {
     expect(resolveConfig({}).node).toEqual({ id: 'trainer', role: 'trainer' });
   });
 
+  it("takes node.parentMaxExamples, the parent's maxExamples its reported total is capped at", () => {
+    expect(aggregator({ parent: 'ws://root:8787', parentMaxExamples: 5_000_000_000 }).node).toEqual({
+      id: 'aggregator-1',
+      role: 'aggregator',
+      parent: ['ws://root:8787'],
+      parentMaxExamples: 5_000_000_000,
+    });
+  });
+
   it.each([
     [{ role: 'aggregator' }, /node\.parent must be set for an aggregator/],
     [
@@ -33,6 +42,8 @@ describe('an aggregator in the run config', () => {
     ],
     [{ role: 'aggregator', parent: 7 }, /node\.parent/],
     [{ parentToken: 'x' }, /node\.parentToken must be set only with node\.parent/],
+    [{ parentMaxExamples: 10 }, /node\.parentMaxExamples must be set only with node\.parent/],
+    [{ role: 'aggregator', parent: 'ws://r:1', parentMaxExamples: 0 }, /node\.parentMaxExamples/],
   ])('refuses node %j naming the field', (node, why) => {
     expect(() => resolveConfig({ node: { id: 'a', ...node } })).toThrow(why);
   });

@@ -1,5 +1,5 @@
 import { DEFAULT_RUN_CONFIG, type RunConfig } from './config.js';
-import { fail, list, str } from './config-fields.js';
+import { fail, integer, list, str } from './config-fields.js';
 
 /** The role that is a learner of a parent and the trainer of its own learners. */
 export const AGGREGATOR_ROLE = 'aggregator';
@@ -7,14 +7,19 @@ export const AGGREGATOR_ROLE = 'aggregator';
 /** The strategies an aggregator may run: those whose aggregate is the example-weighted mean. */
 const HIERARCHICAL_STRATEGIES: readonly string[] = ['fedavg', 'fedprox'];
 
-/** `node.parent` (a URL or a list of them) and `node.parentToken`, as an aggregator's uplink takes them. */
-export function parentOf(node: Record<string, unknown>): Pick<RunConfig['node'], 'parent' | 'parentToken'> {
+/**
+ * `node.parent` (a URL or a list of them), `node.parentToken` and `node.parentMaxExamples`, as an
+ * aggregator's uplink takes them.
+ */
+export function parentOf(
+  node: Record<string, unknown>,
+): Pick<RunConfig['node'], 'parent' | 'parentToken' | 'parentMaxExamples'> {
   const role = node.role ?? DEFAULT_RUN_CONFIG.node.role;
   if (node.parent === undefined) {
     if (role === AGGREGATOR_ROLE)
       fail('node.parent', "set for an aggregator (its parent's WebSocket URL, or a list of them)", undefined);
-    if (node.parentToken !== undefined)
-      fail('node.parentToken', 'set only with node.parent', node.parentToken);
+    for (const key of ['parentToken', 'parentMaxExamples'])
+      if (node[key] !== undefined) fail(`node.${key}`, 'set only with node.parent', node[key]);
     return {};
   }
   if (role !== AGGREGATOR_ROLE)
@@ -34,6 +39,9 @@ export function parentOf(node: Record<string, unknown>): Pick<RunConfig['node'],
   return {
     parent,
     ...(node.parentToken === undefined ? {} : { parentToken: str(node.parentToken, 'node.parentToken') }),
+    ...(node.parentMaxExamples === undefined
+      ? {}
+      : { parentMaxExamples: integer(node.parentMaxExamples, 'node.parentMaxExamples', 1) }),
   };
 }
 

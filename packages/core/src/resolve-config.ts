@@ -43,7 +43,7 @@ export function resolveConfig(input: unknown): RunConfig {
     raw[key] === undefined ? {} : record(raw[key], key);
 
   const node = section('node');
-  unknownKeys(node, ['id', 'role', 'parent', 'parentToken'], 'node');
+  unknownKeys(node, ['id', 'role', 'parent', 'parentToken', 'parentMaxExamples'], 'node');
   const transport = section('transport');
   unknownKeys(
     transport,
@@ -185,6 +185,7 @@ export function resolveConfig(input: unknown): RunConfig {
       linkPartialChunks: bytes('linkPartialChunks'),
       totalPartialBytes: bytes('totalPartialBytes'),
       outboundBytes: bytes('outboundBytes'),
+      maxDecodedBytes: bytes('maxDecodedBytes'),
       maxExamples: bytes('maxExamples'),
       excludeAfter: bytes('excludeAfter'),
       excludeRounds: integer(security.excludeRounds ?? ds.excludeRounds, 'security.excludeRounds', 0),

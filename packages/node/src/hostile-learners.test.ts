@@ -699,6 +699,21 @@ describe('one message that decodes to far more than its size', () => {
   }
 });
 
+describe('security.maxDecodedBytes set in the run config', () => {
+  const ctx = withServer(
+    'decoded-limit',
+    { heartbeat: { interval: 500, timeout: 10_000 }, security: { maxDecodedBytes: 1024 * 1024 } },
+    {},
+    false,
+  );
+  it('holds oiafed serve to it: 512 KiB of nils (4 MiB decoded; the default 16 MiB takes it) is closed with 4400, the honest learner trains on', async () => {
+    const { client } = await joinAttacker(ctx.serve.url, 'over-limit');
+    await client.sendBytes(packWith([TUPLE.event, 0, 'metrics', HOLE], repeated([0xc0], 512 * 1024)));
+    expect(await closeOf(client)).toBe(4400);
+    await honestKeepsTraining(ctx);
+  });
+});
+
 describe('memory budgets', () => {
   // A heartbeat timeout of 10 s here: reading a flood of 168 MiB stalled the server for over 3 s
   // while the whole suite ran beside it on two cores, and a shorter timeout then drops the honest

@@ -21,7 +21,7 @@ export function joinParent(
   run: { node: Node; federation: Federation },
   config: RunConfig,
 ): Promise<Aggregator> {
-  const { parent, parentToken, id } = config.node;
+  const { parent, parentToken, parentMaxExamples, id } = config.node;
   if (parent === undefined || parent.length === 0)
     throw new TypeError(
       'joinParent: the config names no node.parent (resolveConfig checks an aggregator has one)',
@@ -42,5 +42,6 @@ export function joinParent(
     heartbeat: config.heartbeat,
     joinTimeout: Infinity,
     ...(parentToken === undefined ? {} : { token: parentToken }),
+    ...(parentMaxExamples === undefined ? {} : { parentMaxExamples }),
   });
 }

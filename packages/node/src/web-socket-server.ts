@@ -51,11 +51,6 @@ export interface WebSocketServerOptions {
   maxPayload?: number;
   /** Largest frame once reassembled from chunks, bytes. Default 256 MiB (linkPartialBytes bounds it too). */
   maxFrameBytes?: number;
-  /**
-   * Heap bytes a frame may decode to (Codec's `maxDecodedBytes`, default 16 MiB; a larger frame
-   * 4x its size): raise it for learners that send megabytes of small objects, Maps or Sets.
-   */
-  maxDecodedBytes?: number;
   /** Chunk size for large frames the trainer sends. Default 1 MiB (learners' default too: keep maxPayload above it). */
   chunkSize?: number;
   /**
@@ -99,7 +94,7 @@ export async function serveWebSocket(
     ...linkLimits(limits, partialBudget),
     codec: new Codec({
       maxFrameBytes: options.maxFrameBytes ?? 256 * 1024 * 1024,
-      ...(options.maxDecodedBytes === undefined ? {} : { maxDecodedBytes: options.maxDecodedBytes }),
+      maxDecodedBytes: limits.maxDecodedBytes,
     }),
     chunkSize: Math.min(options.chunkSize ?? 1024 * 1024, maxPayload - 64),
     allocate: allocateUnzeroed,

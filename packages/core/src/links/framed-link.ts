@@ -69,7 +69,9 @@ export class FramedLink implements Link {
 
   constructor(channel: ByteChannel, options: FramedLinkOptions = {}) {
     this.#channel = channel;
-    const codec = options.codec ?? new Codec();
+    const codec =
+      options.codec ??
+      new Codec(options.maxDecodedBytes === undefined ? {} : { maxDecodedBytes: options.maxDecodedBytes });
     this.#strict = options.strict ?? false;
     const events = new LinkEvents(this);
     this.#writer = new FrameWriter(channel, codec, options, events);

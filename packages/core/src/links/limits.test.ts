@@ -15,6 +15,7 @@ describe('serverLimits', () => {
       linkPartialChunks: d.linkPartialChunks,
       totalPartialBytes: d.totalPartialBytes,
       outboundBytes: d.outboundBytes,
+      maxDecodedBytes: 16 * 1024 * 1024,
     });
     const budget = new ByteBudget(limits.totalPartialBytes);
     expect(DEFAULT_RUN_CONFIG.security).toMatchObject(DEFAULT_LIMITS);
@@ -23,6 +24,7 @@ describe('serverLimits', () => {
       linkPartialBytes: d.linkPartialBytes,
       linkPartialChunks: d.linkPartialChunks,
       outboundBytes: d.outboundBytes,
+      maxDecodedBytes: d.maxDecodedBytes,
       partialBudget: budget,
     });
   });

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_DECODED_BYTES } from '../wire/codec.js';
 import type { ByteBudget } from './byte-budget.js';
 
 /**
@@ -20,6 +21,11 @@ export interface ServerLimits {
   totalPartialBytes: number;
   /** Bytes waiting to be sent to one peer; a peer that stops reading beyond it is dropped (OVERLOADED). */
   outboundBytes: number;
+  /**
+   * Heap bytes one frame may decode to, estimated before it is decoded (a larger frame: 4x its
+   * size); over it, BAD_FRAME. Raise it for learners that send megabytes of small objects.
+   */
+  maxDecodedBytes: number;
 }
 
 /** Largest WebSocket message a server takes, bytes (the CLI's, serveWebSocket's and the README's default). */
@@ -33,6 +39,7 @@ export const DEFAULT_LIMITS: Readonly<ServerLimits> = {
   linkPartialChunks: 1_024,
   totalPartialBytes: 512 * 1024 * 1024,
   outboundBytes: 64 * 1024 * 1024,
+  maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES,
 };
 
 /** `limits` with every budget it leaves out at its default. */
@@ -46,13 +53,14 @@ export function serverLimits(limits: Partial<ServerLimits> = {}): ServerLimits {
     linkPartialChunks: limits.linkPartialChunks ?? d.linkPartialChunks,
     totalPartialBytes: limits.totalPartialBytes ?? d.totalPartialBytes,
     outboundBytes: limits.outboundBytes ?? d.outboundBytes,
+    maxDecodedBytes: limits.maxDecodedBytes ?? d.maxDecodedBytes,
   };
 }
 
 /** The budgets of `limits` that every link of a server applies, with the one budget they share. */
 export function linkLimits(limits: ServerLimits, partialBudget: ByteBudget): LinkLimits {
-  const { helloBytes, linkPartialBytes, linkPartialChunks, outboundBytes } = limits;
-  return { helloBytes, linkPartialBytes, linkPartialChunks, outboundBytes, partialBudget };
+  const { helloBytes, linkPartialBytes, linkPartialChunks, outboundBytes, maxDecodedBytes } = limits;
+  return { helloBytes, linkPartialBytes, linkPartialChunks, outboundBytes, maxDecodedBytes, partialBudget };
 }
 
 /** A link's own share of `ServerLimits` (see FramedLinkOptions). */
@@ -61,5 +69,7 @@ export interface LinkLimits {
   linkPartialBytes?: number;
   linkPartialChunks?: number;
   outboundBytes?: number;
+  /** Heap bytes a frame may decode to (the codec's limit, when the link makes its own codec). */
+  maxDecodedBytes?: number;
   partialBudget?: ByteBudget;
 }
