@@ -6,9 +6,8 @@ import { type FederationMember, type Learner, type TrainParams, type TrainResult
 import { afterAll, describe, expect, it } from 'vitest';
 import { flatFedAvgRun } from '../../core/src/fl/hierarchy.test-support.js';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
-import { maxAbsDiff } from '../../core/src/fl/weights.js';
 import { withTimeout } from '../../core/src/test-support.js';
-import { FileCheckpointStore } from './file-checkpoint-store.js';
+import { expectEndedAtFlat } from './hierarchy-end.test-support.js';
 import { joinFederation } from './join-federation.js';
 import { LineProcess } from './line-process.test-support.js';
 import { takenPort } from './ports.test-support.js';
@@ -104,18 +103,8 @@ describe('hierarchical federation over WebSocket, aggregators as oiafed serve pr
       );
       await tree.root.waitFor(/^done: 3 of 3 rounds \(completed\)/, 120_000);
       expect(tree.root.lines.some((l) => /^round 3\/3 {2}4\/4 learners/.test(l))).toBe(true);
-      const saved = await new FileCheckpointStore(tree.checkpoint).load();
-      expect(saved?.round).toBe(3);
-      expect(maxAbsDiff(saved!.weights, flatRun.weights)).toBeLessThanOrEqual(1e-5);
-      expect(saved!.history[2]!.numExamples).toBe(flatRun.history[2]!.numExamples);
       // The run's end reaches the learners through their aggregators, and the aggregators exit 0.
-      for (const m of members)
-        expect(await withTimeout(m.finished, 20_000, `${m.id} not told`)).toEqual({
-          reason: 'completed',
-          rounds: 3,
-        });
-      for (const a of tree.aggregators)
-        expect(await withTimeout(a.exited, 20_000, 'an aggregator did not exit')).toBe(0);
+      await expectEndedAtFlat(tree.checkpoint, flatRun, members, tree.aggregators);
     } finally {
       members.forEach((m) => m.close());
       tree.aggregators.forEach((a) => a.kill());

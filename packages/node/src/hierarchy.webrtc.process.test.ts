@@ -8,9 +8,7 @@ import { RemoteError, type FederationMember, type OiafedError } from '@oiafed/co
 import { afterAll, describe, expect, it } from 'vitest';
 import { flatFedAvgRun } from '../../core/src/fl/hierarchy.test-support.js';
 import { LinearLearner, linearData } from '../../core/src/fl/linear-learner.test-support.js';
-import { maxAbsDiff } from '../../core/src/fl/weights.js';
-import { withTimeout } from '../../core/src/test-support.js';
-import { FileCheckpointStore } from './file-checkpoint-store.js';
+import { expectEndedAtFlat } from './hierarchy-end.test-support.js';
 import { joinFederation } from './join-federation.js';
 import { LineProcess } from './line-process.test-support.js';
 import { takenPort } from './ports.test-support.js';
@@ -121,18 +119,8 @@ describe('hierarchical federation, leaves over WebRTC under aggregator processes
       await root.waitFor(/^done: 3 of 3 rounds \(completed\)/, 120_000);
       expect(root.lines.some((l) => /^round 3\/3 {2}2\/2 learners/.test(l))).toBe(true);
       for (const a of aggregators) await a.waitFor(/^round 3 {2}3\/3 learners/, 10_000);
-      const saved = await new FileCheckpointStore(checkpoint).load();
-      expect(saved?.round).toBe(3);
-      expect(maxAbsDiff(saved!.weights, flatRun.weights)).toBeLessThanOrEqual(1e-5);
-      expect(saved!.history[2]!.numExamples).toBe(flatRun.history[2]!.numExamples);
       // The run's end reaches the learners through their aggregators, over the data channels.
-      for (const m of members)
-        expect(await withTimeout(m.finished, 20_000, `${m.id} not told`)).toEqual({
-          reason: 'completed',
-          rounds: 3,
-        });
-      for (const a of aggregators)
-        expect(await withTimeout(a.exited, 20_000, 'an aggregator did not exit')).toBe(0);
+      await expectEndedAtFlat(checkpoint, flatRun, members, aggregators);
     } finally {
       members.forEach((m) => m.close());
       aggregators.forEach((a) => a.kill());
