@@ -272,7 +272,7 @@ describe('oiafed serve', () => {
       learner.close();
       run.kill();
     }
-  });
+  }, 60_000); // 1.2 s alone; past 20 s once in a full fresh-clone CI run (an oiafed process starting on a busy machine)
 
   it('refuses a retry section, which nothing in a run would read', async () => {
     const config = join(dir, 'retry-section.yaml');
